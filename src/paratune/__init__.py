@@ -1,0 +1,46 @@
+"""paratune: parallel and distributed hyperparameter optimisation that keeps every worker busy.
+
+>>> import paratune as pt
+>>> result = pt.tune(lambda c: (c["x"] - 1) ** 2, {"x": pt.Float(-3, 3)}, max_trials=20)
+>>> result.best_value < 1
+True
+"""
+
+from __future__ import annotations
+
+from . import executors, schedulers, searchers
+from ._api import parallel_map, tune
+from .context import Context, TrialCancelled
+from .errors import ParatuneError, SpaceError, SpecError, TrialError
+from .result import TuneResult
+from .seeding import seed_everything
+from .space import Choice, Float, Int, Space
+from .trial import Status, Trial
+from .tuner import Progress, StopReason
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Choice",
+    "Context",
+    "Float",
+    "Int",
+    "ParatuneError",
+    "Progress",
+    "Space",
+    "SpaceError",
+    "SpecError",
+    "Status",
+    "StopReason",
+    "Trial",
+    "TrialCancelled",
+    "TrialError",
+    "TuneResult",
+    "__version__",
+    "executors",
+    "parallel_map",
+    "schedulers",
+    "searchers",
+    "seed_everything",
+    "tune",
+]

@@ -1,0 +1,117 @@
+"""The executor protocol, and the one function every executor uses to run a job."""
+
+from __future__ import annotations
+
+import inspect
+import traceback
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from ..context import Clock, Context, TrialCancelled
+from ..trial import Event, Job
+
+Objective = Callable[..., Any]
+"""``objective(config)`` or ``objective(config, ctx)``."""
+
+
+class Executor(Protocol):
+    """Where jobs run. Owns the clock the tuner reads, so real and simulated runs share the loop.
+
+    An executor is used by one driver thread; it is not thread-safe. Jobs may complete in any
+    order; `completed` returns them as they end, never in submission order.
+    """
+
+    workers: int
+    """How many jobs run at once."""
+    clock: Clock
+    """The clock the run is measured with."""
+
+    def start(self, objective: Objective) -> None:
+        """Start the workers and ship them the objective (once, not once per job)."""
+        ...
+
+    def free_slots(self) -> int:
+        """How many more jobs the executor takes now (it may queue a few per worker when
+        jobs are very short, to hide the cost of a round trip)."""
+        ...
+
+    def submit(self, job: Job) -> None:
+        """Queue one job; never waits for it to run."""
+        ...
+
+    def completed(self, timeout: float | None = None) -> list[Event]:
+        """Wait up to ``timeout`` seconds of the executor's clock (None: until at least one job
+        ends, if any is in flight) and return the events of every job that ended."""
+        ...
+
+    def cancel(self) -> list[Event]:
+        """Stop every job in flight, where the executor can, and return an event for each.
+
+        Jobs that finish normally during the cancellation are returned as ordinary events.
+        The run is over: only `close` may follow.
+        """
+        ...
+
+    def close(self) -> None:
+        """Release the workers. Safe to call twice."""
+        ...
+
+
+def takes_context(objective: Objective) -> bool:
+    """True when ``objective`` accepts a second positional argument (the `Context`)."""
+    try:
+        signature = inspect.signature(objective)
+    except (TypeError, ValueError):  # builtins without a signature: call with the config only
+        return False
+    positional = 0
+    for parameter in signature.parameters.values():
+        if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
+            return True
+        if parameter.kind in (
+            inspect.Parameter.POSITIONAL_ONLY,
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        ):
+            positional += 1
+    return positional >= 2
+
+
+def make_context(job: Job, *, virtual: bool = False) -> Context:
+    """The context for one job."""
+    return Context(
+        trial_id=job.trial_id,
+        seed=job.seed,
+        budget=job.budget,
+        start_step=job.start_step,
+        attempt=job.attempt,
+        virtual=virtual,
+    )
+
+
+def run_job(
+    objective: Objective,
+    job: Job,
+    ctx: Context | None,
+    *,
+    worker: int,
+    now: Callable[[], float],
+) -> Event:
+    """Run one job and turn whatever happens into an `Event`.
+
+    ``ctx`` is None for an objective that takes only the config. An exception is caught and
+    recorded with its traceback; `TrialCancelled` marks the job cancelled.
+    `KeyboardInterrupt` propagates, so Ctrl-C still stops a serial run.
+    """
+    started = now()
+    try:
+        result = objective(job.config) if ctx is None else objective(job.config, ctx)
+    except TrialCancelled:
+        return Event(
+            job.trial_id, job.attempt, False, None, started, now(), worker,
+            error="cancelled", cancelled=True,
+        )  # fmt: skip
+    except Exception as exc:
+        return Event(
+            job.trial_id, job.attempt, False, None, started, now(), worker,
+            error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(),
+        )  # fmt: skip
+    return Event(job.trial_id, job.attempt, True, result, started, now(), worker)

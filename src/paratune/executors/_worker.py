@@ -1,0 +1,66 @@
+"""The loop of one worker process. Imports little, so a spawned worker starts fast."""
+
+from __future__ import annotations
+
+import pickle
+import signal
+import time
+from multiprocessing.connection import Connection
+
+
+import cloudpickle
+
+from ..trial import Event, Job
+from ._base import make_context, run_job
+
+# A worker sends what it has finished at the end of each batch of jobs, or sooner once this
+# many seconds have passed since its last message: cheap jobs travel in chunks, slow ones
+# one by one as they end.
+_FLUSH_AFTER = 0.002
+
+
+def worker_main(conn: Connection, payload: bytes, worker: int) -> None:
+    """Receive batches of jobs, run them, send their events back, until told to stop."""
+    # Ctrl-C reaches the whole process group; the driver handles it and stops the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    objective, with_context = cloudpickle.loads(payload)
+    while True:
+        try:
+            batch: list[Job] | None = conn.recv()
+        except EOFError:  # the driver went away
+            return
+        if batch is None:
+            return
+        ready: list[Event] = []
+        last_sent = time.monotonic()
+        for job in batch:
+            ctx = make_context(job) if with_context else None
+            ready.append(run_job(objective, job, ctx, worker=worker, now=time.monotonic))
+            if time.monotonic() - last_sent > _FLUSH_AFTER:
+                _send(conn, ready)
+                ready = []
+                last_sent = time.monotonic()
+        if ready:
+            _send(conn, ready)
+
+
+def _send(conn: Connection, events: list[Event]) -> None:
+    try:
+        conn.send(events)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        conn.send([_picklable(event) for event in events])
+
+
+def _picklable(event: Event) -> Event:
+    """The event itself if it pickles, else a failure that says why."""
+    try:
+        pickle.dumps(event)
+    except Exception as exc:
+        kind = type(event.result).__name__
+        return Event(
+            event.trial_id, event.attempt, False, None, event.started, event.finished,
+            event.worker, error=f"the objective's result ({kind}) cannot be pickled: {exc}",
+        )  # fmt: skip
+    return event
+
+

@@ -1,0 +1,183 @@
+"""The process executor: a persistent pool of worker processes, one per slot."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from multiprocessing.context import BaseContext
+from multiprocessing.process import BaseProcess
+
+import cloudpickle
+
+from ..context import RealClock
+from ..trial import Event, Job
+from ._base import Objective, takes_context
+from ._worker import worker_main
+
+# When jobs are this short on average (seconds), each worker is given several at once, so the
+# cost of a round trip through a pipe is paid once per chunk instead of once per job.
+_CHUNK_BELOW = 0.005
+_MAX_CHUNK = 64
+
+
+@dataclass(eq=False)
+class _Slot:
+    index: int
+    process: BaseProcess
+    conn: Connection
+    jobs: deque[Job] = field(default_factory=deque)  # sent, not yet reported; the first runs
+    outbox: list[Job] = field(default_factory=list)  # submitted, not yet sent
+    busy_since: float = 0.0  # when the job now running started, as far as the driver knows
+
+
+class Processes:
+    """Runs jobs in ``workers`` processes started once per run and reused for every job.
+
+    The objective is shipped once with cloudpickle, so functions defined in a script's
+    ``__main__``, closures and lambdas work, under both the ``fork`` and the ``spawn`` start
+    methods. A worker that dies (``os._exit``, a segfault, a kill) fails only the job it was
+    running and is replaced. Very short jobs are sent in chunks (see `free_slots`).
+
+    Args:
+        workers: number of worker processes (default: the number of CPUs).
+        start_method: ``"fork"``, ``"spawn"`` or ``"forkserver"`` (default: the platform's).
+    """
+
+    def __init__(self, workers: int | None = None, *, start_method: str | None = None) -> None:
+        self.workers = workers if workers is not None else os.cpu_count() or 1
+        if self.workers < 1:
+            raise ValueError(f"workers must be >= 1, got {self.workers}")
+        self.clock = RealClock()
+        self._mp: BaseContext = multiprocessing.get_context(start_method)
+        self._payload = b""
+        self._slots: list[_Slot] = []
+        self._in_flight = 0
+        self._chunk = 1
+        self._mean_run = 1.0  # moving average of job run times, seconds
+
+    def start(self, objective: Objective) -> None:
+        """Start the worker processes and ship them the objective."""
+        try:
+            self._payload = cloudpickle.dumps((objective, takes_context(objective)))
+        except Exception as exc:
+            raise TypeError(
+                f"the objective cannot be sent to worker processes: {exc}; "
+                "use executor='threads' for objectives that cannot be pickled"
+            ) from exc
+        self._slots = [self._spawn(index) for index in range(self.workers)]
+
+    def _spawn(self, index: int) -> _Slot:
+        parent, child = self._mp.Pipe(duplex=True)
+        process = self._mp.Process(
+            target=worker_main,
+            args=(child, self._payload, index),
+            name=f"paratune-worker-{index}",
+            daemon=True,
+        )
+        process.start()
+        child.close()
+        return _Slot(index, process, parent)
+
+    def free_slots(self) -> int:
+        """Idle workers, times the chunk size: 1 for ordinary jobs, up to 64 for jobs that
+        take well under a millisecond."""
+        return self.workers * self._chunk - self._in_flight
+
+    def submit(self, job: Job) -> None:
+        """Queue the job for the least loaded worker; it is sent on the next `completed`."""
+        slot = min(self._slots, key=lambda s: len(s.jobs) + len(s.outbox))
+        slot.outbox.append(job)
+        self._in_flight += 1
+
+    def _flush(self) -> None:
+        now = time.monotonic()
+        for slot in self._slots:
+            if slot.outbox:
+                if not slot.jobs:
+                    slot.busy_since = now
+                slot.jobs.extend(slot.outbox)
+                batch, slot.outbox = slot.outbox, []
+                try:
+                    slot.conn.send(batch)
+                except (BrokenPipeError, ConnectionResetError, OSError):
+                    pass  # the worker is dead; `completed` notices on its end of the pipe
+
+    def completed(self, timeout: float | None = None) -> list[Event]:
+        """Send queued jobs, wait for the first message, and take every event that arrived."""
+        self._flush()
+        busy = {slot.conn: slot for slot in self._slots if slot.jobs}
+        if not busy:
+            return []
+        events: list[Event] = []
+        for conn in wait(list(busy), timeout):
+            slot = busy[conn]  # type: ignore[index]
+            try:
+                received: list[Event] = slot.conn.recv()
+            except (EOFError, OSError, pickle.UnpicklingError):
+                events.extend(self._replace(slot))
+                continue
+            for event in received:
+                slot.jobs.popleft()
+                self._mean_run += 0.2 * ((event.finished - event.started) - self._mean_run)
+            if received:
+                slot.busy_since = received[-1].finished
+            events.extend(received)
+        self._in_flight -= len(events)
+        self._chunk = 1 if self._mean_run >= _CHUNK_BELOW else _MAX_CHUNK
+        return events
+
+    def _replace(self, slot: _Slot) -> list[Event]:
+        """A worker died: fail the job it was running, requeue the others, start a new one."""
+        slot.process.join(timeout=5)
+        code = slot.process.exitcode
+        now = time.monotonic()
+        dead = slot.jobs.popleft()
+        waiting = list(slot.jobs) + slot.outbox
+        slot.conn.close()
+        fresh = self._spawn(slot.index)
+        self._slots[slot.index] = fresh
+        self._in_flight -= len(waiting)  # resubmitted below
+        for job in waiting:
+            self.submit(job)
+        reason = f"worker process died (exit code {code}) while running trial {dead.trial_id}"
+        return [Event(dead.trial_id, dead.attempt, False, None, slot.busy_since, now,
+                      slot.index, error=reason)]  # fmt: skip
+
+    def cancel(self) -> list[Event]:
+        """Kill every busy worker and report its jobs cancelled; only `close` may follow."""
+        events = self.completed(timeout=0)
+        now = time.monotonic()
+        for slot in self._slots:
+            if not slot.jobs and not slot.outbox:
+                continue
+            slot.process.kill()
+            slot.process.join()
+            slot.conn.close()
+            for position, job in enumerate([*slot.jobs, *slot.outbox]):
+                started = slot.busy_since if position == 0 and slot.jobs else now
+                events.append(Event(job.trial_id, job.attempt, False, None, started, now,
+                                    slot.index, error="cancelled", cancelled=True))  # fmt: skip
+            slot.jobs.clear()
+            slot.outbox.clear()
+        self._in_flight = 0
+        return events
+
+    def close(self) -> None:
+        """Tell the workers to stop and wait for them (killing any that do not)."""
+        for slot in self._slots:
+            try:
+                slot.conn.send(None)
+            except OSError:
+                pass
+        for slot in self._slots:
+            slot.process.join(timeout=2)
+            if slot.process.is_alive():
+                slot.process.kill()
+                slot.process.join()
+            slot.conn.close()
+        self._slots = []

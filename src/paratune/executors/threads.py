@@ -1,0 +1,132 @@
+"""The thread executor: a fixed set of worker threads in the driver's process."""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+
+from ..context import Context, RealClock
+from ..trial import Event, Job
+from ._base import Objective, make_context, run_job, takes_context
+
+_STOP = None
+
+
+class Threads:
+    """Runs jobs on ``workers`` threads started once per run.
+
+    Good for objectives that release the GIL (NumPy, PyTorch, I/O, `time.sleep`) and for
+    objectives that cannot be pickled. A thread cannot be killed: cancellation is cooperative
+    through `Context.elapse` and `Context.cancelled`; threads still busy after ``grace``
+    seconds are abandoned (they are daemon threads and do not keep the program alive).
+
+    Args:
+        workers: number of threads (default: the number of CPUs).
+        grace: seconds `cancel` waits for running jobs to notice their cancellation.
+    """
+
+    def __init__(self, workers: int | None = None, *, grace: float = 1.0) -> None:
+        self.workers = workers if workers is not None else os.cpu_count() or 1
+        if self.workers < 1:
+            raise ValueError(f"workers must be >= 1, got {self.workers}")
+        self.clock = RealClock()
+        self._grace = grace
+        self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self._events: queue.SimpleQueue[Event] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        # Running jobs: (context, started, worker, attempt), to cancel them and to account for
+        # the time of those abandoned.
+        self._running: dict[int, tuple[Context | None, float, int, int]] = {}
+        self._lock = threading.Lock()
+        self._in_flight = 0
+
+    def start(self, objective: Objective) -> None:
+        """Start the worker threads."""
+        with_context = takes_context(objective)
+        self._threads = [
+            threading.Thread(
+                target=self._work,
+                args=(objective, with_context, index),
+                name=f"paratune-worker-{index}",
+                daemon=True,
+            )
+            for index in range(self.workers)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _work(self, objective: Objective, with_context: bool, worker: int) -> None:
+        while (job := self._jobs.get()) is not _STOP:
+            ctx = make_context(job) if with_context else None
+            with self._lock:
+                self._running[job.trial_id] = (ctx, time.monotonic(), worker, job.attempt)
+            event = run_job(objective, job, ctx, worker=worker, now=time.monotonic)
+            with self._lock:
+                self._running.pop(job.trial_id, None)
+            self._events.put(event)
+
+    def free_slots(self) -> int:
+        """Idle threads."""
+        return self.workers - self._in_flight
+
+    def submit(self, job: Job) -> None:
+        """Hand the job to the next idle thread."""
+        self._in_flight += 1
+        self._jobs.put(job)
+
+    def completed(self, timeout: float | None = None) -> list[Event]:
+        """Wait for the first job to end, then take every other that has ended too."""
+        if self._in_flight == 0:
+            return []
+        try:
+            events = [self._events.get(timeout=timeout)]
+        except queue.Empty:
+            return []
+        while True:
+            try:
+                events.append(self._events.get_nowait())
+            except queue.Empty:
+                break
+        self._in_flight -= len(events)
+        return events
+
+    def cancel(self) -> list[Event]:
+        """Ask running jobs to stop; wait ``grace`` seconds; report the rest as cancelled."""
+        now = time.monotonic()
+        events: list[Event] = []
+        while True:  # jobs no thread has taken yet never start
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            if job is not None:
+                self._in_flight -= 1
+                events.append(Event(job.trial_id, job.attempt, False, None, now, now, -1,
+                                    error="cancelled", cancelled=True))  # fmt: skip
+        with self._lock:
+            running = dict(self._running)
+        for ctx, *_ in running.values():
+            if ctx is not None:
+                ctx.cancel()
+        deadline = time.monotonic() + self._grace
+        while self._in_flight and (left := deadline - time.monotonic()) > 0:
+            events.extend(self.completed(timeout=left))
+        ended = {event.trial_id for event in events}
+        now = time.monotonic()
+        for trial_id, (_, started, worker, attempt) in running.items():
+            if trial_id not in ended:
+                # Abandoned: it keeps its thread until it returns, but the run is over.
+                events.append(Event(trial_id, attempt, False, None, started, now, worker,
+                                    error="cancelled", cancelled=True))  # fmt: skip
+        self._in_flight = 0
+        return events
+
+    def close(self) -> None:
+        """Stop the threads; waits only for threads that are idle or about to be."""
+        for _ in self._threads:
+            self._jobs.put(_STOP)
+        for thread in self._threads:
+            thread.join(timeout=self._grace)
+        self._threads = []

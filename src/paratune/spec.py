@@ -1,0 +1,108 @@
+"""Run specs: a JSON or YAML file whose keys are `tune`'s keyword arguments."""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ._files import load_mapping
+from .errors import SpaceError, SpecError
+from .space import Space
+
+# Every key a spec may have, with the types it accepts (checked before anything runs).
+_KEYS: dict[str, tuple[type, ...]] = {
+    "objective": (str,),
+    "space": (dict,),
+    "metric": (str,),
+    "mode": (str,),
+    "searcher": (str,),
+    "scheduler": (str,),
+    "executor": (str,),
+    "workers": (int,),
+    "max_trials": (int,),
+    "max_time": (int, float),
+    "target": (int, float),
+    "seed": (int,),
+    "retries": (int,),
+    "synchronous": (bool,),
+    "points_to_evaluate": (list,),
+    "name": (str,),
+}
+_REQUIRED = ("objective", "space")
+
+
+def spec_keys() -> list[str]:
+    """The keys a run spec accepts."""
+    return list(_KEYS)
+
+
+def load_run_spec(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a run spec and return `tune`'s keyword arguments, with ``objective`` imported and
+    ``space`` built.
+
+    ``objective`` is ``"module:function"``, imported with the spec's folder first on the
+    module search path, so a spec and its objective module can sit side by side.
+
+    Raises:
+        SpecError: naming the file and the key, for a missing, unknown or mistyped key, an
+            objective that cannot be imported, or an invalid space.
+    """
+    data = load_mapping(path)
+    return resolve_run_spec(data, source=Path(path))
+
+
+def resolve_run_spec(data: dict[str, Any], *, source: Path) -> dict[str, Any]:
+    """Check a spec already read from ``source`` and resolve it into `tune` arguments."""
+    for key, value in data.items():
+        if key not in _KEYS:
+            close = difflib.get_close_matches(str(key), _KEYS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise SpecError(f"{source}: unknown key {key!r}{hint}; valid keys: {', '.join(_KEYS)}")
+        if value is None:
+            continue
+        expected = _KEYS[key]
+        if not isinstance(value, expected) or (bool not in expected and isinstance(value, bool)):
+            names = " or ".join(t.__name__ for t in expected)
+            raise SpecError(
+                f"{source}: key {key!r} must be {names}, got {type(value).__name__} {value!r}"
+            )
+    for key in _REQUIRED:
+        if key not in data:
+            raise SpecError(f"{source}: missing key {key!r}")
+    kwargs = {key: value for key, value in data.items() if value is not None}
+    kwargs["objective"] = import_objective(data["objective"], folder=source.parent, source=source)
+    try:
+        kwargs["space"] = Space(data["space"])
+    except SpaceError as exc:
+        raise SpecError(f"{source}: key 'space': {exc}") from exc
+    return kwargs
+
+
+def import_objective(reference: str, *, folder: Path, source: Path) -> Callable[..., Any]:
+    """Import ``"module:function"``, looking in ``folder`` first."""
+    module_name, _, attribute = reference.partition(":")
+    if not module_name or not attribute:
+        raise SpecError(
+            f"{source}: key 'objective' must be 'module:function', got {reference!r}"
+        )
+    folder_name = str(folder.resolve())
+    if folder_name not in sys.path:
+        sys.path.insert(0, folder_name)
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        raise SpecError(
+            f"{source}: key 'objective': cannot import module {module_name!r} "
+            f"(looked in {folder} and the Python path): {type(exc).__name__}: {exc}"
+        ) from exc
+    function = getattr(module, attribute, None)
+    if function is None:
+        raise SpecError(f"{source}: key 'objective': module {module_name!r} has no {attribute!r}")
+    if not callable(function):
+        raise SpecError(f"{source}: key 'objective': {reference!r} is not callable")
+    return function  # type: ignore[no-any-return]

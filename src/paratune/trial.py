@@ -1,0 +1,142 @@
+"""The records that cross boundaries: what to run (`Job`), what happened (`Event`) and the
+stored outcome (`Trial`). All are immutable; a changed trial is a new `Trial`."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+Config = dict[str, Any]
+"""A configuration: parameter name to value."""
+
+
+class Status(enum.StrEnum):
+    """Where a trial stands."""
+
+    RUNNING = "running"
+    """Submitted to an executor (queued or running there)."""
+    DONE = "done"
+    """Finished with a valid value of the tuned metric."""
+    FAILED = "failed"
+    """Raised, crashed or returned an invalid value, with no retry left."""
+    CANCELLED = "cancelled"
+    """Stopped by paratune because the run ended (target reached, time up, Ctrl-C)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """What a scheduler asks to run next.
+
+    Attributes:
+        config: the configuration to evaluate.
+        budget: the budget the job must reach (None: the objective's own full budget).
+        trial_id: an existing trial to continue (None: a new trial).
+        start_step: where a continued trial resumes.
+    """
+
+    config: Config
+    budget: float | None = None
+    trial_id: int | None = None
+    start_step: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One attempt of one trial, as handed to an executor.
+
+    Attributes:
+        trial_id: the trial this job belongs to.
+        attempt: 1 for the first run, 2 for the first retry, ...
+        config: the configuration to evaluate.
+        seed: the trial's seed, derived from the experiment seed and the trial id.
+        budget: the budget the job must reach, or None.
+        start_step: where a resumed job starts.
+    """
+
+    trial_id: int
+    attempt: int
+    config: Config
+    seed: int
+    budget: float | None = None
+    start_step: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """What an executor reports when a job ends.
+
+    Times are seconds on the executor's clock (`Clock.now`). ``result`` is the objective's raw
+    return value; the tuner, not the executor, decides whether it is valid.
+
+    Attributes:
+        trial_id: the job's trial.
+        attempt: the job's attempt.
+        ok: False when the objective raised or its worker died.
+        result: what the objective returned (None when not ``ok``).
+        error: a one-line reason when not ``ok``.
+        traceback: the formatted traceback when not ``ok``.
+        started: when the objective started.
+        finished: when it returned or failed.
+        worker: index of the worker slot that ran it.
+        cancelled: True when the job was stopped by a cancellation.
+    """
+
+    trial_id: int
+    attempt: int
+    ok: bool
+    result: Any
+    started: float
+    finished: float
+    worker: int
+    error: str | None = None
+    traceback: str | None = None
+    cancelled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Trial:
+    """A trial as stored: one configuration and what became of it.
+
+    Times are seconds since the start of the run.
+
+    Attributes:
+        trial_id: 0, 1, 2, ... in order of creation.
+        config: the configuration.
+        seed: the trial's seed.
+        status: see `Status`.
+        value: the tuned metric as the objective returned it (None unless DONE).
+        metrics: every metric the objective returned.
+        attempts: how many times it was run (1 + retries used).
+        budget: the budget reached, or None.
+        submitted: when its latest attempt was submitted.
+        started: when its latest attempt started on a worker.
+        finished: when its latest attempt ended.
+        worker_time: worker seconds spent on it over all attempts.
+        worker: the worker slot that ran its latest attempt.
+        error: why it failed (latest attempt).
+        traceback: the traceback of the latest failure.
+    """
+
+    trial_id: int
+    config: Config
+    seed: int
+    status: Status
+    value: float | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    attempts: int = 1
+    budget: float | None = None
+    submitted: float | None = None
+    started: float | None = None
+    finished: float | None = None
+    worker_time: float = 0.0
+    worker: int | None = None
+    error: str | None = None
+    traceback: str | None = None
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds the latest attempt ran, or None if it has not ended."""
+        if self.started is None or self.finished is None:
+            return None
+        return self.finished - self.started

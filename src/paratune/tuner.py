@@ -1,0 +1,354 @@
+"""The tuning loop: the only part that knows the searcher, scheduler, executor and store."""
+
+from __future__ import annotations
+
+import enum
+import math
+import numbers
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .executors import Executor, Objective
+from .schedulers import Scheduler
+from .searchers import Searcher
+from .seeding import trial_seed
+from .space import Space
+from .store import Experiment, Store
+from .trial import Config, Event, Job, Status, Trial
+
+
+class StopReason(enum.StrEnum):
+    """Why a run ended."""
+
+    MAX_TRIALS = "max_trials"
+    """``max_trials`` trials were run."""
+    EXHAUSTED = "exhausted"
+    """The searcher had nothing more to try (a finished grid, say)."""
+    MAX_TIME = "max_time"
+    """``max_time`` seconds passed."""
+    TARGET = "target"
+    """The metric reached ``target``."""
+    INTERRUPTED = "interrupted"
+    """Ctrl-C."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunSettings:
+    """How a run is judged and when it stops.
+
+    Attributes:
+        name: the experiment's name.
+        metric: the key of the objective's result to tune (a float result is this metric).
+        mode: ``"min"`` or ``"max"``.
+        seed: the experiment seed; each trial's seed derives from it and the trial id.
+        max_trials: stop creating trials after this many (None: no limit).
+        max_time: stop after this many seconds of the executor's clock (None: no limit).
+        target: stop once a trial's metric is at least this good (None: never).
+        retries: how many times a failing trial is run again before it counts as failed.
+        synchronous: run in batches of ``workers`` trials, each batch waiting for its slowest
+            trial (for comparison; asynchronous is faster).
+    """
+
+    name: str = "experiment"
+    metric: str = "value"
+    mode: str = "min"
+    seed: int = 0
+    max_trials: int | None = None
+    max_time: float | None = None
+    target: float | None = None
+    retries: int = 0
+    synchronous: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """A snapshot of a run, handed to a progress callback.
+
+    Attributes:
+        elapsed: seconds since the run started (executor's clock).
+        done: trials finished with a value.
+        failed: trials failed for good.
+        cancelled: trials cancelled by a stop.
+        running: trials in flight.
+        max_trials: the trial limit, if any.
+        workers: the executor's worker count.
+        best_value: the best metric so far, or None.
+        best_config: the configuration that gave it.
+        finished: True on the last call, once the run has ended.
+    """
+
+    elapsed: float
+    done: int
+    failed: int
+    cancelled: int
+    running: int
+    max_trials: int | None
+    workers: int
+    best_value: float | None
+    best_config: Config | None
+    finished: bool = False
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    """What `Tuner.run` returns: the trials and how the run used its workers."""
+
+    trials: list[Trial]
+    wall_time: float
+    busy_time: float
+    cancelled_time: float
+    workers: int
+    stop_reason: StopReason
+
+
+# How often (real seconds) a progress callback is called while trials are running.
+_PROGRESS_EVERY = 0.25
+
+
+class Tuner:
+    """Runs the loop: fill every free slot, take completions as they come, record each one
+    before acting on it, retry failures, check the stopping rules, repeat.
+
+    Args:
+        objective: ``objective(config)`` or ``objective(config, ctx)``.
+        space: the search space.
+        searcher: proposes configurations.
+        scheduler: decides what runs next.
+        executor: runs jobs and keeps the clock.
+        store: keeps the trials.
+        settings: the metric, the mode and the stopping rules.
+        progress: called with a `Progress` snapshot a few times a second and at the end.
+    """
+
+    def __init__(
+        self,
+        objective: Objective,
+        *,
+        space: Space,
+        searcher: Searcher,
+        scheduler: Scheduler,
+        executor: Executor,
+        store: Store,
+        settings: RunSettings,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        self.objective = objective
+        self.space = space
+        self.searcher = searcher
+        self.scheduler = scheduler
+        self.executor = executor
+        self.store = store
+        self.settings = settings
+        self.progress = progress
+        self._sign = 1.0 if settings.mode == "min" else -1.0
+        self._running: dict[int, Trial] = {}
+        self._retry: deque[Job] = deque()
+        self._created = 0
+        self._counts = dict.fromkeys(Status, 0)
+        self._best: Trial | None = None
+        self._best_key = math.inf
+        self._busy = 0.0
+        self._cancelled_time = 0.0
+        self._stop: StopReason | None = None
+        self._t0 = 0.0
+        self._last_progress = 0.0
+
+    # ---- the loop -------------------------------------------------------------------------
+
+    def run(self) -> RunOutcome:
+        """Run until a stopping rule fires or there is nothing more to try."""
+        settings, executor = self.settings, self.executor
+        self.store.open(
+            Experiment(settings.name, self.space.to_dict(), settings.metric, settings.mode,
+                       settings.seed)  # fmt: skip
+        )
+        self.searcher.setup(
+            self.space, seed=settings.seed, workers=executor.workers,
+            max_trials=settings.max_trials,
+        )  # fmt: skip
+        self._t0 = executor.clock.now()
+        executor.start(self.objective)
+        try:
+            self._loop()
+        except KeyboardInterrupt:
+            self._stop = StopReason.INTERRUPTED
+        finally:
+            try:
+                if self._running:
+                    for event in executor.cancel():
+                        self._take(event)
+            finally:
+                executor.close()
+        wall = executor.clock.now() - self._t0
+        self._report_progress(finished=True)
+        reason = self._stop or (
+            StopReason.MAX_TRIALS
+            if settings.max_trials is not None and self._created >= settings.max_trials
+            else StopReason.EXHAUSTED
+        )
+        return RunOutcome(self.store.trials(), wall, self._busy, self._cancelled_time,
+                          executor.workers, reason)  # fmt: skip
+
+    def _loop(self) -> None:
+        executor = self.executor
+        while True:
+            if self._stop is None:
+                self._fill()
+            if not self._running or self._stop is not None:
+                return
+            for event in executor.completed(self._wait_timeout()):
+                self._take(event)
+            if self.settings.max_time is not None and self._elapsed() >= self.settings.max_time:
+                self._stop = self._stop or StopReason.MAX_TIME
+            if self.progress is not None:
+                self._report_progress()
+
+    def _fill(self) -> None:
+        """Give every free slot a job: retries first, then what the scheduler proposes."""
+        settings = self.settings
+        if settings.synchronous:
+            if self._running:
+                return  # a batch waits for its slowest trial
+            free = self.executor.workers
+        else:
+            free = self.executor.free_slots()
+        while free > 0:
+            if self._retry:
+                job = self._retry.popleft()
+            else:
+                if settings.max_trials is not None and self._created >= settings.max_trials:
+                    return
+                proposal = self.scheduler.next_job(self.searcher.suggest)
+                if proposal is None:
+                    return
+                job = Job(self._created, 1, proposal.config,
+                          trial_seed(settings.seed, self._created), proposal.budget,
+                          proposal.start_step)  # fmt: skip
+                self._created += 1
+            previous = self._running.get(job.trial_id)
+            trial = Trial(
+                job.trial_id, job.config, job.seed, Status.RUNNING,
+                attempts=job.attempt, budget=job.budget,
+                submitted=self.executor.clock.now() - self._t0,
+                worker_time=previous.worker_time if previous else 0.0,
+                error=previous.error if previous else None,
+                traceback=previous.traceback if previous else None,
+            )  # fmt: skip
+            self.store.save(trial)
+            self._running[job.trial_id] = trial
+            self.executor.submit(job)
+            free -= 1
+
+    def _wait_timeout(self) -> float | None:
+        """How long `completed` may wait: until max_time, and, in real time with a progress
+        callback, until the next refresh."""
+        timeout = None
+        if self.settings.max_time is not None:
+            timeout = max(0.0, self.settings.max_time - self._elapsed())
+        if self.progress is not None and not self.executor.clock.virtual:
+            timeout = _PROGRESS_EVERY if timeout is None else min(timeout, _PROGRESS_EVERY)
+        return timeout
+
+    # ---- one result ------------------------------------------------------------------------
+
+    def _take(self, event: Event) -> None:
+        """Record one ended job, then let the scheduler and searcher see it."""
+        running = self._running.pop(event.trial_id, None)
+        if running is None:
+            return  # a late report of a job already accounted for
+        spent = event.finished - event.started
+        self._busy += spent
+        value: float | None = None
+        metrics: dict[str, Any] = {}
+        error, tb = event.error, event.traceback
+        if event.cancelled:
+            status = Status.CANCELLED
+            self._cancelled_time += spent
+        elif not event.ok:
+            status = Status.FAILED
+            if event.attempt <= self.settings.retries and self._stop is None:
+                self._retry.append(Job(event.trial_id, event.attempt + 1, running.config,
+                                       running.seed, running.budget))  # fmt: skip
+                status = Status.RUNNING
+        else:
+            value, metrics, error = _read_result(event.result, self.settings.metric)
+            status = Status.FAILED if error else Status.DONE
+        trial = Trial(
+            running.trial_id, running.config, running.seed, status, value, metrics,
+            attempts=event.attempt, budget=running.budget, submitted=running.submitted,
+            started=event.started - self._t0, finished=event.finished - self._t0,
+            worker_time=running.worker_time + spent, worker=event.worker,
+            error=error, traceback=tb,
+        )  # fmt: skip
+        self.store.save(trial)  # recorded before anyone acts on it
+        if status is Status.RUNNING:
+            self._running[trial.trial_id] = trial  # waiting for its retry
+            return
+        self._counts[status] += 1
+        self.scheduler.on_result(trial)
+        self.searcher.observe(trial)
+        if value is not None:
+            key = self._sign * value
+            if key < self._best_key:
+                self._best, self._best_key = trial, key
+            target = self.settings.target
+            if target is not None and key <= self._sign * target and self._stop is None:
+                self._stop = StopReason.TARGET
+
+    # ---- progress --------------------------------------------------------------------------
+
+    def _elapsed(self) -> float:
+        return self.executor.clock.now() - self._t0
+
+    def _report_progress(self, *, finished: bool = False) -> None:
+        if self.progress is None:
+            return
+        now = time.monotonic()
+        if not finished and now - self._last_progress < _PROGRESS_EVERY:
+            return
+        self._last_progress = now
+        best = self._best
+        self.progress(
+            Progress(
+                elapsed=self._elapsed(),
+                done=self._counts[Status.DONE],
+                failed=self._counts[Status.FAILED],
+                cancelled=self._counts[Status.CANCELLED],
+                running=len(self._running),
+                max_trials=self.settings.max_trials,
+                workers=self.executor.workers,
+                best_value=best.value if best else None,
+                best_config=best.config if best else None,
+                finished=finished,
+            )
+        )
+
+
+def _read_result(result: Any, metric: str) -> tuple[float | None, dict[str, Any], str | None]:
+    """The tuned value, every metric, and an error if the result is not usable."""
+    if isinstance(result, Mapping):
+        metrics = dict(result)
+        if metric not in metrics:
+            keys = ", ".join(repr(k) for k in metrics) or "none"
+            return None, metrics, f"the objective's result has no {metric!r} (keys: {keys})"
+        raw = metrics[metric]
+    else:
+        raw = result
+        metrics = {metric: result}
+    if isinstance(raw, bool) or not isinstance(raw, numbers.Real):
+        kind = "None" if raw is None else type(raw).__name__
+        return None, metrics, (
+            f"the objective returned {kind} for {metric!r}; expected a number, "
+            f"or a dict with a number under {metric!r}"
+        )
+    value = float(raw)
+    if not math.isfinite(value):
+        return None, metrics, f"the objective returned {value} for {metric!r}"
+    metrics[metric] = value
+    return value, metrics, None

@@ -1,0 +1,31 @@
+"""Shared fixtures and toy objectives."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import paratune as pt
+
+
+def quadratic(config: dict[str, Any]) -> float:
+    """A deterministic objective of the config alone."""
+    return float(sum((v - 0.5) ** 2 for v in config.values() if isinstance(v, int | float)))
+
+
+def seeded(config: dict[str, Any], ctx: pt.Context) -> dict[str, float]:
+    """A deterministic objective of the config and the trial's seed."""
+    import numpy as np
+
+    noise = float(np.random.default_rng(ctx.seed).normal())
+    return {"loss": quadratic(config) + 0.01 * noise, "seed_part": noise}
+
+
+def wait_for_file(path: Path, deadline: float = 30.0) -> None:
+    """Poll for ``path`` until it exists; fail after ``deadline`` seconds."""
+    end = time.monotonic() + deadline
+    while not path.exists():
+        if time.monotonic() > end:
+            raise TimeoutError(f"{path} never appeared")
+        time.sleep(0.005)

@@ -1,0 +1,234 @@
+"""Every executor obeys the same contract; then what only some of them can do."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from paratune.context import Context
+from paratune.executors import Executor, Processes, Serial, Simulated, Threads, make_executor
+from paratune.trial import Event, Job
+
+from ..conftest import wait_for_file
+
+FACTORIES: dict[str, Callable[[], Executor]] = {
+    "serial": Serial,
+    "threads": lambda: Threads(2),
+    "processes-fork": lambda: Processes(2, start_method="fork"),
+    "processes-spawn": lambda: Processes(2, start_method="spawn"),
+    "simulated": lambda: Simulated(2),
+}
+
+
+@pytest.fixture(params=list(FACTORIES))
+def executor(request: pytest.FixtureRequest) -> Iterator[Executor]:
+    ex = FACTORIES[request.param]()
+    yield ex
+    ex.close()
+
+
+def drain(ex: Executor, jobs: list[Job]) -> list[Event]:
+    """Submit every job as slots free up; return events in completion order."""
+    queue = list(jobs)
+    events: list[Event] = []
+    while len(events) < len(jobs):
+        for _ in range(min(ex.free_slots(), len(queue))):
+            ex.submit(queue.pop(0))
+        events.extend(ex.completed(timeout=30))
+    return events
+
+
+def jobs_for(configs: list[dict[str, Any]]) -> list[Job]:
+    return [Job(i, 1, config, seed=100 + i) for i, config in enumerate(configs)]
+
+
+def square(config: dict[str, Any]) -> float:
+    return float(config["x"]) ** 2
+
+
+def with_context(config: dict[str, Any], ctx: Context) -> tuple[int, int, int]:
+    return ctx.trial_id, ctx.seed, ctx.attempt
+
+
+def fails_on_odd(config: dict[str, Any]) -> int:
+    if config["x"] % 2:
+        raise ValueError(f"odd x={config['x']}")
+    return int(config["x"])
+
+
+def test_runs_every_job_once(executor: Executor) -> None:
+    executor.start(square)
+    events = drain(executor, jobs_for([{"x": x} for x in range(10)]))
+    assert sorted(e.trial_id for e in events) == list(range(10))
+    assert {e.trial_id: e.result for e in events} == {x: float(x * x) for x in range(10)}
+    assert all(e.ok and e.finished >= e.started for e in events)
+    assert {e.worker for e in events} <= set(range(executor.workers))
+
+
+def test_context_carries_trial_id_seed_and_attempt(executor: Executor) -> None:
+    executor.start(with_context)
+    events = drain(executor, jobs_for([{"x": 1}, {"x": 2}]))
+    assert sorted(e.result for e in events) == [(0, 100, 1), (1, 101, 1)]
+
+
+def test_exception_fails_only_its_job(executor: Executor) -> None:
+    executor.start(fails_on_odd)
+    events = {e.trial_id: e for e in drain(executor, jobs_for([{"x": x} for x in range(6)]))}
+    for x in range(6):
+        assert events[x].ok is (x % 2 == 0)
+    assert events[3].error == "ValueError: odd x=3"
+    assert events[3].traceback is not None and "fails_on_odd" in events[3].traceback
+
+
+def test_closures_and_lambdas_reach_workers(executor: Executor) -> None:
+    offset = 7
+    executor.start(lambda config: config["x"] + offset)
+    assert sorted(e.result for e in drain(executor, jobs_for([{"x": 1}, {"x": 2}]))) == [8, 9]
+
+
+def finish_after_the_other(config: dict[str, Any]) -> str:
+    """Job 0 waits until job 1 has written its file: job 1 must end first."""
+    folder = Path(config["folder"])
+    if config["first"]:
+        wait_for_file(folder / "second-done")
+    else:
+        (folder / "second-done").touch()
+    return "first" if config["first"] else "second"
+
+
+@pytest.mark.parametrize("name", ["threads", "processes-fork", "processes-spawn"])
+def test_results_come_in_completion_order(name: str, tmp_path: Path) -> None:
+    ex = FACTORIES[name]()
+    ex.start(finish_after_the_other)
+    try:
+        configs = [{"folder": str(tmp_path), "first": True}, {"folder": str(tmp_path), "first": False}]
+        events = drain(ex, jobs_for(configs))
+    finally:
+        ex.close()
+    assert [e.result for e in events] == ["second", "first"]
+
+
+def sleeps_virtually(config: dict[str, Any], ctx: Context) -> float:
+    ctx.elapse(config["t"])
+    return float(config["t"])
+
+
+def test_simulated_executor_orders_by_virtual_time() -> None:
+    ex = Simulated(2)
+    ex.start(sleeps_virtually)
+    events = drain(ex, jobs_for([{"t": 5.0}, {"t": 1.0}, {"t": 1.0}, {"t": 10.0}]))
+    # Greedy on 2 workers: 0 and 1 start at 0; 2 starts at 1 (ends 2); 3 starts at 2 (ends 12).
+    assert [(e.trial_id, e.started, e.finished) for e in events] == [
+        (1, 0.0, 1.0), (2, 1.0, 2.0), (0, 0.0, 5.0), (3, 2.0, 12.0)
+    ]  # fmt: skip
+    assert ex.clock.now() == 12.0
+
+
+def test_simulated_timeout_advances_the_clock_without_events() -> None:
+    ex = Simulated(1)
+    ex.start(sleeps_virtually)
+    ex.submit(Job(0, 1, {"t": 100.0}, seed=0))
+    assert ex.completed(timeout=30) == []
+    assert ex.clock.now() == 30.0
+    [cancelled] = ex.cancel()
+    assert cancelled.cancelled and cancelled.finished - cancelled.started == 30.0
+
+
+def dies_on_three(config: dict[str, Any]) -> int:
+    if config["x"] == 3:
+        os._exit(13)
+    return int(config["x"])
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_a_dead_worker_fails_its_job_and_is_replaced(method: str) -> None:
+    ex = Processes(2, start_method=method)
+    ex.start(dies_on_three)
+    try:
+        events = {e.trial_id: e for e in drain(ex, jobs_for([{"x": x} for x in range(8)]))}
+    finally:
+        ex.close()
+    assert not events[3].ok
+    assert events[3].error is not None and "exit code 13" in events[3].error
+    assert all(events[x].ok and events[x].result == x for x in range(8) if x != 3)
+
+
+def blocks_until_cancelled(config: dict[str, Any], ctx: Context) -> str:
+    Path(config["folder"], f"started-{ctx.trial_id}").touch()
+    for _ in range(6000):
+        ctx.elapse(0.01)  # raises TrialCancelled once cancelled
+    return "not cancelled"
+
+
+@pytest.mark.parametrize("name", ["threads", "processes-fork"])
+def test_cancel_stops_running_jobs(name: str, tmp_path: Path) -> None:
+    ex = FACTORIES[name]()
+    ex.start(blocks_until_cancelled)
+    try:
+        for job in jobs_for([{"folder": str(tmp_path)}] * 2):
+            ex.submit(job)
+        assert ex.completed(timeout=0) == []  # sends the jobs; none has ended
+        wait_for_file(tmp_path / "started-0")
+        wait_for_file(tmp_path / "started-1")
+        events = ex.cancel()
+    finally:
+        ex.close()
+    assert sorted(e.trial_id for e in events) == [0, 1]
+    assert all(e.cancelled and not e.ok for e in events)
+    assert all(e.finished > e.started for e in events)
+
+
+def test_unpicklable_objective_gets_a_clear_error() -> None:
+    import threading
+
+    lock = threading.Lock()
+    ex = Processes(1)
+    with pytest.raises(TypeError, match="cannot be sent to worker processes.*threads"):
+        ex.start(lambda config: lock.locked())
+
+
+def returns_a_lock(config: dict[str, Any]) -> object:
+    import threading
+
+    return threading.Lock()
+
+
+def test_unpicklable_result_fails_its_job() -> None:
+    ex = Processes(1)
+    ex.start(returns_a_lock)
+    try:
+        [event] = drain(ex, jobs_for([{}]))
+    finally:
+        ex.close()
+    assert not event.ok
+    assert event.error is not None and "result (lock) cannot be pickled" in event.error
+
+
+def test_short_jobs_go_to_workers_in_chunks() -> None:
+    ex = Processes(2)
+    ex.start(square)
+    try:
+        assert ex.free_slots() == 2
+        events = drain(ex, jobs_for([{"x": x} for x in range(200)]))
+        assert ex.free_slots() > 2  # trivial jobs: several per worker per round trip
+    finally:
+        ex.close()
+    assert sorted(e.result for e in events) == [float(x * x) for x in range(200)]
+
+
+@pytest.mark.parametrize(
+    ("name", "workers", "message"),
+    [
+        ("gpu", 2, "unknown executor 'gpu'; expected one of serial, threads"),
+        ("threads", 0, "workers must be >= 1"),
+        ("threads", 2.5, "workers must be a positive integer"),
+        ("serial", 4, "executor='serial' runs one job at a time"),
+    ],
+)
+def test_make_executor_errors(name: str, workers: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        make_executor(name, workers)
