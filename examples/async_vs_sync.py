@@ -17,7 +17,7 @@ import paratune as pt
 def straggler(config: dict[str, Any], ctx: pt.Context) -> float:
     """Takes longer for larger x; the best x is 0.3."""
     ctx.elapse(0.05 + 0.45 * config["x"])
-    return (config["x"] - 0.3) ** 2
+    return float((config["x"] - 0.3) ** 2)
 
 
 def main() -> None:
@@ -28,12 +28,19 @@ def main() -> None:
     space = {"x": pt.Float(0.0, 1.0)}
     for synchronous in (False, True):
         result = pt.tune(
-            straggler, space, executor="threads", workers=args.workers,
-            max_trials=args.trials, seed=0, synchronous=synchronous,
-        )  # fmt: skip
+            straggler,
+            space,
+            executor="threads",
+            workers=args.workers,
+            max_trials=args.trials,
+            seed=0,
+            synchronous=synchronous,
+        )
         label = "synchronous " if synchronous else "asynchronous"
-        print(f"{label}: wall time {result.wall_time:6.2f} s, efficiency "
-              f"{result.efficiency:.3f}, best {result.best_value:.4f}")  # fmt: skip
+        print(
+            f"{label}: wall time {result.wall_time:6.2f} s, efficiency "
+            f"{result.efficiency:.3f}, best {result.best_value:.4f}"
+        )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Tune a scikit-learn model on a bundled dataset with the process executor.
 
-    python examples/sklearn_digits.py [--workers N] [--trials N]
+python examples/sklearn_digits.py [--workers N] [--trials N]
 """
 
 from __future__ import annotations
@@ -43,9 +43,16 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=24)
     args = parser.parse_args()
     result = pt.tune(
-        objective, SPACE, metric="accuracy", mode="max", searcher="random",
-        executor="processes", workers=args.workers, max_trials=args.trials, seed=0,
-    )  # fmt: skip
+        objective,
+        SPACE,
+        metric="accuracy",
+        mode="max",
+        searcher="random",
+        executor="processes",
+        workers=args.workers,
+        max_trials=args.trials,
+        seed=0,
+    )
     print(result.trials[["trial_id", "value", "duration", "worker"]].head(10).to_string())
     print(f"best accuracy {result.best_value:.4f} with {result.best_config}")
     print(f"wall time {result.wall_time:.2f} s, efficiency {result.efficiency:.3f}")

@@ -35,11 +35,22 @@ def test_same_seed_same_trials_whatever_the_executor(searcher: str) -> None:
     space = GRID_SPACE if searcher == "grid" else SPACE
     runs = {
         (executor, workers): pt.tune(
-            loss_of, space, metric="loss", searcher=searcher, executor=executor,
-            workers=workers, max_trials=12, seed=3,
-        )  # fmt: skip
-        for executor, workers in [("serial", None), ("threads", 2), ("processes", 2),
-                                  ("simulated", 8), ("threads", 8)]  # fmt: skip
+            loss_of,
+            space,
+            metric="loss",
+            searcher=searcher,
+            executor=executor,
+            workers=workers,
+            max_trials=12,
+            seed=3,
+        )
+        for executor, workers in [
+            ("serial", None),
+            ("threads", 2),
+            ("processes", 2),
+            ("simulated", 8),
+            ("threads", 8),
+        ]
     }
     baseline = history(runs[("serial", None)])
     assert len(baseline) == 12
@@ -59,17 +70,17 @@ def test_grid_runs_every_combination_then_stops() -> None:
     result = pt.tune(quadratic, GRID_SPACE, searcher="grid")
     assert len(result.trial_list) == 3 * 2 * 2
     assert result.stop_reason is pt.StopReason.EXHAUSTED
-    assert {(t.config["layers"], t.config["optimizer"], t.config["batch"]) for t in
-            result.trial_list} == {(lr, o, b) for lr in (1, 2, 3) for o in ("adam", "sgd")
-                                   for b in (32, 64)}  # fmt: skip
+    assert {
+        (t.config["layers"], t.config["optimizer"], t.config["batch"]) for t in result.trial_list
+    } == {(lr, o, b) for lr in (1, 2, 3) for o in ("adam", "sgd") for b in (32, 64)}
 
 
 def test_best_follows_the_mode() -> None:
     low = pt.tune(quadratic, {"x": pt.Float(0, 1)}, max_trials=20, mode="min")
     high = pt.tune(quadratic, {"x": pt.Float(0, 1)}, max_trials=20, mode="max")
-    values = [t.value for t in low.trial_list]
+    values = [t.value for t in low.trial_list if t.value is not None]
     assert low.best_value == min(values)
-    assert high.best_value == max(v for v in values)
+    assert high.best_value == max(values)
     assert low.best_config == low.best_trial.config  # type: ignore[union-attr]
 
 
@@ -88,15 +99,17 @@ def flaky(config: dict[str, Any], ctx: pt.Context) -> float:
 @pytest.mark.parametrize("executor", ["serial", "threads", "processes"])
 def test_failures_are_recorded_and_retried(executor: str) -> None:
     workers = None if executor == "serial" else 2
-    failed = pt.tune(flaky, {"x": pt.Float(0, 1)}, max_trials=3, executor=executor,
-                     workers=workers)  # fmt: skip
+    failed = pt.tune(
+        flaky, {"x": pt.Float(0, 1)}, max_trials=3, executor=executor, workers=workers
+    )
     assert [t.status for t in failed.trial_list] == [pt.Status.FAILED] * 3
     assert failed.trial_list[0].error == "RuntimeError: attempt 1 of trial 0 fails"
     assert "flaky" in (failed.trial_list[0].traceback or "")
     assert failed.best_trial is None
 
-    retried = pt.tune(flaky, {"x": pt.Float(0, 1)}, max_trials=3, executor=executor,
-                      workers=workers, retries=2)  # fmt: skip
+    retried = pt.tune(
+        flaky, {"x": pt.Float(0, 1)}, max_trials=3, executor=executor, workers=workers, retries=2
+    )
     assert [(t.status, t.attempts) for t in retried.trial_list] == [(pt.Status.DONE, 3)] * 3
 
 
@@ -113,8 +126,9 @@ def test_failures_are_recorded_and_retried(executor: str) -> None:
     ],
 )
 def test_invalid_results_fail_their_trial(returned: Any, reason: str) -> None:
-    result = pt.tune(lambda c: returned, {"x": pt.Float(0, 1)}, metric="loss", max_trials=2,
-                     retries=3)  # fmt: skip
+    result = pt.tune(
+        lambda c: returned, {"x": pt.Float(0, 1)}, metric="loss", max_trials=2, retries=3
+    )
     for trial in result.trial_list:
         assert trial.status is pt.Status.FAILED
         assert trial.attempts == 1  # an invalid value is not retried: it would come again
@@ -123,10 +137,16 @@ def test_invalid_results_fail_their_trial(returned: Any, reason: str) -> None:
 
 
 def test_a_dict_result_keeps_every_metric() -> None:
-    result = pt.tune(lambda c: {"loss": c["x"], "acc": 1 - c["x"]}, {"x": pt.Float(0, 1)},
-                     metric="acc", mode="max", max_trials=4)  # fmt: skip
+    result = pt.tune(
+        lambda c: {"loss": c["x"], "acc": 1 - c["x"]},
+        {"x": pt.Float(0, 1)},
+        metric="acc",
+        mode="max",
+        max_trials=4,
+    )
     best = result.best_trial
-    assert best is not None and best.metrics == {"loss": 1 - best.value, "acc": best.value}
+    assert best is not None and best.value is not None
+    assert best.metrics == {"loss": 1 - best.value, "acc": best.value}
 
 
 def takes_an_hour(config: dict[str, Any], ctx: pt.Context) -> float:
@@ -135,8 +155,9 @@ def takes_an_hour(config: dict[str, Any], ctx: pt.Context) -> float:
 
 
 def test_simulated_thousand_hour_trials_on_64_workers() -> None:
-    result = pt.tune(takes_an_hour, {"x": pt.Float(0, 1)}, executor="simulated", workers=64,
-                     max_trials=1000)  # fmt: skip
+    result = pt.tune(
+        takes_an_hour, {"x": pt.Float(0, 1)}, executor="simulated", workers=64, max_trials=1000
+    )
     assert len(result.trial_list) == 1000
     assert result.wall_time == 16 * 3600.0  # ceil(1000 / 64) rounds of one hour
     assert result.busy_time == 1000 * 3600.0
@@ -163,8 +184,15 @@ def test_asynchronous_beats_synchronous_on_stragglers() -> None:
 
 
 def test_target_stops_the_run_and_cancels_running_trials() -> None:
-    result = pt.tune(straggler, {"x": pt.Float(0, 1)}, executor="simulated", workers=8,
-                     max_trials=1000, target=0.05, seed=0)  # fmt: skip
+    result = pt.tune(
+        straggler,
+        {"x": pt.Float(0, 1)},
+        executor="simulated",
+        workers=8,
+        max_trials=1000,
+        target=0.05,
+        seed=0,
+    )
     assert result.stop_reason is pt.StopReason.TARGET
     assert result.best_value is not None and result.best_value <= 0.05
     statuses = [t.status for t in result.trial_list]
@@ -172,13 +200,21 @@ def test_target_stops_the_run_and_cancels_running_trials() -> None:
     assert result.cancelled_time > 0
     cancelled = sum(t.worker_time for t in result.trial_list if t.status is pt.Status.CANCELLED)
     assert result.cancelled_time == pytest.approx(cancelled)
-    assert all(t.finished == result.wall_time for t in result.trial_list
-               if t.status is pt.Status.CANCELLED)  # fmt: skip
+    assert all(
+        t.finished == result.wall_time
+        for t in result.trial_list
+        if t.status is pt.Status.CANCELLED
+    )
 
 
 def test_max_time_is_virtual_under_simulation() -> None:
-    result = pt.tune(takes_an_hour, {"x": pt.Float(0, 1)}, executor="simulated", workers=4,
-                     max_time=3 * 3600 + 1800)  # fmt: skip
+    result = pt.tune(
+        takes_an_hour,
+        {"x": pt.Float(0, 1)},
+        executor="simulated",
+        workers=4,
+        max_time=3 * 3600 + 1800,
+    )
     assert result.stop_reason is pt.StopReason.MAX_TIME
     assert result.wall_time == 3.5 * 3600
     statuses = [t.status for t in result.trial_list]
@@ -186,8 +222,7 @@ def test_max_time_is_virtual_under_simulation() -> None:
 
 
 def test_max_time_in_real_time_with_threads() -> None:
-    result = pt.tune(straggler, {"x": pt.Float(0, 1)}, executor="threads", workers=2,
-                     max_time=0.3)  # fmt: skip
+    result = pt.tune(straggler, {"x": pt.Float(0, 1)}, executor="threads", workers=2, max_time=0.3)
     assert result.stop_reason is pt.StopReason.MAX_TIME
     assert 0.3 <= result.wall_time < 5.0
     assert pt.Status.DONE in {t.status for t in result.trial_list}
@@ -210,11 +245,27 @@ def test_trials_table_has_the_documented_columns() -> None:
     result = pt.tune(loss_of, SPACE, metric="loss", max_trials=5)
     frame = result.trials
     assert list(frame.columns) == [
-        "trial_id", "status", "value", "config.x", "config.lr", "config.layers",
-        "config.optimizer", "config.epochs", "metric.loss", "metric.seed_part", "attempts",
-        "seed", "budget", "submitted", "started", "finished", "duration", "worker_time",
-        "worker", "error",
-    ]  # fmt: skip
+        "trial_id",
+        "status",
+        "value",
+        "config.x",
+        "config.lr",
+        "config.layers",
+        "config.optimizer",
+        "config.epochs",
+        "metric.loss",
+        "metric.seed_part",
+        "attempts",
+        "seed",
+        "budget",
+        "submitted",
+        "started",
+        "finished",
+        "duration",
+        "worker_time",
+        "worker",
+        "error",
+    ]
     assert len(frame) == 5
     assert (frame["duration"] >= 0).all()
     assert frame["value"].tolist() == [t.value for t in result.trial_list]

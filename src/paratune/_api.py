@@ -8,11 +8,11 @@ from typing import Any
 
 from .errors import SpecError, TrialError
 from .executors import Executor, make_executor
+from .result import TuneResult
 from .schedulers import Scheduler, make_scheduler
 from .searchers import InitialPoints, Searcher, make_searcher
 from .space import Space
 from .store import MemoryStore, Store
-from .result import TuneResult
 from .trial import Job
 from .tuner import ProgressCallback, RunSettings, Tuner
 
@@ -82,8 +82,15 @@ def tune(
         >>> round(result.best_config["x"], 1)
         2.0
     """
-    _check_arguments(metric=metric, mode=mode, max_trials=max_trials, max_time=max_time,
-                     target=target, seed=seed, retries=retries)  # fmt: skip
+    _check_arguments(
+        metric=metric,
+        mode=mode,
+        max_trials=max_trials,
+        max_time=max_time,
+        target=target,
+        seed=seed,
+        retries=retries,
+    )
     if not callable(objective):
         raise SpecError(f"objective must be callable, got {type(objective).__name__}")
     the_space = space if isinstance(space, Space) else Space(space)
@@ -99,20 +106,37 @@ def tune(
                 "give max_trials, max_time or target"
             )
     settings = RunSettings(
-        name=name, metric=metric, mode=mode, seed=seed, max_trials=max_trials,
-        max_time=max_time, target=target, retries=retries, synchronous=synchronous,
-    )  # fmt: skip
+        name=name,
+        metric=metric,
+        mode=mode,
+        seed=seed,
+        max_trials=max_trials,
+        max_time=max_time,
+        target=target,
+        retries=retries,
+        synchronous=synchronous,
+    )
     tuner = Tuner(
-        objective, space=the_space, searcher=the_searcher, scheduler=the_scheduler,
-        executor=the_executor, store=store or MemoryStore(), settings=settings,
+        objective,
+        space=the_space,
+        searcher=the_searcher,
+        scheduler=the_scheduler,
+        executor=the_executor,
+        store=store or MemoryStore(),
+        settings=settings,
         progress=progress,
-    )  # fmt: skip
+    )
     outcome = tuner.run()
     return TuneResult(
-        trial_list=outcome.trials, metric=metric, mode=mode, workers=outcome.workers,
-        wall_time=outcome.wall_time, busy_time=outcome.busy_time,
-        cancelled_time=outcome.cancelled_time, stop_reason=outcome.stop_reason,
-    )  # fmt: skip
+        trial_list=outcome.trials,
+        metric=metric,
+        mode=mode,
+        workers=outcome.workers,
+        wall_time=outcome.wall_time,
+        busy_time=outcome.busy_time,
+        cancelled_time=outcome.cancelled_time,
+        stop_reason=outcome.stop_reason,
+    )
 
 
 def parallel_map(

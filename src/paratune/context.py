@@ -9,8 +9,10 @@ from typing import Protocol
 class Clock(Protocol):
     """Time as an executor keeps it: real for real executors, virtual when simulated."""
 
-    virtual: bool
-    """True when the clock does not follow real time."""
+    @property
+    def virtual(self) -> bool:
+        """True when the clock does not follow real time."""
+        ...
 
     def now(self) -> float:
         """Seconds on this clock (only differences are meaningful)."""
@@ -27,7 +29,7 @@ class RealClock:
         return time.monotonic()
 
 
-class TrialCancelled(Exception):  # noqa: N818 - the name says what happened, as KeyboardInterrupt
+class TrialCancelled(Exception):
     """Raised inside an objective by `Context.elapse` once its trial has been cancelled.
 
     Objectives need not catch it: the executor records the trial as cancelled.

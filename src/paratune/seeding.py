@@ -37,6 +37,5 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     if "torch" in sys.modules or importlib.util.find_spec("torch") is not None:
-        import torch
-
+        torch = importlib.import_module("torch")
         torch.manual_seed(seed)

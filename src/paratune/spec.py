@@ -87,9 +87,7 @@ def import_objective(reference: str, *, folder: Path, source: Path) -> Callable[
     """Import ``"module:function"``, looking in ``folder`` first."""
     module_name, _, attribute = reference.partition(":")
     if not module_name or not attribute:
-        raise SpecError(
-            f"{source}: key 'objective' must be 'module:function', got {reference!r}"
-        )
+        raise SpecError(f"{source}: key 'objective' must be 'module:function', got {reference!r}")
     folder_name = str(folder.resolve())
     if folder_name not in sys.path:
         sys.path.insert(0, folder_name)

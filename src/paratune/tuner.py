@@ -165,13 +165,16 @@ class Tuner:
         """Run until a stopping rule fires or there is nothing more to try."""
         settings, executor = self.settings, self.executor
         self.store.open(
-            Experiment(settings.name, self.space.to_dict(), settings.metric, settings.mode,
-                       settings.seed)  # fmt: skip
+            Experiment(
+                settings.name, self.space.to_dict(), settings.metric, settings.mode, settings.seed
+            )
         )
         self.searcher.setup(
-            self.space, seed=settings.seed, workers=executor.workers,
+            self.space,
+            seed=settings.seed,
+            workers=executor.workers,
             max_trials=settings.max_trials,
-        )  # fmt: skip
+        )
         self._t0 = executor.clock.now()
         executor.start(self.objective)
         try:
@@ -192,8 +195,9 @@ class Tuner:
             if settings.max_trials is not None and self._created >= settings.max_trials
             else StopReason.EXHAUSTED
         )
-        return RunOutcome(self.store.trials(), wall, self._busy, self._cancelled_time,
-                          executor.workers, reason)  # fmt: skip
+        return RunOutcome(
+            self.store.trials(), wall, self._busy, self._cancelled_time, executor.workers, reason
+        )
 
     def _loop(self) -> None:
         executor = self.executor
@@ -227,19 +231,28 @@ class Tuner:
                 proposal = self.scheduler.next_job(self.searcher.suggest)
                 if proposal is None:
                     return
-                job = Job(self._created, 1, proposal.config,
-                          trial_seed(settings.seed, self._created), proposal.budget,
-                          proposal.start_step)  # fmt: skip
+                job = Job(
+                    self._created,
+                    1,
+                    proposal.config,
+                    trial_seed(settings.seed, self._created),
+                    proposal.budget,
+                    proposal.start_step,
+                )
                 self._created += 1
             previous = self._running.get(job.trial_id)
             trial = Trial(
-                job.trial_id, job.config, job.seed, Status.RUNNING,
-                attempts=job.attempt, budget=job.budget,
+                job.trial_id,
+                job.config,
+                job.seed,
+                Status.RUNNING,
+                attempts=job.attempt,
+                budget=job.budget,
                 submitted=self.executor.clock.now() - self._t0,
                 worker_time=previous.worker_time if previous else 0.0,
                 error=previous.error if previous else None,
                 traceback=previous.traceback if previous else None,
-            )  # fmt: skip
+            )
             self.store.save(trial)
             self._running[job.trial_id] = trial
             self.executor.submit(job)
@@ -273,19 +286,36 @@ class Tuner:
         elif not event.ok:
             status = Status.FAILED
             if event.attempt <= self.settings.retries and self._stop is None:
-                self._retry.append(Job(event.trial_id, event.attempt + 1, running.config,
-                                       running.seed, running.budget))  # fmt: skip
+                self._retry.append(
+                    Job(
+                        event.trial_id,
+                        event.attempt + 1,
+                        running.config,
+                        running.seed,
+                        running.budget,
+                    )
+                )
                 status = Status.RUNNING
         else:
             value, metrics, error = _read_result(event.result, self.settings.metric)
             status = Status.FAILED if error else Status.DONE
         trial = Trial(
-            running.trial_id, running.config, running.seed, status, value, metrics,
-            attempts=event.attempt, budget=running.budget, submitted=running.submitted,
-            started=event.started - self._t0, finished=event.finished - self._t0,
-            worker_time=running.worker_time + spent, worker=event.worker,
-            error=error, traceback=tb,
-        )  # fmt: skip
+            running.trial_id,
+            running.config,
+            running.seed,
+            status,
+            value,
+            metrics,
+            attempts=event.attempt,
+            budget=running.budget,
+            submitted=running.submitted,
+            started=event.started - self._t0,
+            finished=event.finished - self._t0,
+            worker_time=running.worker_time + spent,
+            worker=event.worker,
+            error=error,
+            traceback=tb,
+        )
         self.store.save(trial)  # recorded before anyone acts on it
         if status is Status.RUNNING:
             self._running[trial.trial_id] = trial  # waiting for its retry
@@ -343,9 +373,13 @@ def _read_result(result: Any, metric: str) -> tuple[float | None, dict[str, Any]
         metrics = {metric: result}
     if isinstance(raw, bool) or not isinstance(raw, numbers.Real):
         kind = "None" if raw is None else type(raw).__name__
-        return None, metrics, (
-            f"the objective returned {kind} for {metric!r}; expected a number, "
-            f"or a dict with a number under {metric!r}"
+        return (
+            None,
+            metrics,
+            (
+                f"the objective returned {kind} for {metric!r}; expected a number, "
+                f"or a dict with a number under {metric!r}"
+            ),
         )
     value = float(raw)
     if not math.isfinite(value):

@@ -105,7 +105,10 @@ def test_results_come_in_completion_order(name: str, tmp_path: Path) -> None:
     ex = FACTORIES[name]()
     ex.start(finish_after_the_other)
     try:
-        configs = [{"folder": str(tmp_path), "first": True}, {"folder": str(tmp_path), "first": False}]
+        configs = [
+            {"folder": str(tmp_path), "first": True},
+            {"folder": str(tmp_path), "first": False},
+        ]
         events = drain(ex, jobs_for(configs))
     finally:
         ex.close()
@@ -123,8 +126,11 @@ def test_simulated_executor_orders_by_virtual_time() -> None:
     events = drain(ex, jobs_for([{"t": 5.0}, {"t": 1.0}, {"t": 1.0}, {"t": 10.0}]))
     # Greedy on 2 workers: 0 and 1 start at 0; 2 starts at 1 (ends 2); 3 starts at 2 (ends 12).
     assert [(e.trial_id, e.started, e.finished) for e in events] == [
-        (1, 0.0, 1.0), (2, 1.0, 2.0), (0, 0.0, 5.0), (3, 2.0, 12.0)
-    ]  # fmt: skip
+        (1, 0.0, 1.0),
+        (2, 1.0, 2.0),
+        (0, 0.0, 5.0),
+        (3, 2.0, 12.0),
+    ]
     assert ex.clock.now() == 12.0
 
 
@@ -187,7 +193,7 @@ def test_unpicklable_objective_gets_a_clear_error() -> None:
 
     lock = threading.Lock()
     ex = Processes(1)
-    with pytest.raises(TypeError, match="cannot be sent to worker processes.*threads"):
+    with pytest.raises(TypeError, match=r"cannot be sent to worker processes.*threads"):
         ex.start(lambda config: lock.locked())
 
 

@@ -42,4 +42,3 @@ def make_executor(executor: str | Executor, workers: int | None) -> Executor:
     if executor == "simulated":
         return Simulated(workers or 1)
     raise ValueError(f"unknown executor {executor!r}; expected one of {', '.join(_NAMES)}")
-

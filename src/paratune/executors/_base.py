@@ -21,10 +21,15 @@ class Executor(Protocol):
     order; `completed` returns them as they end, never in submission order.
     """
 
-    workers: int
-    """How many jobs run at once."""
-    clock: Clock
-    """The clock the run is measured with."""
+    @property
+    def workers(self) -> int:
+        """How many jobs run at once."""
+        ...
+
+    @property
+    def clock(self) -> Clock:
+        """The clock the run is measured with."""
+        ...
 
     def start(self, objective: Objective) -> None:
         """Start the workers and ship them the objective (once, not once per job)."""
@@ -106,12 +111,26 @@ def run_job(
         result = objective(job.config) if ctx is None else objective(job.config, ctx)
     except TrialCancelled:
         return Event(
-            job.trial_id, job.attempt, False, None, started, now(), worker,
-            error="cancelled", cancelled=True,
-        )  # fmt: skip
+            job.trial_id,
+            job.attempt,
+            False,
+            None,
+            started,
+            now(),
+            worker,
+            error="cancelled",
+            cancelled=True,
+        )
     except Exception as exc:
         return Event(
-            job.trial_id, job.attempt, False, None, started, now(), worker,
-            error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(),
-        )  # fmt: skip
+            job.trial_id,
+            job.attempt,
+            False,
+            None,
+            started,
+            now(),
+            worker,
+            error=f"{type(exc).__name__}: {exc}",
+            traceback=traceback.format_exc(),
+        )
     return Event(job.trial_id, job.attempt, True, result, started, now(), worker)

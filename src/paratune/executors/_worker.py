@@ -7,7 +7,6 @@ import signal
 import time
 from multiprocessing.connection import Connection
 
-
 import cloudpickle
 
 from ..trial import Event, Job
@@ -58,9 +57,13 @@ def _picklable(event: Event) -> Event:
     except Exception as exc:
         kind = type(event.result).__name__
         return Event(
-            event.trial_id, event.attempt, False, None, event.started, event.finished,
-            event.worker, error=f"the objective's result ({kind}) cannot be pickled: {exc}",
-        )  # fmt: skip
+            event.trial_id,
+            event.attempt,
+            False,
+            None,
+            event.started,
+            event.finished,
+            event.worker,
+            error=f"the objective's result ({kind}) cannot be pickled: {exc}",
+        )
     return event
-
-

@@ -9,8 +9,8 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
-from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
+from typing import Any
 
 import cloudpickle
 
@@ -53,7 +53,8 @@ class Processes:
         if self.workers < 1:
             raise ValueError(f"workers must be >= 1, got {self.workers}")
         self.clock = RealClock()
-        self._mp: BaseContext = multiprocessing.get_context(start_method)
+        # Typed loosely: typeshed's BaseContext lacks the Process every concrete context has.
+        self._mp: Any = multiprocessing.get_context(start_method)
         self._payload = b""
         self._slots: list[_Slot] = []
         self._in_flight = 0
@@ -145,8 +146,18 @@ class Processes:
         for job in waiting:
             self.submit(job)
         reason = f"worker process died (exit code {code}) while running trial {dead.trial_id}"
-        return [Event(dead.trial_id, dead.attempt, False, None, slot.busy_since, now,
-                      slot.index, error=reason)]  # fmt: skip
+        return [
+            Event(
+                dead.trial_id,
+                dead.attempt,
+                False,
+                None,
+                slot.busy_since,
+                now,
+                slot.index,
+                error=reason,
+            )
+        ]
 
     def cancel(self) -> list[Event]:
         """Kill every busy worker and report its jobs cancelled; only `close` may follow."""
@@ -160,8 +171,19 @@ class Processes:
             slot.conn.close()
             for position, job in enumerate([*slot.jobs, *slot.outbox]):
                 started = slot.busy_since if position == 0 and slot.jobs else now
-                events.append(Event(job.trial_id, job.attempt, False, None, started, now,
-                                    slot.index, error="cancelled", cancelled=True))  # fmt: skip
+                events.append(
+                    Event(
+                        job.trial_id,
+                        job.attempt,
+                        False,
+                        None,
+                        started,
+                        now,
+                        slot.index,
+                        error="cancelled",
+                        cancelled=True,
+                    )
+                )
             slot.jobs.clear()
             slot.outbox.clear()
         self._in_flight = 0

@@ -66,14 +66,27 @@ class Simulated:
             raise RuntimeError("Simulated.submit called before start()")
         worker = heapq.heappop(self._idle)
         ctx = make_context(job, virtual=True)
-        ran = run_job(self._objective, job, ctx if self._with_context else None,
-                      worker=worker, now=self.clock.now)  # fmt: skip
+        ran = run_job(
+            self._objective,
+            job,
+            ctx if self._with_context else None,
+            worker=worker,
+            now=self.clock.now,
+        )
         started = self.clock.now()
         finished = started + ctx.virtual_time
         event = Event(
-            ran.trial_id, ran.attempt, ran.ok, ran.result, started, finished, worker,
-            error=ran.error, traceback=ran.traceback, cancelled=ran.cancelled,
-        )  # fmt: skip
+            ran.trial_id,
+            ran.attempt,
+            ran.ok,
+            ran.result,
+            started,
+            finished,
+            worker,
+            error=ran.error,
+            traceback=ran.traceback,
+            cancelled=ran.cancelled,
+        )
         heapq.heappush(self._pending, (finished, self._order, event))
         self._order += 1
 
@@ -98,8 +111,17 @@ class Simulated:
         """Stop every pending job at the current virtual time."""
         now = self.clock.now()
         events = [
-            Event(event.trial_id, event.attempt, False, None, event.started, now, event.worker,
-                  error="cancelled", cancelled=True)  # fmt: skip
+            Event(
+                event.trial_id,
+                event.attempt,
+                False,
+                None,
+                event.started,
+                now,
+                event.worker,
+                error="cancelled",
+                cancelled=True,
+            )
             for _, _, event in sorted(self._pending)
         ]
         self._pending = []

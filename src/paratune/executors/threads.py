@@ -103,8 +103,19 @@ class Threads:
                 break
             if job is not None:
                 self._in_flight -= 1
-                events.append(Event(job.trial_id, job.attempt, False, None, now, now, -1,
-                                    error="cancelled", cancelled=True))  # fmt: skip
+                events.append(
+                    Event(
+                        job.trial_id,
+                        job.attempt,
+                        False,
+                        None,
+                        now,
+                        now,
+                        -1,
+                        error="cancelled",
+                        cancelled=True,
+                    )
+                )
         with self._lock:
             running = dict(self._running)
         for ctx, *_ in running.values():
@@ -118,8 +129,19 @@ class Threads:
         for trial_id, (_, started, worker, attempt) in running.items():
             if trial_id not in ended:
                 # Abandoned: it keeps its thread until it returns, but the run is over.
-                events.append(Event(trial_id, attempt, False, None, started, now, worker,
-                                    error="cancelled", cancelled=True))  # fmt: skip
+                events.append(
+                    Event(
+                        trial_id,
+                        attempt,
+                        False,
+                        None,
+                        started,
+                        now,
+                        worker,
+                        error="cancelled",
+                        cancelled=True,
+                    )
+                )
         self._in_flight = 0
         return events
 
