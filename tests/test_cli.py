@@ -1,0 +1,166 @@
+"""The command line, end to end in subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+OBJECTIVE = """
+def loss(config):
+    return (config["x"] - 0.25) ** 2 + (0.1 if config["kind"] == "b" else 0.0)
+
+def broken(config):
+    raise RuntimeError("broken on purpose")
+"""
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    return subprocess.run(
+        [sys.executable, "-m", "paratune", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    (tmp_path / "my_objective.py").write_text(OBJECTIVE)
+    (tmp_path / "spec.yaml").write_text(
+        "objective: my_objective:loss\n"
+        "space:\n"
+        "  x: {type: float, low: 0.0, high: 1.0}\n"
+        "  kind: [a, b]\n"
+        "  epochs: 3\n"
+        "metric: loss\n"
+        "max_trials: 20\n"
+        "seed: 1\n"
+    )
+    return tmp_path
+
+
+def test_run_prints_progress_and_the_best_config(folder: Path) -> None:
+    done = run_cli("run", "spec.yaml", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    assert "20 trials in" in done.stdout
+    assert "best loss:" in done.stdout and '"kind": "a"' in done.stdout
+    assert "[paratune] trials: 20/20 ended" in done.stderr  # plain progress: not a terminal
+
+
+def test_flags_override_the_spec(tmp_path: Path, folder: Path) -> None:
+    spec = folder / "spec.yaml"
+    done = run_cli(
+        "run",
+        str(spec),
+        "--executor",
+        "processes",
+        "--workers",
+        "2",
+        "--max-trials",
+        "8",
+        "--json",
+        "-q",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["trials"] == 8 and summary["stop_reason"] == "max_trials"
+    assert done.stderr == ""
+
+
+def test_same_seed_same_best_from_json_spec(folder: Path) -> None:
+    (folder / "spec.json").write_text(
+        json.dumps(
+            {
+                "objective": "my_objective:loss",
+                "space": {"x": {"type": "float", "low": 0, "high": 1}, "kind": ["a", "b"]},
+                "metric": "loss",
+                "max_trials": 10,
+                "searcher": "sobol",
+            }
+        )
+    )
+    first = run_cli("run", "spec.json", "--json", "-q", cwd=folder)
+    second = run_cli("run", "spec.json", "--json", "-q", "--executor", "threads", cwd=folder)
+    assert first.returncode == second.returncode == 0
+    assert json.loads(first.stdout)["best_config"] == json.loads(second.stdout)["best_config"]
+
+
+def test_python_m_and_the_script_agree(folder: Path) -> None:
+    script = Path(sys.executable).with_name("paratune")
+    if not script.exists():
+        pytest.skip("the paratune script is not installed beside this interpreter")
+    done = subprocess.run(
+        [str(script), "run", "spec.yaml", "-q", "--json"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0 and json.loads(done.stdout)["trials"] == 20
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (
+            "objective: my_objective:loss\nspace: {x: [1, 2]}\nmax_trails: 3\n",
+            "unknown key 'max_trails' (did you mean 'max_trials'?)",
+        ),
+        ("space: {x: [1, 2]}\n", "missing key 'objective'"),
+        (
+            "objective: my_objective\nspace: {x: [1, 2]}\n",
+            "key 'objective' must be 'module:function'",
+        ),
+        ("objective: nowhere:loss\nspace: {x: [1, 2]}\n", "cannot import module 'nowhere'"),
+        ("objective: my_objective:nothing\nspace: {x: [1, 2]}\n", "has no 'nothing'"),
+        (
+            "objective: my_objective:loss\nspace: {x: [1, 2]}\nmax_trials: many\n",
+            "key 'max_trials' must be int, got str 'many'",
+        ),
+        (
+            "objective: my_objective:loss\nspace: {x: {type: float, low: 2, high: 1}}\n",
+            "key 'space': parameter 'x'",
+        ),
+        ("objective: my_objective:loss\nspace: {x: [1, 2]}\nmode: up\n", "mode must be 'min'"),
+        ("objective: my_objective:loss\nspace: [1, 2]\n", "key 'space' must be dict"),
+        ("objective: my_objective:loss\nspace: {x: [1, 2]\n", "spec.yaml"),
+    ],
+)
+def test_a_bad_spec_gets_one_clear_message(folder: Path, spec: str, message: str) -> None:
+    (folder / "spec.yaml").write_text(spec)
+    done = run_cli("run", "spec.yaml", cwd=folder)
+    assert done.returncode != 0
+    assert message in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_missing_spec_file(folder: Path) -> None:
+    done = run_cli("run", "nothing.yaml", cwd=folder)
+    assert done.returncode != 0 and "nothing.yaml" in done.stderr
+
+
+def test_bad_flags_are_refused(folder: Path) -> None:
+    done = run_cli("run", "spec.yaml", "--workers", "0", cwd=folder)
+    assert done.returncode == 2 and "--workers" in done.stderr
+    done = run_cli("run", "spec.yaml", "--executor", "gpu", cwd=folder)
+    assert done.returncode == 2 and "'gpu' is not one of" in done.stderr
+
+
+def test_a_run_where_every_trial_fails_exits_non_zero(folder: Path) -> None:
+    (folder / "spec.yaml").write_text(
+        "objective: my_objective:broken\nspace: {x: [1, 2]}\nsearcher: grid\n"
+    )
+    done = run_cli("run", "spec.yaml", "-q", cwd=folder)
+    assert done.returncode == 1
+    assert "no trial finished with a value" in done.stderr
