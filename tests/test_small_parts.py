@@ -106,6 +106,7 @@ def test_public_api_is_exactly_all_and_documented() -> None:
     public = sorted(name for name in dir(pt) if not name.startswith("_"))
     assert sorted(pt.__all__) == pt.__all__
     assert set(pt.__all__) - {"__version__"} == set(public) - {
+        "annotations",
         "cli",
         "context",
         "errors",
