@@ -59,16 +59,19 @@ def run(spec: Path, quiet: bool, as_json: bool, **overrides: Any) -> None:
     }
     if as_json:
         click.echo(json.dumps(summary, default=str))
-        return
-    click.echo(
-        f"{summary['trials']} trials in {result.wall_time:.2f} s "
-        f"(efficiency {result.efficiency:.3f}, stopped: {summary['stop_reason']})"
-    )
+    else:
+        click.echo(
+            f"{summary['trials']} trials in {result.wall_time:.2f} s "
+            f"(efficiency {result.efficiency:.3f}, stopped: {summary['stop_reason']})"
+        )
     if result.best_trial is None:
-        click.echo("no trial finished with a value", err=True)
+        errors = [t.error for t in result.trial_list if t.error]
+        reason = f"; first error: {errors[0]}" if errors else ""
+        click.echo(f"no trial finished with a value{reason}", err=True)
         sys.exit(1)
-    click.echo(f"best {result.metric}: {result.best_value:.6g}")
-    click.echo(f"best config: {json.dumps(result.best_config, default=str)}")
+    if not as_json:
+        click.echo(f"best {result.metric}: {result.best_value:.6g}")
+        click.echo(f"best config: {json.dumps(result.best_config, default=str)}")
 
 
 def main() -> None:

@@ -13,8 +13,13 @@ ROOT = Path(__file__).resolve().parents[2]
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     return subprocess.run(
-        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True,
-        timeout=300, check=False,
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
@@ -33,7 +38,8 @@ def test_sklearn_example_tunes_a_forest() -> None:
 
 
 def test_main_job_spec_runs() -> None:
-    done = run("-m", "paratune", "run", "examples/digits/spec.yaml", "--max-trials", "4",
-               "--workers", "2")
+    done = run(
+        "-m", "paratune", "run", "examples/digits/spec.yaml", "--max-trials", "4", "--workers", "2"
+    )
     assert done.returncode == 0, done.stderr
     assert "best accuracy:" in done.stdout and "best config:" in done.stdout

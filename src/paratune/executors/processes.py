@@ -135,6 +135,9 @@ class Processes:
     def _replace(self, slot: _Slot) -> list[Event]:
         """A worker died: fail the job it was running, requeue the others, start a new one."""
         slot.process.join(timeout=5)
+        if slot.process.is_alive():  # its pipe broke but it lingers: make sure it is gone
+            slot.process.kill()
+            slot.process.join()
         code = slot.process.exitcode
         now = time.monotonic()
         dead = slot.jobs.popleft()

@@ -149,6 +149,7 @@ class Threads:
         """Stop the threads; waits only for threads that are idle or about to be."""
         for _ in self._threads:
             self._jobs.put(_STOP)
+        deadline = time.monotonic() + self._grace
         for thread in self._threads:
-            thread.join(timeout=self._grace)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
         self._threads = []

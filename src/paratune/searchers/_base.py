@@ -1,0 +1,97 @@
+"""What a searcher is, and the shared part of the searchers that decode blocks of points."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Protocol, runtime_checkable
+
+from ..space import Space
+from ..trial import Config, Trial
+
+
+@runtime_checkable
+class Searcher(Protocol):
+    """Proposes configurations to try.
+
+    The tuner calls `setup` once before a run, then `suggest` whenever a worker is free and
+    `observe` whenever a trial ends. It enforces ``max_trials`` itself: a searcher may go on
+    suggesting past it.
+    """
+
+    def setup(self, space: Space, *, seed: int, workers: int, max_trials: int | None) -> None:
+        """Prepare for a run over ``space``, forgetting any earlier run.
+
+        Args:
+            space: the space to search.
+            seed: the experiment seed; the same seed must give the same suggestions.
+            workers: how many trials may run at once.
+            max_trials: how many trials the run may create, when known.
+        """
+        ...
+
+    def suggest(self) -> Config | None:
+        """Return the next config to try, or None when there is nothing (more) to try.
+
+        None may also mean "nothing until more results arrive"; the tuner asks again after
+        the next `observe`.
+        """
+        ...
+
+    def observe(self, trial: Trial) -> None:
+        """Take note of a trial that ended (DONE, FAILED or CANCELLED)."""
+        ...
+
+
+class _BlockSearcher(ABC):
+    """A searcher that hands out, one at a time, configs decoded in blocks.
+
+    Subclasses draw a block in `_next_block`; this class serves it and restarts on `setup`.
+    A space with only constants gets its single config once, then None.
+    """
+
+    def __init__(self) -> None:
+        self._space: Space | None = None
+        self._block: list[Config] = []
+        self._next = 0
+        self._finished = False
+
+    def setup(self, space: Space, *, seed: int, workers: int, max_trials: int | None) -> None:
+        """Start over on ``space``; see `Searcher.setup`."""
+        self._space = space
+        self._block = []
+        self._next = 0
+        self._finished = False
+        if space.dimension > 0:
+            self._start(space, seed=seed, max_trials=max_trials)
+
+    def suggest(self) -> Config | None:
+        """Return the next config of the current block, drawing a block when it runs out."""
+        if self._space is None:
+            raise RuntimeError(f"{self!r}: call setup() before suggest()")
+        if self._finished:
+            return None
+        if self._space.dimension == 0:
+            # Every draw would give the same config: suggest it once.
+            self._finished = True
+            return self._space.decode_many([[]])[0]
+        if self._next == len(self._block):
+            self._block = self._next_block(self._space)
+            self._next = 0
+            if not self._block:
+                self._finished = True
+                return None
+        config = self._block[self._next]
+        self._next += 1
+        return config
+
+    def observe(self, trial: Trial) -> None:
+        """Ignore the result: these searchers do not learn from results."""
+        return None
+
+    @abstractmethod
+    def _start(self, space: Space, *, seed: int, max_trials: int | None) -> None:
+        """Reset the generator for a run over ``space`` (dimension at least 1)."""
+
+    @abstractmethod
+    def _next_block(self, space: Space) -> list[Config]:
+        """Draw the next block of configs; an empty block ends the sequence."""
