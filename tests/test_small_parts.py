@@ -114,3 +114,8 @@ def test_public_api_is_exactly_all_and_documented() -> None:
         if name != "__version__":
             assert getattr(pt, name).__doc__, name
     assert re.fullmatch(r"\d+\.\d+\.\d+", pt.__version__)
+
+
+def test_progress_true_shows_the_console_display(capsys: pytest.CaptureFixture[str]) -> None:
+    pt.tune(lambda c: c["x"], {"x": pt.Float(0, 1)}, max_trials=3, progress=True)
+    assert "[paratune] trials: 3/3 ended" in capsys.readouterr().err
