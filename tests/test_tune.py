@@ -238,7 +238,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_what_finished() -> None:
     result = pt.tune(interrupted_at_five, {"x": pt.Float(0, 1)}, max_trials=100)
     assert result.stop_reason is pt.StopReason.INTERRUPTED
     assert [t.status for t in result.trial_list[:5]] == [pt.Status.DONE] * 5
-    assert len(result.trial_list) == 6 and result.trial_list[5].status is pt.Status.RUNNING
+    assert len(result.trial_list) == 6 and result.trial_list[5].status is pt.Status.CANCELLED
 
 
 def test_trials_table_has_the_documented_columns() -> None:
@@ -327,3 +327,50 @@ def test_parallel_map_raises_the_first_failure() -> None:
     with pytest.raises(pt.TrialError, match="input 3 failed: ValueError: no 3") as info:
         pt.parallel_map(fails_on_three, [{"x": x} for x in range(6)], workers=2)
     assert info.value.index == 3
+
+
+def fails_then_hits_target(config: dict[str, Any], ctx: pt.Context) -> float:
+    ctx.elapse(1.0 + ctx.trial_id)
+    if ctx.trial_id == 1:
+        raise RuntimeError("always")
+    return 0.0
+
+
+def test_a_trial_still_running_at_the_target_is_cancelled() -> None:
+    # Trial 0 hits the target at t=1 while trial 1 (it would fail at t=2) still runs.
+    result = pt.tune(
+        fails_then_hits_target,
+        {"x": pt.Float(0, 1)},
+        executor="simulated",
+        workers=2,
+        max_trials=2,
+        target=0.0,
+        retries=1,
+    )
+    statuses = {t.trial_id: t.status for t in result.trial_list}
+    assert statuses == {0: pt.Status.DONE, 1: pt.Status.CANCELLED}
+    assert all(t.status is not pt.Status.RUNNING for t in result.trial_list)
+
+
+def fails_fast_then_target(config: dict[str, Any], ctx: pt.Context) -> float:
+    if ctx.trial_id == 0:
+        ctx.elapse(1.0)
+        raise RuntimeError("first attempt fails")
+    ctx.elapse(1.0)
+    return 0.0
+
+
+def test_a_failed_trial_queued_for_retry_is_failed_at_stop() -> None:
+    # Both end at t=1: trial 0 fails (queued for retry), trial 1 reaches the target.
+    result = pt.tune(
+        fails_fast_then_target,
+        {"x": pt.Float(0, 1)},
+        executor="simulated",
+        workers=2,
+        max_trials=2,
+        target=0.0,
+        retries=3,
+    )
+    first = result.trial_list[0]
+    assert first.status is pt.Status.FAILED and first.error == "RuntimeError: first attempt fails"
+    assert result.stop_reason is pt.StopReason.TARGET

@@ -186,6 +186,7 @@ class Tuner:
                 if self._running:
                     for event in executor.cancel():
                         self._take(event)
+                self._settle_leftovers()
             finally:
                 executor.close()
         wall = executor.clock.now() - self._t0
@@ -257,6 +258,26 @@ class Tuner:
             self._running[job.trial_id] = trial
             self.executor.submit(job)
             free -= 1
+
+    def _settle_leftovers(self) -> None:
+        """Close the books on trials the executor no longer holds when the run stops: one
+        waiting for a retry failed (its last error stands); one interrupted in the driver
+        itself (Ctrl-C in a serial run) was cancelled."""
+        waiting = {job.trial_id for job in self._retry}
+        now = self._elapsed()
+        for trial in list(self._running.values()):
+            if trial.trial_id in waiting:
+                settled = trial._replace(status=Status.FAILED)
+            else:
+                settled = trial._replace(
+                    status=Status.CANCELLED,
+                    finished=now,
+                    error="cancelled: the run was interrupted",
+                )
+            self.store.save(settled)
+            self._counts[settled.status] += 1
+        self._running.clear()
+        self._retry.clear()
 
     def _wait_timeout(self) -> float | None:
         """How long `completed` may wait: until max_time, and, in real time with a progress
