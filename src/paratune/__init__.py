@@ -9,9 +9,10 @@ True
 from __future__ import annotations
 
 from . import executors, schedulers, searchers
-from ._api import parallel_map, tune
+from ._api import load, tune
+from ._map import parallel_map
 from .context import Context, TrialCancelled
-from .errors import ParatuneError, SpaceError, SpecError, TrialError
+from .errors import ParatuneError, SpaceError, SpecError, StoreError, TrialError
 from .result import TuneResult
 from .seeding import seed_everything
 from .space import Choice, Float, Int, Space
@@ -32,12 +33,14 @@ __all__ = [
     "SpecError",
     "Status",
     "StopReason",
+    "StoreError",
     "Trial",
     "TrialCancelled",
     "TrialError",
     "TuneResult",
     "__version__",
     "executors",
+    "load",
     "parallel_map",
     "schedulers",
     "searchers",

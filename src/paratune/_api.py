@@ -1,21 +1,26 @@
-"""The two entry points: `tune` and `parallel_map`."""
+"""The entry point: `tune`."""
 
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import os
+import secrets
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .errors import SpecError, TrialError
+from .errors import SpecError, StoreError
 from .executors import Executor, make_executor
 from .progress import ConsoleProgress
 from .result import TuneResult
 from .schedulers import Scheduler, make_scheduler
 from .searchers import InitialPoints, Searcher, make_searcher
 from .space import Space
-from .store import MemoryStore, Store
-from .trial import Job
-from .tuner import ProgressCallback, RunSettings, Tuner
+from .store import MemoryStore, SQLiteStore, Store
+from .tuner import ProgressCallback, RunSettings, StopReason, Tuner
+
+DEFAULT_STORE = "paratune.db"
+"""The store `tune` writes to when it is given none: a file in the working folder."""
 
 
 def tune(
@@ -33,10 +38,13 @@ def tune(
     target: float | None = None,
     seed: int = 0,
     retries: int = 0,
+    trial_timeout: float | None = None,
     synchronous: bool = False,
     points_to_evaluate: Sequence[Mapping[str, Any]] | None = None,
-    name: str = "experiment",
-    store: Store | None = None,
+    store: str | os.PathLike[str] | Store | None = DEFAULT_STORE,
+    name: str | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
     progress: bool | ProgressCallback = False,
 ) -> TuneResult:
     """Tune ``objective`` over ``space`` and return every trial and the best one.
@@ -54,19 +62,27 @@ def tune(
             executor object.
         workers: how many trials run at once (default: the number of CPUs; 1 for serial and
             simulated). Ignored when ``executor`` is an object.
-        max_trials: the most trials to create (default: no limit, which needs another stopping
-            rule or a finite searcher such as a grid).
-        max_time: stop after this many seconds (virtual seconds under the simulated executor);
-            trials still running are cancelled.
+        max_trials: the most trials to create, counting those of earlier sessions of a
+            resumed experiment (default: no limit, which needs another stopping rule or a
+            finite searcher such as a grid).
+        max_time: stop this session after this many seconds (virtual seconds under the
+            simulated executor); trials still running are cancelled.
         target: stop as soon as a trial's metric is at least this good; trials still running
             are cancelled where the executor can cancel them.
         seed: the experiment seed: the same seed gives the same configurations, whatever the
             executor and the number of workers.
         retries: how many times a trial that raised (or whose worker died) is run again.
+        trial_timeout: seconds a trial may run before it is stopped and fails (processes and
+            simulated executors).
         synchronous: run in batches that wait for their slowest trial, for comparison.
         points_to_evaluate: configurations to try first, before the searcher's own.
-        name: the experiment's name.
-        store: where trials are kept (default: in memory).
+        store: where trials are kept: an SQLite file (default ``paratune.db`` in the working
+            folder), a `Store`, or None (or ``":memory:"``) to keep them in memory only.
+        name: the experiment's name in the store (default: a new name from the objective's
+            name and the time).
+        resume: continue the stored experiment called ``name``: its ended trials are kept,
+            its running ones run again with the same config and seed.
+        overwrite: replace the stored experiment called ``name``.
         progress: True for a live display on standard error (plain lines when it is not a
             terminal), or a callable that gets a `Progress` snapshot a few times a second.
 
@@ -76,117 +92,126 @@ def tune(
     Raises:
         SpaceError: the space or a point to evaluate is invalid.
         SpecError: an argument is invalid; the message names it.
+        StoreError: the store file is unusable, or the experiment exists and neither
+            ``resume`` nor ``overwrite`` was asked, or it was stored with another setup.
 
     Example:
         >>> import paratune as pt
         >>> result = pt.tune(lambda c: (c["x"] - 2) ** 2, {"x": pt.Float(-5, 5)},
-        ...                  max_trials=200, seed=1)
+        ...                  max_trials=200, seed=1, store=None)
         >>> abs(result.best_config["x"] - 2) < 0.1
         True
     """
-    _check_arguments(
-        metric=metric,
-        mode=mode,
-        max_trials=max_trials,
-        max_time=max_time,
-        target=target,
-        seed=seed,
-        retries=retries,
-    )
+    _check_arguments(metric=metric, mode=mode, max_trials=max_trials, max_time=max_time,
+                     target=target, seed=seed, retries=retries)  # fmt: skip
     if not callable(objective):
         raise SpecError(f"objective must be callable, got {type(objective).__name__}")
+    if resume and overwrite:
+        raise SpecError("resume and overwrite exclude each other: continue, or start over")
+    if resume and name is None:
+        raise SpecError("resume=True needs the name of the experiment to continue")
     the_space = space if isinstance(space, Space) else Space(space)
-    the_searcher = _resolve("searcher", make_searcher, searcher)
+    the_searcher = resolve_part("searcher", make_searcher, searcher)
     if points_to_evaluate:
         the_searcher = InitialPoints(points_to_evaluate, then=the_searcher)
-    the_scheduler = _resolve("scheduler", make_scheduler, scheduler)
-    the_executor = _resolve("executor", make_executor, executor, workers)
+    the_scheduler = resolve_part("scheduler", make_scheduler, scheduler)
+    the_executor = resolve_part("executor", make_executor, executor, workers, trial_timeout)
     if max_trials is None and max_time is None and target is None:
         if not _finite(the_searcher, the_space):
             raise SpecError(
                 f"searcher {searcher!r} never runs out of configurations: "
                 "give max_trials, max_time or target"
             )
+    the_store = open_store(store)
+    details = {
+        "searcher": _describe(searcher), "scheduler": _describe(scheduler),
+        "executor": _describe(executor), "workers": the_executor.workers,
+        "max_trials": max_trials, "max_time": max_time, "target": target,
+        "retries": retries, "trial_timeout": trial_timeout, "synchronous": synchronous,
+        "points_to_evaluate": [dict(p) for p in points_to_evaluate or []],
+    }  # fmt: skip
     settings = RunSettings(
-        name=name,
-        metric=metric,
-        mode=mode,
-        seed=seed,
-        max_trials=max_trials,
-        max_time=max_time,
-        target=target,
-        retries=retries,
-        synchronous=synchronous,
-    )
+        name=name or _new_name(objective), metric=metric, mode=mode, seed=seed,
+        max_trials=max_trials, max_time=max_time, target=target, retries=retries,
+        synchronous=synchronous, resume=resume, overwrite=overwrite,
+        objective=qualified_name(objective), details=details,
+    )  # fmt: skip
     tuner = Tuner(
-        objective,
-        space=the_space,
-        searcher=the_searcher,
-        scheduler=the_scheduler,
-        executor=the_executor,
-        store=store or MemoryStore(),
-        settings=settings,
+        objective, space=the_space, searcher=the_searcher, scheduler=the_scheduler,
+        executor=the_executor, store=the_store, settings=settings,
         progress=ConsoleProgress() if progress is True else progress or None,
-    )
-    outcome = tuner.run()
+    )  # fmt: skip
+    try:
+        outcome = tuner.run()
+    finally:
+        if the_store is not store:
+            the_store.close()  # a store paratune opened, paratune closes
     return TuneResult(
-        trial_list=outcome.trials,
-        metric=metric,
-        mode=mode,
-        workers=outcome.workers,
-        wall_time=outcome.wall_time,
-        busy_time=outcome.busy_time,
-        cancelled_time=outcome.cancelled_time,
-        stop_reason=outcome.stop_reason,
-    )
+        trial_list=outcome.trials, metric=metric, mode=mode, workers=outcome.workers,
+        wall_time=outcome.wall_time, busy_time=outcome.busy_time,
+        cancelled_time=outcome.cancelled_time, stop_reason=outcome.stop_reason,
+        name=settings.name,
+    )  # fmt: skip
 
 
-def parallel_map(
-    fn: Callable[..., Any],
-    configs: Iterable[Mapping[str, Any]],
-    *,
-    workers: int | None = None,
-    executor: str | Executor = "processes",
-    seed: int = 0,
-) -> list[Any]:
-    """Call ``fn(config)`` (or ``fn(config, ctx)``) for every config, in parallel, and return
-    the results in input order.
+def load(store: str | os.PathLike[str], name: str | None = None) -> TuneResult:
+    """Open a stored experiment read-only, as `tune` returned it (also while a run is still
+    writing to it: the result then shows the trials committed so far).
+
+    Args:
+        store: the SQLite store file.
+        name: the experiment (default: the most recently created one).
 
     Raises:
-        TrialError: the first input (in input order) whose call raised, with its traceback.
-
-    >>> parallel_map(lambda c: c["x"] ** 2, [{"x": 1}, {"x": 2}, {"x": 3}], executor="threads")
-    [1, 4, 9]
+        StoreError: the file is not a paratune store, or has no such experiment.
     """
-    from .seeding import trial_seed
-
-    jobs = [Job(i, 1, dict(config), trial_seed(seed, i)) for i, config in enumerate(configs)]
-    ex = _resolve("executor", make_executor, executor, workers)
-    results: list[Any] = [None] * len(jobs)
-    failures: dict[int, TrialError] = {}
-    ex.start(fn)
+    db = SQLiteStore(store, readonly=True)
     try:
-        queued = iter(jobs)
-        remaining = len(jobs)
-        while remaining:
-            for _, job in zip(range(ex.free_slots()), queued, strict=False):
-                ex.submit(job)
-            for event in ex.completed():
-                remaining -= 1
-                if event.ok:
-                    results[event.trial_id] = event.result
-                else:
-                    failures[event.trial_id] = TrialError(
-                        event.trial_id, event.error or "failed", event.traceback or ""
-                    )
+        names = db.names()
+        if name is None:
+            if not names:
+                raise StoreError(f"{store} holds no experiment yet")
+            name = names[-1]
+        db.select(name)
+        experiment, totals, trials = db.experiment(), db.totals(), db.trials()
     finally:
-        ex.close()
-    if failures:
-        raise failures[min(failures)]
-    return results
+        db.close()
+    return TuneResult(
+        trial_list=trials, metric=experiment.metric, mode=experiment.mode,
+        workers=totals.workers or int(experiment.settings.get("workers") or 1),
+        wall_time=totals.wall_time, busy_time=totals.busy_time,
+        cancelled_time=totals.cancelled_time,
+        stop_reason=StopReason(totals.stop_reason or StopReason.UNFINISHED), name=name,
+    )  # fmt: skip
 
 
-def _resolve(argument: str, make: Callable[..., Any], value: Any, *extra: Any) -> Any:
+def open_store(store: str | os.PathLike[str] | Store | None) -> Store:
+    """A store for `tune`: a path is an SQLite file; None or ``":memory:"`` is memory."""
+    if store is None or store == ":memory:":
+        return MemoryStore()
+    if isinstance(store, str | os.PathLike):
+        return SQLiteStore(store)
+    return store
+
+
+def qualified_name(objective: Callable[..., Any]) -> str:
+    """``module:qualname`` of a function, as a spec's ``objective`` key names it."""
+    module = getattr(objective, "__module__", None) or "?"
+    name = getattr(objective, "__qualname__", None) or type(objective).__qualname__
+    return f"{module}:{name}"
+
+
+def _new_name(objective: Callable[..., Any]) -> str:
+    base = getattr(objective, "__name__", "objective").strip("<>") or "objective"
+    return f"{base}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+
+
+def _describe(part: Any) -> Any:
+    """A setting as JSON keeps it: names as they are, objects by their repr."""
+    return part if isinstance(part, str) else repr(part)
+
+
+def resolve_part(argument: str, make: Callable[..., Any], value: Any, *extra: Any) -> Any:
     """Build a part from its name; a bad name or value is a `SpecError` naming the argument."""
     try:
         return make(value, *extra)

@@ -21,6 +21,12 @@ class SpecError(ParatuneError, ValueError):
     """
 
 
+class StoreError(ParatuneError):
+    """A store file is unusable (not SQLite, not a paratune store, a newer schema), or an
+    experiment cannot be opened as asked. The message names the file and the experiment.
+    """
+
+
 class TrialError(ParatuneError, RuntimeError):
     """A call of the user's function failed inside `parallel_map`.
 

@@ -26,6 +26,7 @@ class TuneResult:
         busy_time: worker-seconds spent running objectives (failed and cancelled ones too).
         cancelled_time: worker-seconds spent on trials cancelled when the run stopped.
         stop_reason: why the run ended.
+        name: the experiment's name.
     """
 
     trial_list: list[Trial]
@@ -36,6 +37,7 @@ class TuneResult:
     busy_time: float
     cancelled_time: float
     stop_reason: StopReason
+    name: str = ""
 
     @cached_property
     def best_trial(self) -> Trial | None:

@@ -86,6 +86,8 @@ class Event(NamedTuple):
         finished: when it returned or failed.
         worker: index of the worker slot that ran it.
         cancelled: True when the job was stopped by a cancellation.
+        host: the machine that ran the job (None when not known).
+        pid: the process that ran the job (None when not known).
     """
 
     trial_id: int
@@ -98,6 +100,8 @@ class Event(NamedTuple):
     error: str | None = None
     traceback: str | None = None
     cancelled: bool = False
+    host: str | None = None
+    pid: int | None = None
 
 
 class Trial(NamedTuple):
@@ -119,6 +123,8 @@ class Trial(NamedTuple):
         finished: when its latest attempt ended.
         worker_time: worker seconds spent on it over all attempts.
         worker: the worker slot that ran its latest attempt.
+        host: the machine that ran it.
+        pid: the process that ran it.
         error: why it failed (latest attempt).
         traceback: the traceback of the latest failure.
     """
@@ -136,6 +142,8 @@ class Trial(NamedTuple):
     finished: float | None = None
     worker_time: float = 0.0
     worker: int | None = None
+    host: str | None = None
+    pid: int | None = None
     error: str | None = None
     traceback: str | None = None
 

@@ -8,7 +8,7 @@ import numbers
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .executors import Executor, Objective
@@ -16,7 +16,7 @@ from .schedulers import Scheduler
 from .searchers import Searcher
 from .seeding import trial_seed
 from .space import Space
-from .store import Experiment, Store
+from .store import Experiment, RunTotals, Store
 from .trial import Config, Event, Job, Status, Trial
 
 
@@ -33,6 +33,8 @@ class StopReason(enum.StrEnum):
     """The metric reached ``target``."""
     INTERRUPTED = "interrupted"
     """Ctrl-C."""
+    UNFINISHED = "unfinished"
+    """Not ended (a stored run still running, or whose driver was killed): see `load`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,10 @@ class RunSettings:
         retries: how many times a failing trial is run again before it counts as failed.
         synchronous: run in batches of ``workers`` trials, each batch waiting for its slowest
             trial (for comparison; asynchronous is faster).
+        resume: continue the stored experiment of this name (see `Store.open`).
+        overwrite: replace the stored experiment of this name.
+        objective: the objective's qualified name, kept to refuse resuming with another.
+        details: other settings to keep with the experiment (JSON-able).
     """
 
     name: str = "experiment"
@@ -61,6 +67,10 @@ class RunSettings:
     target: float | None = None
     retries: int = 0
     synchronous: bool = False
+    resume: bool = False
+    overwrite: bool = False
+    objective: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +125,10 @@ class Tuner:
     """Runs the loop: fill every free slot, take completions as they come, record each one
     before acting on it, retry failures, check the stopping rules, repeat.
 
+    Trials are committed to the store in groups: the results taken together, with the trials
+    started since the last commit, in one transaction, committed before the scheduler or
+    searcher hears of any of them, and before the loop waits for more.
+
     Args:
         objective: ``objective(config)`` or ``objective(config, ctx)``.
         space: the search space.
@@ -122,7 +136,7 @@ class Tuner:
         scheduler: decides what runs next.
         executor: runs jobs and keeps the clock.
         store: keeps the trials.
-        settings: the metric, the mode and the stopping rules.
+        settings: the metric, the mode, the stopping rules, and how to open the experiment.
         progress: called with a `Progress` snapshot a few times a second and at the end.
     """
 
@@ -147,8 +161,10 @@ class Tuner:
         self.settings = settings
         self.progress = progress
         self._sign = 1.0 if settings.mode == "min" else -1.0
-        self._running: dict[int, Trial] = {}
-        self._retry: deque[Job] = deque()
+        self._trials: dict[int, Trial] = {}  # the latest state of every trial
+        self._running: dict[int, Trial] = {}  # trials not ended (in flight or queued)
+        self._queued: deque[Job] = deque()  # retries, and trials resumed from a crash
+        self._unsaved: list[Trial] = []
         self._created = 0
         self._counts = dict.fromkeys(Status, 0)
         self._best: Trial | None = None
@@ -157,6 +173,7 @@ class Tuner:
         self._cancelled_time = 0.0
         self._stop: StopReason | None = None
         self._t0 = 0.0
+        self._offset = 0.0  # wall time of earlier sessions of a resumed experiment
         self._last_progress = 0.0
 
     # ---- the loop -------------------------------------------------------------------------
@@ -164,17 +181,19 @@ class Tuner:
     def run(self) -> RunOutcome:
         """Run until a stopping rule fires or there is nothing more to try."""
         settings, executor = self.settings, self.executor
-        self.store.open(
-            Experiment(
-                settings.name, self.space.to_dict(), settings.metric, settings.mode, settings.seed
-            )
-        )
+        experiment = Experiment(
+            settings.name, self.space.to_dict(), settings.metric, settings.mode, settings.seed,
+            settings.objective, settings.details,
+        )  # fmt: skip
+        stored = self.store.open(experiment, resume=settings.resume, overwrite=settings.overwrite)
+        earlier = self.store.totals()
+        self._offset, self._busy = earlier.wall_time, earlier.busy_time
+        self._cancelled_time = earlier.cancelled_time
         self.searcher.setup(
-            self.space,
-            seed=settings.seed,
-            workers=executor.workers,
+            self.space, seed=settings.seed, workers=executor.workers,
             max_trials=settings.max_trials,
-        )
+        )  # fmt: skip
+        self._replay(stored)
         self._t0 = executor.clock.now()
         executor.start(self.objective)
         try:
@@ -184,21 +203,41 @@ class Tuner:
         finally:
             try:
                 if self._running:
-                    for event in executor.cancel():
-                        self._take(event)
+                    self._take(executor.cancel())
                 self._settle_leftovers()
             finally:
                 executor.close()
-        wall = executor.clock.now() - self._t0
-        self._report_progress(finished=True)
+        wall = self._elapsed()
         reason = self._stop or (
             StopReason.MAX_TRIALS
             if settings.max_trials is not None and self._created >= settings.max_trials
             else StopReason.EXHAUSTED
         )
-        return RunOutcome(
-            self.store.trials(), wall, self._busy, self._cancelled_time, executor.workers, reason
-        )
+        self.store.finish(RunTotals(wall, self._busy, self._cancelled_time, executor.workers,
+                                    reason.value))  # fmt: skip
+        self._report_progress(finished=True)
+        trials = list(self._trials.values())
+        return RunOutcome(trials, wall, self._busy, self._cancelled_time, executor.workers, reason)
+
+    def _replay(self, stored: list[Trial]) -> None:
+        """Bring the searcher, scheduler and counters to where a resumed experiment stopped:
+        the searcher's sequence moves on by one suggestion per stored trial, ended trials are
+        reported as if they had just ended, and trials that were running are queued again
+        with the same config and seed."""
+        by_id = {trial.trial_id: trial for trial in stored}
+        self._created = max(by_id, default=-1) + 1
+        for trial_id in range(self._created):
+            self.searcher.suggest()  # keep the sequence in step, whatever happened
+            trial = by_id.get(trial_id)
+            if trial is None:
+                continue
+            self._trials[trial_id] = trial
+            if trial.status is Status.RUNNING:
+                self._running[trial_id] = trial
+                self._queued.append(Job(trial_id, trial.attempts, trial.config, trial.seed,
+                                        trial.budget))  # fmt: skip
+            else:
+                self._ended(trial)
 
     def _loop(self) -> None:
         executor = self.executor
@@ -206,16 +245,20 @@ class Tuner:
             if self._stop is None:
                 self._fill()
             if not self._running or self._stop is not None:
+                self._commit()
                 return
-            for event in executor.completed(self._wait_timeout()):
-                self._take(event)
-            if self.settings.max_time is not None and self._elapsed() >= self.settings.max_time:
+            events = executor.completed(0)
+            if not events:
+                self._commit()  # nothing to share a transaction with: commit before waiting
+                events = executor.completed(self._wait_timeout())
+            self._take(events)
+            if self.settings.max_time is not None and self._session() >= self.settings.max_time:
                 self._stop = self._stop or StopReason.MAX_TIME
             if self.progress is not None:
                 self._report_progress()
 
     def _fill(self) -> None:
-        """Give every free slot a job: retries first, then what the scheduler proposes."""
+        """Give every free slot a job: queued ones first, then what the scheduler proposes."""
         settings = self.settings
         if settings.synchronous:
             if self._running:
@@ -224,78 +267,57 @@ class Tuner:
         else:
             free = self.executor.free_slots()
         while free > 0:
-            if self._retry:
-                job = self._retry.popleft()
+            if self._queued:
+                job = self._queued.popleft()
             else:
                 if settings.max_trials is not None and self._created >= settings.max_trials:
                     return
                 proposal = self.scheduler.next_job(self.searcher.suggest)
                 if proposal is None:
                     return
-                job = Job(
-                    self._created,
-                    1,
-                    proposal.config,
-                    trial_seed(settings.seed, self._created),
-                    proposal.budget,
-                    proposal.start_step,
-                )
+                trial_id = self._created
+                job = Job(trial_id, 1, proposal.config, trial_seed(settings.seed, trial_id),
+                          proposal.budget, proposal.start_step)  # fmt: skip
                 self._created += 1
-            previous = self._running.get(job.trial_id)
+            before = self._running.get(job.trial_id)
             trial = Trial(
-                job.trial_id,
-                job.config,
-                job.seed,
-                Status.RUNNING,
-                attempts=job.attempt,
-                budget=job.budget,
-                submitted=self.executor.clock.now() - self._t0,
-                worker_time=previous.worker_time if previous else 0.0,
-                error=previous.error if previous else None,
-                traceback=previous.traceback if previous else None,
-            )
-            self.store.save(trial)
+                job.trial_id, job.config, job.seed, Status.RUNNING, attempts=job.attempt,
+                budget=job.budget, submitted=self._elapsed(),
+                worker_time=before.worker_time if before else 0.0,
+                error=before.error if before else None,
+                traceback=before.traceback if before else None,
+            )  # fmt: skip
+            self._keep(trial)
             self._running[job.trial_id] = trial
             self.executor.submit(job)
             free -= 1
-
-    def _settle_leftovers(self) -> None:
-        """Close the books on trials the executor no longer holds when the run stops: one
-        waiting for a retry failed (its last error stands); one interrupted in the driver
-        itself (Ctrl-C in a serial run) was cancelled."""
-        waiting = {job.trial_id for job in self._retry}
-        now = self._elapsed()
-        for trial in list(self._running.values()):
-            if trial.trial_id in waiting:
-                settled = trial._replace(status=Status.FAILED)
-            else:
-                settled = trial._replace(
-                    status=Status.CANCELLED,
-                    finished=now,
-                    error="cancelled: the run was interrupted",
-                )
-            self.store.save(settled)
-            self._counts[settled.status] += 1
-        self._running.clear()
-        self._retry.clear()
 
     def _wait_timeout(self) -> float | None:
         """How long `completed` may wait: until max_time, and, in real time with a progress
         callback, until the next refresh."""
         timeout = None
         if self.settings.max_time is not None:
-            timeout = max(0.0, self.settings.max_time - self._elapsed())
+            timeout = max(0.0, self.settings.max_time - self._session())
         if self.progress is not None and not self.executor.clock.virtual:
             timeout = _PROGRESS_EVERY if timeout is None else min(timeout, _PROGRESS_EVERY)
         return timeout
 
-    # ---- one result ------------------------------------------------------------------------
+    # ---- results ---------------------------------------------------------------------------
 
-    def _take(self, event: Event) -> None:
-        """Record one ended job, then let the scheduler and searcher see it."""
+    def _take(self, events: list[Event]) -> None:
+        """Record ended jobs, commit them, then let the scheduler and searcher see them."""
+        ended = [trial for event in events if (trial := self._record(event)) is not None]
+        self._commit()
+        for trial in ended:
+            self._ended(trial)
+            self.scheduler.on_result(trial)
+            self.searcher.observe(trial)
+
+    def _record(self, event: Event) -> Trial | None:
+        """The trial as this event leaves it; None if it is queued again for a retry."""
         running = self._running.pop(event.trial_id, None)
         if running is None:
-            return  # a late report of a job already accounted for
+            return None  # a late report of a job already accounted for
         spent = event.finished - event.started
         self._busy += spent
         value: float | None = None
@@ -307,55 +329,74 @@ class Tuner:
         elif not event.ok:
             status = Status.FAILED
             if event.attempt <= self.settings.retries and self._stop is None:
-                self._retry.append(
-                    Job(
-                        event.trial_id,
-                        event.attempt + 1,
-                        running.config,
-                        running.seed,
-                        running.budget,
-                    )
-                )
                 status = Status.RUNNING
         else:
             value, metrics, error = _read_result(event.result, self.settings.metric)
             status = Status.FAILED if error else Status.DONE
+        start = self._t0 - self._offset
         trial = Trial(
-            running.trial_id,
-            running.config,
-            running.seed,
-            status,
-            value,
-            metrics,
-            attempts=event.attempt,
-            budget=running.budget,
-            submitted=running.submitted,
-            started=event.started - self._t0,
-            finished=event.finished - self._t0,
-            worker_time=running.worker_time + spent,
-            worker=event.worker,
-            error=error,
-            traceback=tb,
-        )
-        self.store.save(trial)  # recorded before anyone acts on it
-        if status is Status.RUNNING:
-            self._running[trial.trial_id] = trial  # waiting for its retry
-            return
-        self._counts[status] += 1
-        self.scheduler.on_result(trial)
-        self.searcher.observe(trial)
-        if value is not None:
-            key = self._sign * value
-            if key < self._best_key:
-                self._best, self._best_key = trial, key
-            target = self.settings.target
-            if target is not None and key <= self._sign * target and self._stop is None:
-                self._stop = StopReason.TARGET
+            running.trial_id, running.config, running.seed, status, value, metrics,
+            attempts=event.attempt, budget=running.budget, submitted=running.submitted,
+            started=event.started - start, finished=event.finished - start,
+            worker_time=running.worker_time + spent, worker=event.worker, host=event.host,
+            pid=event.pid, error=error, traceback=tb,
+        )  # fmt: skip
+        self._keep(trial)
+        if status is Status.RUNNING:  # failed, with a retry left
+            self._running[trial.trial_id] = trial
+            self._queued.append(Job(trial.trial_id, event.attempt + 1, trial.config, trial.seed,
+                                    trial.budget))  # fmt: skip
+            return None
+        return trial
 
-    # ---- progress --------------------------------------------------------------------------
+    def _ended(self, trial: Trial) -> None:
+        """Count an ended trial, keep the best, and check the target."""
+        self._counts[trial.status] += 1
+        if trial.value is None:
+            return
+        key = self._sign * trial.value
+        if key < self._best_key:
+            self._best, self._best_key = trial, key
+        target = self.settings.target
+        if target is not None and key <= self._sign * target and self._stop is None:
+            self._stop = StopReason.TARGET
+
+    def _keep(self, trial: Trial) -> None:
+        self._trials[trial.trial_id] = trial
+        self._unsaved.append(trial)
+
+    def _commit(self) -> None:
+        if self._unsaved:
+            self.store.save(self._unsaved)
+            self._unsaved = []
+
+    def _settle_leftovers(self) -> None:
+        """Close the books on trials the executor no longer holds when the run stops: one
+        waiting for a retry failed (its last error stands); one queued after a resume, or
+        interrupted in the driver itself (Ctrl-C in a serial run), was cancelled."""
+        retrying = {job.trial_id for job in self._queued if job.attempt > 1}
+        now = self._elapsed()
+        for trial in list(self._running.values()):
+            if trial.trial_id in retrying and trial.error is not None:
+                settled = trial._replace(status=Status.FAILED)
+            else:
+                reason = "cancelled: the run stopped before it ended"
+                settled = trial._replace(status=Status.CANCELLED, finished=now, error=reason)
+            self._keep(settled)
+            self._ended(settled)
+        self._running.clear()
+        self._queued.clear()
+        self._commit()
+
+    # ---- time and progress ---------------------------------------------------------------
+
+    def _session(self) -> float:
+        """Seconds since this session started."""
+        return self.executor.clock.now() - self._t0
 
     def _elapsed(self) -> float:
-        return self.executor.clock.now() - self._t0
+        """Seconds since the experiment started, over all its sessions."""
+        return self._offset + self._session()
 
     def _report_progress(self, *, finished: bool = False) -> None:
         if self.progress is None:

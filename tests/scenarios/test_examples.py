@@ -11,10 +11,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run from the test's own folder, so the store file lands there."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     return subprocess.run(
         [sys.executable, *args],
-        cwd=ROOT,
+        cwd=Path.cwd(),
         env=env,
         capture_output=True,
         text=True,
@@ -24,7 +25,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_async_vs_sync_prints_both_wall_times() -> None:
-    done = run("examples/async_vs_sync.py", "--workers", "4", "--trials", "8")
+    done = run(str(ROOT / "examples/async_vs_sync.py"), "--workers", "4", "--trials", "8")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith("asynchronous: wall time")
@@ -32,14 +33,21 @@ def test_async_vs_sync_prints_both_wall_times() -> None:
 
 
 def test_sklearn_example_tunes_a_forest() -> None:
-    done = run("examples/sklearn_digits.py", "--workers", "2", "--trials", "4")
+    done = run(str(ROOT / "examples/sklearn_digits.py"), "--workers", "2", "--trials", "4")
     assert done.returncode == 0, done.stderr
     assert "best accuracy 0." in done.stdout and "efficiency" in done.stdout
 
 
 def test_main_job_spec_runs() -> None:
     done = run(
-        "-m", "paratune", "run", "examples/digits/spec.yaml", "--max-trials", "4", "--workers", "2"
+        "-m",
+        "paratune",
+        "run",
+        str(ROOT / "examples/digits/spec.yaml"),
+        "--max-trials",
+        "4",
+        "--workers",
+        "2",
     )
     assert done.returncode == 0, done.stderr
     assert "best accuracy:" in done.stdout and "best config:" in done.stdout

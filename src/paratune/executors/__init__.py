@@ -22,9 +22,17 @@ __all__ = [
 _NAMES = ("serial", "threads", "processes", "simulated")
 
 
-def make_executor(executor: str | Executor, workers: int | None) -> Executor:
+def make_executor(
+    executor: str | Executor, workers: int | None, trial_timeout: float | None = None
+) -> Executor:
     """Turn a name (``"serial"``, ``"threads"``, ``"processes"``, ``"simulated"``) into an
-    executor with ``workers`` workers; pass an executor object through unchanged."""
+    executor with ``workers`` workers; pass an executor object through unchanged.
+    ``trial_timeout`` needs an executor that can stop a running trial."""
+    if trial_timeout is not None and executor not in ("processes", "simulated"):
+        raise ValueError(
+            "trial_timeout needs executor='processes' or 'simulated' (a thread cannot be "
+            f"stopped from outside), got executor={executor!r}"
+        )
     if not isinstance(executor, str):
         return executor
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)):
@@ -38,7 +46,7 @@ def make_executor(executor: str | Executor, workers: int | None) -> Executor:
     if executor == "threads":
         return Threads(workers)
     if executor == "processes":
-        return Processes(workers)
+        return Processes(workers, trial_timeout=trial_timeout)
     if executor == "simulated":
-        return Simulated(workers or 1)
+        return Simulated(workers or 1, trial_timeout=trial_timeout)
     raise ValueError(f"unknown executor {executor!r}; expected one of {', '.join(_NAMES)}")

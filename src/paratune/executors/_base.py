@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import inspect
+import os
+import socket
 import traceback
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from ..context import Clock, Context, TrialCancelled
 from ..trial import Event, Job
+
+_HOST = socket.gethostname()
 
 Objective = Callable[..., Any]
 """``objective(config)`` or ``objective(config, ctx)``."""
@@ -107,30 +111,17 @@ def run_job(
     `KeyboardInterrupt` propagates, so Ctrl-C still stops a serial run.
     """
     started = now()
+    pid = os.getpid()
+    error: str | None
     try:
         result = objective(job.config) if ctx is None else objective(job.config, ctx)
     except TrialCancelled:
-        return Event(
-            job.trial_id,
-            job.attempt,
-            False,
-            None,
-            started,
-            now(),
-            worker,
-            error="cancelled",
-            cancelled=True,
-        )
+        result, error, tb, cancelled = None, "cancelled", None, True
     except Exception as exc:
-        return Event(
-            job.trial_id,
-            job.attempt,
-            False,
-            None,
-            started,
-            now(),
-            worker,
-            error=f"{type(exc).__name__}: {exc}",
-            traceback=traceback.format_exc(),
-        )
-    return Event(job.trial_id, job.attempt, True, result, started, now(), worker)
+        result, error, tb = None, f"{type(exc).__name__}: {exc}", traceback.format_exc()
+        cancelled = False
+    else:
+        return Event(job.trial_id, job.attempt, True, result, started, now(), worker,
+                     None, None, False, _HOST, pid)  # fmt: skip
+    return Event(job.trial_id, job.attempt, False, result, started, now(), worker,
+                 error, tb, cancelled, _HOST, pid)  # fmt: skip

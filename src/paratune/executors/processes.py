@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import signal
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ import cloudpickle
 
 from ..context import RealClock
 from ..trial import Event, Job
-from ._base import Objective, takes_context
+from ._base import _HOST, Objective, takes_context
 from ._worker import worker_main
 
 # When jobs are this short on average (seconds), each worker is given several at once, so the
@@ -46,9 +47,20 @@ class Processes:
     Args:
         workers: number of worker processes (default: the number of CPUs).
         start_method: ``"fork"``, ``"spawn"`` or ``"forkserver"`` (default: the platform's).
+        trial_timeout: seconds a job may run (from when it is sent to its worker) before its
+            worker is killed and replaced and the job fails; None for no limit.
     """
 
-    def __init__(self, workers: int | None = None, *, start_method: str | None = None) -> None:
+    def __init__(
+        self,
+        workers: int | None = None,
+        *,
+        start_method: str | None = None,
+        trial_timeout: float | None = None,
+    ) -> None:
+        if trial_timeout is not None and not trial_timeout > 0:
+            raise ValueError(f"trial_timeout must be a number of seconds > 0, got {trial_timeout}")
+        self.trial_timeout = trial_timeout
         self.workers = workers if workers is not None else os.cpu_count() or 1
         if self.workers < 1:
             raise ValueError(f"workers must be >= 1, got {self.workers}")
@@ -115,7 +127,7 @@ class Processes:
         if not busy:
             return []
         events: list[Event] = []
-        for conn in wait(list(busy), timeout):
+        for conn in wait(list(busy), self._next_deadline(timeout)):
             slot = busy[conn]  # type: ignore[index]
             try:
                 received: list[Event] = slot.conn.recv()
@@ -128,39 +140,57 @@ class Processes:
             if received:
                 slot.busy_since = received[-1].finished
             events.extend(received)
+        events.extend(self._expire())
         self._in_flight -= len(events)
         self._chunk = 1 if self._mean_run >= _CHUNK_BELOW else _MAX_CHUNK
         return events
 
-    def _replace(self, slot: _Slot) -> list[Event]:
-        """A worker died: fail the job it was running, requeue the others, start a new one."""
-        slot.process.join(timeout=5)
-        if slot.process.is_alive():  # its pipe broke but it lingers: make sure it is gone
-            slot.process.kill()
-            slot.process.join()
-        code = slot.process.exitcode
+    def _replace(self, slot: _Slot, reason: str | None = None) -> list[Event]:
+        """Fail the job a worker was running (it died, or ran past ``trial_timeout`` and is
+        killed), start a new worker in its slot, and requeue the jobs it had not started."""
+        process = slot.process
+        if reason is not None or process.is_alive():
+            process.kill()
+        process.join(timeout=5)
+        if process.is_alive():  # pragma: no cover - a kill that did not take
+            process.kill()
+            process.join()
         now = time.monotonic()
         dead = slot.jobs.popleft()
         waiting = list(slot.jobs) + slot.outbox
         slot.conn.close()
-        fresh = self._spawn(slot.index)
-        self._slots[slot.index] = fresh
+        self._slots[slot.index] = self._spawn(slot.index)
         self._in_flight -= len(waiting)  # resubmitted below
         for job in waiting:
             self.submit(job)
-        reason = f"worker process died (exit code {code}) while running trial {dead.trial_id}"
-        return [
-            Event(
-                dead.trial_id,
-                dead.attempt,
-                False,
-                None,
-                slot.busy_since,
-                now,
-                slot.index,
-                error=reason,
-            )
-        ]
+        if reason is None:
+            reason = f"worker process {process.pid} died ({_exit_reason(process.exitcode)})"
+        event = Event(dead.trial_id, dead.attempt, False, None, slot.busy_since, now,
+                      slot.index, error=reason, host=_HOST, pid=process.pid)  # fmt: skip
+        return [event]
+
+    def _expire(self) -> list[Event]:
+        """Kill the workers whose job has run past ``trial_timeout``."""
+        if self.trial_timeout is None:
+            return []
+        now = time.monotonic()
+        events: list[Event] = []
+        for slot in list(self._slots):
+            if slot.jobs and now - slot.busy_since >= self.trial_timeout:
+                reason = f"timed out: ran past trial_timeout={self.trial_timeout:g} s"
+                events.extend(self._replace(slot, reason))
+        return events
+
+    def _next_deadline(self, timeout: float | None) -> float | None:
+        """``timeout``, shortened to wake up when the first running job times out."""
+        if self.trial_timeout is None:
+            return timeout
+        now = time.monotonic()
+        ends = [s.busy_since + self.trial_timeout - now for s in self._slots if s.jobs]
+        if not ends:
+            return timeout
+        first = max(0.0, min(ends))
+        return first if timeout is None else min(timeout, first)
 
     def cancel(self) -> list[Event]:
         """Kill every busy worker and report its jobs cancelled; only `close` may follow."""
@@ -185,6 +215,8 @@ class Processes:
                         slot.index,
                         error="cancelled",
                         cancelled=True,
+                        host=_HOST,
+                        pid=slot.process.pid,
                     )
                 )
             slot.jobs.clear()
@@ -206,3 +238,15 @@ class Processes:
                 slot.process.join()
             slot.conn.close()
         self._slots = []
+
+
+def _exit_reason(code: int | None) -> str:
+    """'exit code 3', 'killed by SIGSEGV', ... for a process's exit code."""
+    if code is None:
+        return "exit code unknown"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"

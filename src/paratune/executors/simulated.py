@@ -38,11 +38,15 @@ class Simulated:
 
     Args:
         workers: number of virtual workers.
+        trial_timeout: virtual seconds a job may take; a longer one fails at that time.
     """
 
-    def __init__(self, workers: int = 1) -> None:
+    def __init__(self, workers: int = 1, *, trial_timeout: float | None = None) -> None:
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
+        if trial_timeout is not None and not trial_timeout > 0:
+            raise ValueError(f"trial_timeout must be a number of seconds > 0, got {trial_timeout}")
+        self.trial_timeout = trial_timeout
         self.workers = workers
         self.clock = VirtualClock()
         self._objective: Objective | None = None
@@ -75,18 +79,11 @@ class Simulated:
         )
         started = self.clock.now()
         finished = started + ctx.virtual_time
-        event = Event(
-            ran.trial_id,
-            ran.attempt,
-            ran.ok,
-            ran.result,
-            started,
-            finished,
-            worker,
-            error=ran.error,
-            traceback=ran.traceback,
-            cancelled=ran.cancelled,
-        )
+        event = ran._replace(started=started, finished=finished)
+        if self.trial_timeout is not None and ctx.virtual_time > self.trial_timeout:
+            finished = started + self.trial_timeout
+            reason = f"timed out: ran past trial_timeout={self.trial_timeout:g} s"
+            event = event._replace(ok=False, result=None, finished=finished, error=reason)
         heapq.heappush(self._pending, (finished, self._order, event))
         self._order += 1
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ._base import Experiment, Store
+from ._base import Experiment, RunTotals, Store
 from .memory import MemoryStore
+from .sqlite import SCHEMA_VERSION, SQLiteStore
 
-__all__ = ["Experiment", "MemoryStore", "Store"]
+__all__ = ["SCHEMA_VERSION", "Experiment", "MemoryStore", "RunTotals", "SQLiteStore", "Store"]

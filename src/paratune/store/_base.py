@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -18,6 +19,7 @@ class Experiment:
         metric: the tuned metric.
         mode: ``"min"`` or ``"max"``.
         seed: the experiment seed.
+        objective: the objective's qualified name (``module:function``), or ``""``.
         settings: other settings worth keeping (searcher, executor, workers, ...), JSON-able.
     """
 
@@ -26,22 +28,68 @@ class Experiment:
     metric: str
     mode: str
     seed: int
+    objective: str = ""
     settings: dict[str, Any] = field(default_factory=dict)
+
+    def differences(self, other: Experiment) -> list[str]:
+        """What makes ``other`` a different experiment: the fields a resumed run must share
+        (space, objective, metric, mode, seed), named, with both values."""
+        found = []
+        for name in ("space", "objective", "metric", "mode", "seed"):
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if mine != theirs:
+                found.append(f"{name} {theirs!r} (stored: {mine!r})")
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class RunTotals:
+    """How a run (all its sessions so far) used its workers.
+
+    Attributes:
+        wall_time: seconds the experiment has run, summed over its sessions.
+        busy_time: worker-seconds spent in objectives.
+        cancelled_time: worker-seconds spent on trials cancelled at a stop.
+        workers: the worker count of the latest session.
+        stop_reason: why the latest session ended (``""`` while it runs).
+    """
+
+    wall_time: float = 0.0
+    busy_time: float = 0.0
+    cancelled_time: float = 0.0
+    workers: int = 0
+    stop_reason: str = ""
 
 
 class Store(Protocol):
     """Keeps trials. The driver is the only writer.
 
-    `save` returns only once the trial is recorded (for a durable store: committed), so a
-    result is kept before the scheduler or searcher acts on it.
+    `save` returns only once its trials are recorded (for a durable store: committed), and
+    the tuner saves a finished trial before the scheduler or searcher hears of it, so a crash
+    of the driver never loses a result anyone acted on.
     """
 
-    def open(self, experiment: Experiment) -> list[Trial]:
-        """Start (or continue) ``experiment`` and return the trials it already has."""
+    def open(self, experiment: Experiment, *, resume: bool, overwrite: bool) -> list[Trial]:
+        """Start ``experiment``, or continue it (``resume``) and return the trials it already
+        has, or replace it (``overwrite``).
+
+        Raises:
+            StoreError: the name exists and neither ``resume`` nor ``overwrite`` was asked,
+                or ``resume`` was asked of an experiment with another space, objective,
+                metric, mode or seed.
+        """
         ...
 
-    def save(self, trial: Trial) -> None:
-        """Insert the trial, or replace the stored trial with the same id."""
+    def save(self, trials: Iterable[Trial]) -> None:
+        """Insert the trials, or replace stored trials with the same ids, as one group."""
+        ...
+
+    def finish(self, totals: RunTotals) -> None:
+        """Record how the session that just ended used its workers."""
+        ...
+
+    def totals(self) -> RunTotals:
+        """What earlier sessions of the open experiment recorded (zeros for a new one)."""
         ...
 
     def trials(self) -> list[Trial]:
@@ -49,5 +97,5 @@ class Store(Protocol):
         ...
 
     def close(self) -> None:
-        """Release the store (the data stays where it is kept)."""
+        """Release the store; what it keeps stays where it is kept."""
         ...

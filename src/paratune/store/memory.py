@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from ..trial import Trial
-from ._base import Experiment
+from ._base import Experiment, RunTotals
 
 
 class MemoryStore:
-    """Keeps trials in a dict; gone when the process ends. The default for `tune` until a
-    durable store is asked for.
+    """Keeps the trials of one experiment in a dict; gone when the process ends.
 
     >>> from paratune.trial import Status, Trial
     >>> store = MemoryStore()
-    >>> store.open(Experiment("demo", {}, "loss", "min", 0))
+    >>> store.open(Experiment("demo", {}, "loss", "min", 0), resume=False, overwrite=False)
     []
-    >>> store.save(Trial(trial_id=0, config={}, seed=1, status=Status.DONE, value=0.5))
+    >>> store.save([Trial(trial_id=0, config={}, seed=1, status=Status.DONE, value=0.5)])
     >>> [t.value for t in store.trials()]
     [0.5]
     """
@@ -22,16 +23,27 @@ class MemoryStore:
     def __init__(self) -> None:
         self.experiment: Experiment | None = None
         self._trials: dict[int, Trial] = {}
+        self._totals = RunTotals()
 
-    def open(self, experiment: Experiment) -> list[Trial]:
-        """Start a fresh experiment (memory keeps one at a time)."""
+    def open(self, experiment: Experiment, *, resume: bool, overwrite: bool) -> list[Trial]:
+        """Start a fresh experiment: memory keeps nothing from an earlier one to resume."""
         self.experiment = experiment
         self._trials = {}
+        self._totals = RunTotals()
         return []
 
-    def save(self, trial: Trial) -> None:
-        """Keep the trial."""
-        self._trials[trial.trial_id] = trial
+    def save(self, trials: Iterable[Trial]) -> None:
+        """Keep the trials."""
+        for trial in trials:
+            self._trials[trial.trial_id] = trial
+
+    def finish(self, totals: RunTotals) -> None:
+        """Keep the totals."""
+        self._totals = totals
+
+    def totals(self) -> RunTotals:
+        """The totals of the last finished session."""
+        return self._totals
 
     def trials(self) -> list[Trial]:
         """The trials, in id order (ids are given in increasing order)."""

@@ -1,0 +1,352 @@
+"""The SQLite store: one file, write-ahead log, the driver its only writer.
+
+Durability: the file is in WAL mode with ``synchronous=NORMAL``. A transaction committed
+before the driver process crashes (or is killed) is never lost. On power loss or an
+operating-system crash, the last transactions committed before it (at most those since the
+last WAL checkpoint) may be lost, but the file stays consistent. Readers (``paratune status``,
+`paratune.load`, a notebook) open the file read-only and never block the writer.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import sqlite3
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from ..errors import StoreError
+from ..trial import Status, Trial
+from ._base import Experiment, RunTotals
+
+SCHEMA_VERSION = 1
+"""The schema this paratune writes; it reads this one and older."""
+
+APPLICATION_ID = 0x7061_7274  # "part": marks a SQLite file as a paratune store
+_MAGIC = b"SQLite format 3\x00"
+
+_SCHEMA = """
+CREATE TABLE experiments (
+    name TEXT PRIMARY KEY,
+    space TEXT NOT NULL,            -- JSON, Space.to_dict()
+    metric TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    objective TEXT NOT NULL,
+    settings TEXT NOT NULL,         -- JSON
+    created REAL NOT NULL,          -- Unix time
+    session_started REAL NOT NULL,  -- Unix time the latest session started
+    finished REAL,                  -- Unix time the latest session ended; NULL while it runs
+    driver_host TEXT NOT NULL,
+    driver_pid INTEGER NOT NULL,
+    wall_time REAL NOT NULL DEFAULT 0,  -- seconds, over finished sessions
+    busy_time REAL NOT NULL DEFAULT 0,
+    cancelled_time REAL NOT NULL DEFAULT 0,
+    workers INTEGER NOT NULL DEFAULT 0,
+    stop_reason TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE trials (
+    experiment TEXT NOT NULL,
+    trial_id INTEGER NOT NULL,
+    config TEXT NOT NULL,           -- JSON
+    seed INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    value REAL,
+    metrics TEXT NOT NULL,          -- JSON
+    attempts INTEGER NOT NULL,
+    budget REAL,
+    submitted REAL,                 -- seconds since the experiment started
+    started REAL,
+    finished REAL,
+    worker_time REAL NOT NULL,
+    worker INTEGER,
+    host TEXT,
+    pid INTEGER,
+    error TEXT,
+    traceback TEXT,
+    PRIMARY KEY (experiment, trial_id)
+) WITHOUT ROWID;
+CREATE TABLE reports (              -- intermediate results, for multi-fidelity schedulers
+    experiment TEXT NOT NULL,
+    trial_id INTEGER NOT NULL,
+    step INTEGER NOT NULL,
+    metrics TEXT NOT NULL,          -- JSON
+    time REAL,
+    PRIMARY KEY (experiment, trial_id, step)
+) WITHOUT ROWID;
+"""
+
+_TRIAL_COLUMNS = (
+    "trial_id, config, seed, status, value, metrics, attempts, budget, submitted, started, "
+    "finished, worker_time, worker, host, pid, error, traceback"
+)
+
+
+def check_store_file(path: Path) -> None:
+    """Refuse, reading only, a path that cannot be a store: a folder, or a file that is not
+    an empty file or an SQLite database."""
+    if path.is_dir():
+        raise StoreError(f"{path} is a folder, not a store file")
+    if path.exists() and path.stat().st_size > 0:
+        with path.open("rb") as file:
+            if file.read(len(_MAGIC)) != _MAGIC:
+                raise StoreError(f"{path} is not an SQLite database, so not a paratune store")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=_jsonable, allow_nan=True)
+
+
+def _jsonable(value: Any) -> Any:
+    """NumPy scalars and arrays as numbers and lists; anything else as its text."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
+
+
+class SQLiteStore:
+    """Experiments and trials in one SQLite file.
+
+    Args:
+        path: the file; created (with its folder) when missing, unless ``readonly``.
+        readonly: open for reading only, as ``paratune status`` and `paratune.load` do.
+
+    Raises:
+        StoreError: the path is a folder, the file is not SQLite, is an SQLite file of
+            something else, or was written by a newer paratune. Nothing is written to the
+            file before these checks pass.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, readonly: bool = False) -> None:
+        self.path = Path(path)
+        self.readonly = readonly
+        self._name: str | None = None
+        check_store_file(self.path)
+        if readonly and not self.path.exists():
+            raise StoreError(f"no store at {self.path}")
+        try:
+            self._db = self._connect()
+            self._check_or_create()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path} cannot be used as a store: {exc}") from exc
+
+    def _connect(self) -> sqlite3.Connection:
+        if self.readonly:
+            uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
+            db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA busy_timeout = 30000")
+        return db
+
+    def _check_or_create(self) -> None:
+        application_id = self._db.execute("PRAGMA application_id").fetchone()[0]
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        tables = self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        if application_id != APPLICATION_ID:
+            if tables or application_id:
+                raise StoreError(f"{self.path} is an SQLite database but not a paratune store")
+            if self.readonly:
+                raise StoreError(f"{self.path} is an empty file, not a paratune store")
+            self._db.executescript(
+                f"BEGIN; {_SCHEMA} PRAGMA application_id = {APPLICATION_ID}; "
+                f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+            )
+        elif version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} was written by a newer paratune (store schema {version}; this "
+                f"version reads up to {SCHEMA_VERSION}): upgrade paratune to open it"
+            )
+        if not self.readonly:
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+
+    # ---- writing (the driver) ----------------------------------------------------------
+
+    def open(self, experiment: Experiment, *, resume: bool, overwrite: bool) -> list[Trial]:
+        """Start, continue or replace ``experiment``; see `Store.open`."""
+        if self.readonly:
+            raise StoreError(f"{self.path} was opened read-only")
+        try:
+            space = json.dumps(experiment.space, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise StoreError(
+                f"experiment {experiment.name!r}: a store keeps the space as JSON, and this "
+                f"space holds a value JSON cannot ({exc}); use store=None to keep it in memory"
+            ) from exc
+        stored = self._experiment(experiment.name)
+        now = time.time()
+        where = (socket.gethostname(), os.getpid())
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            if stored is not None and not overwrite:
+                if not resume:
+                    raise StoreError(
+                        f"experiment {experiment.name!r} already exists in {self.path}: resume "
+                        "it, overwrite it, or choose another name"
+                    )
+                if differences := stored.differences(experiment):
+                    raise StoreError(
+                        f"experiment {experiment.name!r} in {self.path} was run with another "
+                        f"setup ({'; '.join(differences)}): choose another name, or "
+                        "overwrite it"
+                    )
+                self._db.execute(
+                    "UPDATE experiments SET session_started = ?, finished = NULL, "
+                    "driver_host = ?, driver_pid = ?, settings = ? WHERE name = ?",
+                    (now, *where, _dumps(experiment.settings), experiment.name),
+                )
+            else:
+                for table in ("experiments", "trials", "reports"):
+                    column = "name" if table == "experiments" else "experiment"
+                    sql = f"DELETE FROM {table} WHERE {column} = ?"
+                    self._db.execute(sql, (experiment.name,))
+                self._db.execute(
+                    "INSERT INTO experiments (name, space, metric, mode, seed, objective, "
+                    "settings, created, session_started, driver_host, driver_pid) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (experiment.name, space, experiment.metric, experiment.mode,
+                     experiment.seed, experiment.objective, _dumps(experiment.settings), now,
+                     now, *where),
+                )  # fmt: skip
+        self._name = experiment.name
+        return self.trials()
+
+    def save(self, trials: Iterable[Trial]) -> None:
+        """Write the trials in one transaction, committed before this returns; for a trial
+        given twice, the last one given is kept."""
+        latest = {trial.trial_id: trial for trial in trials}
+        if not latest:
+            return
+        name = self._require_open()
+        rows = [
+            (name, t.trial_id, _dumps(t.config), t.seed, t.status.value, t.value,
+             _dumps(dict(t.metrics)), t.attempts, t.budget, t.submitted, t.started, t.finished,
+             t.worker_time, t.worker, t.host, t.pid, t.error, t.traceback)
+            for t in latest.values()
+        ]  # fmt: skip
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                f"INSERT OR REPLACE INTO trials (experiment, {_TRIAL_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    def finish(self, totals: RunTotals) -> None:
+        """Record the session's totals and mark it ended."""
+        name = self._require_open()
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.execute(
+                "UPDATE experiments SET finished = ?, wall_time = ?, busy_time = ?, "
+                "cancelled_time = ?, workers = ?, stop_reason = ? WHERE name = ?",
+                (time.time(), totals.wall_time, totals.busy_time, totals.cancelled_time,
+                 totals.workers, totals.stop_reason, name),
+            )  # fmt: skip
+
+    def close(self) -> None:
+        """Close the connection (the file stays)."""
+        self._db.close()
+
+    def _require_open(self) -> str:
+        if self._name is None:
+            raise StoreError("no experiment is open in this store: call open() first")
+        return self._name
+
+    # ---- reading (anyone) ----------------------------------------------------------------
+
+    def select(self, name: str) -> None:
+        """Make ``name`` the experiment that `trials` and `totals` read."""
+        if self._experiment(name) is None:
+            known = ", ".join(repr(n) for n in self.names()) or "none"
+            raise StoreError(f"no experiment {name!r} in {self.path} (experiments: {known})")
+        self._name = name
+
+    def names(self) -> list[str]:
+        """The experiments in the store, oldest first."""
+        rows = self._db.execute("SELECT name FROM experiments ORDER BY created").fetchall()
+        return [row[0] for row in rows]
+
+    def experiment(self) -> Experiment:
+        """The open (or selected) experiment."""
+        stored = self._experiment(self._require_open())
+        assert stored is not None  # checked when it was opened or selected
+        return stored
+
+    def _experiment(self, name: str) -> Experiment | None:
+        row = self._db.execute(
+            "SELECT name, space, metric, mode, seed, objective, settings FROM experiments "
+            "WHERE name = ?",
+            (name,),
+        ).fetchone()
+        if row is None:
+            return None
+        return Experiment(row[0], json.loads(row[1]), row[2], row[3], row[4], row[5],
+                          json.loads(row[6]))  # fmt: skip
+
+    def totals(self) -> RunTotals:
+        """The totals of the finished sessions; for a session still running, its elapsed
+        time so far is added to the wall time and its trials' time to the busy time."""
+        row = self._db.execute(
+            "SELECT wall_time, busy_time, cancelled_time, workers, stop_reason, finished, "
+            "session_started FROM experiments WHERE name = ?",
+            (self._require_open(),),
+        ).fetchone()
+        wall, busy, cancelled, workers, reason, finished, started = row
+        if finished is None and self.readonly:
+            wall += max(0.0, time.time() - started)
+            busy = self._db.execute(
+                "SELECT coalesce(sum(worker_time), 0) FROM trials WHERE experiment = ?",
+                (self._name,),
+            ).fetchone()[0]
+        return RunTotals(wall, busy, cancelled, workers, reason)
+
+    def running_driver(self) -> tuple[str, int] | None:
+        """Host and process id of the driver of a session that has not ended, or None."""
+        row = self._db.execute(
+            "SELECT driver_host, driver_pid, finished FROM experiments WHERE name = ?",
+            (self._require_open(),),
+        ).fetchone()
+        return None if row[2] is not None else (row[0], row[1])
+
+    def trials(self) -> list[Trial]:
+        """Every trial of the open (or selected) experiment, in id order."""
+        rows = self._db.execute(
+            f"SELECT {_TRIAL_COLUMNS} FROM trials WHERE experiment = ? ORDER BY trial_id",
+            (self._require_open(),),
+        ).fetchall()
+        return [
+            Trial(r[0], json.loads(r[1]), r[2], Status(r[3]), r[4], json.loads(r[5]), r[6],
+                  r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15], r[16])
+            for r in rows
+        ]  # fmt: skip
+
+    def counts(self) -> dict[str, dict[str, Any]]:
+        """Per experiment: trial counts by status and the best value so far."""
+        summary: dict[str, dict[str, Any]] = {}
+        for name, mode in self._db.execute("SELECT name, mode FROM experiments ORDER BY created"):
+            best = "min" if mode == "min" else "max"
+            row = self._db.execute(
+                f"SELECT {best}(value) FROM trials WHERE experiment = ? AND status = 'done'",
+                (name,),
+            ).fetchone()
+            by_status = dict.fromkeys((s.value for s in Status), 0)
+            for status, count in self._db.execute(
+                "SELECT status, count(*) FROM trials WHERE experiment = ? GROUP BY status",
+                (name,),
+            ):
+                by_status[status] = count
+            value = row[0]
+            summary[name] = {
+                "mode": mode,
+                "counts": by_status,
+                "best_value": None if value is None or math.isnan(value) else value,
+            }
+        return summary
