@@ -5,8 +5,10 @@ from __future__ import annotations
 import numbers
 import os
 import secrets
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from .errors import SpecError, StoreError
@@ -102,8 +104,15 @@ def tune(
         >>> abs(result.best_config["x"] - 2) < 0.1
         True
     """
-    _check_arguments(metric=metric, mode=mode, max_trials=max_trials, max_time=max_time,
-                     target=target, seed=seed, retries=retries)  # fmt: skip
+    _check_arguments(
+        metric=metric,
+        mode=mode,
+        max_trials=max_trials,
+        max_time=max_time,
+        target=target,
+        seed=seed,
+        retries=retries,
+    )
     if not callable(objective):
         raise SpecError(f"objective must be callable, got {type(objective).__name__}")
     if resume and overwrite:
@@ -124,34 +133,60 @@ def tune(
             )
     the_store = open_store(store)
     details = {
-        "searcher": _describe(searcher), "scheduler": _describe(scheduler),
-        "executor": _describe(executor), "workers": the_executor.workers,
-        "max_trials": max_trials, "max_time": max_time, "target": target,
-        "retries": retries, "trial_timeout": trial_timeout, "synchronous": synchronous,
+        "searcher": _describe(searcher),
+        "scheduler": _describe(scheduler),
+        "executor": _describe(executor),
+        "workers": the_executor.workers,
+        "max_trials": max_trials,
+        "max_time": max_time,
+        "target": target,
+        "retries": retries,
+        "trial_timeout": trial_timeout,
+        "synchronous": synchronous,
         "points_to_evaluate": [dict(p) for p in points_to_evaluate or []],
-    }  # fmt: skip
+        "objective_folder": _module_folder(objective),
+    }
     settings = RunSettings(
-        name=name or _new_name(objective), metric=metric, mode=mode, seed=seed,
-        max_trials=max_trials, max_time=max_time, target=target, retries=retries,
-        synchronous=synchronous, resume=resume, overwrite=overwrite,
-        objective=qualified_name(objective), details=details,
-    )  # fmt: skip
+        name=name or _new_name(objective),
+        metric=metric,
+        mode=mode,
+        seed=seed,
+        max_trials=max_trials,
+        max_time=max_time,
+        target=target,
+        retries=retries,
+        synchronous=synchronous,
+        resume=resume,
+        overwrite=overwrite,
+        objective=qualified_name(objective),
+        details=details,
+    )
     tuner = Tuner(
-        objective, space=the_space, searcher=the_searcher, scheduler=the_scheduler,
-        executor=the_executor, store=the_store, settings=settings,
+        objective,
+        space=the_space,
+        searcher=the_searcher,
+        scheduler=the_scheduler,
+        executor=the_executor,
+        store=the_store,
+        settings=settings,
         progress=ConsoleProgress() if progress is True else progress or None,
-    )  # fmt: skip
+    )
     try:
         outcome = tuner.run()
     finally:
         if the_store is not store:
             the_store.close()  # a store paratune opened, paratune closes
     return TuneResult(
-        trial_list=outcome.trials, metric=metric, mode=mode, workers=outcome.workers,
-        wall_time=outcome.wall_time, busy_time=outcome.busy_time,
-        cancelled_time=outcome.cancelled_time, stop_reason=outcome.stop_reason,
+        trial_list=outcome.trials,
+        metric=metric,
+        mode=mode,
+        workers=outcome.workers,
+        wall_time=outcome.wall_time,
+        busy_time=outcome.busy_time,
+        cancelled_time=outcome.cancelled_time,
+        stop_reason=outcome.stop_reason,
         name=settings.name,
-    )  # fmt: skip
+    )
 
 
 def load(store: str | os.PathLike[str], name: str | None = None) -> TuneResult:
@@ -177,12 +212,16 @@ def load(store: str | os.PathLike[str], name: str | None = None) -> TuneResult:
     finally:
         db.close()
     return TuneResult(
-        trial_list=trials, metric=experiment.metric, mode=experiment.mode,
+        trial_list=trials,
+        metric=experiment.metric,
+        mode=experiment.mode,
         workers=totals.workers or int(experiment.settings.get("workers") or 1),
-        wall_time=totals.wall_time, busy_time=totals.busy_time,
+        wall_time=totals.wall_time,
+        busy_time=totals.busy_time,
         cancelled_time=totals.cancelled_time,
-        stop_reason=StopReason(totals.stop_reason or StopReason.UNFINISHED), name=name,
-    )  # fmt: skip
+        stop_reason=StopReason(totals.stop_reason or StopReason.UNFINISHED),
+        name=name,
+    )
 
 
 def open_store(store: str | os.PathLike[str] | Store | None) -> Store:
@@ -199,6 +238,13 @@ def qualified_name(objective: Callable[..., Any]) -> str:
     module = getattr(objective, "__module__", None) or "?"
     name = getattr(objective, "__qualname__", None) or type(objective).__qualname__
     return f"{module}:{name}"
+
+
+def _module_folder(objective: Callable[..., Any]) -> str | None:
+    """The folder of the module that defines ``objective``, so a resume can import it."""
+    module = sys.modules.get(getattr(objective, "__module__", "") or "")
+    file = getattr(module, "__file__", None)
+    return str(Path(file).resolve().parent) if file else None
 
 
 def _new_name(objective: Callable[..., Any]) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 from ._files import load_mapping
 from .errors import SpaceError, SpecError
 from .space import Space
+from .store import Experiment
 
 # Every key a spec may have, with the types it accepts (checked before anything runs).
 _KEYS: dict[str, tuple[type, ...]] = {
@@ -29,6 +30,8 @@ _KEYS: dict[str, tuple[type, ...]] = {
     "target": (int, float),
     "seed": (int,),
     "retries": (int,),
+    "trial_timeout": (int, float),
+    "store": (str,),
     "synchronous": (bool,),
     "points_to_evaluate": (list,),
     "name": (str,),
@@ -104,3 +107,51 @@ def import_objective(reference: str, *, folder: Path, source: Path) -> Callable[
     if not callable(function):
         raise SpecError(f"{source}: key 'objective': {reference!r} is not callable")
     return function  # type: ignore[no-any-return]
+
+
+def resume_arguments(experiment: Experiment, *, source: str) -> dict[str, Any]:
+    """`tune`'s arguments to continue a stored experiment: its objective imported again by
+    name (from the folder of the module that defined it), its space and its settings.
+
+    Raises:
+        SpecError: the objective cannot be imported (defined in a script's ``__main__`` or
+            a notebook, say), or a part was an object rather than a name.
+    """
+    details = experiment.settings
+    module, _, attribute = experiment.objective.partition(":")
+    if module in ("__main__", "__mp_main__", "?") or "<" in attribute or "." in attribute:
+        raise SpecError(
+            f"{source}: experiment {experiment.name!r} ran objective {experiment.objective!r}, "
+            "which cannot be imported again; resume it from Python with "
+            "pt.tune(..., name=..., resume=True)"
+        )
+    folder = Path(details.get("objective_folder") or ".")
+    kwargs: dict[str, Any] = {
+        "objective": import_objective(experiment.objective, folder=folder, source=Path(source)),
+        "space": Space(experiment.space),
+        "metric": experiment.metric,
+        "mode": experiment.mode,
+        "seed": experiment.seed,
+    }
+    for key in ("searcher", "scheduler", "executor"):
+        value = details.get(key)
+        if isinstance(value, str) and not value.isidentifier():
+            raise SpecError(
+                f"{source}: experiment {experiment.name!r} ran {key} {value}, an object, not a "
+                "name; resume it from Python with pt.tune(..., name=..., resume=True)"
+            )
+        if value is not None:
+            kwargs[key] = value
+    for key in (
+        "workers",
+        "max_trials",
+        "max_time",
+        "target",
+        "retries",
+        "trial_timeout",
+        "synchronous",
+        "points_to_evaluate",
+    ):
+        if details.get(key) is not None:
+            kwargs[key] = details[key]
+    return kwargs

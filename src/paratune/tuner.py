@@ -182,17 +182,24 @@ class Tuner:
         """Run until a stopping rule fires or there is nothing more to try."""
         settings, executor = self.settings, self.executor
         experiment = Experiment(
-            settings.name, self.space.to_dict(), settings.metric, settings.mode, settings.seed,
-            settings.objective, settings.details,
-        )  # fmt: skip
+            settings.name,
+            self.space.to_dict(),
+            settings.metric,
+            settings.mode,
+            settings.seed,
+            settings.objective,
+            settings.details,
+        )
         stored = self.store.open(experiment, resume=settings.resume, overwrite=settings.overwrite)
         earlier = self.store.totals()
         self._offset, self._busy = earlier.wall_time, earlier.busy_time
         self._cancelled_time = earlier.cancelled_time
         self.searcher.setup(
-            self.space, seed=settings.seed, workers=executor.workers,
+            self.space,
+            seed=settings.seed,
+            workers=executor.workers,
             max_trials=settings.max_trials,
-        )  # fmt: skip
+        )
         self._replay(stored)
         self._t0 = executor.clock.now()
         executor.start(self.objective)
@@ -213,8 +220,9 @@ class Tuner:
             if settings.max_trials is not None and self._created >= settings.max_trials
             else StopReason.EXHAUSTED
         )
-        self.store.finish(RunTotals(wall, self._busy, self._cancelled_time, executor.workers,
-                                    reason.value))  # fmt: skip
+        self.store.finish(
+            RunTotals(wall, self._busy, self._cancelled_time, executor.workers, reason.value)
+        )
         self._report_progress(finished=True)
         trials = list(self._trials.values())
         return RunOutcome(trials, wall, self._busy, self._cancelled_time, executor.workers, reason)
@@ -234,8 +242,9 @@ class Tuner:
             self._trials[trial_id] = trial
             if trial.status is Status.RUNNING:
                 self._running[trial_id] = trial
-                self._queued.append(Job(trial_id, trial.attempts, trial.config, trial.seed,
-                                        trial.budget))  # fmt: skip
+                self._queued.append(
+                    Job(trial_id, trial.attempts, trial.config, trial.seed, trial.budget)
+                )
             else:
                 self._ended(trial)
 
@@ -276,17 +285,28 @@ class Tuner:
                 if proposal is None:
                     return
                 trial_id = self._created
-                job = Job(trial_id, 1, proposal.config, trial_seed(settings.seed, trial_id),
-                          proposal.budget, proposal.start_step)  # fmt: skip
+                job = Job(
+                    trial_id,
+                    1,
+                    proposal.config,
+                    trial_seed(settings.seed, trial_id),
+                    proposal.budget,
+                    proposal.start_step,
+                )
                 self._created += 1
             before = self._running.get(job.trial_id)
             trial = Trial(
-                job.trial_id, job.config, job.seed, Status.RUNNING, attempts=job.attempt,
-                budget=job.budget, submitted=self._elapsed(),
+                job.trial_id,
+                job.config,
+                job.seed,
+                Status.RUNNING,
+                attempts=job.attempt,
+                budget=job.budget,
+                submitted=self._elapsed(),
                 worker_time=before.worker_time if before else 0.0,
                 error=before.error if before else None,
                 traceback=before.traceback if before else None,
-            )  # fmt: skip
+            )
             self._keep(trial)
             self._running[job.trial_id] = trial
             self.executor.submit(job)
@@ -335,17 +355,30 @@ class Tuner:
             status = Status.FAILED if error else Status.DONE
         start = self._t0 - self._offset
         trial = Trial(
-            running.trial_id, running.config, running.seed, status, value, metrics,
-            attempts=event.attempt, budget=running.budget, submitted=running.submitted,
-            started=event.started - start, finished=event.finished - start,
-            worker_time=running.worker_time + spent, worker=event.worker, host=event.host,
-            pid=event.pid, error=error, traceback=tb,
-        )  # fmt: skip
+            running.trial_id,
+            running.config,
+            running.seed,
+            status,
+            value,
+            metrics,
+            attempts=event.attempt,
+            budget=running.budget,
+            submitted=running.submitted,
+            started=event.started - start,
+            finished=event.finished - start,
+            worker_time=running.worker_time + spent,
+            worker=event.worker,
+            host=event.host,
+            pid=event.pid,
+            error=error,
+            traceback=tb,
+        )
         self._keep(trial)
         if status is Status.RUNNING:  # failed, with a retry left
             self._running[trial.trial_id] = trial
-            self._queued.append(Job(trial.trial_id, event.attempt + 1, trial.config, trial.seed,
-                                    trial.budget))  # fmt: skip
+            self._queued.append(
+                Job(trial.trial_id, event.attempt + 1, trial.config, trial.seed, trial.budget)
+            )
             return None
         return trial
 

@@ -121,7 +121,31 @@ def run_job(
         result, error, tb = None, f"{type(exc).__name__}: {exc}", traceback.format_exc()
         cancelled = False
     else:
-        return Event(job.trial_id, job.attempt, True, result, started, now(), worker,
-                     None, None, False, _HOST, pid)  # fmt: skip
-    return Event(job.trial_id, job.attempt, False, result, started, now(), worker,
-                 error, tb, cancelled, _HOST, pid)  # fmt: skip
+        return Event(
+            job.trial_id,
+            job.attempt,
+            True,
+            result,
+            started,
+            now(),
+            worker,
+            None,
+            None,
+            False,
+            _HOST,
+            pid,
+        )
+    return Event(
+        job.trial_id,
+        job.attempt,
+        False,
+        result,
+        started,
+        now(),
+        worker,
+        error,
+        tb,
+        cancelled,
+        _HOST,
+        pid,
+    )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import signal
+import threading
 import time
 from multiprocessing.connection import Connection
 
@@ -18,10 +20,15 @@ from ._base import make_context, run_job
 _FLUSH_AFTER = 0.002
 
 
+# How often (seconds) a worker checks that its driver is still alive.
+_WATCH_EVERY = 0.5
+
+
 def worker_main(conn: Connection, payload: bytes, worker: int) -> None:
     """Receive batches of jobs, run them, send their events back, until told to stop."""
     # Ctrl-C reaches the whole process group; the driver handles it and stops the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_the_driver()
     objective, with_context = cloudpickle.loads(payload)
     while True:
         try:
@@ -41,6 +48,21 @@ def worker_main(conn: Connection, payload: bytes, worker: int) -> None:
                 last_sent = time.monotonic()
         if ready:
             _send(conn, ready)
+
+
+def _exit_with_the_driver() -> None:
+    """End this worker, even in the middle of a trial, once the driver has died (killed, say):
+    a forked worker may hold copies of the pipes' driver ends, so it would never see them
+    close, and an orphan must not go on burning a core."""
+    driver = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(_WATCH_EVERY)
+            if os.getppid() != driver:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="paratune-watchdog", daemon=True).start()
 
 
 def _send(conn: Connection, events: list[Event]) -> None:

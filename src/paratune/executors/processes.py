@@ -165,8 +165,18 @@ class Processes:
             self.submit(job)
         if reason is None:
             reason = f"worker process {process.pid} died ({_exit_reason(process.exitcode)})"
-        event = Event(dead.trial_id, dead.attempt, False, None, slot.busy_since, now,
-                      slot.index, error=reason, host=_HOST, pid=process.pid)  # fmt: skip
+        event = Event(
+            dead.trial_id,
+            dead.attempt,
+            False,
+            None,
+            slot.busy_since,
+            now,
+            slot.index,
+            error=reason,
+            host=_HOST,
+            pid=process.pid,
+        )
         return [event]
 
     def _expire(self) -> list[Event]:

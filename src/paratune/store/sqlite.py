@@ -131,9 +131,15 @@ class SQLiteStore:
             raise StoreError(f"no store at {self.path}")
         try:
             self._db = self._connect()
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path} cannot be opened as a store: {exc}") from exc
+        try:
             self._check_or_create()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path} cannot be used as a store: {exc}") from exc
+        except BaseException as exc:
+            self._db.close()  # leave nothing behind (no -wal or -shm file) on a refusal
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(f"{self.path} cannot be used as a store: {exc}") from exc
+            raise
 
     def _connect(self) -> sqlite3.Connection:
         if self.readonly:
@@ -211,10 +217,19 @@ class SQLiteStore:
                     "INSERT INTO experiments (name, space, metric, mode, seed, objective, "
                     "settings, created, session_started, driver_host, driver_pid) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (experiment.name, space, experiment.metric, experiment.mode,
-                     experiment.seed, experiment.objective, _dumps(experiment.settings), now,
-                     now, *where),
-                )  # fmt: skip
+                    (
+                        experiment.name,
+                        space,
+                        experiment.metric,
+                        experiment.mode,
+                        experiment.seed,
+                        experiment.objective,
+                        _dumps(experiment.settings),
+                        now,
+                        now,
+                        *where,
+                    ),
+                )
         self._name = experiment.name
         return self.trials()
 
@@ -226,11 +241,28 @@ class SQLiteStore:
             return
         name = self._require_open()
         rows = [
-            (name, t.trial_id, _dumps(t.config), t.seed, t.status.value, t.value,
-             _dumps(dict(t.metrics)), t.attempts, t.budget, t.submitted, t.started, t.finished,
-             t.worker_time, t.worker, t.host, t.pid, t.error, t.traceback)
+            (
+                name,
+                t.trial_id,
+                _dumps(t.config),
+                t.seed,
+                t.status.value,
+                t.value,
+                _dumps(dict(t.metrics)),
+                t.attempts,
+                t.budget,
+                t.submitted,
+                t.started,
+                t.finished,
+                t.worker_time,
+                t.worker,
+                t.host,
+                t.pid,
+                t.error,
+                t.traceback,
+            )
             for t in latest.values()
-        ]  # fmt: skip
+        ]
         with self._db:
             self._db.execute("BEGIN")
             self._db.executemany(
@@ -247,9 +279,16 @@ class SQLiteStore:
             self._db.execute(
                 "UPDATE experiments SET finished = ?, wall_time = ?, busy_time = ?, "
                 "cancelled_time = ?, workers = ?, stop_reason = ? WHERE name = ?",
-                (time.time(), totals.wall_time, totals.busy_time, totals.cancelled_time,
-                 totals.workers, totals.stop_reason, name),
-            )  # fmt: skip
+                (
+                    time.time(),
+                    totals.wall_time,
+                    totals.busy_time,
+                    totals.cancelled_time,
+                    totals.workers,
+                    totals.stop_reason,
+                    name,
+                ),
+            )
 
     def close(self) -> None:
         """Close the connection (the file stays)."""
@@ -288,8 +327,9 @@ class SQLiteStore:
         ).fetchone()
         if row is None:
             return None
-        return Experiment(row[0], json.loads(row[1]), row[2], row[3], row[4], row[5],
-                          json.loads(row[6]))  # fmt: skip
+        return Experiment(
+            row[0], json.loads(row[1]), row[2], row[3], row[4], row[5], json.loads(row[6])
+        )
 
     def totals(self) -> RunTotals:
         """The totals of the finished sessions; for a session still running, its elapsed
@@ -323,10 +363,27 @@ class SQLiteStore:
             (self._require_open(),),
         ).fetchall()
         return [
-            Trial(r[0], json.loads(r[1]), r[2], Status(r[3]), r[4], json.loads(r[5]), r[6],
-                  r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15], r[16])
+            Trial(
+                r[0],
+                json.loads(r[1]),
+                r[2],
+                Status(r[3]),
+                r[4],
+                json.loads(r[5]),
+                r[6],
+                r[7],
+                r[8],
+                r[9],
+                r[10],
+                r[11],
+                r[12],
+                r[13],
+                r[14],
+                r[15],
+                r[16],
+            )
             for r in rows
-        ]  # fmt: skip
+        ]
 
     def counts(self) -> dict[str, dict[str, Any]]:
         """Per experiment: trial counts by status and the best value so far."""
