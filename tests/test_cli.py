@@ -164,3 +164,75 @@ def test_a_run_where_every_trial_fails_exits_non_zero(folder: Path) -> None:
     done = run_cli("run", "spec.yaml", "-q", cwd=folder)
     assert done.returncode == 1
     assert "no trial finished with a value" in done.stderr
+
+
+def test_running_a_spec_again_continues_its_experiment(folder: Path) -> None:
+    first = run_cli("run", "spec.yaml", "--max-trials", "5", "--json", "-q", cwd=folder)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["name"] == "spec"  # the spec's file name
+    more = run_cli("run", "spec.yaml", "--max-trials", "8", "--json", "-q", cwd=folder)
+    assert json.loads(more.stdout)["trials"] == 8
+    over = run_cli(
+        "run", "spec.yaml", "--max-trials", "3", "--overwrite", "--json", "-q", cwd=folder
+    )
+    assert json.loads(over.stdout)["trials"] == 3
+
+
+def test_status_lists_experiments_and_details_one(folder: Path) -> None:
+    run_cli("run", "spec.yaml", "--max-trials", "4", "-q", cwd=folder)
+    listing = run_cli("status", cwd=folder)
+    assert listing.returncode == 0, listing.stderr
+    assert listing.stdout.splitlines()[1].split()[:5] == ["spec", "4", "0", "0", "0"]
+    detail = run_cli("status", "spec", "--json", cwd=folder)
+    data = json.loads(detail.stdout)
+    assert data["counts"]["done"] == 4 and data["state"] == "ended (max_trials)"
+    assert data["objective"] == "my_objective:loss"
+
+
+def test_resume_by_name_from_the_store(folder: Path, tmp_path: Path) -> None:
+    run_cli("run", "spec.yaml", "--max-trials", "4", "-q", "--store", "s.db", cwd=folder)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = run_cli(
+        "resume",
+        "spec",
+        "--store",
+        str(folder / "s.db"),
+        "--max-trials",
+        "9",
+        "--json",
+        "-q",
+        cwd=elsewhere,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["trials"] == 9
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["status", "nobody", "--store", "s.db"], "no experiment 'nobody' in s.db"),
+        (["resume", "nobody", "--store", "s.db"], "no experiment 'nobody' in s.db"),
+        (["status", "--store", "missing.db"], "no store at missing.db"),
+        (["status", "--store", "my_objective.py"], "my_objective.py is not an SQLite database"),
+        (["run", "spec.yaml", "--store", "my_objective.py"], "is not an SQLite database"),
+    ],
+)
+def test_bad_store_inputs_exit_non_zero_and_change_nothing(
+    folder: Path, args: list[str], message: str
+) -> None:
+    run_cli("run", "spec.yaml", "--max-trials", "2", "-q", "--store", "s.db", cwd=folder)
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    done = run_cli(*args, cwd=folder)
+    assert done.returncode == 1
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before
+
+
+def test_a_changed_spec_is_refused_until_overwritten(folder: Path) -> None:
+    run_cli("run", "spec.yaml", "--max-trials", "2", "-q", cwd=folder)
+    spec = folder / "spec.yaml"
+    spec.write_text(spec.read_text().replace("high: 1.0", "high: 2.0"))
+    done = run_cli("run", "spec.yaml", cwd=folder)
+    assert done.returncode == 1 and "was run with another setup (space" in done.stderr
+    assert run_cli("run", "spec.yaml", "--overwrite", "-q", cwd=folder).returncode == 0

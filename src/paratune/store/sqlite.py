@@ -143,8 +143,12 @@ class SQLiteStore:
 
     def _connect(self) -> sqlite3.Connection:
         if self.readonly:
-            uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
+            # Not SQLite's mode=ro: a read-only connection cannot remove the -wal and -shm
+            # files when it closes, so every `paratune status` would leave them behind.
+            # query_only forbids writes just as well.
+            uri = f"file:{quote(str(self.path.resolve()))}?mode=rw"
             db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA query_only = ON")
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
