@@ -96,6 +96,14 @@ def make_context(job: Job, *, virtual: bool = False) -> Context:
     )
 
 
+def cancelled_event(
+    job: Job, started: float, finished: float, worker: int, pid: int | None = None
+) -> Event:
+    """The event of a job stopped by a cancellation (``worker`` -1: it never reached one)."""
+    return Event(job.trial_id, job.attempt, False, None, started, finished, worker,
+                 "cancelled", None, True, _HOST, pid)  # fmt: skip
+
+
 def run_job(
     objective: Objective,
     job: Job,

@@ -17,7 +17,7 @@ import cloudpickle
 
 from ..context import RealClock
 from ..trial import Event, Job
-from ._base import _HOST, Objective, takes_context
+from ._base import _HOST, Objective, cancelled_event, takes_context
 from ._worker import worker_main
 
 # When jobs are this short on average (seconds), each worker is given several at once, so the
@@ -214,21 +214,7 @@ class Processes:
             slot.conn.close()
             for position, job in enumerate([*slot.jobs, *slot.outbox]):
                 started = slot.busy_since if position == 0 and slot.jobs else now
-                events.append(
-                    Event(
-                        job.trial_id,
-                        job.attempt,
-                        False,
-                        None,
-                        started,
-                        now,
-                        slot.index,
-                        error="cancelled",
-                        cancelled=True,
-                        host=_HOST,
-                        pid=slot.process.pid,
-                    )
-                )
+                events.append(cancelled_event(job, started, now, slot.index, slot.process.pid))
             slot.jobs.clear()
             slot.outbox.clear()
         self._in_flight = 0

@@ -108,17 +108,7 @@ class Simulated:
         """Stop every pending job at the current virtual time."""
         now = self.clock.now()
         events = [
-            Event(
-                event.trial_id,
-                event.attempt,
-                False,
-                None,
-                event.started,
-                now,
-                event.worker,
-                error="cancelled",
-                cancelled=True,
-            )
+            event._replace(ok=False, result=None, finished=now, error="cancelled", cancelled=True)
             for _, _, event in sorted(self._pending)
         ]
         self._pending = []

@@ -9,7 +9,7 @@ import time
 
 from ..context import Context, RealClock
 from ..trial import Event, Job
-from ._base import Objective, make_context, run_job, takes_context
+from ._base import Objective, cancelled_event, make_context, run_job, takes_context
 
 _STOP = None
 
@@ -36,9 +36,9 @@ class Threads:
         self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._events: queue.SimpleQueue[Event] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
-        # Running jobs: (context, started, worker, attempt), to cancel them and to account for
+        # Running jobs: (context, started, worker, job), to cancel them and to account for
         # the time of those abandoned.
-        self._running: dict[int, tuple[Context | None, float, int, int]] = {}
+        self._running: dict[int, tuple[Context | None, float, int, Job]] = {}
         self._lock = threading.Lock()
         self._in_flight = 0
 
@@ -61,7 +61,7 @@ class Threads:
         while (job := self._jobs.get()) is not _STOP:
             ctx = make_context(job) if with_context else None
             with self._lock:
-                self._running[job.trial_id] = (ctx, time.monotonic(), worker, job.attempt)
+                self._running[job.trial_id] = (ctx, time.monotonic(), worker, job)
             event = run_job(objective, job, ctx, worker=worker, now=time.monotonic)
             with self._lock:
                 self._running.pop(job.trial_id, None)
@@ -103,19 +103,7 @@ class Threads:
                 break
             if job is not None:
                 self._in_flight -= 1
-                events.append(
-                    Event(
-                        job.trial_id,
-                        job.attempt,
-                        False,
-                        None,
-                        now,
-                        now,
-                        -1,
-                        error="cancelled",
-                        cancelled=True,
-                    )
-                )
+                events.append(cancelled_event(job, now, now, -1))
         with self._lock:
             running = dict(self._running)
         for ctx, *_ in running.values():
@@ -126,22 +114,10 @@ class Threads:
             events.extend(self.completed(timeout=left))
         ended = {event.trial_id for event in events}
         now = time.monotonic()
-        for trial_id, (_, started, worker, attempt) in running.items():
+        for trial_id, (_, started, worker, job) in running.items():
             if trial_id not in ended:
                 # Abandoned: it keeps its thread until it returns, but the run is over.
-                events.append(
-                    Event(
-                        trial_id,
-                        attempt,
-                        False,
-                        None,
-                        started,
-                        now,
-                        worker,
-                        error="cancelled",
-                        cancelled=True,
-                    )
-                )
+                events.append(cancelled_event(job, started, now, worker))
         self._in_flight = 0
         return events
 
