@@ -13,7 +13,6 @@ from typing import Any
 
 from .errors import SpecError, StoreError
 from .executors import Executor, make_executor
-from .progress import ConsoleProgress
 from .result import TuneResult
 from .schedulers import Scheduler, make_scheduler
 from .searchers import InitialPoints, Searcher, make_searcher
@@ -169,7 +168,7 @@ def tune(
         executor=the_executor,
         store=the_store,
         settings=settings,
-        progress=ConsoleProgress() if progress is True else progress or None,
+        progress=_console_progress() if progress is True else progress or None,
     )
     try:
         outcome = tuner.run()
@@ -250,6 +249,12 @@ def _module_folder(objective: Callable[..., Any]) -> str | None:
 def _new_name(objective: Callable[..., Any]) -> str:
     base = getattr(objective, "__name__", "objective").strip("<>") or "objective"
     return f"{base}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+
+
+def _console_progress() -> ProgressCallback:
+    from .progress import ConsoleProgress  # rich is imported only when a display is asked
+
+    return ConsoleProgress()
 
 
 def _describe(part: Any) -> Any:

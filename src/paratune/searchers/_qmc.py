@@ -9,11 +9,19 @@ import inspect
 from typing import Any
 
 import numpy as np
-from scipy.stats import qmc
 
 from ..space import Space
 from ..trial import Config
 from ._base import _BlockSearcher
+
+
+def _qmc() -> Any:
+    """`scipy.stats.qmc`, imported on first use: importing scipy.stats costs half a second,
+    which every worker process and every command would pay otherwise."""
+    from scipy.stats import qmc
+
+    return qmc
+
 
 _SOBOL_FIRST = 64
 _SOBOL_LARGEST = 4096
@@ -37,7 +45,7 @@ class Sobol(_BlockSearcher):
         self.scramble = scramble
 
     def _start(self, space: Space, *, seed: int, max_trials: int | None) -> None:
-        self._engine = qmc.Sobol(space.dimension, scramble=self.scramble, **_rng(seed))
+        self._engine = _qmc().Sobol(space.dimension, scramble=self.scramble, **_rng(seed))
 
     def _next_block(self, space: Space) -> list[Config]:
         engine = self._engine
@@ -61,7 +69,7 @@ class LatinHypercube(_BlockSearcher):
     """
 
     def _start(self, space: Space, *, seed: int, max_trials: int | None) -> None:
-        self._engine = qmc.LatinHypercube(space.dimension, **_rng(seed))
+        self._engine = _qmc().LatinHypercube(space.dimension, **_rng(seed))
         self._first = max_trials if max_trials and max_trials <= _LHS_LARGEST else _LHS_BLOCK
 
     def _next_block(self, space: Space) -> list[Config]:
@@ -80,6 +88,6 @@ def _rng(seed: int) -> dict[str, Any]:
     same points under either name.
     """
     generator = np.random.default_rng(seed)
-    if "rng" in inspect.signature(qmc.Sobol).parameters:
+    if "rng" in inspect.signature(_qmc().Sobol).parameters:
         return {"rng": generator}
     return {"seed": generator}
