@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from paratune.errors import SpaceError, SpecError
-from paratune.space import Choice, Float, Int, ParameterGrid, Space
+from paratune.grid import ParameterGrid
+from paratune.space import Choice, Float, Int, Space
 
 # Untyped aliases, to feed the domains input that their annotations rule out.
 AnyFloat: Any = Float

@@ -10,11 +10,10 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
-import operator
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeAlias, overload
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -22,6 +21,9 @@ from numpy.typing import ArrayLike, NDArray
 from ._files import load_mapping
 from .errors import SpaceError
 from .trial import Config
+
+if TYPE_CHECKING:
+    from .grid import ParameterGrid
 
 _MAX_INT = 2**40
 """Largest Int bound in size (about 1.1e12). Decoding works in float64; up to here every
@@ -420,6 +422,8 @@ class Space:
         Raises:
             SpaceError: a parameter is a Float range, which has no finite set of points.
         """
+        from .grid import ParameterGrid  # a module of its own; it needs the domains here
+
         return ParameterGrid(self)
 
     # -- checking and serialising
@@ -493,92 +497,6 @@ class Space:
     def __reduce__(self) -> tuple[type[Space], tuple[dict[str, Any]]]:
         # Pickle by rebuilding: the default protocol would go through __setattr__.
         return (Space, (self._params,))
-
-
-class ParameterGrid(Sequence[Config]):
-    """The configs of a grid over a space, as a lazy sequence.
-
-    The last tunable parameter varies fastest. Item ``i`` is computed from ``i`` (mixed
-    radix), so a grid of any size costs no memory; constants appear in every config. A space
-    with only constants has a grid of one config.
-    """
-
-    __slots__ = ("_axes", "_constants", "_names", "_size")
-
-    def __init__(self, space: Space) -> None:
-        """Build the grid of ``space``.
-
-        Raises:
-            SpaceError: a parameter is a Float range.
-        """
-        axes: list[tuple[str, Sequence[Any]]] = []
-        for name, domain in space.domains.items():
-            if isinstance(domain, Float):
-                raise SpaceError(
-                    f"parameter {name!r} is a Float range; a grid needs explicit points: "
-                    "use Choice([...]) instead"
-                )
-            if isinstance(domain, Int):
-                axes.append((name, range(domain.low, domain.high + 1)))
-            else:
-                axes.append((name, domain.values))
-        self._axes = axes
-        self._names = space.names
-        self._constants = space.constants
-        self._size = math.prod(len(points) for _, points in axes)
-
-    @property
-    def size(self) -> int:
-        """The number of configs; unlike ``len``, not limited to ``sys.maxsize``."""
-        return self._size
-
-    def __len__(self) -> int:
-        return self._size
-
-    @overload
-    def __getitem__(self, index: int) -> Config: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[Config]: ...
-
-    def __getitem__(self, index: int | slice) -> Config | list[Config]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(self._size)[index]]
-        position = operator.index(index)
-        if position < 0:
-            position += self._size
-        if not 0 <= position < self._size:
-            raise IndexError(f"grid index {index} is out of range for {self._size} configs")
-        chosen: dict[str, Any] = {}
-        for name, points in reversed(self._axes):
-            position, digit = divmod(position, len(points))
-            chosen[name] = points[digit]
-        return self._config(chosen)
-
-    def __iter__(self) -> Iterator[Config]:
-        # An odometer, last axis fastest. (itertools.product would first copy every axis,
-        # and an Int axis may hold 2**41 integers.)
-        axes = self._axes
-        digits = [0] * len(axes)
-        chosen = {name: points[0] for name, points in axes}
-        while True:
-            yield self._config(chosen)
-            for axis in reversed(range(len(axes))):
-                name, points = axes[axis]
-                digits[axis] = (digits[axis] + 1) % len(points)
-                chosen[name] = points[digits[axis]]
-                if digits[axis]:
-                    break  # no carry into the axes on the left
-            else:
-                return  # every axis wrapped round: the grid is done
-
-    def __repr__(self) -> str:
-        return f"ParameterGrid(size={self._size}, axes={[name for name, _ in self._axes]})"
-
-    def _config(self, chosen: dict[str, Any]) -> Config:
-        return {
-            name: chosen[name] if name in chosen else self._constants[name] for name in self._names
-        }
 
 
 # ----------------------------------------------------------------------------- helpers
