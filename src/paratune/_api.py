@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 import os
 import secrets
@@ -279,6 +280,10 @@ def _finite(searcher: Searcher, space: Space) -> bool:
     return isinstance(inner, Grid) or space.dimension == 0
 
 
+def _real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 def _check_arguments(
     *,
     metric: str,
@@ -298,11 +303,9 @@ def _check_arguments(
             isinstance(number, bool) or not isinstance(number, int) or number < low
         ):
             raise SpecError(f"{argument} must be an integer >= {low}, got {number!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise SpecError(f"seed must be an integer >= 0, got {seed!r}")
-    if max_time is not None and (
-        isinstance(max_time, bool) or not isinstance(max_time, numbers.Real) or max_time <= 0
-    ):
-        raise SpecError(f"max_time must be a number of seconds > 0, got {max_time!r}")
-    if target is not None and (isinstance(target, bool) or not isinstance(target, numbers.Real)):
-        raise SpecError(f"target must be a number, got {target!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise SpecError(f"seed must be an integer in [0, 2**63), got {seed!r}")
+    if max_time is not None and not (_real(max_time) and 0 < max_time < math.inf):
+        raise SpecError(f"max_time must be a finite number of seconds > 0, got {max_time!r}")
+    if target is not None and not (_real(target) and math.isfinite(target)):
+        raise SpecError(f"target must be a finite number, got {target!r}")

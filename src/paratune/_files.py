@@ -76,6 +76,8 @@ def _parse_json(file: Path, text: str) -> Any:
         raise SpecError(
             f"{file}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
         ) from exc
+    except (ValueError, RecursionError) as exc:  # an integer of 4,301 digits, deep nesting
+        raise SpecError(f"{file}: cannot read the JSON: {type(exc).__name__}: {exc}") from exc
 
 
 def _parse_yaml(file: Path, text: str) -> Any:
@@ -91,3 +93,6 @@ def _parse_yaml(file: Path, text: str) -> Any:
         raise SpecError(f"{file}: malformed YAML{where}: {problem}") from exc
     except yaml.YAMLError as exc:
         raise SpecError(f"{file}: malformed YAML: {exc}") from exc
+    except (ValueError, TypeError, AttributeError, RecursionError) as exc:
+        # PyYAML's constructors raise these for values such as 2024-02-30 or !!int abc.
+        raise SpecError(f"{file}: cannot read a value in the YAML: {exc}") from exc

@@ -56,7 +56,7 @@ def _run_options(command: Any) -> Any:
 @cli.command()
 @click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--searcher", type=_SEARCHERS, help="How configurations are proposed.")
-@click.option("--seed", type=click.IntRange(min=0), help="Experiment seed.")
+@click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), help="Experiment seed.")
 @click.option("--name", help="Experiment name (default: the spec's name, or its file name).")
 @click.option("--overwrite", is_flag=True, help="Start the experiment over if it exists.")
 @_run_options

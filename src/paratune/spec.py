@@ -75,7 +75,7 @@ def resolve_run_spec(data: dict[str, Any], *, source: Path) -> dict[str, Any]:
                 f"{source}: key {key!r} must be {names}, got {type(value).__name__} {value!r}"
             )
     for key in _REQUIRED:
-        if key not in data:
+        if data.get(key) is None:
             raise SpecError(f"{source}: missing key {key!r}")
     kwargs = {key: value for key, value in data.items() if value is not None}
     kwargs["objective"] = import_objective(data["objective"], folder=source.parent, source=source)

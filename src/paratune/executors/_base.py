@@ -96,6 +96,12 @@ def make_context(job: Job, *, virtual: bool = False) -> Context:
     )
 
 
+# The longest single wait an executor makes (seconds). The operating system's waits take
+# milliseconds as a 32-bit integer (about 24.8 days); returning early is harmless, the loop
+# simply waits again.
+LONGEST_WAIT = 86_400.0
+
+
 def cancelled_event(
     job: Job, started: float, finished: float, worker: int, pid: int | None = None
 ) -> Event:

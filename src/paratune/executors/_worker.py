@@ -68,7 +68,7 @@ def _exit_with_the_driver() -> None:
 def _send(conn: Connection, events: list[Event]) -> None:
     try:
         conn.send(events)
-    except (pickle.PicklingError, TypeError, AttributeError):
+    except Exception:  # pickling runs the result's own code, which may raise anything
         conn.send([_picklable(event) for event in events])
 
 
@@ -78,14 +78,6 @@ def _picklable(event: Event) -> Event:
         pickle.dumps(event)
     except Exception as exc:
         kind = type(event.result).__name__
-        return Event(
-            event.trial_id,
-            event.attempt,
-            False,
-            None,
-            event.started,
-            event.finished,
-            event.worker,
-            error=f"the objective's result ({kind}) cannot be pickled: {exc}",
-        )
+        reason = f"the objective's result ({kind}) cannot be pickled: {exc}"
+        return event._replace(ok=False, result=None, error=reason)
     return event

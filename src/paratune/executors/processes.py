@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
-import pickle
 import signal
 import time
 from collections import deque
@@ -17,7 +17,7 @@ import cloudpickle
 
 from ..context import RealClock
 from ..trial import Event, Job
-from ._base import _HOST, Objective, cancelled_event, takes_context
+from ._base import _HOST, LONGEST_WAIT, Objective, cancelled_event, takes_context
 from ._worker import worker_main
 
 # When jobs are this short on average (seconds), each worker is given several at once, so the
@@ -58,8 +58,10 @@ class Processes:
         start_method: str | None = None,
         trial_timeout: float | None = None,
     ) -> None:
-        if trial_timeout is not None and not trial_timeout > 0:
-            raise ValueError(f"trial_timeout must be a number of seconds > 0, got {trial_timeout}")
+        if trial_timeout is not None and not 0 < trial_timeout < math.inf:
+            raise ValueError(
+                f"trial_timeout must be a finite number of seconds > 0, got {trial_timeout}"
+            )
         self.trial_timeout = trial_timeout
         self.workers = workers if workers is not None else os.cpu_count() or 1
         if self.workers < 1:
@@ -127,12 +129,17 @@ class Processes:
         if not busy:
             return []
         events: list[Event] = []
-        for conn in wait(list(busy), self._next_deadline(timeout)):
+        timeout = self._next_deadline(timeout)
+        for conn in wait(list(busy), None if timeout is None else min(timeout, LONGEST_WAIT)):
             slot = busy[conn]  # type: ignore[index]
             try:
                 received: list[Event] = slot.conn.recv()
-            except (EOFError, OSError, pickle.UnpicklingError):
+            except (EOFError, OSError):
                 events.extend(self._replace(slot))
+                continue
+            except Exception as exc:  # a result that pickled in the worker but will not load
+                reason = f"its result could not be read back: {type(exc).__name__}: {exc}"
+                events.extend(self._replace(slot, reason))
                 continue
             for event in received:
                 slot.jobs.popleft()

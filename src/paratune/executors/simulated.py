@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import math
 
 from ..trial import Event, Job
 from ._base import Objective, make_context, run_job, takes_context
@@ -44,8 +45,10 @@ class Simulated:
     def __init__(self, workers: int = 1, *, trial_timeout: float | None = None) -> None:
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
-        if trial_timeout is not None and not trial_timeout > 0:
-            raise ValueError(f"trial_timeout must be a number of seconds > 0, got {trial_timeout}")
+        if trial_timeout is not None and not 0 < trial_timeout < math.inf:
+            raise ValueError(
+                f"trial_timeout must be a finite number of seconds > 0, got {trial_timeout}"
+            )
         self.trial_timeout = trial_timeout
         self.workers = workers
         self.clock = VirtualClock()

@@ -9,7 +9,14 @@ import time
 
 from ..context import Context, RealClock
 from ..trial import Event, Job
-from ._base import Objective, cancelled_event, make_context, run_job, takes_context
+from ._base import (
+    LONGEST_WAIT,
+    Objective,
+    cancelled_event,
+    make_context,
+    run_job,
+    takes_context,
+)
 
 _STOP = None
 
@@ -81,7 +88,8 @@ class Threads:
         if self._in_flight == 0:
             return []
         try:
-            events = [self._events.get(timeout=timeout)]
+            wait = None if timeout is None else min(timeout, LONGEST_WAIT)
+            events = [self._events.get(timeout=wait)]
         except queue.Empty:
             return []
         while True:
