@@ -1,0 +1,297 @@
+"""B2 efficiency: how much of the workers' time goes to trials when every trial sleeps.
+
+64 trials of 0.25 s on 8 workers (ideal wall time 2.0 s), and 1,024 trials of 0.05 s on 64
+thread workers (ideal 0.8 s). Efficiency = work / (workers x wall), where work is the number
+of trials run times their nominal duration and wall is measured around the whole call, pool
+start-up included: the same formula for every contender.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from _common import (
+    Options,
+    Row,
+    Table,
+    durable_store,
+    fmt_eff,
+    fmt_int,
+    fmt_s,
+    installed,
+    interleaved,
+    main_for,
+    medians,
+    optuna_name,
+    optuna_processes,
+    quiet_optuna,
+    ratio,
+    scratch_file,
+    status_mb,
+    timed,
+)
+
+import paratune as pt
+
+TITLE = "B2 efficiency"
+GOAL_THREADS = 0.99
+GOAL_PROCESSES = 0.97
+GOAL_WIDE = 0.95
+
+Figures = dict[str, float]  # "wall", "trials" and, for paratune, "self" (its own efficiency)
+
+
+def sleeper(seconds: float) -> Callable[[dict[str, Any], pt.Context], float]:
+    """A paratune objective that spends ``seconds`` through `Context.elapse`."""
+
+    def objective(config: dict[str, Any], ctx: pt.Context) -> float:
+        ctx.elapse(seconds)
+        return float(config["x"])
+
+    return objective
+
+
+def paratune_run(
+    executor: str, workers: int, n: int, seconds: float, *, durable: bool = False
+) -> Figures:
+    """One run, trials in memory (``store=None``) or, with ``durable``, in paratune's default
+    SQLite store in a scratch folder (its creation included in the wall time)."""
+    with scratch_file("paratune.db") as path:
+        wall, result = timed(
+            lambda: pt.tune(
+                sleeper(seconds),
+                {"x": pt.Float(0, 1)},
+                executor=executor,
+                workers=workers,
+                max_trials=n,
+                seed=0,
+                store=path if durable else None,
+            )
+        )
+    return {"wall": wall, "trials": len(result.trial_list), "self": result.efficiency}
+
+
+def optuna_threads(workers: int, n: int, seconds: float) -> Figures:
+    import optuna
+
+    quiet_optuna()
+
+    def objective(trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", 0, 1)
+        time.sleep(seconds)
+        return x
+
+    def go() -> int:
+        study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+        study.optimize(objective, n_trials=n, n_jobs=workers)
+        return len(study.trials)
+
+    wall, trials = timed(go)
+    return {"wall": wall, "trials": trials}
+
+
+def optuna_procs(kind: str, workers: int, n: int, seconds: float) -> Figures:
+    wall, trials = optuna_processes(kind, workers, n, functools.partial(time.sleep, seconds))
+    return {"wall": wall, "trials": trials}
+
+
+def thread_pool(workers: int, n: int, seconds: float) -> Figures:
+    def trial(config: dict[str, float]) -> float:
+        time.sleep(seconds)
+        return config["x"]
+
+    def go() -> int:
+        with ThreadPoolExecutor(workers) as pool:
+            futures = [pool.submit(trial, {"x": random.random()}) for _ in range(n)]
+            return len([future.result() for future in futures])
+
+    wall, trials = timed(go)
+    return {"wall": wall, "trials": trials}
+
+
+def efficiency(figures: Figures, workers: int, seconds: float) -> float:
+    return figures["trials"] * seconds / (workers * figures["wall"])
+
+
+def row(
+    name: str,
+    figures: Figures,
+    workers: int,
+    seconds: float,
+    *,
+    reference: float | None = None,
+    goal: float | None = None,
+) -> Row:
+    """A table row; ``reference`` is paratune's efficiency to compare with."""
+    eff = efficiency(figures, workers, seconds)
+    cells = [
+        fmt_int(figures["trials"]),
+        fmt_s(figures["wall"]),
+        fmt_eff(eff),
+        fmt_eff(figures["self"]) if "self" in figures else "-",
+    ]
+    result = Row(name, cells)
+    if goal is not None:
+        result.goal, result.passed = f">= {goal:.2f}", eff >= goal
+        result.achieved = f"efficiency {eff:.3f}"
+    if reference is not None:
+        result.ratio = ratio(reference, eff)
+    return result
+
+
+def run(options: Options) -> list[Table]:
+    columns = ["trials", "wall s", "efficiency", "paratune's own"]
+    have_optuna = installed("optuna")
+    failures: dict[str, str] = {}
+
+    def guarded(key: str, fn: Callable[[], Figures]) -> Callable[[], Figures]:
+        """``fn``, recording a failure (Optuna's SQLite storage can fail under contention)
+        instead of raising."""
+
+        def call() -> Figures:
+            try:
+                return fn()
+            except RuntimeError as exc:
+                failures[key] = str(exc)
+                return {"wall": float("nan"), "trials": float("nan")}
+
+        return call
+
+    # 8 workers: every contender, repetitions going round them
+    n, seconds, workers = options.size(64, 16), 0.25, 8
+    reps = options.reps(n * seconds / workers + 0.3)
+    table = Table(
+        f"{TITLE}: {n} trials of {seconds} s on {workers} workers; {options.describe()}",
+        columns,
+    )
+    plan: list[tuple[str, Callable[[], Figures], int]] = [
+        ("threads", functools.partial(paratune_run, "threads", workers, n, seconds), reps),
+        ("processes", functools.partial(paratune_run, "processes", workers, n, seconds), reps),
+        ("pool", functools.partial(thread_pool, workers, n, seconds), reps),
+    ]
+    durable = durable_store()
+    if durable:
+        job = functools.partial(paratune_run, "processes", workers, n, seconds, durable=True)
+        plan.append(("durable", job, reps))
+    if have_optuna:
+        plan.append(("optuna", functools.partial(optuna_threads, workers, n, seconds), reps))
+        for kind in ("journal", "sqlite"):
+            job = functools.partial(optuna_procs, kind, workers, n, seconds)
+            plan.append((kind, guarded(kind, job), reps))
+    got = {key: medians(runs) for key, runs in interleaved(plan).items()}
+    rss = status_mb("VmRSS:")
+    eff_threads = efficiency(got["threads"], workers, seconds)
+    eff_processes = efficiency(got["processes"], workers, seconds)
+    table.add(row("paratune threads", got["threads"], workers, seconds, goal=GOAL_THREADS))
+    table.add(row("paratune processes", got["processes"], workers, seconds, goal=GOAL_PROCESSES))
+    if durable:
+        table.add(
+            row("paratune processes, SQLite store (default)", got["durable"], workers, seconds)
+        )
+        eff_processes = efficiency(got["durable"], workers, seconds)
+    if have_optuna:
+        name = optuna_name()
+        table.add(
+            row(
+                f"{name} n_jobs={workers} (threads)",
+                got["optuna"],
+                workers,
+                seconds,
+                reference=eff_threads,
+            )
+        )
+        for kind, label in (("journal", "JournalFileBackend"), ("sqlite", "SQLite")):
+            if kind in failures:
+                table.missing(f"{name} {workers} processes, {label}", "failed")
+                table.notes.append(failures[kind])
+                continue
+            table.add(
+                row(
+                    f"{name} {workers} processes, {label}",
+                    got[kind],
+                    workers,
+                    seconds,
+                    reference=eff_processes,
+                )
+            )
+    else:
+        table.missing("Optuna n_jobs (threads)")
+        table.missing("Optuna processes, journal / SQLite storage")
+    table.add(
+        row(
+            f"ThreadPoolExecutor({workers}) loop",
+            got["pool"],
+            workers,
+            seconds,
+            reference=eff_threads,
+        )
+    )
+    table.heavy_peers()
+    table.notes += [
+        "efficiency = trials run x nominal duration / (workers x wall); wall is measured "
+        "around the whole call (pool start-up, and for Optuna the storage set-up, included).",
+        "paratune's own = result.efficiency: measured busy time / (workers x its own wall).",
+        "Optuna's processes each run study.optimize on the shared storage with "
+        "MaxTrialsCallback(n, states=(COMPLETE, RUNNING)); they may run a trial or two more.",
+        "paratune runs with store=None (trials in memory) unless the row says otherwise.",
+        "Process pools fork this driver, once per worker: the bigger the driver, the longer "
+        "the start-up" + (f" (this one holds {rss:.0f} MB now)." if rss else "."),
+        "paratune / peer > 1 means paratune keeps its workers busier. Optuna's process rows "
+        "(durable storage) compare with paratune processes "
+        + ("on its SQLite store" if durable else "in memory")
+        + ", the others with paratune threads. Repetitions go round the contenders.",
+    ]
+
+    # many thread workers, short trials
+    n, seconds, workers = options.size(1024, 256), 0.05, 64
+    reps = options.reps(n * seconds / workers + 0.3)
+    wide = Table(
+        f"{TITLE}: {n} trials of {seconds} s on {workers} thread workers; " + options.describe(),
+        columns,
+    )
+    plan = [
+        ("threads", functools.partial(paratune_run, "threads", workers, n, seconds), reps),
+        ("pool", functools.partial(thread_pool, workers, n, seconds), reps),
+    ]
+    if have_optuna:
+        plan.append(("optuna", functools.partial(optuna_threads, workers, n, seconds), reps))
+    got = {key: medians(runs) for key, runs in interleaved(plan).items()}
+    eff_threads = efficiency(got["threads"], workers, seconds)
+    wide.add(row("paratune threads", got["threads"], workers, seconds, goal=GOAL_WIDE))
+    if have_optuna:
+        wide.add(
+            row(
+                f"{optuna_name()} n_jobs={workers} (threads)",
+                got["optuna"],
+                workers,
+                seconds,
+                reference=eff_threads,
+            )
+        )
+    else:
+        wide.missing("Optuna n_jobs (threads)")
+    wide.add(
+        row(
+            f"ThreadPoolExecutor({workers}) loop",
+            got["pool"],
+            workers,
+            seconds,
+            reference=eff_threads,
+        )
+    )
+    wide.heavy_peers()
+    wide.notes.append("Same formula as above; ideal wall time is trials x duration / workers.")
+    return [table, wide]
+
+
+def main() -> None:
+    main_for(TITLE, run)
+
+
+if __name__ == "__main__":
+    main()

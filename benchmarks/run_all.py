@@ -1,0 +1,87 @@
+"""Run every benchmark and print one table per benchmark, then a summary of the goals.
+
+    python benchmarks/run_all.py            # the full run (about 5-6 minutes on 2 cores)
+    python benchmarks/run_all.py --quick    # a smoke run: 1 repetition, smaller sizes
+    python benchmarks/run_all.py --repeat 3 --only b1,b4
+
+B3 (stragglers) and B5 (prediction) share their runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections.abc import Callable
+
+import b1_overhead
+import b2_efficiency
+import b3_stragglers
+import b4_cpu
+import b5_prediction
+import b6_scale
+from _common import Options, Table, add_option_arguments, options_from, print_header
+
+BENCHMARKS = ("b1", "b2", "b3", "b4", "b5", "b6")
+
+
+def load() -> str:
+    """The 1-minute load average (a figure well above 0 means other work shared the cores)."""
+    return f"{os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else "unknown"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_option_arguments(parser)
+    parser.add_argument(
+        "--only",
+        default=",".join(BENCHMARKS),
+        metavar="LIST",
+        help="comma-separated benchmarks to run (default: all: b1,b2,b3,b4,b5,b6)",
+    )
+    args = parser.parse_args(argv)
+    options = options_from(args)
+    chosen = [name.strip().lower() for name in args.only.split(",") if name.strip()]
+    unknown = sorted(set(chosen) - set(BENCHMARKS))
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(unknown)}")
+
+    print_header("paratune benchmarks", options)
+    started = time.perf_counter()
+    stragglers: b3_stragglers.StragglerData | None = None
+
+    def shared(opts: Options) -> b3_stragglers.StragglerData:
+        nonlocal stragglers
+        if stragglers is None:
+            stragglers = b3_stragglers.measure(opts, processes="b5" in chosen)
+        return stragglers
+
+    runners: dict[str, Callable[[Options], list[Table]]] = {
+        "b1": b1_overhead.run,
+        "b2": b2_efficiency.run,
+        "b3": lambda opts: b3_stragglers.tables(shared(opts)),
+        "b4": b4_cpu.run,
+        "b5": lambda opts: b5_prediction.tables(shared(opts)),
+        "b6": b6_scale.run,
+    }
+    summary: list[tuple[str, str, str, bool]] = []
+    for name in BENCHMARKS:
+        if name not in chosen:
+            continue
+        began = time.perf_counter()
+        for table in runners[name](options):
+            table.print()
+            summary.extend((name.upper(), *goal) for goal in table.goals())
+        took = time.perf_counter() - began
+        print(f"({name.upper()} took {took:.0f} s; load average then {load()})\n", flush=True)
+
+    print("Goals")
+    print("-----")
+    for bench, what, goal, ok in summary:
+        print(f"{'PASS' if ok else 'FAIL'}  {bench}  {what} (goal {goal})")
+    met = sum(1 for *_, ok in summary if ok)
+    print(f"\n{met} of {len(summary)} goals met; total {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
