@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -10,7 +12,9 @@ from .trial import Config, Status, Trial
 from .tuner import StopReason
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
+    from numpy.typing import NDArray
 
 
 @dataclass(frozen=True)
@@ -75,8 +79,9 @@ class TuneResult:
     @cached_property
     def trials(self) -> pd.DataFrame:
         """Every trial as a row: ``trial_id``, ``status``, ``value``, one ``config.<name>``
-        column per parameter, one ``metric.<name>`` column per metric, then ``attempts``,
-        ``seed``, ``budget``, ``submitted``, ``started``, ``finished``, ``duration``,
+        column per parameter, one ``metric.<name>`` column per metric an objective returned
+        in a dict (none for an objective that returns a number: it is ``value``), then
+        ``attempts``, ``seed``, ``budget``, ``submitted``, ``started``, ``finished``, ``duration``,
         ``worker_time``, ``worker`` and ``error``. Times are seconds since the run started."""
         return trials_frame(self.trial_list)
 
@@ -89,31 +94,42 @@ class TuneResult:
 
 
 def trials_frame(trials: list[Trial]) -> pd.DataFrame:
-    """Build the trials table column by column (fast: 100,000 trials in a fraction of a
-    second)."""
+    """Build the trials table column by column, each as a typed NumPy array (100,000 trials
+    in about a tenth of a second)."""
+    import numpy as np
     import pandas as pd  # here, not at the top: pandas costs every worker a tenth of a second
 
+    def floats(values: Iterable[float | None]) -> NDArray[np.float64]:
+        return np.array(list(values), dtype=np.float64)  # None becomes NaN
+
+    codes = {status: code for code, status in enumerate(Status)}
+    configs = [t.config for t in trials]
+    metrics = [t.metrics for t in trials]
     columns: dict[str, Any] = {
-        "trial_id": [t.trial_id for t in trials],
-        "status": pd.Categorical([t.status.value for t in trials], categories=list(Status)),
-        "value": [t.value for t in trials],
+        "trial_id": np.array([t.trial_id for t in trials], dtype=np.int64),
+        "status": pd.Categorical.from_codes(
+            np.array([codes[t.status] for t in trials], dtype=np.int8),
+            categories=pd.Index([status.value for status in Status]),
+        ),
+        "value": floats(t.value for t in trials),
     }
-    for prefix, attribute in (("config.", "config"), ("metric.", "metrics")):
-        keys: dict[str, None] = {}
-        for t in trials:
-            keys.update(dict.fromkeys(getattr(t, attribute)))
-        for key in keys:
-            columns[prefix + key] = [getattr(t, attribute).get(key) for t in trials]
-    columns["attempts"] = [t.attempts for t in trials]
-    columns["seed"] = [t.seed for t in trials]
-    columns["budget"] = [t.budget for t in trials]
-    for name in ("submitted", "started", "finished"):
-        columns[name] = [getattr(t, name) for t in trials]
-    columns["duration"] = [t.duration for t in trials]
-    columns["worker_time"] = [t.worker_time for t in trials]
-    columns["worker"] = pd.array([t.worker for t in trials], dtype="Int64")
+    for prefix, dicts in (("config.", configs), ("metric.", metrics)):
+        for key in dict.fromkeys(itertools.chain.from_iterable(dicts)):
+            columns[prefix + key] = [d.get(key) for d in dicts]
+    columns["attempts"] = np.array([t.attempts for t in trials], dtype=np.int64)
+    columns["seed"] = [t.seed for t in trials]  # up to 2**63: Python ints, not int64
+    columns["budget"] = floats(t.budget for t in trials)
+    started = floats(t.started for t in trials)
+    finished = floats(t.finished for t in trials)
+    columns["submitted"] = floats(t.submitted for t in trials)
+    columns["started"] = started
+    columns["finished"] = finished
+    columns["duration"] = finished - started
+    columns["worker_time"] = floats(t.worker_time for t in trials)
+    workers = [t.worker for t in trials]
+    columns["worker"] = pd.arrays.IntegerArray(
+        np.array([-1 if w is None else w for w in workers], dtype=np.int64),
+        np.array([w is None for w in workers], dtype=bool),
+    )
     columns["error"] = [t.error for t in trials]
-    frame = pd.DataFrame(columns)
-    for name in ("value", "budget", "submitted", "started", "finished", "duration"):
-        frame[name] = frame[name].astype("float64")
-    return frame
+    return pd.DataFrame(columns, copy=False)

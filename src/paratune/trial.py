@@ -115,7 +115,8 @@ class Trial(NamedTuple):
         seed: the trial's seed.
         status: see `Status`.
         value: the tuned metric as the objective returned it (None unless DONE).
-        metrics: every metric the objective returned.
+        metrics: every metric the objective returned as a dict (empty when it returned a
+            single number, which is `value`).
         attempts: how many times it was run (1 + retries used).
         budget: the budget reached, or None.
         submitted: when its latest attempt was submitted.

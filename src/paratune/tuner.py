@@ -17,7 +17,7 @@ from .searchers import Searcher
 from .seeding import trial_seed
 from .space import Space
 from .store import Experiment, RunTotals, Store
-from .trial import Config, Event, Job, Status, Trial
+from .trial import _NO_METRICS, Config, Event, Job, Status, Trial
 
 
 class StopReason(enum.StrEnum):
@@ -341,7 +341,7 @@ class Tuner:
         spent = event.finished - event.started
         self._busy += spent
         value: float | None = None
-        metrics: dict[str, Any] = {}
+        metrics: Mapping[str, Any] = _NO_METRICS
         error, tb = event.error, event.traceback
         if event.cancelled:
             status = Status.CANCELLED
@@ -455,22 +455,22 @@ class Tuner:
         )
 
 
-def _read_result(result: Any, metric: str) -> tuple[float | None, dict[str, Any], str | None]:
-    """The tuned value, every metric, and an error if the result is not usable."""
+def _read_result(result: Any, metric: str) -> tuple[float | None, Mapping[str, Any], str | None]:
+    """The tuned value, every metric, and an error if the result is not usable. A single
+    number is the value alone: its trial keeps no metrics dict, which would only repeat it."""
+    metrics: dict[str, Any] | None = None
+    raw = result
     if isinstance(result, Mapping):
         metrics = dict(result)
         if metric not in metrics:
             keys = ", ".join(repr(k) for k in metrics) or "none"
             return None, metrics, f"the objective's result has no {metric!r} (keys: {keys})"
         raw = metrics[metric]
-    else:
-        raw = result
-        metrics = {metric: result}
     if isinstance(raw, bool) or not isinstance(raw, numbers.Real):
         kind = "None" if raw is None else type(raw).__name__
         return (
             None,
-            metrics,
+            metrics or _NO_METRICS,
             (
                 f"the objective returned {kind} for {metric!r}; expected a number, "
                 f"or a dict with a number under {metric!r}"
@@ -478,6 +478,8 @@ def _read_result(result: Any, metric: str) -> tuple[float | None, dict[str, Any]
         )
     value = float(raw)
     if not math.isfinite(value):
-        return None, metrics, f"the objective returned {value} for {metric!r}"
+        return None, metrics or _NO_METRICS, f"the objective returned {value} for {metric!r}"
+    if metrics is None:
+        return value, _NO_METRICS, None
     metrics[metric] = value
     return value, metrics, None

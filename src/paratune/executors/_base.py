@@ -13,6 +13,15 @@ from ..context import Clock, Context, TrialCancelled
 from ..trial import Event, Job
 
 _HOST = socket.gethostname()
+_pid = os.getpid()  # one int shared by every event of this process, not a new one per trial
+
+
+def _forked() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+os.register_at_fork(after_in_child=_forked)
 
 Objective = Callable[..., Any]
 """``objective(config)`` or ``objective(config, ctx)``."""
@@ -125,7 +134,7 @@ def run_job(
     `KeyboardInterrupt` propagates, so Ctrl-C still stops a serial run.
     """
     started = now()
-    pid = os.getpid()
+    pid = _pid
     error: str | None
     try:
         result = objective(job.config) if ctx is None else objective(job.config, ctx)

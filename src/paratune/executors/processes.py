@@ -76,7 +76,9 @@ class Processes:
         self._mean_run = 1.0  # moving average of job run times, seconds
 
     def start(self, objective: Objective) -> None:
-        """Start the worker processes and ship them the objective."""
+        """Prepare the objective for the workers. Each worker process starts when its first
+        job comes, and gets that job at once, so the first trials run while the later
+        workers are still starting."""
         try:
             self._payload = cloudpickle.dumps((objective, takes_context(objective)))
         except Exception as exc:
@@ -84,7 +86,7 @@ class Processes:
                 f"the objective cannot be sent to worker processes: {exc}; "
                 "use executor='threads' for objectives that cannot be pickled"
             ) from exc
-        self._slots = [self._spawn(index) for index in range(self.workers)]
+        self._slots = []
 
     def _spawn(self, index: int) -> _Slot:
         parent, child = self._mp.Pipe(duplex=True)
@@ -104,23 +106,33 @@ class Processes:
         return self.workers * self._chunk - self._in_flight
 
     def submit(self, job: Job) -> None:
-        """Queue the job for the least loaded worker; it is sent on the next `completed`."""
-        slot = min(self._slots, key=lambda s: len(s.jobs) + len(s.outbox))
+        """Give the job to an idle worker (starting it if it has not started yet), else to
+        the least loaded one. Sent at once, unless jobs go in chunks: then on the next
+        `completed`."""
+        slot = min(self._slots, key=lambda s: len(s.jobs) + len(s.outbox), default=None)
+        if (slot is None or slot.jobs or slot.outbox) and len(self._slots) < self.workers:
+            slot = self._spawn(len(self._slots))
+            self._slots.append(slot)
+        assert slot is not None  # workers >= 1
         slot.outbox.append(job)
         self._in_flight += 1
+        if self._chunk == 1:
+            self._send(slot)
 
     def _flush(self) -> None:
-        now = time.monotonic()
         for slot in self._slots:
             if slot.outbox:
-                if not slot.jobs:
-                    slot.busy_since = now
-                slot.jobs.extend(slot.outbox)
-                batch, slot.outbox = slot.outbox, []
-                try:
-                    slot.conn.send(batch)
-                except (BrokenPipeError, ConnectionResetError, OSError):
-                    pass  # the worker is dead; `completed` notices on its end of the pipe
+                self._send(slot)
+
+    def _send(self, slot: _Slot) -> None:
+        if not slot.jobs:
+            slot.busy_since = time.monotonic()
+        slot.jobs.extend(slot.outbox)
+        batch, slot.outbox = slot.outbox, []
+        try:
+            slot.conn.send(batch)
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            pass  # the worker is dead; `completed` notices on its end of the pipe
 
     def completed(self, timeout: float | None = None) -> list[Event]:
         """Send queued jobs, wait for the first message, and take every event that arrived."""
