@@ -20,9 +20,10 @@ import b3_stragglers
 import b4_cpu
 import b5_prediction
 import b6_scale
+import b7_store
 from _common import Options, Table, add_option_arguments, options_from, print_header
 
-BENCHMARKS = ("b1", "b2", "b3", "b4", "b5", "b6")
+BENCHMARKS = ("b1", "b2", "b3", "b4", "b5", "b6", "b7")
 
 
 def load() -> str:
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
         "--only",
         default=",".join(BENCHMARKS),
         metavar="LIST",
-        help="comma-separated benchmarks to run (default: all: b1,b2,b3,b4,b5,b6)",
+        help="comma-separated benchmarks to run (default: all: b1,...,b7)",
     )
     args = parser.parse_args(argv)
     options = options_from(args)
@@ -63,6 +64,7 @@ def main(argv: list[str] | None = None) -> None:
         "b4": b4_cpu.run,
         "b5": lambda opts: b5_prediction.tables(shared(opts)),
         "b6": b6_scale.run,
+        "b7": b7_store.run,
     }
     summary: list[tuple[str, str, str, bool]] = []
     for name in BENCHMARKS:

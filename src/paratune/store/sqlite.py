@@ -159,23 +159,27 @@ class SQLiteStore:
         application_id = self._db.execute("PRAGMA application_id").fetchone()[0]
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         tables = self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-        if application_id != APPLICATION_ID:
+        new = application_id != APPLICATION_ID
+        if new:
             if tables or application_id:
                 raise StoreError(f"{self.path} is an SQLite database but not a paratune store")
             if self.readonly:
                 raise StoreError(f"{self.path} is an empty file, not a paratune store")
-            self._db.executescript(
-                f"BEGIN; {_SCHEMA} PRAGMA application_id = {APPLICATION_ID}; "
-                f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
-            )
         elif version > SCHEMA_VERSION:
             raise StoreError(
                 f"{self.path} was written by a newer paratune (store schema {version}; this "
                 f"version reads up to {SCHEMA_VERSION}): upgrade paratune to open it"
             )
-        if not self.readonly:
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
+        if self.readonly:
+            return
+        # Only now, with the file known to be ours (or empty), may anything be written.
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        if new:
+            self._db.executescript(
+                f"BEGIN; {_SCHEMA} PRAGMA application_id = {APPLICATION_ID}; "
+                f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+            )
 
     # ---- writing (the driver) ----------------------------------------------------------
 
