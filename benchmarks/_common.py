@@ -191,7 +191,7 @@ def _optuna_worker(
     def objective(trial: optuna.Trial) -> float:
         x = trial.suggest_float("x", 0, 1)
         work()
-        return x
+        return float(x)
 
     # Counting running trials too stops each worker once the last trials are handed out, so
     # the run makes n_trials (give or take a race), not n_trials + workers - 1.

@@ -84,7 +84,7 @@ def optuna_threads(workers: int, n: int, seconds: float) -> Figures:
     def objective(trial: optuna.Trial) -> float:
         x = trial.suggest_float("x", 0, 1)
         time.sleep(seconds)
-        return x
+        return float(x)
 
     def go() -> int:
         study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))

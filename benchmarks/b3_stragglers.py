@@ -85,7 +85,7 @@ def optuna_threads(xs: list[float]) -> Figures:
     def objective(trial: optuna.Trial) -> float:
         x = trial.suggest_float("x", 0, 1)
         time.sleep(duration(x))
-        return x
+        return float(x)
 
     def go() -> float:
         study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))

@@ -115,7 +115,7 @@ def optuna_threads(workers: int, trials: int, n: int) -> float:
     def objective(trial: optuna.Trial) -> float:
         x = trial.suggest_float("x", 0, 1)
         burn(n)
-        return x
+        return float(x)
 
     def go() -> None:
         study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
