@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m paratune run examples/digits/spec.yaml
+	$(PY) -m paratune run examples/digits/spec.yaml --overwrite
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
