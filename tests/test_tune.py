@@ -374,3 +374,47 @@ def test_a_failed_trial_queued_for_retry_is_failed_at_stop() -> None:
     first = result.trial_list[0]
     assert first.status is pt.Status.FAILED and first.error == "RuntimeError: first attempt fails"
     assert result.stop_reason is pt.StopReason.TARGET
+
+
+class Recorder:
+    """A searcher that draws at random and records what it observes."""
+
+    def __init__(self) -> None:
+        self.inner = pt.searchers.Random()
+        self.seen: list[tuple[int, float | None]] = []
+
+    def setup(self, space: pt.Space, *, seed: int, workers: int, max_trials: int | None) -> None:
+        self.inner.setup(space, seed=seed, workers=workers, max_trials=max_trials)
+
+    def suggest(self) -> dict[str, Any] | None:
+        return self.inner.suggest()
+
+    def observe(self, trial: pt.Trial) -> None:
+        self.seen.append((trial.trial_id, trial.value))
+
+
+def test_searchers_always_minimise_and_see_resumed_trials_again() -> None:
+    first = Recorder()
+    result = pt.tune(
+        lambda c: c["x"],
+        {"x": pt.Float(0, 1)},
+        mode="max",
+        searcher=first,
+        max_trials=4,
+        store="runs.db",
+        name="m",
+    )
+    assert first.seen == [(t.trial_id, -t.value) for t in result.trial_list if t.value]
+    again = Recorder()
+    pt.tune(
+        lambda c: c["x"],
+        {"x": pt.Float(0, 1)},
+        mode="max",
+        searcher=again,
+        max_trials=6,
+        store="runs.db",
+        name="m",
+        resume=True,
+    )
+    assert again.seen[:4] == first.seen  # the earlier session's trials, replayed in order
+    assert len(again.seen) == 6

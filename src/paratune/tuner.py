@@ -247,6 +247,7 @@ class Tuner:
                 )
             else:
                 self._ended(trial)
+                self._notify(trial)
 
     def _loop(self) -> None:
         executor = self.executor
@@ -330,8 +331,15 @@ class Tuner:
         self._commit()
         for trial in ended:
             self._ended(trial)
-            self.scheduler.on_result(trial)
-            self.searcher.observe(trial)
+            self._notify(trial)
+
+    def _notify(self, trial: Trial) -> None:
+        """Tell the scheduler and the searcher that ``trial`` ended. Everything inside
+        minimises: with mode="max" they see the value negated (the store keeps it as is)."""
+        self.scheduler.on_result(trial)
+        if self._sign < 0 and trial.value is not None:
+            trial = trial._replace(value=-trial.value)
+        self.searcher.observe(trial)
 
     def _record(self, event: Event) -> Trial | None:
         """The trial as this event leaves it; None if it is queued again for a retry."""

@@ -38,7 +38,12 @@ class Searcher(Protocol):
         ...
 
     def observe(self, trial: Trial) -> None:
-        """Take note of a trial that ended (DONE, FAILED or CANCELLED)."""
+        """Take note of a trial that ended (DONE, FAILED or CANCELLED).
+
+        ``trial.value`` is a loss: lower is better. With ``tune(mode="max")`` the tuner
+        hands searchers the metric negated, so a searcher always minimises. On a resumed
+        experiment, the trials of earlier sessions are observed again, in id order.
+        """
         ...
 
 
