@@ -58,7 +58,8 @@ def tune(
             (a choice) or any other value (a constant).
         metric: the metric to tune; a number returned by the objective is this metric.
         mode: ``"min"`` or ``"max"``.
-        searcher: ``"random"``, ``"grid"``, ``"sobol"``, ``"lhs"`` or a searcher object.
+        searcher: ``"random"``, ``"grid"``, ``"sobol"``, ``"lhs"``, ``"gp"`` (a Gaussian-process
+            surrogate), ``"cmaes"`` or a searcher object.
         scheduler: ``"fifo"`` or a scheduler object.
         executor: ``"serial"``, ``"threads"``, ``"processes"``, ``"simulated"`` or an
             executor object.

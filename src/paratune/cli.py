@@ -16,7 +16,7 @@ from .progress import ConsoleProgress
 from .result import TuneResult
 
 _EXECUTORS = click.Choice(["serial", "threads", "processes", "simulated"])
-_SEARCHERS = click.Choice(["random", "grid", "sobol", "lhs"])
+_SEARCHERS = click.Choice(["random", "grid", "sobol", "lhs", "gp", "cmaes"])
 _STORE_HELP = f"SQLite store file (default: {DEFAULT_STORE}; ':memory:' keeps nothing)."
 
 

@@ -10,12 +10,16 @@ from collections.abc import Callable
 
 from ..errors import SpecError
 from ._base import Searcher
+from ._cmaes import CMAES
+from ._gp import GP
 from ._grid import Grid
 from ._initial import InitialPoints
 from ._qmc import LatinHypercube, Sobol
 from ._random import Random
 
 __all__ = [
+    "CMAES",
+    "GP",
     "Grid",
     "InitialPoints",
     "LatinHypercube",
@@ -30,6 +34,8 @@ _BY_NAME: dict[str, Callable[[], Searcher]] = {
     "random": Random,
     "sobol": Sobol,
     "lhs": LatinHypercube,
+    "cmaes": CMAES,
+    "gp": GP,
 }
 
 
@@ -37,8 +43,8 @@ def make_searcher(searcher: str | Searcher) -> Searcher:
     """Return a new searcher for a name, or ``searcher`` itself when it is one already.
 
     Args:
-        searcher: ``"grid"``, ``"random"``, ``"sobol"`` or ``"lhs"`` (any case), or an object
-            with ``setup``, ``suggest`` and ``observe`` methods.
+        searcher: ``"grid"``, ``"random"``, ``"sobol"``, ``"lhs"``, ``"cmaes"`` or ``"gp"``
+            (any case), or an object with ``setup``, ``suggest`` and ``observe`` methods.
 
     Raises:
         SpecError: an unknown name (the message lists the valid ones), a searcher class

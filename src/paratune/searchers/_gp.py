@@ -1,0 +1,547 @@
+"""Bayesian optimisation with a Gaussian-process (Kriging) surrogate.
+
+`GP` starts with a space-filling design, then fits scikit-learn's `GaussianProcessRegressor`
+to the results and suggests the point that maximises an acquisition function (expected
+improvement by default). Trials still running are in the model as "constant liars", so idle
+workers get distinct points at once instead of waiting for results.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import math
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..errors import SpecError
+from ..space import Choice, Float, Space
+from ..trial import Config, Status, Trial
+from ._qmc import _qmc, _rng
+
+_Array = NDArray[np.float64]
+_Key = tuple[float, ...]
+
+_DESIGNS = ("lhs", "sobol")
+_ACQUISITIONS = ("ei", "lcb")
+_LCB_KAPPA = 2.0
+_LOCAL_SHARE = 4  # one candidate in 4 is drawn near a good point, the rest uniformly
+_LOCAL_CENTRES = 5  # the best observations that local candidates surround
+_LOCAL_SCALES = np.array([0.01, 0.05, 0.2])  # standard deviations, in unit-cube widths
+_POLISHED = 3  # candidates refined with L-BFGS-B
+_POLISH_ITERATIONS = 20
+_STEP = 1e-6  # finite-difference step of the polishing gradient
+_HYPER_SAMPLE = 200  # hyperparameters are fitted on at most this many observations
+_HYPER_ITERATIONS = 100
+_JITTER = 1e-8  # added to the covariance diagonal, for a stable factorisation
+
+
+def _refit_every(observations: int) -> int:
+    """How many new observations trigger a refit of the kernel hyperparameters."""
+    if observations <= 50:
+        return 1
+    if observations <= 200:
+        return 5
+    return 20
+
+
+class GP:
+    """Bayesian optimisation with a Gaussian-process surrogate (Kriging).
+
+    1. **Design.** The first ``init_size`` suggestions are a Latin hypercube or a scrambled
+       Sobol' design, handed out at once so that every worker starts straight away.
+       Duplicates, possible when the space has few distinct configs, are dropped.
+    2. **Model.** Then a `GaussianProcessRegressor` (scikit-learn) with kernel
+       ``Constant * Matern(nu=2.5, one length scale per dimension) + White`` and
+       ``normalize_y=True`` is fitted to the finished trials. A Float or Int parameter is
+       its unit-cube coordinate (`Space.encode`: log ranges are in log space; integers are
+       treated as continuous and rounded when decoded); a Choice of k values is k 0/1
+       columns (one-hot).
+    3. **Acquisition.** ``candidates`` points (three quarters uniform in the unit cube, one
+       quarter Gaussian perturbations of the five best observations) are scored at once; the
+       best three are refined over their Float and Int coordinates with L-BFGS-B, their
+       Choice values held fixed, so a Choice is decided by which candidates carry it. The
+       best point is decoded (`Space.decode`; a one-hot block by its argmax) and suggested.
+       A discrete space whose whole grid fits in ``candidates`` points is searched
+       exhaustively instead, and once every config was suggested `suggest` returns None.
+    4. **Pending trials.** A config suggested but not yet observed (matched by its
+       `Space.encode` vector) is in the model with the best value observed so far: the
+       "optimistic constant liar", which makes the model believe there is nothing more to
+       gain near it, so concurrent suggestions spread out. Suggestions that never became
+       trials must not linger: a trial that matches no suggestion, observed right after
+       the latest one, takes that one's place (so a resumed run, which asks for a
+       suggestion before replaying each stored trial, leaves none behind), and only the
+       ``workers`` latest pending suggestions count, since the tuner never runs more.
+    5. **Failures.** A FAILED trial is in the model with the worst value observed so far, to
+       steer away from configs that crash. No config suggested or observed, failed and
+       cancelled ones included, is suggested again.
+    6. **Speed.** The kernel hyperparameters are refitted (by L-BFGS-B, from the previous
+       ones) after every new observation up to 50, then every 5 up to 200, then every 20,
+       on at most 200 observations (the 100 best and 100 of the others drawn at random); in
+       between the fitted kernel is reused as is. The
+       model's linear algebra runs on one BLAS thread, as the workers own the cores.
+
+    Before two trials have finished there is no model: suggestions past the design are the
+    candidates farthest from every config suggested so far (maximin).
+
+    GP minimises `Trial.value`, as every searcher does: under ``tune(mode="max")`` the tuner
+    hands searchers the metric negated.
+
+    The same seed and the same sequence of `suggest` and `observe` calls give the same
+    suggestions.
+
+    Args:
+        init_design: ``"lhs"`` (Latin hypercube) or ``"sobol"`` (scrambled Sobol').
+        init_size: the size of the initial design; by default
+            ``max(10, 2 * space.dimension, workers)``.
+        acquisition: ``"ei"`` (expected improvement) or ``"lcb"`` (lower confidence bound,
+            mean minus twice the standard deviation).
+        candidates: how many random points each suggestion scores (at least 10).
+
+    Attributes:
+        suggest_times: the seconds (`time.perf_counter`) each `suggest` call since the
+            latest `setup` took, in order, design suggestions included.
+
+    Raises:
+        SpecError: an argument is out of range; the message names it.
+    """
+
+    def __init__(
+        self,
+        init_design: str = "lhs",
+        init_size: int | None = None,
+        acquisition: str = "ei",
+        candidates: int = 2000,
+    ) -> None:
+        if init_design not in _DESIGNS:
+            raise SpecError(f"init_design must be 'lhs' or 'sobol', got {init_design!r}")
+        if init_size is not None and (
+            isinstance(init_size, bool) or not isinstance(init_size, int) or init_size < 1
+        ):
+            raise SpecError(f"init_size must be a positive integer or None, got {init_size!r}")
+        if acquisition not in _ACQUISITIONS:
+            raise SpecError(f"acquisition must be 'ei' or 'lcb', got {acquisition!r}")
+        if isinstance(candidates, bool) or not isinstance(candidates, int) or candidates < 10:
+            raise SpecError(f"candidates must be an integer of at least 10, got {candidates!r}")
+        self.init_design = init_design
+        self.init_size = init_size
+        self.acquisition = acquisition
+        self.candidates = candidates
+        self.suggest_times: list[float] = []
+        self._space: Space | None = None
+
+    # ---- the searcher protocol ----------------------------------------------------------
+
+    def setup(self, space: Space, *, seed: int, workers: int, max_trials: int | None) -> None:
+        """Start over on ``space``, forgetting every earlier suggestion and observation."""
+        self._space = space
+        self._workers = max(int(workers), 1)
+        self._rng = np.random.default_rng([seed, 1])  # a stream apart from the design's
+        self._gp_seed = seed % 2**32  # what sklearn's random_state accepts
+        self._layout = _Layout(space)
+        self.suggest_times = []
+        self._known: set[_Key] = set()  # every config suggested or observed
+        self._suggested: list[_Array] = []  # their unit-cube points, for maximin
+        self._pending: dict[_Key, _Array] = {}  # suggested, not observed; in order
+        self._latest: _Key | None = None  # the latest suggestion, until the next observation
+        self._done_u: list[_Array] = []
+        self._done_y: list[float] = []
+        self._failed_u: list[_Array] = []
+        self._kernel: Any = None  # the latest fitted kernel
+        self._fitted_at = 0  # observations at the latest hyperparameter fit
+        self._exhausted = False
+        self._design: list[Config] = []
+        self._pool: _Array | None = None
+        self._pool_keys: list[_Key] = []
+        if space.dimension == 0:
+            return
+        size = self.init_size or max(10, 2 * space.dimension, self._workers)
+        self._design = self._draw_design(space, seed, size)
+        self._pool, self._pool_keys = self._grid_pool(space)
+
+    def suggest(self) -> Config | None:
+        """Return the next design point, then the acquisition's best point.
+
+        None when every config of a discrete space was suggested, or, for a space with only
+        constants, after its one config.
+        """
+        if self._space is None:
+            raise RuntimeError(f"{self!r}: call setup() before suggest()")
+        start = time.perf_counter()
+        try:
+            return self._suggest(self._space)
+        finally:
+            self.suggest_times.append(time.perf_counter() - start)
+
+    def observe(self, trial: Trial) -> None:
+        """Learn from a trial that ended: DONE trials are fitted, FAILED ones avoided."""
+        space = self._space
+        if space is None:
+            raise RuntimeError(f"{self!r}: call setup() before observe()")
+        if space.dimension == 0 or trial.status is Status.RUNNING:
+            return
+        u = space.encode(trial.config)
+        key = _key(u)
+        if self._pending.pop(key, None) is None and self._latest in self._pending:
+            # Not one of ours, observed right after our latest suggestion: the tuner ran a
+            # stored trial in its place (a resumed run replays each trial after a suggest).
+            del self._pending[self._latest]
+        self._latest = None
+        self._known.add(key)
+        value = trial.value
+        if trial.status is Status.DONE and value is not None and math.isfinite(value):
+            self._done_u.append(u)
+            self._done_y.append(float(value))
+        elif trial.status is not Status.CANCELLED:
+            # Cancelled trials were stopped by the run, not by their config.
+            self._failed_u.append(u)
+
+    def __repr__(self) -> str:
+        return (
+            f"GP(init_design={self.init_design!r}, init_size={self.init_size!r}, "
+            f"acquisition={self.acquisition!r}, candidates={self.candidates!r})"
+        )
+
+    # ---- suggesting ---------------------------------------------------------------------
+
+    def _suggest(self, space: Space) -> Config | None:
+        if self._exhausted:
+            return None
+        if space.dimension == 0:
+            self._exhausted = True  # every suggestion would be the same config
+            return space.decode_many(np.zeros((1, 0)))[0]
+        while self._design:
+            config = self._design.pop(0)
+            u = space.encode(config)
+            if _key(u) not in self._known:  # an observation from elsewhere may have taken it
+                self._remember(u)
+                return config
+        candidates = self._candidates()
+        if len(candidates) == 0:
+            self._exhausted = True
+            return None
+        if len(self._done_y) < 2:
+            order = self._maximin_order(candidates)
+            ranked = candidates[order]
+        else:
+            with _one_blas_thread():
+                ranked = self._acquisition_order(candidates)
+        for u in ranked:
+            config = space.decode(u)
+            canonical = space.encode(config)
+            if _key(canonical) not in self._known:
+                self._remember(canonical)
+                return config
+        # Every candidate was a known config: only possible in a small discrete space that
+        # the grid pool did not enumerate; random draws will find new configs next time.
+        return None
+
+    def _remember(self, u: _Array) -> None:
+        key = _key(u)
+        self._known.add(key)
+        self._suggested.append(u)
+        self._pending[key] = u
+        self._latest = key
+
+    def _draw_design(self, space: Space, seed: int, size: int) -> list[Config]:
+        qmc = _qmc()
+        if self.init_design == "sobol":
+            engine = qmc.Sobol(space.dimension, scramble=True, **_rng(seed))
+            # Draw a power of two (Sobol' balance; scipy warns otherwise), keep the first.
+            points = engine.random_base2(math.ceil(math.log2(size)))[:size]
+        else:
+            points = qmc.LatinHypercube(space.dimension, **_rng(seed)).random(size)
+        design: list[Config] = []
+        seen: set[_Key] = set()
+        for config in space.decode_many(points):
+            key = _key(space.encode(config))
+            if key not in seen:
+                seen.add(key)
+                design.append(config)
+        return design
+
+    def _grid_pool(self, space: Space) -> tuple[_Array | None, list[_Key]]:
+        """Every config of a discrete space small enough to score whole, and their keys."""
+        if any(isinstance(domain, Float) for domain in space.domains.values()):
+            return None, []
+        grid = space.grid()
+        if grid.size > self.candidates:
+            return None, []
+        points = np.array([space.encode(config) for config in grid], dtype=np.float64)
+        return points, [_key(u) for u in points]
+
+    def _candidates(self) -> _Array:
+        """Unit-cube points to score: the unsuggested grid, or random and local draws."""
+        if self._pool is not None:
+            fresh = [key not in self._known for key in self._pool_keys]
+            return np.asarray(self._pool[np.array(fresh, dtype=bool)], dtype=np.float64)
+        rng, n, dimension = self._rng, self.candidates, self._layout.dimension
+        local = n // _LOCAL_SHARE if self._done_y else 0
+        points = rng.random((n, dimension))
+        if local:
+            best = np.argsort(self._done_y, kind="stable")[:_LOCAL_CENTRES]
+            centres = np.array(self._done_u)[best]
+            around = centres[rng.integers(len(centres), size=local)]
+            scales = _LOCAL_SCALES[rng.integers(len(_LOCAL_SCALES), size=local)]
+            noise = rng.normal(size=(local, dimension)) * scales[:, np.newaxis]
+            points[:local] = np.clip(around + noise, 0.0, 1.0)
+        return points
+
+    def _maximin_order(self, candidates: _Array) -> NDArray[np.intp]:
+        """Candidates from farthest to nearest to every config suggested or observed."""
+        known = self._suggested + self._done_u + self._failed_u
+        if not known:
+            return np.arange(len(candidates))
+        features = self._layout.features(candidates)
+        taken = self._layout.features(np.array(known))
+        squared = (
+            (features**2).sum(axis=1)[:, np.newaxis]
+            - 2.0 * features @ taken.T
+            + (taken**2).sum(axis=1)[np.newaxis, :]
+        )
+        return np.argsort(-squared.min(axis=1), kind="stable")
+
+    def _acquisition_order(self, candidates: _Array) -> _Array:
+        """Candidates, polished ones first, from best to worst acquisition value."""
+        model = self._model()
+        layout = self._layout
+        scores = model.score(layout.features(candidates))
+        order = np.argsort(-scores, kind="stable")
+        ranked = candidates[order]
+        if self._pool is not None or len(layout.continuous) == 0:
+            return ranked  # nothing to polish: every coordinate is a grid cell or a Choice
+        polished = [self._polish(model, u) for u in ranked[:_POLISHED]]
+        polished.sort(key=lambda pair: -pair[1])
+        return np.concatenate([np.array([u for u, _ in polished]), ranked])
+
+    def _polish(self, model: _Model, start: _Array) -> tuple[_Array, float]:
+        """Refine ``start`` over its continuous coordinates by L-BFGS-B; its Choice values
+        stay as they are."""
+        from scipy.optimize import minimize
+
+        columns = self._layout.continuous
+        width = len(columns)
+        steps = np.eye(width) * _STEP
+
+        def negative(x: _Array) -> tuple[float, _Array]:
+            # The value and a forward-difference gradient in one batch: one model call.
+            shifted = x + steps
+            backward = shifted > 1.0
+            shifted[backward] = (x - steps)[backward]
+            points = np.repeat(start[np.newaxis, :], width + 1, axis=0)
+            points[0, columns] = x
+            points[1:, columns] = shifted
+            values = -model.score(self._layout.features(points))
+            sign = np.where(backward.any(axis=1), -1.0, 1.0)
+            return float(values[0]), sign * (values[1:] - values[0]) / _STEP
+
+        result = minimize(
+            negative,
+            start[columns],
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[(0.0, 1.0)] * width,
+            options={"maxiter": _POLISH_ITERATIONS},
+        )
+        point = start.copy()
+        point[columns] = np.clip(result.x, 0.0, 1.0)
+        return point, float(-result.fun)
+
+    # ---- the model ----------------------------------------------------------------------
+
+    def _model(self) -> _Model:
+        """Fit the surrogate: hyperparameters when due, then every row with a fixed kernel."""
+        layout = self._layout
+        done_x = layout.features(np.array(self._done_u))
+        done_y = np.array(self._done_y)
+        count = len(done_y)
+        if self._kernel is None or count - self._fitted_at >= _refit_every(count):
+            self._kernel = self._fit_hyperparameters(done_x, done_y)
+            self._fitted_at = count
+        rows, values = [done_x], [done_y]
+        pending = list(self._pending.values())[-self._workers :]
+        if pending:
+            rows.append(layout.features(np.array(pending)))
+            values.append(np.full(len(pending), done_y.min()))
+        if self._failed_u:
+            rows.append(layout.features(np.array(self._failed_u)))
+            values.append(np.full(len(self._failed_u), done_y.max()))
+        x, y = np.concatenate(rows), np.concatenate(values)
+        # Scaled as the kernel was fitted (normalize_y), by the real values alone.
+        scale = (float(done_y.mean()), float(done_y.std()) or 1.0)
+        return _Model(self._kernel, x, y, scale, float(done_y.min()), self.acquisition)
+
+    def _fit_hyperparameters(self, x: _Array, y: _Array) -> Any:
+        kernel = self._kernel
+        if kernel is None:
+            kernel = _kernel(x.shape[1])
+        if len(y) > _HYPER_SAMPLE:
+            # A fixed-size subsample keeps the refit cost flat; the best points are always in
+            # it, since they shape the model where it matters most.
+            best = np.argsort(y, kind="stable")[: _HYPER_SAMPLE // 2]
+            rest = np.setdiff1d(np.arange(len(y)), best)
+            picked = np.random.default_rng([self._gp_seed, len(y)]).choice(
+                rest, size=_HYPER_SAMPLE - len(best), replace=False
+            )
+            keep = np.sort(np.concatenate([best, picked]))
+            x, y = x[keep], y[keep]
+        return _fit(kernel, x, y, self._gp_seed)
+
+
+class _Layout:
+    """How the GP sees a space: a column per Float or Int, a one-hot block per Choice."""
+
+    def __init__(self, space: Space) -> None:
+        self.dimension = space.dimension
+        continuous: list[int] = []
+        self.blocks: list[tuple[int, int, int]] = []  # (unit coordinate, first column, k)
+        self.width = 0
+        self._columns: list[int] = []  # the feature column of each continuous coordinate
+        for index, domain in enumerate(space.domains.values()):
+            if isinstance(domain, Choice):
+                k = len(domain.values)
+                if k > 1:  # a Choice of one value tells the model nothing
+                    self.blocks.append((index, self.width, k))
+                    self.width += k
+            else:
+                continuous.append(index)
+                self._columns.append(self.width)
+                self.width += 1
+        self.continuous = np.array(continuous, dtype=np.intp)
+
+    def features(self, points: _Array) -> _Array:
+        """The model's inputs for unit-cube ``points`` of shape (n, dimension)."""
+        n = len(points)
+        features = np.zeros((n, self.width))
+        features[:, self._columns] = points[:, self.continuous]
+        rows = np.arange(n)
+        for index, first, k in self.blocks:
+            # The Choice's own decoding: the value whose cell holds the coordinate.
+            chosen = np.minimum((np.clip(points[:, index], 0.0, 1.0) * k).astype(np.intp), k - 1)
+            features[rows, first + chosen] = 1.0
+        return features
+
+
+class _Model:
+    """The surrogate's posterior given every row, and the acquisition to maximise over it.
+
+    The kernel comes fitted (hyperparameters fixed); the posterior is computed here rather
+    than by refitting a `GaussianProcessRegressor`, which would factorise the matrix twice
+    and solve triangular systems on every prediction: with the inverse Cholesky factor kept,
+    a prediction is two matrix products.
+    """
+
+    def __init__(
+        self,
+        kernel: Any,
+        x: _Array,
+        y: _Array,
+        scale: tuple[float, float],
+        best: float,
+        acquisition: str,
+    ) -> None:
+        from scipy.linalg import cho_solve, cholesky, solve_triangular
+
+        self._shift, self._scale = scale  # y is modelled as shift + scale * GP
+        covariance = kernel(x)  # the White term puts the fitted noise on the diagonal
+        covariance[np.diag_indices_from(covariance)] += _JITTER
+        lower = cholesky(covariance, lower=True)
+        self._weights = cho_solve((lower, True), (y - self._shift) / self._scale)
+        self._inverse = solve_triangular(lower, np.eye(len(x)), lower=True)
+        self._signal = kernel.k1  # Constant * Matern: the noise-free function
+        self._x = x
+        self._best = best
+        self._acquisition = acquisition
+
+    def predict(self, features: _Array) -> tuple[_Array, _Array]:
+        """The posterior mean and standard deviation of the function at each row."""
+        cross = np.asarray(self._signal(features, self._x), dtype=np.float64)
+        mean = cross @ self._weights
+        projected = self._inverse @ cross.T
+        prior = np.asarray(self._signal.diag(features), dtype=np.float64)
+        variance = np.maximum(prior - (projected**2).sum(axis=0), 1e-24)
+        return self._shift + self._scale * mean, self._scale * np.sqrt(variance)
+
+    def score(self, features: _Array) -> _Array:
+        """The acquisition at each row of ``features``: higher is better."""
+        mean, std = self.predict(features)
+        if self._acquisition == "lcb":
+            return -(mean - _LCB_KAPPA * std)
+        from scipy.special import ndtr
+
+        gain = self._best - mean
+        z = gain / std
+        pdf = np.exp(-0.5 * z**2) / math.sqrt(2.0 * math.pi)
+        return np.asarray(gain * ndtr(z) + std * pdf, dtype=np.float64)
+
+
+def _kernel(width: int) -> Any:
+    from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+
+    return ConstantKernel(1.0, (1e-3, 1e3)) * Matern(
+        length_scale=np.full(width, 0.5), length_scale_bounds=(1e-2, 1e2), nu=2.5
+    ) + WhiteKernel(1e-4, (1e-6, 1.0))
+
+
+def _fit(kernel: Any, x: _Array, y: _Array, seed: int) -> Any:
+    """The kernel with its hyperparameters fitted to ``x`` and ``y``, starting from its own."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.gaussian_process import GaussianProcessRegressor
+
+    regressor = GaussianProcessRegressor(
+        kernel=kernel, optimizer=_lbfgs, normalize_y=True, random_state=seed
+    )
+    with warnings.catch_warnings():
+        # A length scale at its bound is normal here (an irrelevant parameter); the warning
+        # would reach the user once per fit.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        regressor.fit(x, y)
+    return regressor.kernel_
+
+
+def _lbfgs(
+    objective: Callable[..., tuple[float, _Array]],
+    initial: _Array,
+    bounds: _Array,
+) -> tuple[_Array, float]:
+    """sklearn's default optimizer with an iteration cap, so no refit runs away."""
+    from scipy.optimize import minimize
+
+    result = minimize(
+        objective,
+        initial,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(float(low), float(high)) for low, high in bounds],
+        options={"maxiter": _HYPER_ITERATIONS},
+    )
+    return np.asarray(result.x, dtype=np.float64), float(result.fun)
+
+
+def _one_blas_thread() -> Any:
+    """A context in which BLAS runs on one thread.
+
+    The model's matrices (a few hundred rows) gain little from threads, and the workers own
+    the cores: on a busy machine, BLAS threads waiting for cores made suggestions up to ten
+    times slower in our measurements.
+    """
+    return _blas_controller().limit(limits=1, user_api="blas")
+
+
+@functools.cache
+def _blas_controller() -> Any:
+    import scipy.linalg  # noqa: F401  (load scipy's BLAS before taking stock of them)
+    import sklearn  # noqa: F401
+
+    # threadpoolctl comes with scikit-learn; it has no type information.
+    return importlib.import_module("threadpoolctl").ThreadpoolController()
+
+
+def _key(u: _Array) -> _Key:
+    """A hashable form of a config's `Space.encode` vector: equal configs, equal keys."""
+    return tuple(u.tolist())

@@ -1,0 +1,465 @@
+"""GP: the searcher contract, the design, pending and failed trials, and search quality."""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import paratune as pt
+from paratune.errors import SpecError
+from paratune.searchers import GP, LatinHypercube, Searcher, Sobol, make_searcher
+from paratune.space import Choice, Float, Int, Space
+from paratune.testing import SearcherContract
+from paratune.trial import Config, Status, Trial
+
+# ----------------------------------------------------------------------------- the contract
+
+
+class TestGP(SearcherContract):
+    def make_searcher(self) -> Searcher:
+        return GP()
+
+
+class TestGPSobolLCB(SearcherContract):
+    def make_searcher(self) -> Searcher:
+        return GP(init_design="sobol", acquisition="lcb", candidates=200)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def branin(config: Config) -> float:
+    x1, x2 = config["x1"], config["x2"]
+    return float(
+        (x2 - 5.1 / (4 * math.pi**2) * x1**2 + 5 / math.pi * x1 - 6) ** 2
+        + 10 * (1 - 1 / (8 * math.pi)) * math.cos(x1)
+        + 10
+    )
+
+
+BRANIN = {"x1": Float(-5, 10), "x2": Float(0, 15)}
+BRANIN_MIN = 0.397887
+
+MIXED = Space(
+    {
+        "lr": Float(1e-4, 1e-1, log=True),
+        "x": Float(-1.0, 1.0),
+        "n": Int(1, 16),
+        "kind": Choice(["bad", "good", "ugly"]),
+        "epochs": 10,
+    }
+)
+
+
+def mixed_loss(config: Config) -> float:
+    """Best at lr=1e-2, x=0.3, n=4 and kind='good'; 'good' is worth far more than the rest."""
+    return float(
+        (math.log10(config["lr"]) + 2) ** 2 / 4
+        + (config["x"] - 0.3) ** 2
+        + ((config["n"] - 4) / 16) ** 2
+        + (0.0 if config["kind"] == "good" else 2.0)
+    )
+
+
+def done(trial_id: int, config: Config, value: float) -> Trial:
+    return Trial(trial_id, config, trial_id, Status.DONE, value=value)
+
+
+def failed(trial_id: int, config: Config) -> Trial:
+    return Trial(trial_id, config, trial_id, Status.FAILED, error="RuntimeError: boom")
+
+
+def drive(
+    searcher: GP,
+    space: Space,
+    objective: Callable[[Config], float],
+    n: int,
+    *,
+    seed: int = 0,
+    workers: int = 1,
+) -> list[Config]:
+    """Suggest and observe ``n`` trials one at a time, as a one-worker tuner would."""
+    searcher.setup(space, seed=seed, workers=workers, max_trials=n)
+    configs = []
+    for trial_id in range(n):
+        config = searcher.suggest()
+        assert config is not None
+        searcher.observe(done(trial_id, config, objective(config)))
+        configs.append(config)
+    return configs
+
+
+def after_design(space: Space, objective: Callable[[Config], float], workers: int) -> GP:
+    """A GP whose initial design has been suggested and observed."""
+    searcher = GP(init_size=12)
+    searcher.setup(space, seed=3, workers=workers, max_trials=None)
+    for trial_id in range(12):
+        config = searcher.suggest()
+        assert config is not None
+        searcher.observe(done(trial_id, config, objective(config)))
+    return searcher
+
+
+def units(space: Space, configs: list[Config]) -> np.ndarray[Any, np.dtype[np.float64]]:
+    return np.array([space.encode(config) for config in configs])
+
+
+def distinct(configs: list[Config]) -> int:
+    return len({repr(sorted(config.items())) for config in configs})
+
+
+# ----------------------------------------------------------------------------- the design
+
+
+@pytest.mark.parametrize(
+    ("dimension", "workers", "init_size", "expected"),
+    [(2, 1, None, 10), (7, 4, None, 14), (2, 16, None, 16), (3, 1, 5, 5)],
+)
+def test_design_size_is_documented_default(
+    dimension: int, workers: int, init_size: int | None, expected: int
+) -> None:
+    # max(10, 2 * dimension, workers): a Latin hypercube whose every slice holds one point.
+    space = Space({f"x{i}": Float(0, 1) for i in range(dimension)})
+    searcher = GP(init_size=init_size)
+    searcher.setup(space, seed=1, workers=workers, max_trials=100)
+    design = [searcher.suggest() for _ in range(expected)]
+    reference = LatinHypercube()
+    reference.setup(space, seed=1, workers=workers, max_trials=expected)
+    assert design == [reference.suggest() for _ in range(expected)]
+    points = units(space, [config for config in design if config is not None])
+    for column in points.T:
+        assert sorted((column * expected).astype(int).tolist()) == list(range(expected))
+    after = searcher.suggest()  # the model's first, or maximin's with no result yet
+    assert after is not None and after not in design
+
+
+def test_sobol_design_is_the_start_of_the_sobol_sequence() -> None:
+    space = Space({"x": Float(0, 1), "n": Int(1, 100), "k": "K"})
+    searcher = GP(init_design="sobol")
+    searcher.setup(space, seed=4, workers=2, max_trials=None)
+    reference = Sobol()
+    reference.setup(space, seed=4, workers=2, max_trials=None)
+    assert [searcher.suggest() for _ in range(10)] == [reference.suggest() for _ in range(10)]
+
+
+def test_design_is_handed_out_at_once_and_spread() -> None:
+    space = Space(BRANIN)
+    searcher = GP()
+    searcher.setup(space, seed=0, workers=8, max_trials=60)
+    configs = [searcher.suggest() for _ in range(10)]  # no result yet: nobody waits
+    assert None not in configs
+    assert distinct([c for c in configs if c is not None]) == 10
+
+
+def test_design_drops_duplicates_of_a_small_discrete_space() -> None:
+    space = Space({"c": Choice(["a", "b", "c"]), "k": 1})
+    searcher = GP()
+    searcher.setup(space, seed=0, workers=4, max_trials=None)
+    configs = [searcher.suggest() for _ in range(5)]
+    assert sorted(config["c"] for config in configs[:3] if config is not None) == ["a", "b", "c"]
+    assert configs[3:] == [None, None]
+
+
+# ----------------------------------------------------------------------------- pending trials
+
+
+@pytest.mark.parametrize("space", [Space(BRANIN), MIXED], ids=["branin", "mixed"])
+def test_pending_trials_get_distinct_spread_suggestions(space: Space) -> None:
+    objective = branin if "x1" in space.names else mixed_loss
+    searcher = after_design(space, objective, workers=8)
+    batch = [searcher.suggest() for _ in range(8)]  # eight idle workers, no new result
+    configs = [config for config in batch if config is not None]
+    assert len(configs) == 8
+    assert distinct(configs) == 8
+    for config in configs:
+        assert space.validate(config) == config
+    # The liar makes the model expect nothing more near a pending point: no pile-up.
+    points = units(space, configs)
+    gaps = np.linalg.norm(points[:, np.newaxis] - points[np.newaxis, :], axis=-1)
+    assert gaps[np.triu_indices(8, k=1)].min() > 0.02
+
+
+def test_suggestions_without_any_result_are_distinct() -> None:
+    searcher = GP(init_size=5)
+    searcher.setup(MIXED, seed=2, workers=4, max_trials=None)
+    configs = [searcher.suggest() for _ in range(30)]
+    assert None not in configs
+    assert distinct([c for c in configs if c is not None]) == 30
+
+
+# ----------------------------------------------------------------------------- failures
+
+
+def test_failed_trials_are_not_fitted_nor_proposed_again() -> None:
+    space = Space({"n": Int(0, 9), "c": Choice(["a", "b"])})  # a grid of 20 configs
+    searcher = GP()
+    searcher.setup(space, seed=5, workers=1, max_trials=None)
+    seen: list[Config] = []
+    broken: list[Config] = []
+    for trial_id in range(25):
+        config = searcher.suggest()
+        if config is None:
+            break
+        seen.append(config)
+        if config["n"] % 3 == 0:  # fails: no value, nothing to fit
+            broken.append(config)
+            searcher.observe(failed(trial_id, config))
+        else:
+            searcher.observe(done(trial_id, config, float(config["n"])))
+    # Every config once, the failed ones included, then nothing more to try.
+    assert len(seen) == 20
+    assert distinct(seen) == 20
+    assert broken
+    assert searcher.suggest() is None
+
+
+def test_failures_through_the_tuner() -> None:
+    def objective(config: Config) -> float:
+        if config["x1"] > 7.5:
+            raise RuntimeError("diverged")
+        return branin(config)
+
+    result = pt.tune(
+        objective,
+        BRANIN,
+        searcher="gp",
+        executor="simulated",
+        workers=4,
+        max_trials=40,
+        seed=1,
+        store=None,
+    )
+    configs = [trial.config for trial in result.trial_list]
+    assert distinct(configs) == len(configs) == 40
+    failures = [t for t in result.trial_list if t.status is pt.Status.FAILED]
+    assert failures
+    # Failures steer the search away: the model hardly returns to the failing region.
+    assert sum(t.status is pt.Status.FAILED for t in result.trial_list[20:]) <= 1
+    assert result.best_value is not None and result.best_value < 1.0
+
+
+# ----------------------------------------------------------------------------- determinism
+
+
+def test_same_seed_and_observations_give_same_suggestions() -> None:
+    first = drive(GP(), MIXED, mixed_loss, 25, seed=9)
+    second = drive(GP(), MIXED, mixed_loss, 25, seed=9)
+    assert first == second
+    assert drive(GP(), MIXED, mixed_loss, 25, seed=10) != first
+
+
+def test_tune_with_eight_simulated_workers_is_reproducible() -> None:
+    def run() -> pt.TuneResult:
+        return pt.tune(
+            branin,
+            BRANIN,
+            searcher="gp",
+            executor="simulated",
+            workers=8,
+            max_trials=60,
+            seed=2,
+            store=None,
+        )
+
+    first, second = run(), run()
+    assert len(first.trial_list) == 60
+    assert all(trial.status is pt.Status.DONE for trial in first.trial_list)
+    assert [(t.config, t.value) for t in first.trial_list] == [
+        (t.config, t.value) for t in second.trial_list
+    ]
+    assert first.best_value is not None and first.best_value < 0.5
+
+
+def test_points_to_evaluate_come_first() -> None:
+    point = {"x1": math.pi, "x2": 2.275}
+    result = pt.tune(
+        branin,
+        BRANIN,
+        points_to_evaluate=[point],
+        searcher="gp",
+        executor="simulated",
+        workers=3,
+        max_trials=20,
+        seed=0,
+        store=None,
+    )
+    assert result.trial_list[0].config == point
+    assert distinct([t.config for t in result.trial_list]) == 20
+    assert result.best_config == point
+
+
+def test_mode_max_is_maximised() -> None:
+    result = pt.tune(
+        lambda config: -branin(config),
+        BRANIN,
+        mode="max",
+        searcher="gp",
+        executor="simulated",
+        workers=2,
+        max_trials=40,
+        seed=0,
+        store=None,
+    )
+    assert result.best_value is not None and result.best_value > -0.45
+
+
+def test_resumed_run_goes_on_without_repeating_configs(tmp_path: Path) -> None:
+    def run(max_trials: int, resume: bool) -> pt.TuneResult:
+        return pt.tune(
+            branin,
+            BRANIN,
+            searcher="gp",
+            executor="simulated",
+            workers=4,
+            max_trials=max_trials,
+            seed=0,
+            store=tmp_path / "gp.db",
+            name="branin",
+            resume=resume,
+        )
+
+    first = run(20, resume=False)
+    second = run(40, resume=True)
+    assert [t.config for t in second.trial_list[:20]] == [t.config for t in first.trial_list]
+    assert distinct([t.config for t in second.trial_list]) == 40
+    assert second.best_value is not None and second.best_value < 0.5
+
+
+# ----------------------------------------------------------------------------- quality
+
+
+def test_branin_beats_random_search() -> None:
+    def median_best(searcher: str) -> float:
+        bests = []
+        for seed in range(3):
+            result = pt.tune(
+                branin,
+                BRANIN,
+                searcher=searcher,
+                executor="simulated",
+                workers=1,
+                max_trials=40,
+                seed=seed,
+                store=None,
+            )
+            assert result.best_value is not None
+            bests.append(result.best_value)
+        return statistics.median(bests)
+
+    gp, random = median_best("gp"), median_best("random")
+    assert BRANIN_MIN <= gp <= 0.45
+    assert gp < random
+
+
+def test_choice_parameters_are_learned() -> None:
+    configs = drive(GP(), MIXED, mixed_loss, 40, seed=1)
+    model_phase = configs[10:]  # the design is max(10, 2 * 4, 1) configs
+    good = sum(config["kind"] == "good" for config in model_phase)
+    assert good >= 0.7 * len(model_phase)
+    best = min(configs, key=mixed_loss)
+    assert best["kind"] == "good"
+    assert mixed_loss(best) < 0.1
+
+
+def test_lcb_acquisition_searches_too() -> None:
+    configs = drive(GP(acquisition="lcb"), Space(BRANIN), branin, 30, seed=0)
+    assert min(branin(config) for config in configs) < 1.0
+
+
+# ----------------------------------------------------------------------------- small spaces
+
+
+def test_constants_only_space_gives_one_config() -> None:
+    searcher = GP()
+    searcher.setup(Space({"a": 1, "b": "x"}), seed=0, workers=2, max_trials=None)
+    assert [searcher.suggest() for _ in range(3)] == [{"a": 1, "b": "x"}, None, None]
+
+
+def test_one_choice_space_through_the_tuner() -> None:
+    result = pt.tune(
+        lambda config: {"a": 3.0, "b": 1.0, "c": 2.0}[config["c"]],
+        {"c": ["a", "b", "c"], "k": 0},
+        searcher="gp",
+        executor="simulated",
+        workers=2,
+        max_trials=10,
+        seed=0,
+        store=None,
+    )
+    assert sorted(trial.config["c"] for trial in result.trial_list) == ["a", "b", "c"]
+    assert result.best_config == {"c": "b", "k": 0}
+
+
+def test_single_value_choice_and_int_space() -> None:
+    space = Space({"only": Choice(["x"]), "n": Int(0, 3)})
+    searcher = GP()
+    searcher.setup(space, seed=0, workers=1, max_trials=None)
+    configs = []
+    for trial_id in range(6):
+        config = searcher.suggest()
+        if config is None:
+            break
+        configs.append(config)
+        searcher.observe(done(trial_id, config, float(config["n"])))
+    assert sorted(config["n"] for config in configs) == [0, 1, 2, 3]
+
+
+# ----------------------------------------------------------------------------- arguments
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"init_design": "grid"}, r"^init_design must be 'lhs' or 'sobol', got 'grid'$"),
+        ({"acquisition": "pi"}, r"^acquisition must be 'ei' or 'lcb', got 'pi'$"),
+        ({"init_size": 0}, r"^init_size must be a positive integer or None, got 0$"),
+        ({"init_size": True}, r"^init_size must be a positive integer or None, got True$"),
+        ({"candidates": 5}, r"^candidates must be an integer of at least 10, got 5$"),
+    ],
+)
+def test_bad_arguments_name_the_argument(kwargs: dict[str, Any], match: str) -> None:
+    with pytest.raises(SpecError, match=match):
+        GP(**kwargs)
+
+
+def test_make_searcher_knows_gp() -> None:
+    first, second = make_searcher("gp"), make_searcher("GP")
+    assert type(first) is GP and first is not second
+    assert (
+        repr(first) == "GP(init_design='lhs', init_size=None, acquisition='ei', candidates=2000)"
+    )
+
+
+def test_suggest_before_setup_is_an_error() -> None:
+    with pytest.raises(RuntimeError, match=r"call setup\(\) before suggest\(\)"):
+        GP().suggest()
+
+
+# ----------------------------------------------------------------------------- speed
+
+
+def test_suggestion_with_200_observations_in_10_dimensions_is_fast() -> None:
+    space = Space({f"x{i}": Float(0, 1) for i in range(10)})
+    searcher = GP()
+    searcher.setup(space, seed=0, workers=8, max_trials=None)
+    rng = np.random.default_rng(0)
+    configs = space.sample_many(rng, 200)
+    for trial_id, config in enumerate(configs):
+        x = space.encode(config)
+        searcher.observe(done(trial_id, config, float(((x - 0.3) ** 2).sum())))
+    for _ in range(20):  # the design, which the observations did not cover
+        searcher.suggest()
+    start = time.perf_counter()
+    suggestion = searcher.suggest()  # fits the kernel hyperparameters from scratch
+    elapsed = time.perf_counter() - start
+    assert suggestion is not None
+    assert elapsed < 2.0
+    assert len(searcher.suggest_times) == 21
+    assert searcher.suggest_times[-1] <= elapsed
