@@ -91,13 +91,11 @@ def test_closures_and_lambdas_reach_workers(executor: Executor) -> None:
 
 
 def finish_after_the_other(config: dict[str, Any]) -> str:
-    """Job 0 waits until job 1 has written its file: job 1 must end first."""
-    folder = Path(config["folder"])
+    """Job 0 waits for the test's go-ahead, which comes once job 1's result is in."""
     if config["first"]:
-        wait_for_file(folder / "second-done")
-    else:
-        (folder / "second-done").touch()
-    return "first" if config["first"] else "second"
+        wait_for_file(Path(config["folder"]) / "go")
+        return "first"
+    return "second"
 
 
 @pytest.mark.parametrize("name", ["threads", "processes-fork", "processes-spawn"])
@@ -109,10 +107,18 @@ def test_results_come_in_completion_order(name: str, tmp_path: Path) -> None:
             {"folder": str(tmp_path), "first": True},
             {"folder": str(tmp_path), "first": False},
         ]
-        events = drain(ex, jobs_for(configs))
+        for job in jobs_for(configs):
+            ex.submit(job)
+        events: list[Event] = []
+        while not events:  # job 0 is blocked: only job 1 can end
+            events.extend(ex.completed(timeout=30))
+        (tmp_path / "go").touch()
+        while len(events) < 2:
+            events.extend(ex.completed(timeout=30))
     finally:
         ex.close()
     assert [e.result for e in events] == ["second", "first"]
+    assert [e.trial_id for e in events] == [1, 0]
 
 
 def sleeps_virtually(config: dict[str, Any], ctx: Context) -> float:
