@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Callable
-from typing import Any
 
 from _common import (
     Options,
@@ -29,23 +28,13 @@ from _common import (
     scratch_file,
     timed,
 )
+from b1_overhead import SPACE, objective, optuna_objective  # B1's trivial objective
 
 import paratune as pt
 
 TITLE = "B7 store"
 RATE_GOAL = 20_000.0  # paratune serial with its SQLite store, trials/s
 OPTUNA_SQLITE_GOAL = 200.0  # ... and over 200x Optuna with SQLite
-
-
-def objective(config: dict[str, float]) -> float:
-    return config["x"] ** 2 + config["y"]
-
-
-def optuna_objective(trial: Any) -> float:
-    return float(trial.suggest_float("x", -5, 5) ** 2 + trial.suggest_float("y", -5, 5))
-
-
-SPACE = {"x": pt.Float(-5, 5), "y": pt.Float(-5, 5)}
 
 
 def paratune_run(

@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from .test_examples import ROOT, run
+
 NUMBER = r"\d+\.\d+"
 PARAMS = rf"alpha={NUMBER} beta={NUMBER} delta={NUMBER} gamma={NUMBER}"
 
 
 def test_lotka_volterra_prints_the_fit_and_the_speedup() -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "examples/lotka_volterra.py"),
-            "--evaluations",
-            "12",
-            "--workers",
-            "2",
-        ],
-        cwd=Path.cwd(),  # the test's own folder
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run(str(ROOT / "examples/lotka_volterra.py"), "--evaluations", "12", "--workers", "2")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     expected = [

@@ -2,37 +2,23 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from .test_examples import ROOT, run
 
 
 def test_spotpython_example_prints_times_speedup_and_efficiency() -> None:
     pytest.importorskip("torch")  # `make test` installs torch==2.13.0 (the CPU build)
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "examples/spotpython_diabetes.py"),
-            "--trials",
-            "4",
-            "--init",
-            "2",
-            "--max-epochs-exp",
-            "3",
-            "--workers",
-            "2",
-        ],
-        cwd=Path.cwd(),
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    done = run(
+        str(ROOT / "examples/spotpython_diabetes.py"),
+        "--trials",
+        "4",
+        "--init",
+        "2",
+        "--max-epochs-exp",
+        "3",
+        "--workers",
+        "2",
     )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
