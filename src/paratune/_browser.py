@@ -153,17 +153,14 @@ def check_page(
     from_browser_r, from_browser_w = os.pipe()
     with tempfile.TemporaryDirectory(prefix="paratune-chromium-") as profile:
         flags = [*_FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}"]
-        # The shell puts our pipe ends on descriptors 3 and 4, where the browser looks.
-        command = ["sh", "-c", f'exec "$0" "$@" 3<&{to_browser_r} 4>&{from_browser_w}',
-                   binary, *flags, "about:blank"]  # fmt: skip
+        # The pipe ends come in as standard input and output; the shell moves them to
+        # descriptors 3 and 4, where the browser looks (dash takes single digits only).
+        script = 'exec "$0" "$@" 3<&0 4>&1 0</dev/null 1>/dev/null'
+        command = ["sh", "-c", script, binary, *flags, "about:blank"]
         log = Path(profile) / "stderr.log"
         with log.open("wb") as stderr:
             browser = subprocess.Popen(
-                command,
-                pass_fds=(to_browser_r, from_browser_w),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
+                command, stdin=to_browser_r, stdout=from_browser_w, stderr=stderr
             )
         os.close(to_browser_r)
         os.close(from_browser_w)

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .trial import Status, Trial
+from .trial import Report, Status, Trial
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -181,7 +181,8 @@ def efficiency_summary(result: TuneResult) -> EfficiencySummary:
     result is useful; every attempt of a failed trial is failed work; the earlier attempts
     of a trial that was retried are retried work; a cancelled attempt is cancelled work.
     Idle time is split by each worker's timeline: before its first trial, between its
-    trials, and after its last one.
+    trials, and after its last one. The store keeps each trial's latest attempt only, so in
+    a run with retries the idle split is an estimate (the totals stay exact).
     """
     useful = failed = retried = cancelled = 0.0
     for t in result.trial_list:
@@ -210,7 +211,10 @@ def efficiency_summary(result: TuneResult) -> EfficiencySummary:
     startup = sum(max(0.0, first[w]) for w in first)
     # A worker that never ran a trial waited for work the whole run.
     tail = sum(max(0.0, wall - last[w]) for w in last) + wall * max(0, workers - len(last))
-    startup, tail = min(startup, idle), min(tail, max(0.0, idle - startup))
+    # Only each trial's latest attempt is on record, so with retries these are estimates:
+    # the tail (from the latest attempts, which come last) is trusted before the start-up.
+    tail = min(tail, idle)
+    startup = min(startup, idle - tail)
     return EfficiencySummary(
         workers=workers,
         wall_time=wall,
@@ -251,8 +255,8 @@ class Resources:
 def resources(result: TuneResult) -> Resources:
     """Core-hours of the run and of its trials, CPU time and peak memory (see `Resources`);
     `trial_resources` gives them trial by trial."""
-    cpu = [c for t in result.trial_list if (c := getattr(t, "cpu_time", None)) is not None]
-    memory = [m for t in result.trial_list if (m := getattr(t, "peak_memory", None)) is not None]
+    cpu = [t.cpu_time for t in result.trial_list if t.cpu_time is not None]
+    memory = [t.peak_memory for t in result.trial_list if t.peak_memory is not None]
     return Resources(
         run_core_hours=result.workers * result.wall_time / 3600.0,
         trial_core_hours=result.busy_time / 3600.0,
@@ -263,8 +267,9 @@ def resources(result: TuneResult) -> Resources:
 
 def trial_resources(result: TuneResult) -> pd.DataFrame:
     """One row per trial: ``trial_id``, ``status``, ``worker_time`` (seconds, every
-    attempt), ``cpu_time`` (CPU seconds of the latest attempt, NaN where not recorded) and
-    ``peak_memory`` (bytes, NaN where not recorded)."""
+    attempt), ``cpu_time`` (CPU seconds, every attempt, as the worker that ran it measured;
+    NaN where not recorded) and ``peak_memory`` (bytes, the highest of its attempts; NaN
+    where not recorded)."""
     import pandas as pd
 
     trials = result.trial_list
@@ -273,11 +278,42 @@ def trial_resources(result: TuneResult) -> pd.DataFrame:
             "trial_id": [t.trial_id for t in trials],
             "status": [t.status.value for t in trials],
             "worker_time": [t.worker_time for t in trials],
-            "cpu_time": [_number(getattr(t, "cpu_time", None)) for t in trials],
-            "peak_memory": [_number(getattr(t, "peak_memory", None)) for t in trials],
+            "cpu_time": [_number(t.cpu_time) for t in trials],
+            "peak_memory": [_number(t.peak_memory) for t in trials],
         },
         columns=["trial_id", "status", "worker_time", "cpu_time", "peak_memory"],
     ).astype({"worker_time": float, "cpu_time": float, "peak_memory": float})
+
+
+def learning_curves(result: TuneResult, reports: Iterable[Report] | None = None) -> pd.DataFrame:
+    """Every intermediate result (``ctx.report``) with how its trial ended.
+
+    Args:
+        result: the run.
+        reports: the run's reports, as `SQLiteStore.reports` reads them (default: the
+            result's own ``reports`` table, where it has one).
+
+    Returns:
+        A DataFrame with ``trial_id``, ``step``, ``time``, one ``metric.<name>`` column per
+        reported metric, and ``status`` (the trial's), sorted by trial and step.
+    """
+    import pandas as pd
+
+    if reports is not None:
+        rows = [
+            {"trial_id": r.trial_id, "step": r.step, "time": r.time,
+             **{f"metric.{k}": v for k, v in r.metrics.items()}}
+            for r in reports
+        ]  # fmt: skip
+        frame = pd.DataFrame(rows, columns=None if rows else ["trial_id", "step", "time"])
+    else:
+        own = getattr(result, "reports", None)  # a DataFrame, where the result keeps reports
+        frame = (
+            own.copy() if own is not None else pd.DataFrame(columns=["trial_id", "step", "time"])
+        )
+    status = {t.trial_id: t.status.value for t in result.trial_list}
+    frame["status"] = [status.get(int(i), "running") for i in frame["trial_id"]]
+    return frame.sort_values(["trial_id", "step"], ignore_index=True)
 
 
 def what_if(result: TuneResult, workers: Iterable[int] | None = None) -> pd.DataFrame:

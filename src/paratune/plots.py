@@ -23,11 +23,14 @@ from typing import TYPE_CHECKING, Any
 from . import analysis
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     import pandas as pd
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from .result import TuneResult
+    from .trial import Report
 
 STATUS_COLOURS = {
     "done": "#2a9d8f",
@@ -183,8 +186,7 @@ def plot_parallel_coordinates(result: TuneResult) -> Figure:
     axes.set_xticks(positions, [f"{n}\n{t}" for n, t in zip(names, ticks, strict=True)],
                     fontsize=8)  # fmt: skip
     axes.set_yticks([0, 1], ["low", "high"])
-    for x in positions:
-        axes.axvline(x, color="#adb5bd", lw=0.8, zorder=0)
+    axes.vlines(positions, 0, 1, color="#adb5bd", lw=0.8, zorder=0)  # one axis per column
     from matplotlib.cm import ScalarMappable
 
     figure.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=axes, label=result.metric)
@@ -192,7 +194,9 @@ def plot_parallel_coordinates(result: TuneResult) -> Figure:
     return figure
 
 
-def plot_learning_curves(result: TuneResult, metric: str | None = None) -> Figure:
+def plot_learning_curves(
+    result: TuneResult, metric: str | None = None, *, reports: Iterable[Report] | None = None
+) -> Figure:
     """Each trial's intermediate results (``ctx.report``) against the step, one line per
     trial, coloured by how the trial ended; for multi-fidelity runs.
 
@@ -200,25 +204,28 @@ def plot_learning_curves(result: TuneResult, metric: str | None = None) -> Figur
         result: the run.
         metric: the reported metric to draw (default: the tuned metric, else the first one
             reported).
+        reports: the run's reports (default: the result's own; see
+            `paratune.analysis.learning_curves`).
+
+    Raises:
+        ValueError: ``metric`` was never reported.
     """
     figure = _figure()
     axes = figure.add_subplot()
-    reports: pd.DataFrame | None = getattr(result, "reports", None)
-    if reports is None or len(reports) == 0:
+    curves = analysis.learning_curves(result, reports)
+    columns = [c for c in curves.columns if c.startswith("metric.")]
+    if curves.empty or not columns:
         _note(axes, "no intermediate results (ctx.report) in this run")
         return figure
-    columns = [c for c in reports.columns if c.startswith("metric.")]
     wanted = f"metric.{metric or result.metric}"
     if wanted not in columns and metric is not None:
-        raise ValueError(f"metric: no reported metric {metric!r} (reported: {columns})")
+        names = ", ".join(c.removeprefix("metric.") for c in columns)
+        raise ValueError(f"metric: {metric!r} was never reported (reported: {names})")
     column = wanted if wanted in columns else columns[0]
-    status = {t.trial_id: t.status.value for t in result.trial_list}
-    ordered = reports.sort_values(["trial_id", "step"])
-    for trial_id in ordered["trial_id"].unique():
-        curve = ordered[ordered["trial_id"] == trial_id]
-        colour = STATUS_COLOURS.get(status.get(int(trial_id), "running"), "#457b9d")
+    for _, curve in curves.groupby("trial_id", sort=False):
+        colour = STATUS_COLOURS.get(str(curve["status"].iloc[0]), "#457b9d")
         axes.plot(curve["step"], curve[column], color=colour, alpha=0.6, lw=1, marker=".")
-    _status_legend(axes, {status.get(int(t), "running") for t in reports["trial_id"]})
+    _status_legend(axes, set(curves["status"]))
     axes.set_xlabel("step")
     axes.set_ylabel(column.removeprefix("metric."))
     axes.set_title("Learning curves")
