@@ -98,6 +98,7 @@ def test_timeline_has_one_bar_per_trial_on_its_worker() -> None:
 
 def test_best_so_far_follows_the_finish_order() -> None:
     for mode, best in (("min", [3.0, 1.0, 1.0, 1.0, 1.0]), ("max", [1.0, 3.0, 3.0, 3.0, 3.0])):
+
         def objective(config: dict[str, Any], ctx: pt.Context) -> float:
             ctx.elapse(BATCHES[config["job"]])
             return float(BATCHES[config["job"]])

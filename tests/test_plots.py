@@ -13,13 +13,23 @@ from paratune import analysis, plots
 from paratune.trial import Report
 
 
+def _ydata(line: Any) -> list[float]:
+    return [float(y) for y in line.get_ydata()]
+
+
+def _legend(axes: Any) -> list[Any]:
+    legend = axes.get_legend()
+    assert legend is not None
+    return list(legend.get_texts())
+
+
 @pytest.fixture(scope="module")
 def result() -> pt.TuneResult:
     def objective(config: dict[str, Any], ctx: pt.Context) -> float:
         ctx.elapse(0.5 + config["x"])
         if config["kind"] == "c" and config["x"] > 0.8:
             raise RuntimeError("fails on purpose")
-        return (config["x"] - 0.3) ** 2 + (config["kind"] == "b")
+        return float((config["x"] - 0.3) ** 2 + (config["kind"] == "b"))
 
     space = {"x": pt.Float(0, 1), "lr": pt.Float(1e-4, 1, log=True),
              "kind": ["a", "b", "c"], "epochs": 3}  # fmt: skip
@@ -33,7 +43,7 @@ def test_best_so_far(result: pt.TuneResult) -> None:
     assert isinstance(figure, Figure)
     assert axes.get_ylabel() == "value (min)"
     best = analysis.best_so_far(result)
-    assert list(axes.lines[0].get_ydata()) == best["best"].tolist()
+    assert _ydata(axes.lines[0]) == best["best"].tolist()
 
 
 def test_parameters_draw_one_panel_per_varying_parameter(result: pt.TuneResult) -> None:
@@ -57,7 +67,7 @@ def test_timeline_has_a_row_per_worker_and_a_bar_per_trial(result: pt.TuneResult
     assert [t.get_text() for t in bars.get_yticklabels()] == ["worker 0", "worker 1", "worker 2"]
     assert len(bars.collections) == len(analysis.timeline(result))
     assert below.get_ylabel() == "busy workers"
-    legend = {t.get_text() for t in bars.get_legend().get_texts()}
+    legend = {t.get_text() for t in _legend(bars)}
     assert legend <= {"done", "failed", "cancelled"} and "done" in legend
 
 
@@ -76,9 +86,9 @@ def test_scaling_has_the_ideal_lines() -> None:
     table = analysis.scaling_table([1, 2, 4], [8.0, 4.4, 2.5])
     figure = plots.plot_scaling(table, label="predicted")
     speedup, efficiency = figure.axes
-    assert list(speedup.lines[0].get_ydata()) == [1, 2, 4]  # ideal: linear
-    assert [t.get_text() for t in speedup.get_legend().get_texts()] == ["ideal", "predicted"]
-    assert list(efficiency.lines[1].get_ydata()) == table["efficiency"].tolist()
+    assert _ydata(speedup.lines[0]) == [1, 2, 4]  # ideal: linear
+    assert [t.get_text() for t in _legend(speedup)] == ["ideal", "predicted"]
+    assert _ydata(efficiency.lines[1]) == table["efficiency"].tolist()
 
 
 def test_figures_of_a_run_without_results_say_so() -> None:

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,26 @@ def export_frame(result: TuneResult) -> pd.DataFrame:
             frame[column] = [None if v is None else json.dumps(v, default=str)
                              for v in frame[column]]  # fmt: skip
     return frame
+
+
+def _write_json(frame: pd.DataFrame, target: Path) -> None:
+    """One object per trial, floats written exactly (pandas' own writer rounds them to 15
+    digits) and missing values as null."""
+    import numpy as np
+    import pandas as pd
+
+    def plain(value: Any) -> Any:
+        if value is None or value is pd.NA:
+            return None
+        if isinstance(value, np.generic):
+            value = value.item()
+        return None if isinstance(value, float) and math.isnan(value) else value
+
+    rows = [
+        {column: plain(value) for column, value in zip(frame.columns, row, strict=True)}
+        for row in frame.itertuples(index=False, name=None)
+    ]
+    target.write_text(json.dumps(rows, indent=1, default=str, allow_nan=False) + "\n")
 
 
 def export_trials(
@@ -71,7 +92,7 @@ def export_trials(
     target.parent.mkdir(parents=True, exist_ok=True)
     writers: dict[str, Any] = {
         "csv": lambda: frame.to_csv(target, index=False),
-        "json": lambda: frame.to_json(target, orient="records", indent=1),
+        "json": lambda: _write_json(frame, target),
         "parquet": lambda: frame.to_parquet(target, index=False),
     }
     writers[chosen]()

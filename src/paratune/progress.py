@@ -17,10 +17,9 @@ _PLAIN_EVERY = 5.0
 
 
 def _summary(p: Progress, *, time_left: float | None = None) -> list[tuple[str, str]]:
-    pruned = getattr(p, "pruned", 0)  # counted by runs with a multi-fidelity scheduler
-    ended = p.done + pruned + p.failed + p.cancelled
+    ended = p.done + p.pruned + p.failed + p.cancelled
     total = f"/{p.max_trials}" if p.max_trials is not None else ""
-    outcome = f"{p.done} done, {pruned} pruned, {p.failed} failed, {p.cancelled} cancelled"
+    outcome = f"{p.done} done, {p.pruned} pruned, {p.failed} failed, {p.cancelled} cancelled"
     rows = [
         ("trials", f"{ended}{total} ended, {p.running} running"),
         ("outcome", outcome),

@@ -166,7 +166,7 @@ def report_html(
         ]
     if spec is not None:
         text = json.dumps(dict(spec), indent=2, sort_keys=True, default=str)
-        sections += ["<h2>Spec and settings</h2>", f"<pre>{html.escape(text)}</pre>"]
+        sections += ["<h2>Spec and settings</h2>", f"<pre>{html.escape(text, quote=False)}</pre>"]
     title = html.escape(f"paratune report: {result.name or 'experiment'}")
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
