@@ -113,3 +113,8 @@ def test_export_round_trips_csv_json_and_parquet(result: pt.TuneResult, tmp_path
 def test_export_refuses_an_unknown_format(result: pt.TuneResult, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="format must be one of csv, json, parquet, got 'xml'"):
         export_trials(result, tmp_path / "t.xml")
+
+
+def test_the_browser_check_needs_a_page(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no page at"):
+        check_page(tmp_path / "missing.html", chromium="/bin/true")
