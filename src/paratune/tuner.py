@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import math
 import numbers
+import shutil
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -202,6 +203,8 @@ class Tuner:
             settings.details,
         )
         stored = self.store.open(experiment, resume=settings.resume, overwrite=settings.overwrite)
+        if not stored and self.checkpoints is not None:
+            shutil.rmtree(self.checkpoints, ignore_errors=True)  # left by an earlier run
         earlier = self.store.totals()
         self._offset, self._busy = earlier.wall_time, earlier.busy_time
         self._cancelled_time = earlier.cancelled_time
@@ -263,7 +266,7 @@ class Tuner:
             if trial.status is Status.RUNNING:
                 self._running[trial_id] = trial
                 self._queued.append(self._job(trial, trial.attempts))
-                self.scheduler.on_result(trial)
+                self.scheduler.on_result(trial._replace(value=None))
             else:
                 self._ended(trial)
                 self._notify(trial)
@@ -389,11 +392,12 @@ class Tuner:
             self._notify(trial)
 
     def _notify(self, trial: Trial) -> None:
-        """Tell the scheduler and the searcher that ``trial`` ended. Everything inside
-        minimises: with mode="max" they see the value negated (the store keeps it as is)."""
-        self.scheduler.on_result(trial)
+        """Tell the scheduler and the searcher that a job of ``trial`` ended. Everything
+        inside minimises: with mode="max" they see the value negated (the store keeps it as
+        is)."""
         if self._sign < 0 and trial.value is not None:
             trial = trial._replace(value=-trial.value)
+        self.scheduler.on_result(trial)
         self.searcher.observe(trial)
 
     def _record(self, event: Event) -> Trial | None:
