@@ -14,7 +14,6 @@ from typing import Any
 
 import paratune as pt
 from paratune.report import write_report
-from paratune.store import SQLiteStore
 
 
 def train(config: dict[str, Any], ctx: pt.Context) -> dict[str, float]:
@@ -41,16 +40,20 @@ def main() -> None:
         "width": pt.Choice([16, 32, 64]),
         "activation": ["relu", "tanh"],
     }
-    store = args.out / "demo.db"
-    result = pt.tune(train, space, metric="loss", searcher="sobol", executor="threads",
-                     workers=4, max_trials=args.trials, retries=1, seed=0, store=store,
-                     name="demo", overwrite=True)  # fmt: skip
-    db = SQLiteStore(store, readonly=True)
-    try:
-        db.select("demo")
-        reports = db.reports()
-    finally:
-        db.close()
+    result = pt.tune(
+        train,
+        space,
+        metric="loss",
+        searcher="sobol",
+        executor="threads",
+        workers=4,
+        max_trials=args.trials,
+        retries=1,
+        seed=0,
+        store=args.out / "demo.db",
+        name="demo",
+        overwrite=True,
+    )
     spec = {
         "space": pt.Space(space).to_dict(),
         "metric": "loss",
@@ -60,7 +63,7 @@ def main() -> None:
         "max_trials": args.trials,
         "retries": 1,
     }
-    page = write_report(result, args.out / "demo.html", spec=spec, reports=reports)
+    page = write_report(result, args.out / "demo.html", spec=spec)
     print(f"report: {page} ({len(result.trial_list)} trials, efficiency {result.efficiency:.3f})")
     if args.screenshot is not None:
         from paratune._browser import check_page

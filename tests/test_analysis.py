@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -183,8 +184,32 @@ def test_what_if_predicts_a_real_eight_worker_run_within_ten_percent() -> None:
 def test_learning_curves_from_reports() -> None:
     result = run_batches()
     reports = [Report(0, 1, 2, {"loss": 0.5}, 1.0), Report(0, 1, 1, {"loss": 0.9}, 0.5)]
-    table = analysis.learning_curves(result, reports)
+    table = analysis.learning_curves(dataclasses.replace(result, report_list=reports))
     assert table["step"].tolist() == [1, 2]
     assert table["metric.loss"].tolist() == [0.9, 0.5]
     assert table["status"].tolist() == ["done", "done"]
-    assert analysis.learning_curves(result, []).empty
+    assert analysis.learning_curves(result).empty
+
+
+def test_continued_and_pruned_trials_count_as_useful_work() -> None:
+    from paratune.schedulers import ASHA
+
+    def train(config: dict[str, Any], ctx: pt.Context) -> dict[str, float]:
+        loss = 1.0
+        for step in range(ctx.start_step + 1, int(ctx.budget or 8) + 1):
+            ctx.elapse(0.1)
+            loss = 1 / step + config["x"]
+            ctx.report(step, loss=loss)
+        return {"loss": loss}
+
+    for stopping in (False, True):
+        result = pt.tune(train, {"x": pt.Float(0, 1)}, metric="loss", executor="simulated",
+                         scheduler=ASHA(min_budget=1, max_budget=8, eta=2, stopping=stopping),
+                         workers=4, max_trials=20, store=None)  # fmt: skip
+        summary = analysis.efficiency_summary(result)
+        assert summary.retried_time == summary.failed_time == 0.0
+        assert summary.useful_time == pytest.approx(summary.busy_time)
+        curves = analysis.learning_curves(result)
+        statuses = set(curves["status"])
+        assert statuses == ({"done", "pruned"} if stopping else {"done"})
+        assert len(curves) == len(result.report_list)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -73,12 +74,13 @@ def test_timeline_has_a_row_per_worker_and_a_bar_per_trial(result: pt.TuneResult
 
 def test_learning_curves_one_line_per_trial(result: pt.TuneResult) -> None:
     reports = [Report(i, 1, s, {"loss": 1 / s + i}, s * 0.1) for i in (0, 1) for s in (1, 2, 3)]
-    figure = plots.plot_learning_curves(result, reports=reports)
+    reported = dataclasses.replace(result, report_list=reports)
+    figure = plots.plot_learning_curves(reported)
     assert len(figure.axes[0].lines) == 2
     assert figure.axes[0].get_ylabel() == "loss"
     with pytest.raises(ValueError, match="'acc' was never reported"):
-        plots.plot_learning_curves(result, "acc", reports=reports)
-    empty = plots.plot_learning_curves(result, reports=[])
+        plots.plot_learning_curves(reported, "acc")
+    empty = plots.plot_learning_curves(result)
     assert "no intermediate results" in empty.axes[0].texts[0].get_text()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -48,9 +49,10 @@ def test_the_page_is_self_contained(result: pt.TuneResult, tmp_path: Path) -> No
 
 
 def test_learning_curves_appear_when_trials_reported(result: pt.TuneResult) -> None:
-    assert "Learning curves" not in report_html(result, reports=[])
+    assert "Learning curves" not in report_html(result)
     reports = [Report(0, 1, step, {"loss": 1 / step}, step * 0.1) for step in (1, 2, 3)]
-    assert "<h2>Learning curves</h2>" in report_html(result, reports=reports)
+    page = report_html(dataclasses.replace(result, report_list=reports))
+    assert "<h2>Learning curves</h2>" in page
 
 
 def test_best_configs_best_first(result: pt.TuneResult) -> None:

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .trial import Report, Status, Trial
+from .trial import Status, Trial
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -125,7 +125,8 @@ class EfficiencySummary:
         speedup: ``busy_time / wall_time``: how many workers were busy on average, which is
             how many times faster the run was than the same trials one after the other.
         efficiency: ``speedup / workers`` (1.0: no worker ever waited).
-        useful_time: worker-seconds of the latest attempt of trials that gave a result.
+        useful_time: worker-seconds of trials that gave a result (their latest attempt, and
+            every budget of a trial a multi-fidelity scheduler continued).
         failed_time: worker-seconds of trials that failed for good (every attempt).
         retried_time: worker-seconds of earlier attempts of trials that were run again.
         cancelled_time: worker-seconds of trials cancelled when the run stopped.
@@ -177,26 +178,32 @@ class EfficiencySummary:
 def efficiency_summary(result: TuneResult) -> EfficiencySummary:
     """Speedup, efficiency and where the rest of the run's worker-time went.
 
-    Busy time is split by what became of each trial: the latest attempt of a trial with a
-    result is useful; every attempt of a failed trial is failed work; the earlier attempts
-    of a trial that was retried are retried work; a cancelled attempt is cancelled work.
+    Busy time is split by what became of each trial: the latest job of a trial with a
+    result is useful, and so are the lower budgets of a trial a multi-fidelity scheduler
+    continued; every attempt of a failed trial is failed work; the earlier attempts of a
+    trial that was retried are retried work; a cancelled job is cancelled work.
     Idle time is split by each worker's timeline: before its first trial, between its
     trials, and after its last one. The store keeps each trial's latest attempt only, so in
     a run with retries the idle split is an estimate (the totals stay exact).
     """
     useful = failed = retried = cancelled = 0.0
     for t in result.trial_list:
-        latest = t.duration or 0.0
-        if t.status is Status.RUNNING:  # a run still going: only earlier attempts ended
-            retried += t.worker_time
-        elif t.status is Status.FAILED:
-            failed += t.worker_time
+        latest = (t.duration or 0.0) if t.status is not Status.RUNNING else 0.0
+        # Worker-time before the latest job: earlier attempts (a retry), or the lower
+        # budgets of a trial a multi-fidelity scheduler continued, which is useful work.
+        earlier = max(0.0, t.worker_time - latest)
+        if t.status is Status.FAILED:
+            failed += latest
+        elif t.status is Status.CANCELLED:
+            cancelled += latest
         else:
-            retried += max(0.0, t.worker_time - latest)
-            if t.status is Status.CANCELLED:
-                cancelled += latest
-            else:
-                useful += latest
+            useful += latest
+        if t.attempts <= 1:
+            useful += earlier
+        elif t.status is Status.FAILED:
+            failed += earlier
+        else:
+            retried += earlier
     workers, wall = result.workers, result.wall_time
     capacity = workers * wall
     busy = result.busy_time
@@ -285,32 +292,14 @@ def trial_resources(result: TuneResult) -> pd.DataFrame:
     ).astype({"worker_time": float, "cpu_time": float, "peak_memory": float})
 
 
-def learning_curves(result: TuneResult, reports: Iterable[Report] | None = None) -> pd.DataFrame:
+def learning_curves(result: TuneResult) -> pd.DataFrame:
     """Every intermediate result (``ctx.report``) with how its trial ended.
 
-    Args:
-        result: the run.
-        reports: the run's reports, as `SQLiteStore.reports` reads them (default: the
-            result's own ``reports`` table, where it has one).
-
     Returns:
-        A DataFrame with ``trial_id``, ``step``, ``time``, one ``metric.<name>`` column per
-        reported metric, and ``status`` (the trial's), sorted by trial and step.
+        ``result.reports`` (``trial_id``, ``step``, ``time``, one ``metric.<name>`` column
+        per reported metric) with ``status`` (the trial's) added, sorted by trial and step.
     """
-    import pandas as pd
-
-    if reports is not None:
-        rows = [
-            {"trial_id": r.trial_id, "step": r.step, "time": r.time,
-             **{f"metric.{k}": v for k, v in r.metrics.items()}}
-            for r in reports
-        ]  # fmt: skip
-        frame = pd.DataFrame(rows, columns=None if rows else ["trial_id", "step", "time"])
-    else:
-        own = getattr(result, "reports", None)  # a DataFrame, where the result keeps reports
-        frame = (
-            own.copy() if own is not None else pd.DataFrame(columns=["trial_id", "step", "time"])
-        )
+    frame = result.reports.copy()
     status = {t.trial_id: t.status.value for t in result.trial_list}
     frame["status"] = [status.get(int(i), "running") for i in frame["trial_id"]]
     return frame.sort_values(["trial_id", "step"], ignore_index=True)

@@ -246,9 +246,8 @@ def _format_detail(detail: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _load(store: str, name: str) -> tuple[TuneResult, dict[str, Any], list[Any]]:
-    """The stored run, its setup (space, metric, mode, seed, objective, settings) and its
-    intermediate reports."""
+def _load(store: str, name: str) -> tuple[TuneResult, dict[str, Any]]:
+    """The stored run and its setup (space, metric, mode, seed, objective, settings)."""
     from dataclasses import asdict
 
     from ._api import load
@@ -257,10 +256,10 @@ def _load(store: str, name: str) -> tuple[TuneResult, dict[str, Any], list[Any]]
     db = SQLiteStore(store, readonly=True)
     try:
         db.select(name)
-        experiment, reports = db.experiment(), db.reports()
+        experiment = db.experiment()
     finally:
         db.close()
-    return load(store, name), asdict(experiment), reports
+    return load(store, name), asdict(experiment)
 
 
 @cli.command()
@@ -290,8 +289,8 @@ def report(name: str, store: str, out: Path, figures: str | None) -> None:
     from .report import write_report
 
     try:
-        result, spec, reports = _load(store, name)
-        page = write_report(result, out / f"{name}.html", spec=spec, reports=reports)
+        result, spec = _load(store, name)
+        page = write_report(result, out / f"{name}.html", spec=spec)
         if figures is not None:
             for figure in ("best_so_far", "timeline", "parameters", "parallel_coordinates"):
                 drawn = getattr(plots, f"plot_{figure}")(result)

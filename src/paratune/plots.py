@@ -23,14 +23,11 @@ from typing import TYPE_CHECKING, Any
 from . import analysis
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-
     import pandas as pd
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from .result import TuneResult
-    from .trial import Report
 
 STATUS_COLOURS = {
     "done": "#2a9d8f",
@@ -194,9 +191,7 @@ def plot_parallel_coordinates(result: TuneResult) -> Figure:
     return figure
 
 
-def plot_learning_curves(
-    result: TuneResult, metric: str | None = None, *, reports: Iterable[Report] | None = None
-) -> Figure:
+def plot_learning_curves(result: TuneResult, metric: str | None = None) -> Figure:
     """Each trial's intermediate results (``ctx.report``) against the step, one line per
     trial, coloured by how the trial ended; for multi-fidelity runs.
 
@@ -204,15 +199,13 @@ def plot_learning_curves(
         result: the run.
         metric: the reported metric to draw (default: the tuned metric, else the first one
             reported).
-        reports: the run's reports (default: the result's own; see
-            `paratune.analysis.learning_curves`).
 
     Raises:
         ValueError: ``metric`` was never reported.
     """
     figure = _figure()
     axes = figure.add_subplot()
-    curves = analysis.learning_curves(result, reports)
+    curves = analysis.learning_curves(result)
     columns = [c for c in curves.columns if c.startswith("metric.")]
     if curves.empty or not columns:
         _note(axes, "no intermediate results (ctx.report) in this run")

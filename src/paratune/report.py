@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from .result import TuneResult
-    from .trial import Report
 
 _STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto;
@@ -106,11 +105,9 @@ def report_html(
     result: TuneResult,
     *,
     spec: Mapping[str, Any] | None = None,
-    reports: Iterable[Report] | None = None,
     what_if_workers: Iterable[int] | None = None,
 ) -> str:
     """The report page as a string (see `write_report`)."""
-    reports = list(reports) if reports is not None else None
     summary = analysis.efficiency_summary(result)
     counts = result.trials["status"].value_counts()
     seen = ", ".join(f"{int(n)} {status}" for status, n in counts.items() if n)
@@ -157,8 +154,8 @@ def report_html(
             result,
         ),
     ]
-    if not analysis.learning_curves(result, reports).empty:
-        curves = plots.plot_learning_curves(result, reports=reports)
+    if not result.reports.empty:
+        curves = plots.plot_learning_curves(result)
         sections += [
             "<h2>Learning curves</h2>",
             f"<figure>{_image(curves)}<figcaption>Intermediate results per trial"
@@ -215,7 +212,6 @@ def write_report(
     path: str | os.PathLike[str],
     *,
     spec: Mapping[str, Any] | None = None,
-    reports: Iterable[Report] | None = None,
     what_if_workers: Iterable[int] | None = None,
 ) -> Path:
     """Write one self-contained HTML page about ``result``: summary cards, the best
@@ -228,8 +224,6 @@ def write_report(
         result: the run, from `paratune.tune` or `paratune.load`.
         path: the HTML file to write (its folder is created).
         spec: the run's spec and settings, shown as JSON (None: left out).
-        reports: the run's intermediate results, for the learning curves (default: the
-            result's own, where it has them).
         what_if_workers: worker counts for the what-if replay (default: 1, 2, 4, ... up to
             twice the run's workers).
 
@@ -239,7 +233,7 @@ def write_report(
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(
-        report_html(result, spec=spec, reports=reports, what_if_workers=what_if_workers),
+        report_html(result, spec=spec, what_if_workers=what_if_workers),
         encoding="utf-8",
     )
     return target
