@@ -413,7 +413,12 @@ def scaling(
             raise click.BadParameter(f"{target} must end in .png or .svg", param_hint="--plot")
         if simulate:
             table, run = simulate_scaling(spec, counts, overrides=given)
-            said(run.workers, run)
+            if not quiet:
+                click.echo(
+                    f"[paratune] {run.name}: {len(run.trial_list)} trials on {run.workers} "
+                    f"workers in {run.wall_time:.2f} s, replayed below",
+                    err=True,
+                )
             label, title = (
                 "predicted",
                 f"{run.name}: what-if replay of {len(run.trial_list)} trials",
