@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -187,3 +188,38 @@ def test_ladder_ranks_and_ignores_repeats() -> None:
     assert ladder.rank(0, 0.4) == 1 and ladder.best_fraction(0) == 1
     ladder.record(1, 8, 0.2)
     assert 8 in ladder.promoted[0]
+
+
+def test_schedulers_from_names_and_spec_dicts() -> None:
+    from paratune.schedulers import make_scheduler
+
+    assert isinstance(make_scheduler("asha"), ASHA)
+    assert isinstance(make_scheduler({"type": "fifo"}), FIFO)
+    made = make_scheduler({"type": "hyperband", "min_budget": 1, "max_budget": 9, "eta": 3})
+    assert isinstance(made, Hyperband) and made.budgets == [1, 3, 9]
+    with pytest.raises(ValueError, match="a scheduler dict needs 'type'"):
+        make_scheduler({"min_budget": 1})
+    with pytest.raises(ValueError, match=r"scheduler 'asha': .*'rungs'.*its options are type"):
+        make_scheduler({"type": "asha", "rungs": 3})
+
+
+def test_a_spec_runs_asha_from_a_yaml_file(tmp_path: Path) -> None:
+    (tmp_path / "curves.py").write_text(
+        "def objective(config, ctx):\n"
+        "    for epoch in range(ctx.start_step, int(ctx.budget)):\n"
+        "        ctx.report(epoch + 1, loss=config['q'] + 1 / (epoch + 1))\n"
+        "    return config['q'] + 1 / ctx.budget\n"
+    )
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "objective: curves:objective\n"
+        "space: {q: {type: float, low: 0, high: 1}}\n"
+        "metric: loss\n"
+        "scheduler: {type: asha, budget: epochs, min_budget: 1, max_budget: 4, stopping: true}\n"
+        "executor: simulated\nworkers: 2\nmax_trials: 8\n"
+    )
+    from paratune.spec import load_run_spec
+
+    result = pt.tune(**load_run_spec(spec), store=None)
+    assert {t.status for t in result.trial_list} <= {pt.Status.DONE, pt.Status.PRUNED}
+    assert any(t.status is pt.Status.PRUNED for t in result.trial_list)
