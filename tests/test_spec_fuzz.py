@@ -254,7 +254,13 @@ _VALUES: dict[str, st.SearchStrategy[Any]] = {
     "metric": st.sampled_from(["value", "loss", ""]),
     "mode": st.sampled_from(["min", "max", "MAX", "best"]),
     "searcher": st.sampled_from(["random", "grid", "sobol", "lhs", "bayes"]),
-    "scheduler": st.sampled_from(["fifo", "asha", "median"]),
+    "scheduler": st.one_of(
+        st.sampled_from(["fifo", "asha", "hyperband", "fifo2"]),
+        st.fixed_dictionaries(
+            {"type": st.sampled_from(["asha", "successive_halving", "hyperband", "x"])},
+            optional={"max_budget": st.integers(-1, 8), "eta": st.integers(0, 3)},
+        ),
+    ),
     "executor": st.sampled_from(["serial", "threads", "processes", "simulated"]),
     "workers": st.integers(),
     "max_trials": st.integers(),
@@ -269,7 +275,7 @@ _VALUES: dict[str, st.SearchStrategy[Any]] = {
         st.dictionaries(_PARAM_NAMES, _SCALARS, max_size=3), max_size=3
     ),
     "name": _TEXT,
-    "checkpoint_dir": st.sampled_from(["checkpoints", "runs/checkpoints"]),
+    "checkpoint_dir": st.sampled_from(["checkpoints", ""]),
 }
 
 
