@@ -263,6 +263,8 @@ def test_trials_table_has_the_documented_columns() -> None:
         "finished",
         "duration",
         "worker_time",
+        "cpu_time",
+        "peak_memory",
         "worker",
         "error",
     ]

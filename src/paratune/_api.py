@@ -6,7 +6,9 @@ import math
 import numbers
 import os
 import secrets
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -50,6 +52,7 @@ def tune(
     resume: bool = False,
     overwrite: bool = False,
     progress: bool | ProgressCallback = False,
+    checkpoint_dir: str | os.PathLike[str] | None = None,
 ) -> TuneResult:
     """Tune ``objective`` over ``space`` and return every trial and the best one.
 
@@ -62,7 +65,10 @@ def tune(
         mode: ``"min"`` or ``"max"``.
         searcher: ``"random"``, ``"grid"``, ``"sobol"``, ``"lhs"``, ``"gp"`` (a Gaussian-process
             surrogate), ``"cmaes"`` or a searcher object.
-        scheduler: ``"fifo"`` or a scheduler object.
+        scheduler: ``"fifo"`` (each configuration once, at full budget) or a scheduler
+            object: `schedulers.SuccessiveHalving`, `schedulers.ASHA` or
+            `schedulers.Hyperband` for multi-fidelity runs, where ``max_trials`` counts
+            configurations (a promotion continues the same trial at a higher budget).
         executor: ``"serial"``, ``"threads"``, ``"processes"``, ``"simulated"``, ``"dask"``
             or an executor object (such as ``paratune.executors.Dask("tcp://host:8786")``).
         workers: how many trials run at once (default: the number of CPUs; 1 for serial and
@@ -98,6 +104,10 @@ def tune(
         overwrite: replace the stored experiment called ``name``.
         progress: True for a live display on standard error (plain lines when it is not a
             terminal), or a callable that gets a `Progress` snapshot a few times a second.
+        checkpoint_dir: where ``ctx.save_checkpoint`` keeps each trial's checkpoint (a
+            folder per experiment inside it). Default: beside an SQLite store, in
+            ``<store name>-checkpoints/`` (so a resumed run finds them); a temporary folder,
+            removed at the end, for a store in memory.
 
     Returns:
         A `TuneResult`.
@@ -177,6 +187,7 @@ def tune(
         objective=qualified_name(objective),
         details=details,
     )
+    checkpoints, temporary = _checkpoint_folder(checkpoint_dir, store, settings.name)
     tuner = Tuner(
         objective,
         space=the_space,
@@ -186,12 +197,16 @@ def tune(
         store=the_store,
         settings=settings,
         progress=_console_progress() if progress is True else progress or None,
+        checkpoints=checkpoints,
     )
     try:
         outcome = tuner.run()
+        reports = the_store.reports()
     finally:
         if the_store is not store:
             the_store.close()  # a store paratune opened, paratune closes
+        if temporary:
+            shutil.rmtree(checkpoints.parent, ignore_errors=True)
     return TuneResult(
         trial_list=outcome.trials,
         metric=metric,
@@ -202,7 +217,27 @@ def tune(
         cancelled_time=outcome.cancelled_time,
         stop_reason=outcome.stop_reason,
         name=settings.name,
+        report_list=reports,
     )
+
+
+def _checkpoint_folder(
+    checkpoint_dir: str | os.PathLike[str] | None, store: Any, name: str
+) -> tuple[Path, bool]:
+    """The experiment's checkpoint folder, and whether it is a temporary one."""
+    if checkpoint_dir is not None:
+        return Path(checkpoint_dir) / _safe(name), False
+    if isinstance(store, str | os.PathLike) and str(store) != ":memory:":
+        path = Path(store)
+        return path.parent / f"{path.stem}-checkpoints" / _safe(name), False
+    if isinstance(store, SQLiteStore):
+        return store.path.parent / f"{store.path.stem}-checkpoints" / _safe(name), False
+    return Path(tempfile.mkdtemp(prefix="paratune-checkpoints-")) / _safe(name), True
+
+
+def _safe(name: str) -> str:
+    """An experiment name as a folder name."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "_"
 
 
 def load(store: str | os.PathLike[str], name: str | None = None) -> TuneResult:
@@ -225,6 +260,7 @@ def load(store: str | os.PathLike[str], name: str | None = None) -> TuneResult:
             name = names[-1]
         db.select(name)
         experiment, totals, trials = db.experiment(), db.totals(), db.trials()
+        reports = db.reports()
     finally:
         db.close()
     return TuneResult(
@@ -237,6 +273,7 @@ def load(store: str | os.PathLike[str], name: str | None = None) -> TuneResult:
         cancelled_time=totals.cancelled_time,
         stop_reason=StopReason(totals.stop_reason or StopReason.UNFINISHED),
         name=name,
+        report_list=reports,
     )
 
 

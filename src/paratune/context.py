@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import pickle
 import time
-from typing import Protocol
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+from .errors import ParatuneError
+
+Reporter = Callable[[int, Mapping[str, Any]], bool]
+"""How a context hands a report to its executor: ``reporter(step, metrics)`` returns False
+when the trial must stop."""
 
 
 class Clock(Protocol):
@@ -36,6 +46,16 @@ class TrialCancelled(Exception):
     """
 
 
+class TrialPruned(Exception):
+    """Raised by `Context.report` when the scheduler stops the trial there (the stopping
+    variant of ASHA, say).
+
+    Objectives need not catch it: the trial is recorded as pruned, with the metrics of its
+    last report as its result. An objective may catch it to save a checkpoint or clean up,
+    and should then re-raise it (or return; the trial is pruned either way).
+    """
+
+
 class Context:
     """Handed to an objective that takes a second argument: ``objective(config, ctx)``.
 
@@ -44,11 +64,25 @@ class Context:
         seed: the trial's seed (derived from the experiment seed and the trial id); pass it to
             your own generators or to `paratune.seed_everything`.
         budget: the budget this job must reach (None unless a scheduler sets one).
-        start_step: where a resumed job starts (0 on a fresh start).
+        start_step: where a resumed job starts (0 on a fresh start); `load_checkpoint` sets
+            it to the step of the checkpoint it loads.
         attempt: 1 for the first run, 2 for the first retry, ...
     """
 
-    __slots__ = ("_cancelled", "_virtual", "attempt", "budget", "seed", "start_step", "trial_id")
+    __slots__ = (
+        "_cancelled",
+        "_checkpoint",
+        "_checkpoint_step",
+        "_last_report",
+        "_pruned",
+        "_reporter",
+        "_virtual",
+        "attempt",
+        "budget",
+        "seed",
+        "start_step",
+        "trial_id",
+    )
 
     def __init__(
         self,
@@ -59,6 +93,8 @@ class Context:
         start_step: int = 0,
         attempt: int = 1,
         virtual: bool = False,
+        checkpoint: str | None = None,
+        reporter: Reporter | None = None,
     ) -> None:
         self.trial_id = trial_id
         self.seed = seed
@@ -67,6 +103,89 @@ class Context:
         self.attempt = attempt
         self._virtual: float | None = 0.0 if virtual else None
         self._cancelled = False
+        self._pruned = False
+        self._checkpoint = checkpoint
+        self._checkpoint_step: int | None = None
+        self._reporter = reporter
+        self._last_report: tuple[int, dict[str, Any]] | None = None
+
+    def report(self, step: int, **metrics: Any) -> None:
+        """Record an intermediate result: ``metrics`` (numbers, by name) after ``step`` steps
+        of the trial's budget (epochs, say).
+
+        Reports are stored with the trial (``result.reports``) and shown as learning curves.
+        A scheduler that stops trials early (`paratune.schedulers.ASHA` with
+        ``stopping=True``) decides here: when the trial should stop, this raises
+        `TrialPruned`, and the trial's result is these metrics.
+        """
+        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+            raise ValueError(f"report(step, ...) needs a whole number step >= 0, got {step!r}")
+        if not metrics:
+            raise ValueError("report(step, **metrics) needs at least one metric, e.g. loss=0.3")
+        if self._cancelled:
+            raise TrialCancelled(f"trial {self.trial_id} was cancelled")
+        self._last_report = (step, metrics)
+        if self._reporter is not None and not self._reporter(step, metrics):
+            self._pruned = True
+            raise TrialPruned(f"trial {self.trial_id} was stopped at step {step}")
+
+    @property
+    def pruned(self) -> bool:
+        """True once a report has been told to stop the trial."""
+        return self._pruned
+
+    @property
+    def last_report(self) -> tuple[int, dict[str, Any]] | None:
+        """The latest ``(step, metrics)`` reported, or None."""
+        return self._last_report
+
+    def save_checkpoint(self, obj: Any, step: int | None = None) -> None:
+        """Keep ``obj`` (anything picklable: a model, its optimizer state, ...) as this
+        trial's checkpoint, reached at ``step`` (default: the latest reported step, else the
+        budget). A promotion to a higher budget then resumes from it instead of retraining.
+
+        The checkpoint is one file per trial, under a folder beside the store (see
+        `paratune.tune`'s ``checkpoint_dir``); written whole and then renamed, so a crash
+        never leaves half a checkpoint. On several machines, that folder must be on a
+        filesystem they share.
+        """
+        if self._checkpoint is None:
+            raise ParatuneError("this run keeps no checkpoints (no checkpoint_dir)")
+        if step is None:
+            if self._last_report is not None:
+                step = self._last_report[0]
+            elif self.budget is not None:
+                step = int(self.budget)
+            else:
+                step = 0
+        path = Path(self._checkpoint)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+        with partial.open("wb") as file:
+            pickle.dump((step, obj), file, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(partial, path)
+        self._checkpoint_step = step
+
+    def load_checkpoint(self) -> Any:
+        """The trial's latest checkpoint, or None on a fresh start (or when it saved none).
+
+        Sets `start_step` to the step the checkpoint reached (0 when there is none), so a
+        loop ``for epoch in range(ctx.start_step, ctx.budget)`` written after it trains
+        exactly what is missing.
+        """
+        if self._checkpoint is None or not os.path.exists(self._checkpoint):
+            self.start_step = 0
+            return None
+        with open(self._checkpoint, "rb") as file:
+            step, obj = pickle.load(file)
+        self.start_step = step
+        self._checkpoint_step = step
+        return obj
+
+    @property
+    def checkpoint_step(self) -> int | None:
+        """The step of the checkpoint this trial holds, as far as this job knows."""
+        return self._checkpoint_step
 
     def elapse(self, seconds: float) -> None:
         """Spend ``seconds`` of the trial's time.

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from .trial import Config, Status, Trial
+from .trial import Config, Report, Status, Trial
 from .tuner import StopReason
 
 if TYPE_CHECKING:
@@ -32,6 +32,8 @@ class TuneResult:
         cancelled_time: worker-seconds spent on trials cancelled when the run stopped.
         stop_reason: why the run ended.
         name: the experiment's name.
+        report_list: every intermediate result (``ctx.report`` and, under a multi-fidelity
+            scheduler, each job's result at its budget), by trial and step.
     """
 
     trial_list: list[Trial]
@@ -43,6 +45,24 @@ class TuneResult:
     cancelled_time: float
     stop_reason: StopReason
     name: str = ""
+    report_list: list[Report] = field(default_factory=list)
+
+    @cached_property
+    def reports(self) -> pd.DataFrame:
+        """The intermediate results as a DataFrame: ``trial_id``, ``step``, ``time``
+        (seconds since the experiment started) and a ``metric.<name>`` column per metric;
+        learning curves, one trial at a time."""
+        import pandas as pd
+
+        reports = self.report_list
+        columns: dict[str, Any] = {
+            "trial_id": [r.trial_id for r in reports],
+            "step": [r.step for r in reports],
+            "time": [r.time for r in reports],
+        }
+        for key in dict.fromkeys(itertools.chain.from_iterable(r.metrics for r in reports)):
+            columns["metric." + key] = [r.metrics.get(key) for r in reports]
+        return pd.DataFrame(columns)
 
     @cached_property
     def best_trial(self) -> Trial | None:
@@ -126,6 +146,8 @@ def trials_frame(trials: list[Trial]) -> pd.DataFrame:
     columns["finished"] = finished
     columns["duration"] = finished - started
     columns["worker_time"] = floats(t.worker_time for t in trials)
+    columns["cpu_time"] = floats(t.cpu_time for t in trials)
+    columns["peak_memory"] = floats(t.peak_memory for t in trials)
     workers = [t.worker for t in trials]
     columns["worker"] = pd.arrays.IntegerArray(
         np.array([-1 if w is None else w for w in workers], dtype=np.int64),

@@ -30,6 +30,9 @@ class Status(enum.StrEnum):
     """Raised, crashed or returned an invalid value, with no retry left."""
     CANCELLED = "cancelled"
     """Stopped by paratune because the run ended (target reached, time up, Ctrl-C)."""
+    PRUNED = "pruned"
+    """Stopped early by a scheduler (the stopping variant of ASHA, say); its value is that of
+    its last report, at the budget it reached."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,8 @@ class Job(NamedTuple):
         seed: the trial's seed, derived from the experiment seed and the trial id.
         budget: the budget the job must reach, or None.
         start_step: where a resumed job starts.
+        checkpoint: the file the trial's checkpoint is saved to and loaded from (None: the
+            run keeps no checkpoints).
     """
 
     trial_id: int
@@ -67,6 +72,26 @@ class Job(NamedTuple):
     seed: int
     budget: float | None = None
     start_step: int = 0
+    checkpoint: str | None = None
+
+
+class Report(NamedTuple):
+    """An intermediate result, from ``ctx.report(step, **metrics)`` or the end of a job.
+
+    Attributes:
+        trial_id: the reporting trial.
+        attempt: the job's attempt.
+        step: how far the trial got (an epoch count, say).
+        metrics: the reported metrics.
+        time: when it was reported: the executor's clock in an executor, seconds since the
+            start of the experiment once stored.
+    """
+
+    trial_id: int
+    attempt: int
+    step: int
+    metrics: Mapping[str, Any]
+    time: float
 
 
 class Event(NamedTuple):
@@ -88,6 +113,12 @@ class Event(NamedTuple):
         cancelled: True when the job was stopped by a cancellation.
         host: the machine that ran the job (None when not known).
         pid: the process that ran the job (None when not known).
+        pruned: True when a scheduler stopped the job at a report; ``result`` is then the
+            metrics of that last report.
+        checkpoint_step: the step of the checkpoint the job saved (None: it saved none).
+        cpu_time: CPU seconds used while the objective ran (None when not measured).
+        peak_memory: peak resident memory in bytes while the objective ran (None when the
+            platform or executor cannot tell it for one job).
     """
 
     trial_id: int
@@ -102,6 +133,10 @@ class Event(NamedTuple):
     cancelled: bool = False
     host: str | None = None
     pid: int | None = None
+    pruned: bool = False
+    checkpoint_step: int | None = None
+    cpu_time: float | None = None
+    peak_memory: int | None = None
 
 
 class Trial(NamedTuple):
@@ -128,6 +163,10 @@ class Trial(NamedTuple):
         pid: the process that ran it.
         error: why it failed (latest attempt).
         traceback: the traceback of the latest failure.
+        checkpoint_step: the step its saved checkpoint reaches (None: no checkpoint).
+        cpu_time: CPU seconds its jobs used, over all attempts (None when not measured).
+        peak_memory: the highest peak resident memory of its jobs, in bytes (None when not
+            measured).
     """
 
     trial_id: int
@@ -147,6 +186,9 @@ class Trial(NamedTuple):
     pid: int | None = None
     error: str | None = None
     traceback: str | None = None
+    checkpoint_step: int | None = None
+    cpu_time: float | None = None
+    peak_memory: int | None = None
 
     @property
     def duration(self) -> float | None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import enum
 import math
 import numbers
+import shutil
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .executors import Executor, Objective
@@ -17,7 +19,7 @@ from .searchers import Searcher
 from .seeding import trial_seed
 from .space import Space
 from .store import Experiment, RunTotals, Store
-from .trial import _NO_METRICS, Config, Event, Job, Status, Trial
+from .trial import _NO_METRICS, Config, Event, Job, Proposal, Report, Status, Trial
 
 
 class StopReason(enum.StrEnum):
@@ -82,6 +84,7 @@ class Progress:
         done: trials finished with a value.
         failed: trials failed for good.
         cancelled: trials cancelled by a stop.
+        pruned: trials stopped early by the scheduler.
         running: trials in flight.
         max_trials: the trial limit, if any.
         workers: the executor's worker count.
@@ -94,6 +97,7 @@ class Progress:
     done: int
     failed: int
     cancelled: int
+    pruned: int
     running: int
     max_trials: int | None
     workers: int
@@ -138,6 +142,8 @@ class Tuner:
         store: keeps the trials.
         settings: the metric, the mode, the stopping rules, and how to open the experiment.
         progress: called with a `Progress` snapshot a few times a second and at the end.
+        checkpoints: the folder for this experiment's checkpoints (one file per trial), or
+            None to keep none.
     """
 
     def __init__(
@@ -151,6 +157,7 @@ class Tuner:
         store: Store,
         settings: RunSettings,
         progress: ProgressCallback | None = None,
+        checkpoints: Path | None = None,
     ) -> None:
         self.objective = objective
         self.space = space
@@ -160,11 +167,16 @@ class Tuner:
         self.store = store
         self.settings = settings
         self.progress = progress
+        self.checkpoints = checkpoints
         self._sign = 1.0 if settings.mode == "min" else -1.0
         self._trials: dict[int, Trial] = {}  # the latest state of every trial
         self._running: dict[int, Trial] = {}  # trials not ended (in flight or queued)
         self._queued: deque[Job] = deque()  # retries, and trials resumed from a crash
         self._unsaved: list[Trial] = []
+        self._unsaved_reports: list[Report] = []
+        # Where each trial stood before the job now running continued it (a promotion).
+        self._before: dict[int, Trial] = {}
+        self._reported: dict[int, int] = {}  # trial id -> its latest reported step
         self._created = 0
         self._counts = dict.fromkeys(Status, 0)
         self._best: Trial | None = None
@@ -191,6 +203,8 @@ class Tuner:
             settings.details,
         )
         stored = self.store.open(experiment, resume=settings.resume, overwrite=settings.overwrite)
+        if not stored and self.checkpoints is not None:
+            shutil.rmtree(self.checkpoints, ignore_errors=True)  # left by an earlier run
         earlier = self.store.totals()
         self._offset, self._busy = earlier.wall_time, earlier.busy_time
         self._cancelled_time = earlier.cancelled_time
@@ -202,7 +216,7 @@ class Tuner:
         )
         self._replay(stored)
         self._t0 = executor.clock.now()
-        executor.start(self.objective)
+        executor.start(self.objective, self._on_report)
         try:
             self._loop()
         except KeyboardInterrupt:
@@ -229,10 +243,14 @@ class Tuner:
 
     def _replay(self, stored: list[Trial]) -> None:
         """Bring the searcher, scheduler and counters to where a resumed experiment stopped:
-        the searcher's sequence moves on by one suggestion per stored trial, ended trials are
-        reported as if they had just ended, and trials that were running are queued again
-        with the same config and seed."""
+        the searcher's sequence moves on by one suggestion per stored trial, the scheduler
+        sees each trial's reports again, ended trials are reported as if they had just
+        ended, and trials that were running are queued again with the same config and seed
+        (from their checkpoint, when they have one), the scheduler told where they stand."""
         by_id = {trial.trial_id: trial for trial in stored}
+        reports: dict[int, list[Report]] = {}
+        for report in self.store.reports():
+            reports.setdefault(report.trial_id, []).append(report)
         self._created = max(by_id, default=-1) + 1
         for trial_id in range(self._created):
             self.searcher.suggest()  # keep the sequence in step, whatever happened
@@ -240,14 +258,39 @@ class Tuner:
             if trial is None:
                 continue
             self._trials[trial_id] = trial
+            for report in reports.get(trial_id, ()):
+                self._reported[trial_id] = report.step
+                value = self._loss(report.metrics)
+                if value is not None:
+                    self.scheduler.on_report(trial_id, report.step, value)
             if trial.status is Status.RUNNING:
                 self._running[trial_id] = trial
-                self._queued.append(
-                    Job(trial_id, trial.attempts, trial.config, trial.seed, trial.budget)
-                )
+                self._queued.append(self._job(trial, trial.attempts))
+                self.scheduler.on_result(trial._replace(value=None))
             else:
                 self._ended(trial)
                 self._notify(trial)
+
+    def _job(self, trial: Trial, attempt: int) -> Job:
+        """A job that runs ``trial`` again at its budget: from its checkpoint if it has one
+        below that budget, else from the start."""
+        start = trial.checkpoint_step or 0
+        if trial.budget is None or start >= trial.budget:
+            start = 0
+        return Job(trial.trial_id, attempt, trial.config, trial.seed, trial.budget, start,
+                   self._checkpoint(trial.trial_id))  # fmt: skip
+
+    def _checkpoint(self, trial_id: int) -> str | None:
+        if self.checkpoints is None:
+            return None
+        return str(self.checkpoints / f"trial-{trial_id}.pkl")
+
+    def _suggest(self) -> Config | None:
+        """A new configuration from the searcher, or None once ``max_trials`` exist."""
+        limit = self.settings.max_trials
+        if limit is not None and self._created >= limit:
+            return None
+        return self.searcher.suggest()
 
     def _loop(self) -> None:
         executor = self.executor
@@ -280,38 +323,53 @@ class Tuner:
             if self._queued:
                 job = self._queued.popleft()
             else:
-                if settings.max_trials is not None and self._created >= settings.max_trials:
-                    return
-                proposal = self.scheduler.next_job(self.searcher.suggest)
+                proposal = self.scheduler.next_job(self._suggest)
                 if proposal is None:
                     return
-                trial_id = self._created
-                job = Job(
-                    trial_id,
-                    1,
-                    proposal.config,
-                    trial_seed(settings.seed, trial_id),
-                    proposal.budget,
-                    proposal.start_step,
-                )
-                self._created += 1
-            before = self._running.get(job.trial_id)
+                job = self._new_job(proposal)
+            before = self._running.get(job.trial_id) or self._before.get(job.trial_id)
             trial = Trial(
                 job.trial_id,
                 job.config,
                 job.seed,
                 Status.RUNNING,
+                before.value if before else None,
+                before.metrics if before else _NO_METRICS,
                 attempts=job.attempt,
                 budget=job.budget,
                 submitted=self._elapsed(),
                 worker_time=before.worker_time if before else 0.0,
                 error=before.error if before else None,
                 traceback=before.traceback if before else None,
+                checkpoint_step=before.checkpoint_step if before else None,
+                cpu_time=before.cpu_time if before else None,
+                peak_memory=before.peak_memory if before else None,
             )
             self._keep(trial)
             self._running[job.trial_id] = trial
             self.executor.submit(job)
             free -= 1
+
+    def _new_job(self, proposal: Proposal) -> Job:
+        """The first job of a new trial, or the job that continues a trial (a promotion)."""
+        budget, start = proposal.budget, proposal.start_step
+        if proposal.trial_id is None:
+            trial_id = self._created
+            self._created += 1
+            seed = trial_seed(self.settings.seed, trial_id)
+            self._before.pop(trial_id, None)
+            return Job(trial_id, 1, proposal.config, seed, budget, start,
+                       self._checkpoint(trial_id))  # fmt: skip
+        before = self._trials.get(proposal.trial_id)
+        if before is None or proposal.trial_id in self._running:
+            state = "unknown" if before is None else "still running"
+            raise RuntimeError(
+                f"the scheduler asked to continue trial {proposal.trial_id}, which is {state}"
+            )
+        self._before[before.trial_id] = before
+        self._counts[before.status] -= 1  # counted again when this job ends
+        return Job(before.trial_id, 1, before.config, before.seed, budget, start,
+                   self._checkpoint(before.trial_id))  # fmt: skip
 
     def _wait_timeout(self) -> float | None:
         """How long `completed` may wait: until max_time, and, in real time with a progress
@@ -334,11 +392,12 @@ class Tuner:
             self._notify(trial)
 
     def _notify(self, trial: Trial) -> None:
-        """Tell the scheduler and the searcher that ``trial`` ended. Everything inside
-        minimises: with mode="max" they see the value negated (the store keeps it as is)."""
-        self.scheduler.on_result(trial)
+        """Tell the scheduler and the searcher that a job of ``trial`` ended. Everything
+        inside minimises: with mode="max" they see the value negated (the store keeps it as
+        is)."""
         if self._sign < 0 and trial.value is not None:
             trial = trial._replace(value=-trial.value)
+        self.scheduler.on_result(trial)
         self.searcher.observe(trial)
 
     def _record(self, event: Event) -> Trial | None:
@@ -351,6 +410,7 @@ class Tuner:
         value: float | None = None
         metrics: Mapping[str, Any] = _NO_METRICS
         error, tb = event.error, event.traceback
+        budget = running.budget
         if event.cancelled:
             status = Status.CANCELLED
             self._cancelled_time += spent
@@ -361,6 +421,9 @@ class Tuner:
         else:
             value, metrics, error = _read_result(event.result, self.settings.metric)
             status = Status.FAILED if error else Status.DONE
+            if event.pruned and not error:
+                status = Status.PRUNED
+                budget = self._reported.get(event.trial_id, budget)
         start = self._t0 - self._offset
         trial = Trial(
             running.trial_id,
@@ -370,7 +433,7 @@ class Tuner:
             value,
             metrics,
             attempts=event.attempt,
-            budget=running.budget,
+            budget=budget,
             submitted=running.submitted,
             started=event.started - start,
             finished=event.finished - start,
@@ -380,20 +443,65 @@ class Tuner:
             pid=event.pid,
             error=error,
             traceback=tb,
+            checkpoint_step=_latest(event.checkpoint_step, running.checkpoint_step),
+            cpu_time=_total(running.cpu_time, event.cpu_time),
+            peak_memory=_highest(running.peak_memory, event.peak_memory),
         )
-        self._keep(trial)
         if status is Status.RUNNING:  # failed, with a retry left
+            self._keep(trial)
             self._running[trial.trial_id] = trial
-            self._queued.append(
-                Job(trial.trial_id, event.attempt + 1, trial.config, trial.seed, trial.budget)
-            )
+            self._queued.append(self._job(trial, event.attempt + 1))
             return None
+        before = self._before.pop(trial.trial_id, None)
+        if status is Status.CANCELLED and before is not None:
+            # A continuation stopped by the end of the run: the trial stays where it was.
+            trial = before._replace(
+                worker_time=trial.worker_time, cpu_time=trial.cpu_time,
+                peak_memory=trial.peak_memory, checkpoint_step=trial.checkpoint_step,
+            )  # fmt: skip
+        elif status is Status.DONE and budget is not None:
+            self._report_end(trial, event.attempt, budget)
+        self._keep(trial)
         return trial
+
+    def _report_end(self, trial: Trial, attempt: int, budget: float) -> None:
+        """Record a job's result at its budget as a report (a rung result), unless the
+        objective reported that step itself."""
+        step = int(budget)
+        if step != budget or self._reported.get(trial.trial_id) == step:
+            return
+        metrics = dict(trial.metrics) or {self.settings.metric: trial.value}
+        self._reported[trial.trial_id] = step
+        assert trial.finished is not None
+        self._unsaved_reports.append(
+            Report(trial.trial_id, attempt, step, metrics, trial.finished)
+        )
+
+    def _on_report(self, report: Report) -> bool:
+        """Record a running job's report and ask the scheduler whether the trial goes on."""
+        running = self._running.get(report.trial_id)
+        if running is None or running.attempts != report.attempt:
+            return True  # a job already accounted for
+        when = report.time - (self._t0 - self._offset)
+        self._unsaved_reports.append(report._replace(metrics=dict(report.metrics), time=when))
+        self._reported[report.trial_id] = report.step
+        value = self._loss(report.metrics)
+        if value is None or self._stop is not None:
+            return True
+        return self.scheduler.on_report(report.trial_id, report.step, value)
+
+    def _loss(self, metrics: Mapping[str, Any]) -> float | None:
+        """The tuned metric of a report as a loss (negated for mode="max"), or None when the
+        report does not carry a usable value of it."""
+        raw = metrics.get(self.settings.metric)
+        if isinstance(raw, bool) or not isinstance(raw, numbers.Real) or not math.isfinite(raw):
+            return None
+        return self._sign * float(raw)
 
     def _ended(self, trial: Trial) -> None:
         """Count an ended trial, keep the best, and check the target."""
         self._counts[trial.status] += 1
-        if trial.value is None:
+        if trial.value is None or trial.status is not Status.DONE:
             return
         key = self._sign * trial.value
         if key < self._best_key:
@@ -407,9 +515,10 @@ class Tuner:
         self._unsaved.append(trial)
 
     def _commit(self) -> None:
-        if self._unsaved:
-            self.store.save(self._unsaved)
+        if self._unsaved or self._unsaved_reports:
+            self.store.save(self._unsaved, self._unsaved_reports)
             self._unsaved = []
+            self._unsaved_reports = []
 
     def _settle_leftovers(self) -> None:
         """Close the books on trials the executor no longer holds when the run stops: one
@@ -418,8 +527,11 @@ class Tuner:
         retrying = {job.trial_id for job in self._queued if job.attempt > 1}
         now = self._elapsed()
         for trial in list(self._running.values()):
+            before = self._before.pop(trial.trial_id, None)
             if trial.trial_id in retrying and trial.error is not None:
                 settled = trial._replace(status=Status.FAILED)
+            elif before is not None:
+                settled = before._replace(worker_time=trial.worker_time)
             else:
                 reason = "cancelled: the run stopped before it ended"
                 settled = trial._replace(status=Status.CANCELLED, finished=now, error=reason)
@@ -453,6 +565,7 @@ class Tuner:
                 done=self._counts[Status.DONE],
                 failed=self._counts[Status.FAILED],
                 cancelled=self._counts[Status.CANCELLED],
+                pruned=self._counts[Status.PRUNED],
                 running=len(self._running),
                 max_trials=self.settings.max_trials,
                 workers=self.executor.workers,
@@ -461,6 +574,18 @@ class Tuner:
                 finished=finished,
             )
         )
+
+
+def _latest(new: int | None, old: int | None) -> int | None:
+    return old if new is None else new
+
+
+def _total(old: float | None, new: float | None) -> float | None:
+    return new if old is None else old if new is None else old + new
+
+
+def _highest(old: int | None, new: int | None) -> int | None:
+    return new if old is None else old if new is None else max(old, new)
 
 
 def _read_result(result: Any, metric: str) -> tuple[float | None, Mapping[str, Any], str | None]:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import inspect
 import os
 import socket
+import sys
+import time
 import traceback
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from ..context import Clock, Context, TrialCancelled
-from ..trial import Event, Job
+from ..context import Clock, Context, Reporter, TrialCancelled, TrialPruned
+from ..trial import Event, Job, Report
 
 _HOST = socket.gethostname()
 _pid = os.getpid()  # one int shared by every event of this process, not a new one per trial
@@ -25,6 +27,10 @@ os.register_at_fork(after_in_child=_forked)
 
 Objective = Callable[..., Any]
 """``objective(config)`` or ``objective(config, ctx)``."""
+
+ReportHandler = Callable[[Report], bool]
+"""What the driver does with a `Report`: record it, and say whether the trial goes on
+(False: `Context.report` raises `TrialPruned` in the objective)."""
 
 
 class Executor(Protocol):
@@ -44,8 +50,14 @@ class Executor(Protocol):
         """The clock the run is measured with."""
         ...
 
-    def start(self, objective: Objective) -> None:
-        """Start the workers and ship them the objective (once, not once per job)."""
+    def start(self, objective: Objective, on_report: ReportHandler | None = None) -> None:
+        """Start the workers and ship them the objective (once, not once per job).
+
+        Every ``ctx.report`` of a running job is handed to ``on_report`` in the driver's
+        thread, from within `completed` (or at once, for an executor that runs jobs in the
+        driver), and the objective waits for its answer. None: reports are kept nowhere and
+        trials always go on.
+        """
         ...
 
     def free_slots(self) -> int:
@@ -93,7 +105,7 @@ def takes_context(objective: Objective) -> bool:
     return positional >= 2
 
 
-def make_context(job: Job, *, virtual: bool = False) -> Context:
+def make_context(job: Job, *, virtual: bool = False, reporter: Reporter | None = None) -> Context:
     """The context for one job."""
     return Context(
         trial_id=job.trial_id,
@@ -102,7 +114,45 @@ def make_context(job: Job, *, virtual: bool = False) -> Context:
         start_step=job.start_step,
         attempt=job.attempt,
         virtual=virtual,
+        checkpoint=job.checkpoint,
+        reporter=reporter,
     )
+
+
+class PeakMemory:
+    """Peak resident memory of this process over one job, where Linux tells it: the peak is
+    reset before the job (``/proc/self/clear_refs``) and read after (``VmHWM``).
+
+    Both take tens of microseconds, which would double the cost of a trivial job, so a job is
+    measured only when the previous one of this process took a millisecond or more.
+    """
+
+    def __init__(self) -> None:
+        self.enabled = sys.platform.startswith("linux")
+        self._next = True
+
+    def start(self) -> bool:
+        """Reset the peak; False when this job is not measured."""
+        if not (self.enabled and self._next):
+            return False
+        try:
+            with open("/proc/self/clear_refs", "w") as file:
+                file.write("5")
+        except OSError:
+            self.enabled = False
+            return False
+        return True
+
+    def read(self, seconds: float) -> int | None:
+        """The peak since `start`, in bytes."""
+        self._next = seconds >= 0.001
+        try:
+            with open("/proc/self/status", "rb") as file:
+                status = file.read()
+            at = status.index(b"VmHWM:") + 6
+            return int(status[at : status.index(b"kB", at)]) * 1024
+        except (OSError, ValueError):
+            return None
 
 
 # The longest single wait an executor makes (seconds). The operating system's waits take
@@ -126,49 +176,46 @@ def run_job(
     *,
     worker: int,
     now: Callable[[], float],
+    cpu_clock: Callable[[], float] = time.thread_time,
+    memory: PeakMemory | None = None,
 ) -> Event:
     """Run one job and turn whatever happens into an `Event`.
 
     ``ctx`` is None for an objective that takes only the config. An exception is caught and
-    recorded with its traceback; `TrialCancelled` marks the job cancelled.
-    `KeyboardInterrupt` propagates, so Ctrl-C still stops a serial run.
+    recorded with its traceback; `TrialCancelled` marks the job cancelled; `TrialPruned` (or
+    a context told to stop) marks it pruned, with its last report as the result.
+    `KeyboardInterrupt` propagates, so Ctrl-C still stops a serial run. ``cpu_clock``
+    measures the job's CPU time (the thread's by default; a worker process passes its
+    process's), and ``memory``, where given, its peak memory.
     """
+    measured = memory is not None and memory.start()
+    cpu = cpu_clock()
     started = now()
     pid = _pid
-    error: str | None
+    error: str | None = None
+    tb: str | None = None
+    ok, cancelled = True, False
     try:
         result = objective(job.config) if ctx is None else objective(job.config, ctx)
     except TrialCancelled:
-        result, error, tb, cancelled = None, "cancelled", None, True
+        ok, result, error, cancelled = False, None, "cancelled", True
+    except TrialPruned:
+        result = None
     except Exception as exc:
-        result, error, tb = None, f"{type(exc).__name__}: {exc}", traceback.format_exc()
-        cancelled = False
-    else:
-        return Event(
-            job.trial_id,
-            job.attempt,
-            True,
-            result,
-            started,
-            now(),
-            worker,
-            None,
-            None,
-            False,
-            _HOST,
-            pid,
-        )
-    return Event(
-        job.trial_id,
-        job.attempt,
-        False,
-        result,
-        started,
-        now(),
-        worker,
-        error,
-        tb,
-        cancelled,
-        _HOST,
-        pid,
-    )
+        ok, result, error, tb = False, None, f"{type(exc).__name__}: {exc}", traceback.format_exc()
+    finished = now()
+    cpu_time = cpu_clock() - cpu
+    peak = memory.read(finished - started) if measured and memory is not None else None
+    pruned = ctx is not None and ctx.pruned and not cancelled
+    if pruned and ctx is not None:
+        last = ctx.last_report
+        ok, error, tb = True, None, None
+        result = dict(last[1]) if last is not None and result is None else result
+    checkpoint_step = None if ctx is None else ctx.checkpoint_step
+    return Event(job.trial_id, job.attempt, ok, result, started, finished, worker, error, tb,
+                 cancelled, _HOST, pid, pruned, checkpoint_step, cpu_time, peak)  # fmt: skip
+
+
+def report_event(job: Job, step: int, metrics: Any, when: float) -> Report:
+    """The `Report` of a job's ``ctx.report(step, **metrics)`` at ``when``."""
+    return Report(job.trial_id, job.attempt, step, metrics, when)

@@ -3,17 +3,31 @@ that runs one job. Imported only where ``distributed`` is installed."""
 
 from __future__ import annotations
 
+import itertools
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import cloudpickle
+import distributed
 from distributed import WorkerPlugin, get_worker
 
-from ..trial import Event, Job
+from ..context import Reporter
+from ..trial import Event, Job, Report
 from ._base import Objective, make_context, run_job
 
 # The objectives loaded in this worker process, by run token: (objective, with_context).
 _OBJECTIVES: dict[str, tuple[Objective, bool]] = {}
+
+variable: Any = distributed.Variable  # typed loosely: distributed's own hints are partial
+
+# How long (seconds) a report waits for the driver's answer before the trial goes on.
+ANSWER_WITHIN = 600.0
+
+
+def report_topic(token: str) -> str:
+    """The event topic a run's reports travel on, from the workers to the driver."""
+    return f"paratune-{token}-reports"
 
 
 class ShipObjective(WorkerPlugin):
@@ -38,10 +52,33 @@ class ShipObjective(WorkerPlugin):
         _OBJECTIVES.pop(self.token, None)
 
 
-def run_task(token: str, job: Job) -> tuple[Event, str]:
+def run_task(token: str, job: Job, reports: bool) -> tuple[Event, str]:
     """Run one job on this worker: its event (times from the wall clock, which every host
-    shares), and this worker's address."""
+    shares), and this worker's address. With ``reports``, each ``ctx.report`` goes to the
+    driver and waits for its answer."""
     objective, with_context = _OBJECTIVES[token]
-    ctx = make_context(job) if with_context else None
+    reporter = _reporter(token, job) if reports else None
+    ctx = make_context(job, reporter=reporter) if with_context else None
     event = run_job(objective, job, ctx, worker=-1, now=time.time)
     return event, str(get_worker().address)
+
+
+def _reporter(token: str, job: Job) -> Reporter:
+    """Send each report as a worker event (pickled: metrics may hold any number type), then
+    wait on a Dask `Variable` named for it, which the driver sets to go on or stop."""
+    count = itertools.count()
+
+    def report(step: int, metrics: Mapping[str, Any]) -> bool:
+        name = f"paratune-{token}-{job.trial_id}-{job.attempt}-r{next(count)}"
+        message = Report(job.trial_id, job.attempt, step, dict(metrics), time.time())
+        sent = {"answer": name, "report": cloudpickle.dumps(message)}
+        get_worker().log_event(report_topic(token), sent)
+        answer = variable(name)
+        try:
+            go_on = bool(answer.get(timeout=ANSWER_WITHIN))
+        except TimeoutError:
+            return True  # the driver is gone or stuck: finishing is the safe choice
+        answer.delete()
+        return go_on
+
+    return report

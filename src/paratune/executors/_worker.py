@@ -7,12 +7,15 @@ import pickle
 import signal
 import threading
 import time
+from collections import deque
+from collections.abc import Mapping
 from multiprocessing.connection import Connection
+from typing import Any
 
 import cloudpickle
 
-from ..trial import Event, Job
-from ._base import make_context, run_job
+from ..trial import Event, Job, Report
+from ._base import PeakMemory, make_context, run_job
 from ._resources import Placement, apply_placement
 
 # A worker sends what it has finished at the end of each batch of jobs, or sooner once this
@@ -35,25 +38,55 @@ def worker_main(
     _exit_with_the_driver()
     if placement is not None:
         apply_placement(placement)  # before the objective (and what it imports) loads
-    objective, with_context = cloudpickle.loads(payload)
+    objective, with_context, reports = cloudpickle.loads(payload)
+    memory = PeakMemory()
+    # Batches that arrived while a report waited for its answer.
+    early: deque[list[Job] | None] = deque()
+    ready: list[Event] = []
+
+    def ask(job: Job, step: int, metrics: Mapping[str, Any]) -> bool:
+        """Send a report (after the events ready so far) and wait for the driver's answer."""
+        nonlocal ready
+        if ready:
+            _send(conn, ready)
+            ready = []
+        conn.send(Report(job.trial_id, job.attempt, step, dict(metrics), time.monotonic()))
+        while True:
+            answer = conn.recv()
+            if isinstance(answer, bool):
+                return answer
+            early.append(answer)
+
     while True:
         try:
-            batch: list[Job] | None = conn.recv()
+            batch: list[Job] | None = early.popleft() if early else conn.recv()
         except EOFError:  # the driver went away
             return
         if batch is None:
             return
-        ready: list[Event] = []
         last_sent = time.monotonic()
         for job in batch:
-            ctx = make_context(job) if with_context else None
-            ready.append(run_job(objective, job, ctx, worker=worker, now=time.monotonic))
+            ctx = None
+            if with_context:
+                reporter = (lambda s, m, job=job: ask(job, s, m)) if reports else None
+                ctx = make_context(job, reporter=reporter)
+            event = run_job(
+                objective,
+                job,
+                ctx,
+                worker=worker,
+                now=time.monotonic,
+                cpu_clock=time.process_time,
+                memory=memory,
+            )
+            ready.append(event)
             if time.monotonic() - last_sent > _FLUSH_AFTER:
                 _send(conn, ready)
                 ready = []
                 last_sent = time.monotonic()
         if ready:
             _send(conn, ready)
+            ready = []
 
 
 def _exit_with_the_driver() -> None:

@@ -21,8 +21,8 @@ from typing import Any, NamedTuple
 import cloudpickle
 
 from ..errors import ParatuneError
-from ..trial import Event, Job
-from ._base import LONGEST_WAIT, Objective, cancelled_event, takes_context
+from ..trial import Event, Job, Report
+from ._base import LONGEST_WAIT, Objective, ReportHandler, cancelled_event, takes_context
 from ._resources import Resources, parse_resources
 
 # How often (seconds) a wait with no completions checks that the scheduler is still there.
@@ -131,10 +131,13 @@ class Dask:
         self._cluster: Any = None
         self._token = ""
         self._running: dict[str, _Running] = {}
-        self._inbox: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
+        # (kind, what) from the client's thread: ("done", key), (worker address, key) for a
+        # task lost with its worker, ("report", message), ("", "") when workers changed.
+        self._inbox: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self._indexes: dict[str, int] = {}
         self._lost: ParatuneError | None = None
         self._worker_side: Any = None
+        self._on_report: ReportHandler | None = None
         self._room: dict[str, int] = {}  # worker address -> trials it runs at once
         self._stale = True  # workers joined or left since `_room` was taken
         self._roomless_since: float | None = None
@@ -236,9 +239,11 @@ class Dask:
 
     # ---- the executor protocol -------------------------------------------------------------
 
-    def start(self, objective: Objective) -> None:
+    def start(self, objective: Objective, on_report: ReportHandler | None = None) -> None:
         """Connect (starting the local cluster if there is one) and hand the objective to
-        every worker, once."""
+        every worker, once. Each ``ctx.report`` travels to the driver as a worker event, is
+        handed to ``on_report`` within `completed`, and the objective waits for the answer
+        (a Dask `Variable`): a few milliseconds per report."""
         try:
             with _by_value(objective):
                 payload = cloudpickle.dumps((objective, takes_context(objective)))
@@ -260,6 +265,10 @@ class Dask:
                 f"the objective cannot be loaded on the Dask workers: {type(exc).__name__}: {exc}"
             ) from exc
         client.subscribe_topic("all", self._on_cluster_event)
+        self._on_report = on_report
+        if on_report is not None:
+            topic = self._worker_side.report_topic(self._token)
+            client.subscribe_topic(topic, lambda event: self._inbox.put(("report", event[1])))
 
     def free_slots(self) -> int:
         """Trials that may start now: ``workers`` less those in flight, and no more than the
@@ -296,6 +305,7 @@ class Dask:
             self._worker_side.run_task,
             self._token,
             job,
+            self._on_report is not None,
             key=key,
             pure=False,
             resources=resources,
@@ -332,7 +342,7 @@ class Dask:
         if not self._running:
             return self._await_room(timeout)
         deadline = None if timeout is None else time.monotonic() + timeout
-        messages: list[tuple[str, str]] = []
+        messages: list[tuple[str, Any]] = []
         while not messages:
             wait = _CHECK_EVERY if deadline is None else deadline - time.monotonic()
             try:
@@ -371,11 +381,14 @@ class Dask:
             self._check_scheduler()
         return []
 
-    def _events(self, messages: list[tuple[str, str]]) -> list[Event]:
+    def _events(self, messages: list[tuple[str, Any]]) -> list[Event]:
         events: list[Event] = []
         finished: list[_Running] = []
         now = self.clock.now()
         for kind, key in messages:
+            if kind == "report":
+                self._answer(key)
+                continue
             if not key:
                 continue  # a wake-up: the workers changed
             running = self._running.pop(key, None)
@@ -402,6 +415,13 @@ class Dask:
             exc = running.future.exception()
             events.append(_failed(running, now, _task_error(exc)))
         return events
+
+    def _answer(self, message: dict[str, Any]) -> None:
+        """Hand a report to the driver's handler and send its answer back to the worker."""
+        report: Report = cloudpickle.loads(message["report"])
+        go_on = True if self._on_report is None else self._on_report(report)
+        distributed = _import_distributed()
+        distributed.Variable(message["answer"], client=self._client).set(go_on)
 
     def _gather(self, finished: list[_Running]) -> list[tuple[Event, str | None]]:
         """The results of finished tasks, fetched together (one round trip, not one each)."""

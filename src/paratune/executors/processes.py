@@ -17,8 +17,8 @@ from typing import Any
 import cloudpickle
 
 from ..context import RealClock
-from ..trial import Event, Job
-from ._base import _HOST, LONGEST_WAIT, Objective, cancelled_event, takes_context
+from ..trial import Event, Job, Report
+from ._base import _HOST, LONGEST_WAIT, Objective, ReportHandler, cancelled_event, takes_context
 from ._resources import Placement, Resources, plan_slots, visible_cpus, visible_gpus
 from ._worker import worker_main
 
@@ -82,6 +82,7 @@ class Processes:
         self._in_flight = 0
         self._chunk = 1
         self._mean_run = 1.0  # moving average of job run times, seconds
+        self._on_report: ReportHandler | None = None
         self._asked = workers
         self._cpus, self._gpus = cpus, gpus
         self._placements: list[Placement] | None = None
@@ -99,12 +100,15 @@ class Processes:
         self._placements = plan_slots(resources, cpus=cpus, gpus=gpus, workers=self._asked)
         self.workers = len(self._placements)
 
-    def start(self, objective: Objective) -> None:
+    def start(self, objective: Objective, on_report: ReportHandler | None = None) -> None:
         """Prepare the objective for the workers. Each worker process starts when its first
         job comes, and gets that job at once, so the first trials run while the later
-        workers are still starting."""
+        workers are still starting. A report travels to the driver, is handled in
+        `completed`, and its worker waits for the answer."""
+        self._on_report = on_report
         try:
-            self._payload = cloudpickle.dumps((objective, takes_context(objective)))
+            payload = (objective, takes_context(objective), on_report is not None)
+            self._payload = cloudpickle.dumps(payload)
         except Exception as exc:
             raise TypeError(
                 f"the objective cannot be sent to worker processes: {exc}; "
@@ -172,13 +176,16 @@ class Processes:
         for conn in wait(list(busy), None if timeout is None else min(timeout, LONGEST_WAIT)):
             slot = busy[conn]  # type: ignore[index]
             try:
-                received: list[Event] = slot.conn.recv()
+                received: list[Event] | Report = slot.conn.recv()
             except (EOFError, OSError):
                 events.extend(self._replace(slot))
                 continue
             except Exception as exc:  # a result that pickled in the worker but will not load
                 reason = f"its result could not be read back: {type(exc).__name__}: {exc}"
                 events.extend(self._replace(slot, reason))
+                continue
+            if isinstance(received, Report):
+                self._answer(slot, received)
                 continue
             for event in received:
                 slot.jobs.popleft()
@@ -190,6 +197,13 @@ class Processes:
         self._in_flight -= len(events)
         self._chunk = 1 if self._mean_run >= _CHUNK_BELOW else _MAX_CHUNK
         return events
+
+    def _answer(self, slot: _Slot, report: Report) -> None:
+        go_on = self._on_report is None or self._on_report(report)
+        try:
+            slot.conn.send(go_on)
+        except OSError:
+            pass  # the worker is dead; `completed` notices on its end of the pipe
 
     def _replace(self, slot: _Slot, reason: str | None = None) -> list[Event]:
         """Fail the job a worker was running (it died, or ran past ``trial_timeout`` and is

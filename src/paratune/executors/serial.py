@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from typing import Any
 
 from ..context import RealClock
-from ..trial import Event, Job
-from ._base import Objective, make_context, run_job, takes_context
+from ..trial import Event, Job, Report
+from ._base import Objective, ReportHandler, make_context, run_job, takes_context
 
 
 class Serial:
@@ -29,11 +31,13 @@ class Serial:
         self._done: list[Event] = []
         self._objective: Objective | None = None
         self._with_context = False
+        self._on_report: ReportHandler | None = None
 
-    def start(self, objective: Objective) -> None:
-        """Keep the objective; nothing to start."""
+    def start(self, objective: Objective, on_report: ReportHandler | None = None) -> None:
+        """Keep the objective; nothing to start. Reports are handed over as they are made."""
         self._objective = objective
         self._with_context = takes_context(objective)
+        self._on_report = on_report
 
     def free_slots(self) -> int:
         """1 until the finished job has been collected."""
@@ -43,7 +47,15 @@ class Serial:
         """Run the job now."""
         if self._objective is None:
             raise RuntimeError("Serial.submit called before start()")
-        ctx = make_context(job) if self._with_context else None
+        ctx = None
+        if self._with_context:
+            on_report = self._on_report
+
+            def reporter(step: int, metrics: Mapping[str, Any]) -> bool:
+                report = Report(job.trial_id, job.attempt, step, metrics, time.monotonic())
+                return on_report is None or on_report(report)
+
+            ctx = make_context(job, reporter=reporter)
         self._done.append(run_job(self._objective, job, ctx, worker=0, now=time.monotonic))
 
     def completed(self, timeout: float | None = None) -> list[Event]:

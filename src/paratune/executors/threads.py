@@ -6,12 +6,15 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Mapping
+from typing import Any
 
 from ..context import Context, RealClock
-from ..trial import Event, Job
+from ..trial import Event, Job, Report
 from ._base import (
     LONGEST_WAIT,
     Objective,
+    ReportHandler,
     cancelled_event,
     make_context,
     run_job,
@@ -19,6 +22,17 @@ from ._base import (
 )
 
 _STOP = None
+
+
+class _Asked:
+    """A report waiting in a worker thread for the driver's answer."""
+
+    __slots__ = ("answer", "go_on", "report")
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+        self.answer = threading.Event()
+        self.go_on = True
 
 
 class Threads:
@@ -41,17 +55,20 @@ class Threads:
         self.clock = RealClock()
         self._grace = grace
         self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
-        self._events: queue.SimpleQueue[Event] = queue.SimpleQueue()
+        self._events: queue.SimpleQueue[Event | _Asked] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         # Running jobs: (context, started, worker, job), to cancel them and to account for
         # the time of those abandoned.
         self._running: dict[int, tuple[Context | None, float, int, Job]] = {}
         self._lock = threading.Lock()
         self._in_flight = 0
+        self._on_report: ReportHandler | None = None
 
-    def start(self, objective: Objective) -> None:
-        """Start the worker threads."""
+    def start(self, objective: Objective, on_report: ReportHandler | None = None) -> None:
+        """Start the worker threads. A report waits in its thread until the driver has
+        handled it in `completed`."""
         with_context = takes_context(objective)
+        self._on_report = on_report
         self._threads = [
             threading.Thread(
                 target=self._work,
@@ -66,13 +83,31 @@ class Threads:
 
     def _work(self, objective: Objective, with_context: bool, worker: int) -> None:
         while (job := self._jobs.get()) is not _STOP:
-            ctx = make_context(job) if with_context else None
+            ctx = make_context(job, reporter=self._reporter(job)) if with_context else None
             with self._lock:
                 self._running[job.trial_id] = (ctx, time.monotonic(), worker, job)
             event = run_job(objective, job, ctx, worker=worker, now=time.monotonic)
             with self._lock:
                 self._running.pop(job.trial_id, None)
             self._events.put(event)
+
+    def _reporter(self, job: Job) -> Any:
+        if self._on_report is None:
+            return None
+
+        def reporter(step: int, metrics: Mapping[str, Any]) -> bool:
+            asked = _Asked(Report(job.trial_id, job.attempt, step, metrics, time.monotonic()))
+            self._events.put(asked)
+            asked.answer.wait()
+            return asked.go_on
+
+        return reporter
+
+    def _answer(self, asked: _Asked) -> None:
+        try:
+            asked.go_on = self._on_report is None or self._on_report(asked.report)
+        finally:
+            asked.answer.set()
 
     def free_slots(self) -> int:
         """Idle threads."""
@@ -89,14 +124,20 @@ class Threads:
             return []
         try:
             wait = None if timeout is None else min(timeout, LONGEST_WAIT)
-            events = [self._events.get(timeout=wait)]
+            arrived = [self._events.get(timeout=wait)]
         except queue.Empty:
             return []
         while True:
             try:
-                events.append(self._events.get_nowait())
+                arrived.append(self._events.get_nowait())
             except queue.Empty:
                 break
+        events = []
+        for item in arrived:
+            if isinstance(item, _Asked):
+                self._answer(item)
+            else:
+                events.append(item)
         self._in_flight -= len(events)
         return events
 
@@ -117,6 +158,7 @@ class Threads:
         for ctx, *_ in running.values():
             if ctx is not None:
                 ctx.cancel()
+        self._on_report = None  # a report made from now on gets no answer but "go on"
         deadline = time.monotonic() + self._grace
         while self._in_flight and (left := deadline - time.monotonic()) > 0:
             events.extend(self.completed(timeout=left))

@@ -18,5 +18,13 @@ class Scheduler(Protocol):
         ...
 
     def on_result(self, trial: Trial) -> None:
-        """Learn that a job of ``trial`` ended (its status says how)."""
+        """Learn where ``trial`` stands: a job of it ended (its status says how, its
+        ``budget`` how far it got, its ``value`` the result there), or, when a stored
+        experiment is resumed, it was running at ``trial.budget`` and runs again there
+        (status RUNNING)."""
+        ...
+
+    def on_report(self, trial_id: int, step: int, loss: float) -> bool:
+        """Learn that a running trial reported ``loss`` (the tuned metric, negated for
+        mode="max": lower is better) after ``step`` steps; return False to stop it there."""
         ...

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..trial import Trial
+from ..trial import Report, Trial
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +80,14 @@ class Store(Protocol):
         """
         ...
 
-    def save(self, trials: Iterable[Trial]) -> None:
-        """Insert the trials, or replace stored trials with the same ids, as one group."""
+    def save(self, trials: Iterable[Trial], reports: Iterable[Report] = ()) -> None:
+        """Insert the trials, or replace stored trials with the same ids, and add the
+        reports (intermediate results), as one group."""
+        ...
+
+    def reports(self) -> list[Report]:
+        """Every report of the open experiment, by trial and step; times are seconds since
+        the experiment started."""
         ...
 
     def finish(self, totals: RunTotals) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..trial import Trial
+from ..trial import Report, Trial
 from ._base import Experiment, RunTotals
 
 
@@ -23,19 +23,27 @@ class MemoryStore:
     def __init__(self) -> None:
         self.experiment: Experiment | None = None
         self._trials: dict[int, Trial] = {}
+        self._reports: dict[tuple[int, int], Report] = {}
         self._totals = RunTotals()
 
     def open(self, experiment: Experiment, *, resume: bool, overwrite: bool) -> list[Trial]:
         """Start a fresh experiment: memory keeps nothing from an earlier one to resume."""
         self.experiment = experiment
         self._trials = {}
+        self._reports = {}
         self._totals = RunTotals()
         return []
 
-    def save(self, trials: Iterable[Trial]) -> None:
-        """Keep the trials."""
+    def save(self, trials: Iterable[Trial], reports: Iterable[Report] = ()) -> None:
+        """Keep the trials and reports."""
         for trial in trials:
             self._trials[trial.trial_id] = trial
+        for report in reports:
+            self._reports[(report.trial_id, report.step)] = report
+
+    def reports(self) -> list[Report]:
+        """The reports, by trial and step."""
+        return [self._reports[key] for key in sorted(self._reports)]
 
     def finish(self, totals: RunTotals) -> None:
         """Keep the totals."""

@@ -21,10 +21,10 @@ from typing import Any
 from urllib.parse import quote
 
 from ..errors import StoreError
-from ..trial import Status, Trial
+from ..trial import Report, Status, Trial
 from ._base import Experiment, RunTotals
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The schema this paratune writes; it reads this one and older."""
 
 APPLICATION_ID = 0x7061_7274  # "part": marks a SQLite file as a paratune store
@@ -69,9 +69,12 @@ CREATE TABLE trials (
     pid INTEGER,
     error TEXT,
     traceback TEXT,
+    checkpoint_step INTEGER,        -- schema 2 on
+    cpu_time REAL,                  -- schema 2 on
+    peak_memory INTEGER,            -- schema 2 on
     PRIMARY KEY (experiment, trial_id)
 ) WITHOUT ROWID;
-CREATE TABLE reports (              -- intermediate results, for multi-fidelity schedulers
+CREATE TABLE reports (              -- intermediate results (ctx.report, rung results)
     experiment TEXT NOT NULL,
     trial_id INTEGER NOT NULL,
     step INTEGER NOT NULL,
@@ -83,7 +86,13 @@ CREATE TABLE reports (              -- intermediate results, for multi-fidelity 
 
 _TRIAL_COLUMNS = (
     "trial_id, config, seed, status, value, metrics, attempts, budget, submitted, started, "
-    "finished, worker_time, worker, host, pid, error, traceback"
+    "finished, worker_time, worker, host, pid, error, traceback, checkpoint_step, cpu_time, "
+    "peak_memory"
+)
+# What schema 2 added to schema 1, and how a read-only reader of a schema 1 file stands in.
+_ADDED_IN_2 = ("checkpoint_step INTEGER", "cpu_time REAL", "peak_memory INTEGER")
+_TRIAL_COLUMNS_1 = _TRIAL_COLUMNS.replace(
+    "checkpoint_step, cpu_time, peak_memory", "NULL, NULL, NULL"
 )
 
 
@@ -170,6 +179,7 @@ class SQLiteStore:
                 f"{self.path} was written by a newer paratune (store schema {version}; this "
                 f"version reads up to {SCHEMA_VERSION}): upgrade paratune to open it"
             )
+        self._columns = _TRIAL_COLUMNS_1 if version == 1 else _TRIAL_COLUMNS
         if self.readonly:
             return
         # Only now, with the file known to be ours (or empty), may anything be written.
@@ -180,6 +190,12 @@ class SQLiteStore:
                 f"BEGIN; {_SCHEMA} PRAGMA application_id = {APPLICATION_ID}; "
                 f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
             )
+        elif version == 1:  # upgrade in place, in one transaction
+            added = "".join(f"ALTER TABLE trials ADD COLUMN {c}; " for c in _ADDED_IN_2)
+            self._db.executescript(
+                f"BEGIN; {added}PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+            )
+        self._columns = _TRIAL_COLUMNS
 
     # ---- writing (the driver) ----------------------------------------------------------
 
@@ -241,11 +257,16 @@ class SQLiteStore:
         self._name = experiment.name
         return self.trials()
 
-    def save(self, trials: Iterable[Trial]) -> None:
-        """Write the trials in one transaction, committed before this returns; for a trial
-        given twice, the last one given is kept."""
+    def save(self, trials: Iterable[Trial], reports: Iterable[Report] = ()) -> None:
+        """Write the trials and reports in one transaction, committed before this returns;
+        for a trial (or a trial's step) given twice, the last one given is kept."""
         latest = {trial.trial_id: trial for trial in trials}
-        if not latest:
+        steps = [
+            (name, r.trial_id, r.step, _dumps(dict(r.metrics)), r.time)
+            for name in [self._require_open()]
+            for r in reports
+        ]
+        if not latest and not steps:
             return
         name = self._require_open()
         rows = [
@@ -268,6 +289,9 @@ class SQLiteStore:
                 t.pid,
                 t.error,
                 t.traceback,
+                t.checkpoint_step,
+                t.cpu_time,
+                t.peak_memory,
             )
             for t in latest.values()
         ]
@@ -275,9 +299,24 @@ class SQLiteStore:
             self._db.execute("BEGIN")
             self._db.executemany(
                 f"INSERT OR REPLACE INTO trials (experiment, {_TRIAL_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"VALUES ({', '.join('?' * 21)})",
                 rows,
             )
+            self._db.executemany(
+                "INSERT OR REPLACE INTO reports (experiment, trial_id, step, metrics, time) "
+                "VALUES (?, ?, ?, ?, ?)",
+                steps,
+            )
+
+    def reports(self) -> list[Report]:
+        """Every report of the open (or selected) experiment, by trial and step. The
+        attempt is not stored: it reads as 0."""
+        rows = self._db.execute(
+            "SELECT trial_id, step, metrics, time FROM reports WHERE experiment = ? "
+            "ORDER BY trial_id, step",
+            (self._require_open(),),
+        )
+        return [Report(r[0], 0, r[1], json.loads(r[2]), r[3]) for r in rows]
 
     def finish(self, totals: RunTotals) -> None:
         """Record the session's totals and mark it ended."""
@@ -367,7 +406,7 @@ class SQLiteStore:
     def trials(self) -> list[Trial]:
         """Every trial of the open (or selected) experiment, in id order."""
         rows = self._db.execute(
-            f"SELECT {_TRIAL_COLUMNS} FROM trials WHERE experiment = ? ORDER BY trial_id",
+            f"SELECT {self._columns} FROM trials WHERE experiment = ? ORDER BY trial_id",
             (self._require_open(),),
         ).fetchall()
         return [
@@ -389,6 +428,9 @@ class SQLiteStore:
                 r[14],
                 r[15],
                 r[16],
+                r[17],
+                r[18],
+                r[19],
             )
             for r in rows
         ]

@@ -1,0 +1,224 @@
+"""Asynchronous successive halving (ASHA) and asynchronous Hyperband."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from ..trial import Config, Proposal, Status, Trial
+from ._ladder import Ladder, check_label, rung_budgets, start_step
+
+
+class _Asynchronous:
+    """The engine of `ASHA` and `Hyperband`: one or more ladders (brackets) of rungs, new
+    trials dealt to the brackets in a fixed weighted order, and a free worker always taking
+    the most advanced promotion there is before it starts a new trial.
+
+    Losses are what the tuner hands schedulers: lower is better.
+    """
+
+    def __init__(
+        self,
+        budget: str,
+        min_budget: float,
+        max_budget: float,
+        eta: float,
+        *,
+        brackets: int,
+        stopping: bool,
+    ) -> None:
+        self.budget = check_label(budget)
+        self.budgets = rung_budgets(min_budget, max_budget, eta)
+        self.min_budget, self.max_budget, self.eta = min_budget, max_budget, eta
+        self.stopping = bool(stopping)
+        rungs = len(self.budgets)
+        self.ladders = [Ladder(self.budgets[start:], eta) for start in range(brackets)]
+        # Hyperband's bracket sizes: bracket b starts at rung b with ceil(s/(s-b) * eta**(s-1-b))
+        # trials, s = number of rungs, so every bracket spends about the same budget.
+        self._weights = [
+            math.ceil(rungs / (rungs - b) * eta ** (rungs - 1 - b)) for b in range(brackets)
+        ]
+        self._credit = [0.0] * brackets
+        self._deal: list[int] = []  # the bracket of the k-th new trial
+        self._new = 0  # new trials proposed so far (their ids are 0, 1, 2, ...)
+        self._trials: dict[int, Trial] = {}
+        self._running: set[int] = set()
+        # Where to look for promotions, most advanced (highest budget) first.
+        self._order = sorted(
+            (
+                (ladder.budgets[rung], index, rung)
+                for index, ladder in enumerate(self.ladders)
+                for rung in range(len(ladder.budgets) - 1)
+            ),
+            key=lambda entry: (-entry[0], entry[1]),
+        )
+
+    def bracket_of(self, trial_id: int) -> int:
+        """The bracket of the trial created ``trial_id``-th: a smooth weighted round robin
+        over the brackets, so the deal is the same on every run and after a resume."""
+        total = sum(self._weights)
+        while len(self._deal) <= trial_id:
+            for b, weight in enumerate(self._weights):
+                self._credit[b] += weight
+            pick = max(range(len(self._weights)), key=lambda b: (self._credit[b], -b))
+            self._credit[pick] -= total
+            self._deal.append(pick)
+        return self._deal[trial_id]
+
+    def next_job(self, suggest: Callable[[], Config | None]) -> Proposal | None:
+        """The best promotable trial of the highest rung, else a new trial at its bracket's
+        lowest rung (the top rung, in the stopping variant), else None."""
+        if not self.stopping:
+            for _, index, rung in self._order:
+                ladder = self.ladders[index]
+                trial_id = self._promotable(ladder, rung)
+                if trial_id is not None:
+                    ladder.promoted[rung].add(trial_id)
+                    self._running.add(trial_id)
+                    trial = self._trials[trial_id]
+                    up = ladder.budgets[rung + 1]
+                    return Proposal(trial.config, up, trial_id, start_step(trial, up))
+        config = suggest()
+        if config is None:
+            return None
+        trial_id = self._new
+        self._new += 1
+        self._running.add(trial_id)
+        ladder = self.ladders[self.bracket_of(trial_id)]
+        return Proposal(config, self.max_budget if self.stopping else ladder.budgets[0])
+
+    def _promotable(self, ladder: Ladder, rung: int) -> int | None:
+        top = int(ladder.count(rung) // self.eta)
+        for _, trial_id in ladder.results[rung][:top]:
+            if trial_id not in ladder.promoted[rung] and trial_id not in self._running:
+                return trial_id
+        return None
+
+    def on_result(self, trial: Trial) -> None:
+        """Record a job's result at its rung; a resumed running trial counts as promoted to
+        the rung it runs at."""
+        trial_id = trial.trial_id
+        self._new = max(self._new, trial_id + 1)
+        self._trials[trial_id] = trial
+        ladder = self.ladders[self.bracket_of(trial_id)]
+        rung = ladder.rung_of(trial.budget)
+        if trial.status is Status.RUNNING:
+            self._running.add(trial_id)
+            for below in range(rung or 0):
+                ladder.promoted[below].add(trial_id)
+            return
+        self._running.discard(trial_id)
+        if trial.status is Status.DONE and rung is not None and trial.value is not None:
+            ladder.record(rung, trial_id, trial.value)
+
+    def on_report(self, trial_id: int, step: int, loss: float) -> bool:
+        """Record a report made at a rung; in the stopping variant, stop the trial there
+        unless it is in the top 1/eta of the results that rung has seen (the first one to
+        arrive always goes on)."""
+        self._new = max(self._new, trial_id + 1)
+        ladder = self.ladders[self.bracket_of(trial_id)]
+        rung = ladder.rung_of(step)
+        if rung is None:
+            return True
+        ladder.record(rung, trial_id, loss)
+        if not self.stopping or rung == len(ladder.budgets) - 1:
+            return True
+        return ladder.rank(rung, loss) < ladder.best_fraction(rung)
+
+
+class ASHA(_Asynchronous):
+    """Asynchronous successive halving: rungs at budgets ``min_budget * eta**k`` up to
+    ``max_budget``; no worker ever waits for a rung to fill.
+
+    Promotion variant (default): a free worker first takes the best not-yet-promoted trial
+    in the top 1/eta of the highest rung that has one, and continues it (same trial, same
+    config) at the next rung's budget; otherwise it starts a new trial at ``min_budget``.
+    A promoted trial resumes from its checkpoint when the objective saved one
+    (``ctx.start_step`` > 0), and retrains from the start when not. With ``max_trials``
+    the pool of candidates is finite; without, new ones come until a stopping rule ends the
+    run.
+
+    Stopping variant (``stopping=True``), for objectives that train straight through and
+    report as they go: every trial runs at ``max_budget``, and at each rung's step a trial
+    outside the top 1/eta of the reports that rung has seen is stopped (`TrialPruned`
+    inside the objective; the trial is recorded as pruned with its last report).
+
+    Args:
+        budget: the budget's name, for display (``"epochs"``, ``"iterations"``, ...).
+        min_budget: the budget of the lowest rung.
+        max_budget: the budget of the top rung.
+        eta: the halving rate (2 keeps half at each rung, 3 a third).
+        stopping: use the stopping variant.
+
+    >>> ASHA(budget="epochs", min_budget=1, max_budget=8, eta=2).budgets
+    [1, 2, 4, 8]
+    """
+
+    def __init__(
+        self,
+        budget: str = "budget",
+        min_budget: float = 1,
+        max_budget: float = 64,
+        eta: float = 2,
+        *,
+        stopping: bool = False,
+    ) -> None:
+        super().__init__(budget, min_budget, max_budget, eta, brackets=1, stopping=stopping)
+
+    def __repr__(self) -> str:
+        return (
+            f"ASHA(budget={self.budget!r}, min_budget={self.min_budget!r}, "
+            f"max_budget={self.max_budget!r}, eta={self.eta!r}, stopping={self.stopping!r})"
+        )
+
+
+class Hyperband(_Asynchronous):
+    """Asynchronous Hyperband: several brackets of ASHA over the same workers, bracket b
+    starting its trials at the b-th rung's budget, so that some trials are judged early and
+    others only after a longer start (a hedge against learning curves that cross).
+
+    New trials are dealt to the brackets in Hyperband's proportions (the bracket starting at
+    the lowest budget gets the most), in a fixed order, so runs are reproducible. Within a
+    bracket, promotions follow `ASHA`; across brackets, a free worker takes the promotion to
+    the highest budget first.
+
+    Args:
+        budget: the budget's name, for display.
+        min_budget: the budget of the lowest rung.
+        max_budget: the budget of the top rung.
+        eta: the halving rate.
+        brackets: how many brackets (default: one per rung below the top, i.e. from every
+            starting budget but the last).
+        stopping: the stopping variant of `ASHA` in every bracket.
+
+    >>> Hyperband(budget="epochs", min_budget=1, max_budget=8, eta=2).brackets
+    3
+    """
+
+    def __init__(
+        self,
+        budget: str = "budget",
+        min_budget: float = 1,
+        max_budget: float = 64,
+        eta: float = 2,
+        *,
+        brackets: int | None = None,
+        stopping: bool = False,
+    ) -> None:
+        rungs = len(rung_budgets(min_budget, max_budget, eta))
+        most = max(1, rungs - 1)
+        if brackets is None:
+            brackets = most
+        if isinstance(brackets, bool) or not isinstance(brackets, int) or not 1 <= brackets:
+            raise ValueError(f"brackets must be an integer >= 1, got {brackets!r}")
+        if brackets > rungs:
+            raise ValueError(f"brackets must be at most the number of rungs ({rungs})")
+        self.brackets = brackets
+        super().__init__(budget, min_budget, max_budget, eta, brackets=brackets, stopping=stopping)
+
+    def __repr__(self) -> str:
+        return (
+            f"Hyperband(budget={self.budget!r}, min_budget={self.min_budget!r}, "
+            f"max_budget={self.max_budget!r}, eta={self.eta!r}, brackets={self.brackets!r}, "
+            f"stopping={self.stopping!r})"
+        )
