@@ -11,12 +11,12 @@ from __future__ import annotations
 from . import executors, schedulers, searchers
 from ._api import load, tune
 from ._map import parallel_map
-from .context import Context, TrialCancelled
+from .context import Context, TrialCancelled, TrialPruned
 from .errors import ParatuneError, SpaceError, SpecError, StoreError, TrialError
 from .result import TuneResult
 from .seeding import seed_everything
 from .space import Choice, Float, Int, Space
-from .trial import Status, Trial
+from .trial import Report, Status, Trial
 from .tuner import Progress, StopReason
 
 __version__ = "0.1.0"
@@ -28,6 +28,7 @@ __all__ = [
     "Int",
     "ParatuneError",
     "Progress",
+    "Report",
     "Space",
     "SpaceError",
     "SpecError",
@@ -37,6 +38,7 @@ __all__ = [
     "Trial",
     "TrialCancelled",
     "TrialError",
+    "TrialPruned",
     "TuneResult",
     "__version__",
     "executors",

@@ -34,7 +34,7 @@ def tune(
     metric: str = "value",
     mode: str = "min",
     searcher: str | Searcher = "random",
-    scheduler: str | Scheduler = "fifo",
+    scheduler: str | Mapping[str, Any] | Scheduler = "fifo",
     executor: str | Executor = "serial",
     workers: int | None = None,
     address: str | None = None,
@@ -65,10 +65,12 @@ def tune(
         mode: ``"min"`` or ``"max"``.
         searcher: ``"random"``, ``"grid"``, ``"sobol"``, ``"lhs"``, ``"gp"`` (a Gaussian-process
             surrogate), ``"cmaes"`` or a searcher object.
-        scheduler: ``"fifo"`` (each configuration once, at full budget) or a scheduler
-            object: `schedulers.SuccessiveHalving`, `schedulers.ASHA` or
-            `schedulers.Hyperband` for multi-fidelity runs, where ``max_trials`` counts
-            configurations (a promotion continues the same trial at a higher budget).
+        scheduler: ``"fifo"`` (each configuration once, at full budget), ``"asha"``,
+            ``"successive_halving"``, ``"hyperband"`` (their defaults), a dict with a
+            ``"type"`` and the scheduler's options, or a scheduler object
+            (`schedulers.SuccessiveHalving`, `schedulers.ASHA`, `schedulers.Hyperband`).
+            Under a multi-fidelity scheduler ``max_trials`` counts configurations: a
+            promotion continues the same trial at a higher budget.
         executor: ``"serial"``, ``"threads"``, ``"processes"``, ``"simulated"``, ``"dask"``
             or an executor object (such as ``paratune.executors.Dask("tcp://host:8786")``).
         workers: how many trials run at once (default: the number of CPUs; 1 for serial and
@@ -171,6 +173,7 @@ def tune(
         "synchronous": synchronous,
         "points_to_evaluate": [dict(p) for p in points_to_evaluate or []],
         "objective_folder": _module_folder(objective),
+        "checkpoint_dir": None if checkpoint_dir is None else str(checkpoint_dir),
     }
     settings = RunSettings(
         name=name or _new_name(objective),
@@ -312,8 +315,8 @@ def _console_progress() -> ProgressCallback:
 
 
 def _describe(part: Any) -> Any:
-    """A setting as JSON keeps it: names as they are, objects by their repr."""
-    return part if isinstance(part, str) else repr(part)
+    """A setting as JSON keeps it: names and dicts as they are, objects by their repr."""
+    return part if isinstance(part, str | dict) else repr(part)
 
 
 def resolve_part(argument: str, make: Callable[..., Any], value: Any, *extra: Any) -> Any:

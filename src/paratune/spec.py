@@ -23,7 +23,7 @@ _KEYS: dict[str, tuple[type, ...]] = {
     "metric": (str,),
     "mode": (str,),
     "searcher": (str,),
-    "scheduler": (str,),
+    "scheduler": (str, dict),
     "executor": (str,),
     "workers": (int,),
     "address": (str,),
@@ -38,6 +38,7 @@ _KEYS: dict[str, tuple[type, ...]] = {
     "synchronous": (bool,),
     "points_to_evaluate": (list,),
     "name": (str,),
+    "checkpoint_dir": (str,),
 }
 _REQUIRED = ("objective", "space")
 
@@ -143,10 +144,15 @@ def resume_arguments(experiment: Experiment, *, source: str) -> dict[str, Any]:
     }
     for key in ("searcher", "scheduler", "executor"):
         value = details.get(key)
-        if isinstance(value, str) and not value.isidentifier():
+        if isinstance(value, str) and not value.isidentifier() and key != "scheduler":
             raise SpecError(
                 f"{source}: experiment {experiment.name!r} ran {key} {value}, an object, not a "
                 "name; resume it from Python with pt.tune(..., name=..., resume=True)"
+            )
+        if isinstance(value, str) and key == "scheduler" and not value.isidentifier():
+            raise SpecError(
+                f"{source}: experiment {experiment.name!r} ran scheduler {value}, an object, not "
+                "a name or a dict; resume it from Python with pt.tune(..., name=..., resume=True)"
             )
         if value is not None:
             kwargs[key] = value
@@ -161,6 +167,7 @@ def resume_arguments(experiment: Experiment, *, source: str) -> dict[str, Any]:
         "trial_timeout",
         "synchronous",
         "points_to_evaluate",
+        "checkpoint_dir",
     ):
         if details.get(key) is not None:
             kwargs[key] = details[key]

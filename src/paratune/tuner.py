@@ -7,6 +7,7 @@ import math
 import numbers
 import shutil
 import time
+import warnings
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -177,6 +178,7 @@ class Tuner:
         # Where each trial stood before the job now running continued it (a promotion).
         self._before: dict[int, Trial] = {}
         self._reported: dict[int, int] = {}  # trial id -> its latest reported step
+        self._warned = False  # about reports without the tuned metric
         self._created = 0
         self._counts = dict.fromkeys(Status, 0)
         self._best: Trial | None = None
@@ -486,6 +488,14 @@ class Tuner:
         self._unsaved_reports.append(report._replace(metrics=dict(report.metrics), time=when))
         self._reported[report.trial_id] = report.step
         value = self._loss(report.metrics)
+        if value is None and not self._warned and self.settings.metric not in report.metrics:
+            self._warned = True
+            keys = ", ".join(map(repr, report.metrics))
+            warnings.warn(
+                f"trial {report.trial_id} reported {keys} but not {self.settings.metric!r}, "
+                "the tuned metric: the scheduler cannot judge it by its reports",
+                stacklevel=1,
+            )
         if value is None or self._stop is not None:
             return True
         return self.scheduler.on_report(report.trial_id, report.step, value)

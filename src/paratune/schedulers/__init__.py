@@ -8,6 +8,10 @@ trials at growing budgets and keep only the promising ones: `SuccessiveHalving`
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Mapping
+from typing import Any
+
 from ._base import Scheduler
 from .asha import ASHA, Hyperband
 from .fifo import FIFO
@@ -16,13 +20,48 @@ from .successive_halving import SuccessiveHalving
 __all__ = ["ASHA", "FIFO", "Hyperband", "Scheduler", "SuccessiveHalving", "make_scheduler"]
 
 
-def make_scheduler(scheduler: str | Scheduler) -> Scheduler:
-    """Turn ``"fifo"`` into a scheduler; pass a scheduler object through unchanged."""
+_KINDS: dict[str, Any] = {
+    "asha": ASHA,
+    "hyperband": Hyperband,
+    "successive_halving": SuccessiveHalving,
+}
+
+
+def make_scheduler(scheduler: str | Mapping[str, Any] | Scheduler) -> Scheduler:
+    """Turn ``"fifo"``, or a dict such as ``{"type": "asha", "budget": "epochs",
+    "min_budget": 1, "max_budget": 64, "eta": 2}`` (as a spec file gives it), into a
+    scheduler; pass a scheduler object through unchanged.
+
+    >>> make_scheduler({"type": "asha", "max_budget": 8}).budgets
+    [1, 2, 4, 8]
+    """
+    if isinstance(scheduler, Mapping):
+        options = dict(scheduler)
+        kind = options.pop("type", None)
+        if kind == "fifo" and not options:
+            return FIFO()
+        if kind not in _KINDS:
+            raise ValueError(
+                f"a scheduler dict needs 'type': one of {', '.join(['fifo', *_KINDS])}; "
+                f"got {kind!r}"
+            )
+        try:
+            made: Scheduler = _KINDS[kind](**options)
+        except TypeError as exc:
+            known = [
+                name for name in inspect.signature(_KINDS[kind]).parameters if name not in options
+            ]
+            raise ValueError(
+                f"scheduler {kind!r}: {exc}; its options are type and {', '.join(known)}"
+            ) from exc
+        return made
     if not isinstance(scheduler, str):
         return scheduler
     if scheduler == "fifo":
         return FIFO()
+    if scheduler in _KINDS:
+        return _KINDS[scheduler]()  # type: ignore[no-any-return]
     raise ValueError(
-        f"unknown scheduler {scheduler!r}; expected 'fifo' or a scheduler object "
-        "(paratune.schedulers.ASHA, SuccessiveHalving or Hyperband)"
+        f"unknown scheduler {scheduler!r}; expected 'fifo', 'asha', 'successive_halving', "
+        "'hyperband', a dict with a 'type', or a scheduler object"
     )

@@ -79,7 +79,8 @@ CREATE TABLE reports (              -- intermediate results (ctx.report, rung re
     trial_id INTEGER NOT NULL,
     step INTEGER NOT NULL,
     metrics TEXT NOT NULL,          -- JSON
-    time REAL,
+    time REAL,                      -- seconds since the experiment started
+    attempt INTEGER NOT NULL DEFAULT 0,  -- schema 2 on (0: not known)
     PRIMARY KEY (experiment, trial_id, step)
 ) WITHOUT ROWID;
 """
@@ -192,6 +193,7 @@ class SQLiteStore:
             )
         elif version == 1:  # upgrade in place, in one transaction
             added = "".join(f"ALTER TABLE trials ADD COLUMN {c}; " for c in _ADDED_IN_2)
+            added += "ALTER TABLE reports ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0; "
             self._db.executescript(
                 f"BEGIN; {added}PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
             )
@@ -262,7 +264,7 @@ class SQLiteStore:
         for a trial (or a trial's step) given twice, the last one given is kept."""
         latest = {trial.trial_id: trial for trial in trials}
         steps = [
-            (name, r.trial_id, r.step, _dumps(dict(r.metrics)), r.time)
+            (name, r.trial_id, r.step, _dumps(dict(r.metrics)), r.time, r.attempt)
             for name in [self._require_open()]
             for r in reports
         ]
@@ -303,20 +305,21 @@ class SQLiteStore:
                 rows,
             )
             self._db.executemany(
-                "INSERT OR REPLACE INTO reports (experiment, trial_id, step, metrics, time) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO reports "
+                "(experiment, trial_id, step, metrics, time, attempt) VALUES (?, ?, ?, ?, ?, ?)",
                 steps,
             )
 
     def reports(self) -> list[Report]:
-        """Every report of the open (or selected) experiment, by trial and step. The
-        attempt is not stored: it reads as 0."""
+        """Every report of the open (or selected) experiment, by trial and step (the
+        attempt reads 0 in a store written before schema 2)."""
+        attempt = "0" if self._columns is _TRIAL_COLUMNS_1 else "attempt"
         rows = self._db.execute(
-            "SELECT trial_id, step, metrics, time FROM reports WHERE experiment = ? "
-            "ORDER BY trial_id, step",
+            f"SELECT trial_id, {attempt}, step, metrics, time FROM reports "
+            "WHERE experiment = ? ORDER BY trial_id, step",
             (self._require_open(),),
         )
-        return [Report(r[0], 0, r[1], json.loads(r[2]), r[3]) for r in rows]
+        return [Report(r[0], r[1], r[2], json.loads(r[3]), r[4]) for r in rows]
 
     def finish(self, totals: RunTotals) -> None:
         """Record the session's totals and mark it ended."""
