@@ -3,6 +3,7 @@ per-trial resources, a worker killed mid-trial, a scheduler lost mid-run, a loca
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import signal
@@ -90,9 +91,10 @@ class Cluster:
         _reap(process)
 
     def close(self) -> None:
+        """Stop everything (killed: a graceful worker shutdown can take seconds)."""
         self.client.close()
         for process in [*self.workers.values(), self.scheduler]:
-            process.terminate()
+            process.kill()
         for process in [*self.workers.values(), self.scheduler]:
             _reap(process)
 
@@ -272,6 +274,58 @@ def test_a_lost_scheduler_stops_the_run_and_it_resumes(tmp_path: Path) -> None:
                       store=store, name="lost", resume=True)  # fmt: skip
     assert [t.status for t in resumed.trial_list] == [pt.Status.DONE] * 4
     assert resumed.trial_list[0] == stored.trial_list[0]  # kept, not run again
+
+
+class StopOddTrialsAtTwo(pt.schedulers.FIFO):
+    """Every trial runs; odd ones are told to stop at their step 2 report."""
+
+    def on_report(self, trial_id: int, step: int, loss: float) -> bool:
+        return not (trial_id % 2 and step >= 2)
+
+
+def epochs(config: dict[str, Any], ctx: pt.Context) -> float:
+    for step in range(1, 5):
+        ctx.report(step, value=config["x"] + 1 / step)
+    return float(config["x"])
+
+
+def test_reports_reach_the_driver_and_its_answers_stop_trials(cluster: Cluster) -> None:
+    result = pt.tune(epochs, {"x": pt.Float(0, 1)}, executor=Dask(cluster.address),
+                     scheduler=StopOddTrialsAtTwo(), max_trials=4, store=None)  # fmt: skip
+    status = {t.trial_id: t.status for t in result.trial_list}
+    assert status == {0: pt.Status.DONE, 1: pt.Status.PRUNED, 2: pt.Status.DONE,
+                      3: pt.Status.PRUNED}  # fmt: skip
+    steps = result.reports.groupby("trial_id")["step"].apply(list).to_dict()
+    assert steps == {0: [1, 2, 3, 4], 1: [1, 2], 2: [1, 2, 3, 4], 3: [1, 2]}
+    pruned = result.trial_list[1]
+    assert pruned.value == pytest.approx(pruned.config["x"] + 1 / 2)  # its last report
+
+
+OBJECTIVE = """
+import os
+
+def loss(config):
+    return (config["x"] - 0.25) ** 2
+"""
+
+
+def test_the_command_line_runs_a_spec_on_the_cluster(cluster: Cluster, tmp_path: Path) -> None:
+    # The objective's module sits beside the spec, not on the workers: it travels by value.
+    (tmp_path / "beside.py").write_text(OBJECTIVE)
+    (tmp_path / "spec.yaml").write_text(
+        "objective: beside:loss\nspace:\n  x: {type: float, low: 0, high: 1}\n"
+        "max_trials: 6\nresources: {cpus: 2}\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "paratune", "run", "spec.yaml", "--executor", "dask",
+         "--address", cluster.address, "--json", "-q"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["trials"] == 6 and summary["best_value"] < 0.25
+    stored = pt.load(tmp_path / "paratune.db", "spec")
+    assert {t.host for t in stored.trial_list} and stored.workers == 2
 
 
 # ---- a local cluster, and input errors --------------------------------------------------------
