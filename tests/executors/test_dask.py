@@ -198,6 +198,17 @@ def test_refuses_a_trial_no_worker_could_run(
                 resources=resources, max_trials=2, store=None)  # fmt: skip
 
 
+def large(config: dict[str, Any]) -> dict[str, Any]:
+    return {"value": config["x"], "blob": "x" * 100_000}  # too large to push: fetched
+
+
+def test_a_large_result_is_fetched_from_its_worker(cluster: Cluster) -> None:
+    result = pt.tune(large, {"x": pt.Float(0, 1)}, executor=Dask(cluster.address),
+                     max_trials=3, store=None)  # fmt: skip
+    assert all(len(t.metrics["blob"]) == 100_000 for t in result.trial_list)
+    assert all(t.worker is not None and t.worker >= 0 for t in result.trial_list)
+
+
 def test_workers_caps_the_trials_at_once(cluster: Cluster) -> None:
     result = pt.tune(where, {"x": pt.Float(-1, 1)}, executor="dask", address=cluster.address,
                      workers=2, max_trials=4, store=None)  # fmt: skip

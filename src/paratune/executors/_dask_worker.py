@@ -25,6 +25,16 @@ variable: Any = distributed.Variable  # typed loosely: distributed's own hints a
 ANSWER_WITHIN = 600.0
 
 
+# Results up to this size (bytes, pickled) are pushed to the driver as a worker event, which
+# saves it a round trip per trial; larger ones stay on the worker until the driver fetches them.
+PUSH_BELOW = 64 * 1024
+
+
+def result_topic(token: str) -> str:
+    """The event topic a run's results travel on, from the workers to the driver."""
+    return f"paratune-{token}-results"
+
+
 def report_topic(token: str) -> str:
     """The event topic a run's reports travel on, from the workers to the driver."""
     return f"paratune-{token}-reports"
@@ -52,15 +62,25 @@ class ShipObjective(WorkerPlugin):
         _OBJECTIVES.pop(self.token, None)
 
 
-def run_task(token: str, job: Job, reports: bool) -> tuple[Event, str]:
-    """Run one job on this worker: its event (times from the wall clock, which every host
-    shares), and this worker's address. With ``reports``, each ``ctx.report`` goes to the
-    driver and waits for its answer."""
+def run_task(token: str, job: Job, reports: bool) -> tuple[Event, str] | None:
+    """Run one job on this worker. Its event (times from the wall clock, which every host
+    shares) and this worker's address are pushed to the driver as a worker event when they
+    are small, and None is returned; otherwise they are returned. With ``reports``, each
+    ``ctx.report`` goes to the driver and waits for its answer."""
     objective, with_context = _OBJECTIVES[token]
     reporter = _reporter(token, job) if reports else None
     ctx = make_context(job, reporter=reporter) if with_context else None
     event = run_job(objective, job, ctx, worker=-1, now=time.time)
-    return event, str(get_worker().address)
+    worker = get_worker()
+    outcome = (event, str(worker.address))
+    try:
+        data = cloudpickle.dumps(outcome)
+    except Exception:
+        return outcome  # Dask's own serialisation says why, in the driver
+    if len(data) >= PUSH_BELOW:
+        return outcome
+    worker.log_event(result_topic(token), data)
+    return None
 
 
 def _reporter(token: str, job: Job) -> Reporter:

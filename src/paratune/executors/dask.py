@@ -16,7 +16,8 @@ import sysconfig
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 import cloudpickle
 
@@ -41,11 +42,12 @@ class WallClock:
         return time.time()
 
 
-class _Running(NamedTuple):
+@dataclass(slots=True)
+class _Running:
     job: Job
-    future: Any  # distributed.Future (typed loosely: distributed's own hints are partial)
     submitted: float
-    address: str  # the worker it was sent to
+    address: str  # the worker it goes to ("" for any)
+    future: Any = None  # distributed.Future once sent (typed loosely: partial hints upstream)
 
 
 class Dask:
@@ -131,8 +133,10 @@ class Dask:
         self._cluster: Any = None
         self._token = ""
         self._running: dict[str, _Running] = {}
-        # (kind, what) from the client's thread: ("done", key), (worker address, key) for a
-        # task lost with its worker, ("report", message), ("", "") when workers changed.
+        self._outbox: list[str] = []  # keys submitted, not yet sent
+        # (kind, what) from the client's thread: ("result", pickled event), ("done", key),
+        # (worker address, key) for a task lost with its worker, ("report", message),
+        # ("", "") when workers changed.
         self._inbox: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self._indexes: dict[str, int] = {}
         self._lost: ParatuneError | None = None
@@ -266,6 +270,8 @@ class Dask:
             ) from exc
         client.subscribe_topic("all", self._on_cluster_event)
         self._on_report = on_report
+        results = self._worker_side.result_topic(self._token)
+        client.subscribe_topic(results, lambda event: self._inbox.put(("result", event[1])))
         if on_report is not None:
             topic = self._worker_side.report_topic(self._token)
             client.subscribe_topic(topic, lambda event: self._inbox.put(("report", event[1])))
@@ -291,30 +297,47 @@ class Dask:
         return Counter(running.address for running in self._running.values())
 
     def submit(self, job: Job) -> None:
-        """Send the job to the worker with the most room, as a task with its own key (never
-        cached, never merged with another attempt). paratune picks the worker because Dask
-        places tasks by their expected run time, not by resources, and would queue a trial
-        behind another on a busy worker while an idle one could run it."""
-        client = self._client
-        assert client is not None, "start() first"
+        """Give the job to the worker with the most room. It is sent, as a task with its own
+        key (never cached, never merged with another attempt), on the next `completed`,
+        together with the other jobs submitted meanwhile: one message for all of them.
+
+        paratune picks the worker because Dask places tasks by their expected run time, not
+        by resources, and could queue a trial behind another on a busy worker while an idle
+        one could run it."""
         load = self._load()
         address = max(self._room, key=lambda a: self._room[a] - load[a], default="")
-        key = f"paratune-{self._token}-{job.trial_id}-{job.attempt}"
+        key = self._key(job.trial_id, job.attempt)
+        self._running[key] = _Running(job, self.clock.now(), address)
+        self._outbox.append(key)
+
+    def _key(self, trial_id: int, attempt: int) -> str:
+        return f"paratune-{self._token}-{trial_id}-{attempt}"
+
+    def _flush(self) -> None:
+        """Send the jobs submitted since the last call, one `Client.map` per worker."""
+        keys, self._outbox = self._outbox, []
+        by_worker: dict[str, list[str]] = {}
+        for key in keys:
+            if key in self._running:
+                by_worker.setdefault(self._running[key].address, []).append(key)
         resources = _dask_resources(self._trial_resources) if self._trial_resources else None
-        future = client.submit(
-            self._worker_side.run_task,
-            self._token,
-            job,
-            self._on_report is not None,
-            key=key,
-            pure=False,
-            resources=resources,
-            workers=[address] if address else None,
-            allow_other_workers=False,
-            retries=0,
-        )
-        self._running[key] = _Running(job, future, self.clock.now(), address)
-        future.add_done_callback(lambda f: self._inbox.put(("done", str(f.key))))
+        reports = self._on_report is not None
+        for address, group in by_worker.items():
+            jobs = [self._running[key].job for key in group]
+            futures = self._client.map(
+                self._worker_side.run_task,
+                [self._token] * len(jobs),
+                jobs,
+                [reports] * len(jobs),
+                key=group,
+                workers=[address] if address else None,
+                allow_other_workers=False,
+                resources=resources,
+                retries=0,
+            )
+            for key, future in zip(group, futures, strict=True):
+                self._running[key].future = future
+                future.add_done_callback(lambda f: self._inbox.put(("done", str(f.key))))
 
     def _on_cluster_event(self, event: tuple[float, Any]) -> None:
         """Runs in the client's thread: a worker joined, or left while it held our tasks."""
@@ -339,6 +362,7 @@ class Dask:
             ParatuneError: the scheduler is unreachable.
         """
         self._check_scheduler()
+        self._flush()
         if not self._running:
             return self._await_room(timeout)
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -383,37 +407,41 @@ class Dask:
 
     def _events(self, messages: list[tuple[str, Any]]) -> list[Event]:
         events: list[Event] = []
-        finished: list[_Running] = []
+        finished: list[str] = []
         now = self.clock.now()
-        for kind, key in messages:
+        for kind, what in messages:
             if kind == "report":
-                self._answer(key)
-                continue
-            if not key:
-                continue  # a wake-up: the workers changed
-            running = self._running.pop(key, None)
-            if running is None:
-                continue  # already accounted for (a lost task whose future then ended)
-            if kind == "done":
-                finished.append(running)
-                continue
-            running.future.release()  # the scheduler would run it again by itself
-            reason = f"Dask worker {kind} was lost while it ran the trial"
-            events.append(_failed(running, now, reason, worker=self._index(kind)))
-        ok = [r for r in finished if r.future.status == "finished"]
-        for event, address in self._gather(ok) if ok else []:
+                self._answer(what)
+            elif kind == "result":  # the usual way a result comes: pushed by its worker
+                event, address = cloudpickle.loads(what)
+                if self._running.pop(self._key(event.trial_id, event.attempt), None):
+                    events.append(event._replace(worker=self._index(address)))
+            elif kind == "done":
+                finished.append(what)
+            elif what and (running := self._running.pop(what, None)) is not None:
+                if running.future is not None:
+                    running.future.release()  # the scheduler would run it again by itself
+                reason = f"Dask worker {kind} was lost while it ran the trial"
+                events.append(_failed(running, now, reason, worker=self._index(kind)))
+        ended = [(key, self._running[key]) for key in finished if key in self._running]
+        ok = [(key, r) for key, r in ended if r.future.status == "finished"]
+        for (key, _), result in zip(ok, self._gather([r for _, r in ok]), strict=True):
+            if result is None:
+                continue  # pushed as a worker event, still on its way: it comes next
+            del self._running[key]
+            event, address = result
             events.append(
                 event if address is None else event._replace(worker=self._index(address))
             )
-        for running in finished:
+        for key, running in ended:
             if running.future.status == "finished":
                 continue
+            del self._running[key]
             if running.future.status == "cancelled":
                 self._check_scheduler()
                 events.append(_failed(running, now, "its Dask task was cancelled"))
-                continue
-            exc = running.future.exception()
-            events.append(_failed(running, now, _task_error(exc)))
+            else:
+                events.append(_failed(running, now, _task_error(running.future.exception())))
         return events
 
     def _answer(self, message: dict[str, Any]) -> None:
@@ -423,11 +451,13 @@ class Dask:
         distributed = _import_distributed()
         distributed.Variable(message["answer"], client=self._client).set(go_on)
 
-    def _gather(self, finished: list[_Running]) -> list[tuple[Event, str | None]]:
-        """The results of finished tasks, fetched together (one round trip, not one each)."""
-        assert self._client is not None
+    def _gather(self, finished: list[_Running]) -> list[tuple[Event, str | None] | None]:
+        """The results of finished tasks that were not pushed (too large for a worker event),
+        fetched together: one round trip, not one each. None for those that were pushed."""
+        if not finished:
+            return []
         try:
-            results: list[tuple[Event, str | None]] = self._client.gather(
+            results: list[tuple[Event, str | None] | None] = self._client.gather(
                 [r.future for r in finished], errors="raise"
             )
         except Exception:
@@ -466,10 +496,12 @@ class Dask:
                 is not known: they stay running in the store, to run again on resume.
         """
         self._check_scheduler()
+        self._outbox = []  # never sent: reported cancelled below, nothing to stop
         events = self.completed(timeout=0)
         now = self.clock.now()
-        if self._running and self._client is not None:
-            self._client.cancel([r.future for r in self._running.values()])
+        futures = [r.future for r in self._running.values() if r.future is not None]
+        if futures and self._client is not None:
+            self._client.cancel(futures)
         for running in self._running.values():
             events.append(cancelled_event(running.job, running.submitted, now, -1))
         self._running.clear()
@@ -483,6 +515,8 @@ class Dask:
             try:
                 client.unsubscribe_topic("all")
                 if self._token:
+                    client.unsubscribe_topic(self._worker_side.result_topic(self._token))
+                    client.unsubscribe_topic(self._worker_side.report_topic(self._token))
                     client.unregister_worker_plugin(self._plugin_name())
             except Exception:  # pragma: no cover - the cluster went away while closing
                 pass
