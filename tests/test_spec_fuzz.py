@@ -254,9 +254,19 @@ _VALUES: dict[str, st.SearchStrategy[Any]] = {
     "metric": st.sampled_from(["value", "loss", ""]),
     "mode": st.sampled_from(["min", "max", "MAX", "best"]),
     "searcher": st.sampled_from(["random", "grid", "sobol", "lhs", "bayes"]),
-    "scheduler": st.sampled_from(["fifo", "asha"]),
+    "scheduler": st.one_of(
+        st.sampled_from(["fifo", "asha", "hyperband", "fifo2"]),
+        st.fixed_dictionaries(
+            {"type": st.sampled_from(["asha", "successive_halving", "hyperband", "x"])},
+            optional={"max_budget": st.integers(-1, 8), "eta": st.integers(0, 3)},
+        ),
+    ),
     "executor": st.sampled_from(["serial", "threads", "processes", "simulated"]),
     "workers": st.integers(),
+    # A Dask address goes with executor "dask" only, which the fuzzer never picks (it would
+    # start a cluster): every address here is an error that names it.
+    "address": st.one_of(_TEXT, st.just("tcp://127.0.0.1:8786")),
+    "resources": st.dictionaries(st.sampled_from(["cpus", "gpus", "ram"]), _NUMBERS, max_size=2),
     "max_trials": st.integers(),
     "max_time": _NUMBERS,
     "target": _NUMBERS,
@@ -269,6 +279,7 @@ _VALUES: dict[str, st.SearchStrategy[Any]] = {
         st.dictionaries(_PARAM_NAMES, _SCALARS, max_size=3), max_size=3
     ),
     "name": _TEXT,
+    "checkpoint_dir": st.sampled_from(["checkpoints", ""]),
 }
 
 

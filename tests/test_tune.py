@@ -298,7 +298,7 @@ def test_executor_objects_are_used_as_given() -> None:
         ({"metric": ""}, "metric must be a non-empty string"),
         ({"searcher": "bayes"}, "searcher"),
         ({"executor": "gpu"}, "executor: unknown executor 'gpu'"),
-        ({"scheduler": "asha"}, "scheduler: unknown scheduler 'asha'"),
+        ({"scheduler": "asha2"}, "scheduler: unknown scheduler 'asha2'"),
         ({"workers": 0, "executor": "threads"}, "executor: workers must be >= 1"),
         ({"max_trials": None}, "never runs out of configurations: give max_trials"),
     ],

@@ -1,4 +1,6 @@
-"""The command line: ``paratune run | resume | status`` (also ``python -m paratune ...``)."""
+"""The command line: ``paratune run | resume | status | report | export | scaling`` (also
+``python -m paratune ...``). It formats; `paratune.analysis`, `paratune.report`,
+`paratune.export` and `paratune.scaling` compute."""
 
 from __future__ import annotations
 
@@ -118,7 +120,8 @@ def _tune_and_report(
     try:
         kwargs = arguments()
         kwargs.update({key: value for key, value in overrides.items() if value is not None})
-        result = tune(**kwargs, progress=ConsoleProgress(quiet=quiet))
+        display = ConsoleProgress(quiet=quiet, max_time=kwargs.get("max_time"))
+        result = tune(**kwargs, progress=display)
     except ParatuneError as exc:
         raise click.ClickException(str(exc)) from exc
     _print_summary(result, as_json=as_json)
@@ -245,6 +248,197 @@ def _format_detail(detail: dict[str, Any]) -> str:
             f"{json.dumps(detail['best_config'], default=str)}"
         )
     return "\n".join(lines)
+
+
+def _load(store: str, name: str) -> tuple[TuneResult, dict[str, Any]]:
+    """The stored run and its setup (space, metric, mode, seed, objective, settings)."""
+    from dataclasses import asdict
+
+    from ._api import load
+    from .store import SQLiteStore
+
+    db = SQLiteStore(store, readonly=True)
+    try:
+        db.select(name)
+        experiment = db.experiment()
+    finally:
+        db.close()
+    return load(store, name), asdict(experiment)
+
+
+@cli.command()
+@click.argument("name")
+@click.option(
+    "--store", type=str, default=DEFAULT_STORE, show_default=True, help="SQLite store file."
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Folder to write NAME.html to.",
+)
+@click.option(
+    "--figures",
+    type=click.Choice(["png", "svg"]),
+    help="Also save each figure beside the page, in this format.",
+)
+def report(name: str, store: str, out: Path, figures: str | None) -> None:
+    """Write one self-contained HTML page about experiment NAME: the best configurations,
+    best-so-far against wall time, a worker timeline, the speedup and efficiency with where
+    the rest of the worker-time went, resources, a what-if replay on other worker counts,
+    the parameter figures and the spec. Figures are embedded: the page opens offline.
+    Reads only: safe while a run is writing."""
+    from . import plots
+    from .report import write_report
+
+    try:
+        result, spec = _load(store, name)
+        page = write_report(result, out / f"{name}.html", spec=spec)
+        if figures is not None:
+            for figure in ("best_so_far", "timeline", "parameters", "parallel_coordinates"):
+                drawn = getattr(plots, f"plot_{figure}")(result)
+                click.echo(plots.save(drawn, out / f"{name}-{figure}.{figures}"))
+    except ParatuneError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except ImportError as exc:  # matplotlib, an optional extra
+        raise click.ClickException(str(exc)) from exc
+    click.echo(page)
+
+
+@cli.command()
+@click.argument("name")
+@click.option(
+    "--format",
+    "file_format",
+    type=click.Choice(["csv", "json", "parquet"]),
+    required=True,
+    help="File format (parquet needs pyarrow).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write (default: NAME.FORMAT).",
+)
+@click.option(
+    "--store", type=str, default=DEFAULT_STORE, show_default=True, help="SQLite store file."
+)
+def export(name: str, file_format: str, out: Path | None, store: str) -> None:
+    """Write the trials of experiment NAME to a file, one row per trial: trial_id, status,
+    value, config.*, metric.*, attempts, seed, budget, times, duration, worker_time, worker,
+    error. JSON is a list of one object per trial."""
+    from ._api import load
+    from .export import export_trials
+
+    try:
+        written = export_trials(
+            load(store, name), out or Path(f"{name}.{file_format}"), file_format
+        )
+    except (ParatuneError, ImportError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(written)
+
+
+class _Counts(click.ParamType):  # type: ignore[type-arg]
+    """Comma-separated worker counts: ``1,2,4,8``."""
+
+    name = "counts"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> list[int]:
+        if isinstance(value, list):
+            return value
+        try:
+            counts = [int(part) for part in str(value).split(",")]
+        except ValueError:
+            counts = []
+        if not counts or min(counts) < 1:
+            self.fail(
+                f"expected positive integers separated by commas, such as 1,2,4,8; got {value!r}",
+                param,
+                ctx,
+            )
+        return counts
+
+
+@cli.command()
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--workers",
+    "counts",
+    type=_Counts(),
+    required=True,
+    help="Worker counts to compare, such as 1,2,4,8 (1 is needed).",
+)
+@click.option(
+    "--simulate",
+    is_flag=True,
+    help="Run the spec once (or reuse its stored run) and replay its trial "
+    "durations at each count on the simulated executor.",
+)
+@click.option(
+    "--executor",
+    type=click.Choice(["threads", "processes", "simulated"]),
+    help="Where trials run (default: the spec's).",
+)
+@click.option("--max-trials", type=click.IntRange(min=1), help="Trials per run.")
+@click.option("--store", type=str, help=f"{_STORE_HELP} Used with --simulate only.")
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to save the figure (.png or .svg; default: SPEC-scaling.png).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No line per run.")
+@click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
+def scaling(
+    spec: Path,
+    counts: list[int],
+    simulate: bool,
+    plot: Path | None,
+    quiet: bool,
+    as_json: bool,
+    **overrides: Any,
+) -> None:
+    """Run the experiment of SPEC at each worker count and print number_of_workers, time,
+    speedup_vs_sequential (the 1-worker time over this time) and efficiency (speedup /
+    workers), and save the plot with the ideal line. Each real run starts from scratch in
+    memory; --simulate predicts the table from one run instead."""
+    from .plots import plot_scaling, save
+    from .scaling import measure_scaling, simulate_scaling
+
+    given = {key: value for key, value in overrides.items() if value is not None}
+    target = plot or Path(f"{spec.stem}-scaling.png")
+
+    def said(n: int, result: TuneResult) -> None:
+        if not quiet:
+            click.echo(f"[paratune] {n} workers: {result.wall_time:.2f} s", err=True)
+
+    try:
+        if target.suffix.lower() not in (".png", ".svg"):
+            raise click.BadParameter(f"{target} must end in .png or .svg", param_hint="--plot")
+        if simulate:
+            table, run = simulate_scaling(spec, counts, overrides=given)
+            if not quiet:
+                click.echo(
+                    f"[paratune] {run.name}: {len(run.trial_list)} trials on {run.workers} "
+                    f"workers in {run.wall_time:.2f} s, replayed below",
+                    err=True,
+                )
+            label, title = (
+                "predicted",
+                f"{run.name}: what-if replay of {len(run.trial_list)} trials",
+            )
+        else:
+            given.pop("store", None)
+            table = measure_scaling(spec, counts, overrides=given, on_run=said)
+            label, title = "measured", f"{spec.stem}: scaling"
+        save(plot_scaling(table, title=title, label=label), target)
+    except (ParatuneError, ImportError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(table.to_json(orient="records"))
+        return
+    click.echo(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    click.echo(f"plot: {target}")
 
 
 def main() -> None:

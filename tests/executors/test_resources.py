@@ -26,6 +26,7 @@ from ..conftest import wait_for_file
         ({"cpus": True}, r"resources\['cpus'\] must be a finite number > 0, got True"),
         ({"cpus": "2"}, r"resources\['cpus'\] must be a finite number > 0, got '2'"),
         ({"cpus": float("inf")}, r"resources\['cpus'\] must be a finite number > 0"),
+        ({"gpus": 2**1100}, r"resources\['gpus'\] must be a finite number > 0"),
     ],
 )
 def test_bad_resources_name_the_entry(value: Any, match: str) -> None:

@@ -51,3 +51,11 @@ def test_main_job_spec_runs() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "best accuracy:" in done.stdout and "best config:" in done.stdout
+
+
+def test_asha_example_compares_with_random_search_at_equal_time() -> None:
+    done = run(str(ROOT / "examples/digits_asha.py"), "--seconds", "3", "--workers", "2")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("ASHA  : best validation accuracy 0.")
+    assert lines[1].startswith("random: best validation accuracy")

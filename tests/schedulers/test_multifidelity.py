@@ -394,3 +394,35 @@ def test_reports_without_the_tuned_metric_are_kept_with_a_warning() -> None:
     # Each trial's report at step 1, and its result at its budget (2) as a rung result.
     assert [r.step for r in result.report_list] == [1, 2] * 3
     assert all(t.status is pt.Status.DONE for t in result.trial_list)
+
+
+@pytest.mark.parametrize("searcher", ["sobol", "gp", "cmaes"])
+@pytest.mark.parametrize("stopping", [False, True])
+def test_any_searcher_feeds_the_schedulers(searcher: str, stopping: bool) -> None:
+    space = {"q": pt.Float(0, 1), "r": pt.Float(0, 1), "epoch": 1.0}
+
+    def two_d(config: dict[str, Any], ctx: pt.Context) -> float:
+        assert ctx.budget is not None
+        loss = 1.0
+        for epoch in range(int(ctx.budget)):
+            ctx.elapse(1.0)
+            loss = (config["q"] - 0.3) ** 2 + (config["r"] - 0.6) ** 2 + 1 / (epoch + 1)
+            ctx.report(epoch + 1, loss=loss)
+        return loss
+
+    result = pt.tune(
+        two_d,
+        space,
+        metric="loss",
+        searcher=searcher,
+        scheduler=ASHA(min_budget=1, max_budget=8, eta=2, stopping=stopping),
+        executor="simulated",
+        workers=4,
+        max_trials=24,
+        store=None,
+        seed=1,
+    )
+    assert len(result.trial_list) == 24
+    assert {t.status for t in result.trial_list} <= {pt.Status.DONE, pt.Status.PRUNED}
+    best = result.best_trial
+    assert best is not None and best.budget == 8

@@ -66,14 +66,20 @@ def parse_resources(value: Any) -> Resources | None:
             raise ValueError(
                 f"resources: unknown resource {name!r}; expected 'cpus' and/or 'gpus'"
             )
-        if (
-            isinstance(amount, bool)
-            or not isinstance(amount, numbers.Real)
-            or not 0 < float(amount) < math.inf
-        ):
+        if not _positive(amount):
             raise ValueError(f"resources[{name!r}] must be a finite number > 0, got {amount!r}")
         numbers_[name] = float(amount)
     return Resources(**numbers_) if numbers_ else None
+
+
+def _positive(amount: Any) -> bool:
+    """True for a finite real number > 0 (a bool is no number here)."""
+    if isinstance(amount, bool) or not isinstance(amount, numbers.Real):
+        return False
+    try:
+        return 0 < float(amount) < math.inf
+    except OverflowError:  # an integer too large for a float
+        return False
 
 
 def visible_cpus() -> list[int]:

@@ -160,7 +160,8 @@ class CMAES:
             return
         index = waiting.pop(0)  # equal configs are interchangeable: take the first
         value = trial.value
-        if trial.status is Status.DONE and value is not None and math.isfinite(value):
+        valued = trial.status in (Status.DONE, Status.PRUNED)
+        if valued and value is not None and math.isfinite(value):
             self._values[index] = float(value)
         self._observed += 1
         if self._observed == len(self._candidates):

@@ -151,6 +151,7 @@ class GP:
         self._latest: _Key | None = None  # the latest suggestion, until the next observation
         self._done_u: list[_Array] = []
         self._done_y: list[float] = []
+        self._done_at: dict[Any, int] = {}  # a config's key -> its index in _done_*
         self._failed_u: list[_Array] = []
         self._kernel: Any = None  # the latest fitted kernel
         self._fitted_at = 0  # observations at the latest hyperparameter fit
@@ -179,7 +180,8 @@ class GP:
             self.suggest_times.append(time.perf_counter() - start)
 
     def observe(self, trial: Trial) -> None:
-        """Learn from a trial that ended: DONE trials are fitted, FAILED ones avoided."""
+        """Learn from a trial that ended: DONE (and PRUNED) trials are fitted, FAILED ones
+        avoided. A trial seen again (promoted to a higher budget) has its value replaced."""
         space = self._space
         if space is None:
             raise RuntimeError(f"{self!r}: call setup() before observe()")
@@ -194,9 +196,17 @@ class GP:
         self._latest = None
         self._known.add(key)
         value = trial.value
-        if trial.status is Status.DONE and value is not None and math.isfinite(value):
-            self._done_u.append(u)
-            self._done_y.append(float(value))
+        valued = trial.status in (Status.DONE, Status.PRUNED)
+        if valued and value is not None and math.isfinite(value):
+            if key in self._done_at:
+                # Seen before: a promotion's result at a higher budget replaces it.
+                self._done_y[self._done_at[key]] = float(value)
+            else:
+                self._done_at[key] = len(self._done_y)
+                self._done_u.append(u)
+                self._done_y.append(float(value))
+        elif key in self._done_at:
+            pass  # a promotion that failed or was cancelled: its lower-budget value stands
         elif trial.status is not Status.CANCELLED:
             # Cancelled trials were stopped by the run, not by their config.
             self._failed_u.append(u)

@@ -1,0 +1,99 @@
+"""Write a run's trials table to a file: CSV, JSON (one object per trial) or Parquet.
+
+>>> import pandas as pd
+>>> import paratune as pt
+>>> from paratune.export import export_trials
+>>> result = pt.tune(lambda c: c["x"], {"x": pt.Float(0, 1)}, max_trials=3, store=None)
+>>> path = export_trials(result, "trials.csv")
+>>> len(pd.read_csv(path))
+3
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .result import TuneResult
+
+FORMATS = ("csv", "json", "parquet")
+"""The formats `export_trials` writes."""
+
+
+def export_frame(result: TuneResult) -> pd.DataFrame:
+    """`TuneResult.trials` made plain for files: ``status`` as text, ``seed`` as a 64-bit
+    integer, and a column whose values are not all of one simple type (a choice among a
+    number and a string, a list) as JSON text."""
+    frame = result.trials.copy()
+    frame["status"] = frame["status"].astype(str)
+    frame["seed"] = frame["seed"].astype("int64")  # trial seeds are below 2**63
+    for column in frame.columns:
+        if frame[column].dtype != object:
+            continue
+        kinds = {type(v) for v in frame[column] if v is not None}
+        if len(kinds) > 1 or not kinds <= {str, int, float, bool}:
+            frame[column] = [None if v is None else json.dumps(v, default=str)
+                             for v in frame[column]]  # fmt: skip
+    return frame
+
+
+def _write_json(frame: pd.DataFrame, target: Path) -> None:
+    """One object per trial, floats written exactly (pandas' own writer rounds them to 15
+    digits) and missing values as null."""
+    import numpy as np
+    import pandas as pd
+
+    def plain(value: Any) -> Any:
+        if value is None or value is pd.NA:
+            return None
+        if isinstance(value, np.generic):
+            value = value.item()
+        return None if isinstance(value, float) and math.isnan(value) else value
+
+    rows = [
+        {column: plain(value) for column, value in zip(frame.columns, row, strict=True)}
+        for row in frame.itertuples(index=False, name=None)
+    ]
+    target.write_text(json.dumps(rows, indent=1, default=str, allow_nan=False) + "\n")
+
+
+def export_trials(
+    result: TuneResult, path: str | os.PathLike[str], format: str | None = None
+) -> Path:
+    """Write the trials of ``result`` (see `export_frame`) to ``path``.
+
+    Args:
+        result: the run.
+        path: the file to write (its folder is created).
+        format: ``"csv"``, ``"json"`` or ``"parquet"`` (default: from the path's suffix).
+
+    Raises:
+        ValueError: the format is not one of these.
+        ImportError: Parquet was asked and pyarrow is not installed.
+    """
+    target = Path(path)
+    chosen = format or target.suffix.lstrip(".").lower()
+    if chosen not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {chosen!r}")
+    if chosen == "parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError as exc:
+            raise ImportError(
+                "export to Parquet needs pyarrow: pip install 'paratune[parquet]'"
+            ) from exc
+    frame = export_frame(result)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    writers: dict[str, Any] = {
+        "csv": lambda: frame.to_csv(target, index=False),
+        "json": lambda: _write_json(frame, target),
+        "parquet": lambda: frame.to_parquet(target, index=False),
+    }
+    writers[chosen]()
+    return target

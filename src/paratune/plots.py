@@ -1,0 +1,318 @@
+"""Figures of a run, drawn with matplotlib from what `paratune.analysis` computes.
+
+Each function returns a `matplotlib.figure.Figure` (built without pyplot, so nothing is
+shown and no global state is touched: safe in scripts, tests and threads); `save` writes
+one as PNG or SVG. matplotlib is an optional dependency: ``pip install 'paratune[report]'``.
+
+>>> import paratune as pt
+>>> from paratune import plots
+>>> result = pt.tune(lambda c: (c["x"] - 1) ** 2, {"x": pt.Float(-2, 2)}, max_trials=10,
+...                  store=None)
+>>> figure = plots.plot_best_so_far(result)
+>>> figure.axes[0].get_xlabel()
+'wall time (s)'
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import analysis
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from .result import TuneResult
+
+STATUS_COLOURS = {
+    "done": "#2a9d8f",
+    "pruned": "#e9c46a",
+    "failed": "#e63946",
+    "cancelled": "#8d99ae",
+    "running": "#457b9d",
+}
+"""The colour of each trial status in every figure."""
+
+_IDEAL: dict[str, Any] = {"color": "#6c757d", "linestyle": "--", "linewidth": 1.0}
+
+
+def _figure(width: float = 7.0, height: float = 4.0, **kwargs: Any) -> Figure:
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as exc:  # an optional extra: say how to get it
+        raise ImportError(
+            "paratune's figures need matplotlib: pip install 'paratune[report]'"
+        ) from exc
+    return Figure(figsize=(width, height), layout="constrained", **kwargs)
+
+
+def _note(axes: Axes, message: str) -> None:
+    """An empty panel that says why it is empty."""
+    axes.text(0.5, 0.5, message, ha="center", va="center", transform=axes.transAxes)
+    axes.set_xticks([])
+    axes.set_yticks([])
+
+
+def _metric_label(result: TuneResult) -> str:
+    return f"{result.metric} ({result.mode})"
+
+
+def plot_best_so_far(result: TuneResult) -> Figure:
+    """Every finished trial's value against the wall time it finished at, and the best value
+    so far as a step line."""
+    figure = _figure()
+    axes = figure.add_subplot()
+    table = analysis.best_so_far(result)
+    if table.empty:
+        _note(axes, "no trial finished with a value")
+        return figure
+    axes.scatter(table["time"], table["value"], s=14, color=STATUS_COLOURS["done"], alpha=0.6,
+                 label="trial")  # fmt: skip
+    axes.step(table["time"], table["best"], where="post", color="#264653", label="best so far")
+    axes.set_xlabel("wall time (s)")
+    axes.set_ylabel(_metric_label(result))
+    axes.set_title("Best so far against wall time")
+    axes.legend(loc="best")
+    return figure
+
+
+def _config_columns(trials: pd.DataFrame) -> list[str]:
+    """The parameters that vary (constants would only draw a vertical line)."""
+    return [
+        c
+        for c in trials.columns
+        if c.startswith("config.") and trials[c].astype(str).nunique(dropna=False) > 1
+    ]
+
+
+def _numeric(column: pd.Series[Any]) -> bool:
+    values = column.dropna()
+    return len(values) > 0 and all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in values
+    )
+
+
+def _wide(values: pd.Series[Any]) -> bool:
+    """Positive values spanning more than two decades read better on a log scale."""
+    low, high = float(values.min()), float(values.max())
+    return low > 0 and high / low > 100
+
+
+def plot_parameters(result: TuneResult) -> Figure:
+    """The metric against each parameter that varies, one panel each (finished trials; the
+    best one marked with a star)."""
+    trials = result.trials
+    done = trials[trials["status"] == "done"]
+    columns = _config_columns(trials)
+    cols = min(3, max(1, len(columns)))
+    rows = max(1, math.ceil(len(columns) / cols))
+    figure = _figure(4.0 * cols, 3.2 * rows)
+    if done.empty or not columns:
+        _note(figure.add_subplot(), "no finished trial" if done.empty else "no parameter varies")
+        return figure
+    best = result.best_trial
+    for index, column in enumerate(columns):
+        axes = figure.add_subplot(rows, cols, index + 1)
+        name = column.removeprefix("config.")
+        values = done[column]
+        if _numeric(values):
+            x = values.astype(float)
+            if _wide(x):
+                axes.set_xscale("log")
+        else:
+            labels = list(dict.fromkeys(str(v) for v in trials[column]))
+            position = {label: i for i, label in enumerate(labels)}
+            x = values.astype(str).map(position).astype(float)
+            axes.set_xticks(range(len(labels)), labels, rotation=30 if len(labels) > 4 else 0)
+        axes.scatter(x, done["value"], s=14, color=STATUS_COLOURS["done"], alpha=0.7)
+        if best is not None:
+            row = done[done["trial_id"] == best.trial_id]
+            axes.scatter(x[row.index], row["value"], marker="*", s=160, color="#e76f51",
+                         zorder=3, label="best")  # fmt: skip
+        axes.set_xlabel(name)
+        axes.set_ylabel(result.metric)
+    figure.suptitle(f"{_metric_label(result)} against each parameter")
+    return figure
+
+
+def plot_parallel_coordinates(result: TuneResult) -> Figure:
+    """One line per finished trial across every parameter that varies (each scaled to its
+    range; choices evenly spaced) and the metric, coloured by the metric."""
+    trials = result.trials
+    done = trials[trials["status"] == "done"]
+    columns = _config_columns(trials)
+    figure = _figure(max(6.0, 1.6 * (len(columns) + 1)), 4.2)
+    axes = figure.add_subplot()
+    if done.empty or not columns:
+        _note(axes, "no finished trial" if done.empty else "no parameter varies")
+        return figure
+    import numpy as np
+
+    scaled, ticks = [], []
+    for column in [*columns, "value"]:
+        values = done[column]
+        if column == "value" or _numeric(values):
+            x = values.astype(float).to_numpy()
+            low, high = float(np.nanmin(x)), float(np.nanmax(x))
+            if column != "value" and _wide(values.astype(float)):
+                x, low, high = np.log10(x), math.log10(low), math.log10(high)
+            scaled.append((x - low) / (high - low) if high > low else np.full(len(x), 0.5))
+            ticks.append(f"{values.astype(float).min():.3g}..{values.astype(float).max():.3g}")
+        else:
+            labels = list(dict.fromkeys(str(v) for v in trials[column]))
+            step = 1.0 / max(1, len(labels) - 1)
+            scaled.append(values.astype(str).map({k: i * step for i, k in enumerate(labels)})
+                          .to_numpy(dtype=float))  # fmt: skip
+            ticks.append(" / ".join(labels) if len(labels) <= 4 else f"{len(labels)} choices")
+    lines = np.vstack(scaled)
+    from matplotlib import colormaps
+    from matplotlib.colors import Normalize
+
+    value = done["value"].astype(float).to_numpy()
+    norm = Normalize(vmin=float(value.min()), vmax=float(value.max()))
+    cmap = colormaps["viridis" if result.mode == "min" else "viridis_r"]
+    positions = np.arange(lines.shape[0])
+    for index in np.argsort(-value if result.mode == "min" else value):  # best drawn last
+        axes.plot(positions, lines[:, index], color=cmap(norm(value[index])), alpha=0.7, lw=1)
+    names = [c.removeprefix("config.") for c in columns] + [result.metric]
+    axes.set_xticks(positions, [f"{n}\n{t}" for n, t in zip(names, ticks, strict=True)],
+                    fontsize=8)  # fmt: skip
+    axes.set_yticks([0, 1], ["low", "high"])
+    axes.vlines(positions, 0, 1, color="#adb5bd", lw=0.8, zorder=0)  # one axis per column
+    from matplotlib.cm import ScalarMappable
+
+    figure.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=axes, label=result.metric)
+    axes.set_title("Parallel coordinates")
+    return figure
+
+
+def plot_learning_curves(result: TuneResult, metric: str | None = None) -> Figure:
+    """Each trial's intermediate results (``ctx.report``) against the step, one line per
+    trial, coloured by how the trial ended; for multi-fidelity runs.
+
+    Args:
+        result: the run.
+        metric: the reported metric to draw (default: the tuned metric, else the first one
+            reported).
+
+    Raises:
+        ValueError: ``metric`` was never reported.
+    """
+    figure = _figure()
+    axes = figure.add_subplot()
+    curves = analysis.learning_curves(result)
+    columns = [c for c in curves.columns if c.startswith("metric.")]
+    if curves.empty or not columns:
+        _note(axes, "no intermediate results (ctx.report) in this run")
+        return figure
+    wanted = f"metric.{metric or result.metric}"
+    if wanted not in columns and metric is not None:
+        names = ", ".join(c.removeprefix("metric.") for c in columns)
+        raise ValueError(f"metric: {metric!r} was never reported (reported: {names})")
+    column = wanted if wanted in columns else columns[0]
+    for _, curve in curves.groupby("trial_id", sort=False):
+        colour = STATUS_COLOURS.get(str(curve["status"].iloc[0]), "#457b9d")
+        axes.plot(curve["step"], curve[column], color=colour, alpha=0.6, lw=1, marker=".")
+    _status_legend(axes, set(curves["status"]))
+    axes.set_xlabel("step")
+    axes.set_ylabel(column.removeprefix("metric."))
+    axes.set_title("Learning curves")
+    return figure
+
+
+def _status_legend(axes: Axes, statuses: set[str], *, outside: bool = False) -> None:
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=c, label=s) for s, c in STATUS_COLOURS.items() if s in statuses]
+    if handles and outside:  # beside the axes, where it hides no bar
+        axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    elif handles:
+        axes.legend(handles=handles, loc="best", fontsize=8)
+
+
+def plot_timeline(result: TuneResult) -> Figure:
+    """A trace view: one row per worker, one bar per trial (its latest attempt) coloured by
+    how it ended; below it, how many workers were busy over time."""
+    bars = analysis.timeline(result)
+    rows = max(result.workers, int(bars["worker"].max()) + 1 if len(bars) else 0)
+    figure = _figure(8.0, 2.0 + 0.28 * rows + 1.4)
+    grid = figure.add_gridspec(2, 1, height_ratios=[max(2.0, 0.28 * rows), 1.4])
+    axes = figure.add_subplot(grid[0])
+    below = figure.add_subplot(grid[1], sharex=axes)
+    if bars.empty:
+        _note(axes, "no trial ran on a worker")
+        return figure
+    for status, group in bars.groupby("status", observed=True):
+        spans = list(zip(group["start"], group["end"] - group["start"], strict=True))
+        for worker, span in zip(group["worker"], spans, strict=True):
+            axes.broken_barh([span], (worker - 0.4, 0.8), color=STATUS_COLOURS[str(status)],
+                             edgecolor="white", linewidth=0.5)  # fmt: skip
+    axes.set_ylim(rows - 0.5, -0.5)
+    axes.set_yticks(range(rows), [f"worker {w}" for w in range(rows)] if rows <= 32 else None)
+    axes.set_xlim(0, max(result.wall_time, float(bars["end"].max())))
+    _status_legend(axes, set(bars["status"]), outside=True)
+    summary = analysis.efficiency_summary(result)
+    axes.set_title(
+        f"Worker timeline: {result.workers} workers, efficiency {summary.efficiency:.0%}, "
+        f"speedup {summary.speedup:.2f}"
+    )
+    busy = analysis.utilisation(result)
+    below.step(busy["time"], busy["busy"], where="post", color="#264653")
+    below.fill_between(busy["time"], busy["busy"], step="post", alpha=0.3, color="#264653")
+    below.axhline(result.workers, **_IDEAL)
+    below.set_ylim(0, result.workers * 1.1 + 0.1)
+    below.set_ylabel("busy workers")
+    below.set_xlabel("wall time (s)")
+    return figure
+
+
+def plot_scaling(
+    table: pd.DataFrame, *, title: str = "Scaling", label: str = "measured"
+) -> Figure:
+    """Speedup and efficiency against the number of workers, with the ideal (linear speedup,
+    efficiency 1) dashed.
+
+    Args:
+        table: a table with ``number_of_workers``, ``speedup_vs_sequential`` and
+            ``efficiency``, as `paratune scaling` or `paratune.analysis.what_if` make.
+        title: the figure's title.
+        label: what the table's figures are (``"measured"``, ``"predicted"``).
+    """
+    figure = _figure(9.0, 3.6)
+    left, right = figure.subplots(1, 2)
+    workers = table["number_of_workers"]
+    left.plot(workers, workers, label="ideal", **_IDEAL)
+    left.plot(workers, table["speedup_vs_sequential"], marker="o", color="#2a9d8f",
+              label=label)  # fmt: skip
+    left.set_xlabel("workers")
+    left.set_ylabel("speedup vs sequential")
+    left.legend(loc="best")
+    right.axhline(1.0, label="ideal", **_IDEAL)
+    right.plot(workers, table["efficiency"], marker="o", color="#e76f51", label=label)
+    right.set_ylim(0, 1.1)
+    right.set_xlabel("workers")
+    right.set_ylabel("efficiency (speedup / workers)")
+    right.legend(loc="best")
+    for axes in (left, right):
+        axes.set_xticks(list(workers))
+    figure.suptitle(title)
+    return figure
+
+
+def save(figure: Figure, path: str | os.PathLike[str], *, dpi: int = 110) -> Path:
+    """Write ``figure`` to ``path``; the suffix (``.png`` or ``.svg``) picks the format.
+
+    Raises:
+        ValueError: the suffix is neither.
+    """
+    target = Path(path)
+    if target.suffix.lower() not in (".png", ".svg"):
+        raise ValueError(f"path: {target} must end in .png or .svg")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(target, dpi=dpi)
+    return target

@@ -1,0 +1,239 @@
+"""One self-contained HTML page for a run: its figures (embedded PNG), the best
+configurations, how well it used its workers, and how it was set up. The page loads nothing
+from anywhere else, so it opens offline and can be mailed or archived as one file.
+
+>>> import paratune as pt
+>>> from paratune.report import report_html
+>>> result = pt.tune(lambda c: c["x"] ** 2, {"x": pt.Float(-1, 1)}, max_trials=5, store=None)
+>>> page = report_html(result)
+>>> page.startswith("<!DOCTYPE html>") and "Efficiency" in page
+True
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+import os
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import analysis, plots
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from .result import TuneResult
+
+_STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto;
+       max-width: 1100px; color: #212529; padding: 0 1em; }
+h1 { margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #dee2e6; padding-bottom: 0.2em; }
+table { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 0.92em; }
+th, td { border: 1px solid #dee2e6; padding: 0.25em 0.6em; text-align: right; }
+th { background: #f1f3f5; } td.text, th.text { text-align: left; }
+figure { margin: 1em 0; } figure img { max-width: 100%; height: auto; }
+figcaption { color: #6c757d; font-size: 0.9em; }
+.cards { display: flex; flex-wrap: wrap; gap: 0.8em; }
+.card { border: 1px solid #dee2e6; border-radius: 6px; padding: 0.5em 0.9em; min-width: 9em; }
+.card b { display: block; font-size: 1.35em; }
+pre { background: #f8f9fa; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
+"""
+
+
+def _image(figure: Figure) -> str:
+    """The figure as an ``<img>`` holding its PNG (base64): no file beside the page."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return f'<img src="data:image/png;base64,{data}" alt="">'
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        text = "" if math.isnan(value) else f"{value:.6g}"
+    elif value is None:
+        text = ""
+    else:
+        text = str(value)
+    kind = (
+        "" if isinstance(value, int | float) and not isinstance(value, bool) else ' class="text"'
+    )
+    return f"<td{kind}>{html.escape(text)}</td>"
+
+
+def _table(frame: pd.DataFrame) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    rows = "".join(
+        "<tr>" + "".join(_cell(v) for v in row) + "</tr>"
+        for row in frame.itertuples(index=False, name=None)
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def _cards(items: Iterable[tuple[str, str]]) -> str:
+    return (
+        '<div class="cards">'
+        + "".join(
+            f'<div class="card">{html.escape(label)}<b>{html.escape(value)}</b></div>'
+            for label, value in items
+        )
+        + "</div>"
+    )
+
+
+def best_configs(result: TuneResult, top: int = 10) -> pd.DataFrame:
+    """The ``top`` finished trials, best first: ``trial_id``, the metric, every parameter
+    and the trial's duration."""
+    trials = result.trials
+    done = trials[trials["status"] == "done"]
+    done = done.sort_values(["value", "trial_id"], ascending=[result.mode == "min", True])
+    columns = ["trial_id", "value", *(c for c in trials.columns if c.startswith("config.")),
+               "duration"]  # fmt: skip
+    table = done[columns].head(top)
+    return table.rename(
+        columns={**{c: c.removeprefix("config.") for c in columns}, "value": result.metric}
+    )
+
+
+def report_html(
+    result: TuneResult,
+    *,
+    spec: Mapping[str, Any] | None = None,
+    what_if_workers: Iterable[int] | None = None,
+) -> str:
+    """The report page as a string (see `write_report`)."""
+    summary = analysis.efficiency_summary(result)
+    counts = result.trials["status"].value_counts()
+    seen = ", ".join(f"{int(n)} {status}" for status, n in counts.items() if n)
+    best = "-" if result.best_value is None else f"{result.best_value:.6g}"
+    resources = analysis.resources(result)
+    scaling = analysis.what_if(result, what_if_workers)
+    scaling_figure = plots.plot_scaling(scaling, title="What-if replay", label="predicted")
+    sections = [
+        f"<h1>paratune report: {html.escape(result.name or 'experiment')}</h1>",
+        f"<p>{len(result.trial_list)} trials ({html.escape(seen or 'none')}); stopped: "
+        f"{html.escape(result.stop_reason.value)}.</p>",
+        _cards(
+            [
+                (f"best {result.metric} ({result.mode})", best),
+                ("wall time", f"{result.wall_time:.2f} s"),
+                ("workers", str(result.workers)),
+                ("speedup", f"{summary.speedup:.2f}"),
+                ("efficiency", f"{summary.efficiency:.1%}"),
+            ]
+        ),
+        "<h2>Best configurations</h2>",
+        _table(best_configs(result)),
+        _figures([("Best so far against wall time", plots.plot_best_so_far)], result),
+        "<h2>Efficiency</h2>",
+        f"<p>Speedup {summary.speedup:.2f} (busy worker-time {summary.busy_time:.2f} s over "
+        f"wall time {summary.wall_time:.2f} s) on {summary.workers} workers: efficiency "
+        f"{summary.efficiency:.1%}. Where the capacity of {summary.capacity:.2f} "
+        "worker-seconds went:</p>",
+        _table(_breakdown(summary)),
+        _figures([("Worker timeline and busy workers", plots.plot_timeline)], result),
+        "<h2>Resources</h2>",
+        _table(_resources_table(resources)),
+        "<h2>What if: the same trials on other worker counts</h2>",
+        "<p>The recorded trial durations replayed in trial order on the simulated executor "
+        "(no overhead): predicted wall time, speedup and efficiency.</p>",
+        _table(scaling),
+        f"<figure>{_image(scaling_figure)}</figure>",
+        "<h2>Parameters</h2>",
+        _figures(
+            [
+                (f"{result.metric} against each parameter", plots.plot_parameters),
+                ("Parallel coordinates", plots.plot_parallel_coordinates),
+            ],
+            result,
+        ),
+    ]
+    if not result.reports.empty:
+        curves = plots.plot_learning_curves(result)
+        sections += [
+            "<h2>Learning curves</h2>",
+            f"<figure>{_image(curves)}<figcaption>Intermediate results per trial"
+            "</figcaption></figure>",
+        ]
+    if spec is not None:
+        text = json.dumps(dict(spec), indent=2, sort_keys=True, default=str)
+        sections += ["<h2>Spec and settings</h2>", f"<pre>{html.escape(text, quote=False)}</pre>"]
+    title = html.escape(f"paratune report: {result.name or 'experiment'}")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{title}</title><style>{_STYLE}</style></head><body>\n"
+        + "\n".join(sections)
+        + "\n</body></html>\n"
+    )
+
+
+def _figures(items: list[tuple[str, Callable[[TuneResult], Figure]]], result: TuneResult) -> str:
+    return "".join(
+        f"<figure>{_image(draw(result))}<figcaption>{html.escape(caption)}</figcaption></figure>"
+        for caption, draw in items
+    )
+
+
+def _breakdown(summary: analysis.EfficiencySummary) -> pd.DataFrame:
+    table = summary.breakdown()
+    table["seconds"] = table["seconds"].round(3) + 0.0  # + 0.0: no "-0" from rounding
+    table["share"] = (100 * table["share"]).round(1) + 0.0
+    return table.rename(columns={"seconds": "worker-seconds", "share": "% of capacity"})
+
+
+def _resources_table(resources: analysis.Resources) -> pd.DataFrame:
+    import pandas as pd
+
+    memory = resources.peak_memory
+    rows = [
+        ("core-hours held by the run (workers x wall time)", f"{resources.run_core_hours:.4f}"),
+        ("core-hours in trials (busy worker-time)", f"{resources.trial_core_hours:.4f}"),
+        (
+            "CPU hours of the trials",
+            "not recorded" if resources.cpu_hours is None else f"{resources.cpu_hours:.4f}",
+        ),
+        (
+            "largest peak memory of a trial",
+            "not recorded" if memory is None else f"{memory / 2**20:.1f} MiB",
+        ),
+    ]
+    return pd.DataFrame(rows, columns=["resource", "amount"])
+
+
+def write_report(
+    result: TuneResult,
+    path: str | os.PathLike[str],
+    *,
+    spec: Mapping[str, Any] | None = None,
+    what_if_workers: Iterable[int] | None = None,
+) -> Path:
+    """Write one self-contained HTML page about ``result``: summary cards, the best
+    configurations, the efficiency breakdown and worker timeline, resources, a what-if
+    replay on other worker counts, the parameter figures, learning curves (when trials
+    reported intermediate results) and the spec. Figures are embedded as PNG; nothing is
+    fetched when the page opens.
+
+    Args:
+        result: the run, from `paratune.tune` or `paratune.load`.
+        path: the HTML file to write (its folder is created).
+        spec: the run's spec and settings, shown as JSON (None: left out).
+        what_if_workers: worker counts for the what-if replay (default: 1, 2, 4, ... up to
+            twice the run's workers).
+
+    Returns:
+        The path written.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(
+        report_html(result, spec=spec, what_if_workers=what_if_workers),
+        encoding="utf-8",
+    )
+    return target

@@ -1,0 +1,180 @@
+"""The report, export and scaling commands (and status during a run), end to end in
+subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from .test_cli import run_cli
+
+OBJECTIVE = """
+import os, time
+
+def loss(config, ctx):
+    ctx.elapse(0.01 + 0.02 * config["x"])
+    return {"loss": (config["x"] - 0.25) ** 2, "half": config["x"] / 2}
+
+def gated(config, ctx):
+    # Waits for the test to say go, so that the test sees the run while it is running.
+    deadline = time.monotonic() + 60
+    while not os.path.exists("go"):
+        if time.monotonic() > deadline:
+            raise TimeoutError("never told to go")
+        time.sleep(0.01)
+    return config["x"]
+"""
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    (tmp_path / "my_objective.py").write_text(OBJECTIVE)
+    (tmp_path / "spec.yaml").write_text(
+        "objective: my_objective:loss\n"
+        "space:\n"
+        "  x: {type: float, low: 0.0, high: 1.0}\n"
+        "  kind: [a, b]\n"
+        "metric: loss\n"
+        "executor: threads\n"
+        "workers: 2\n"
+        "max_trials: 12\n"
+        "seed: 1\n"
+    )
+    return tmp_path
+
+
+def test_status_while_running_then_report(folder: Path) -> None:
+    (folder / "gated.yaml").write_text(
+        "objective: my_objective:gated\nspace: {x: {type: float, low: 0, high: 1}}\n"
+        "executor: threads\nworkers: 2\nmax_trials: 4\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    run = subprocess.Popen(
+        [sys.executable, "-m", "paratune", "run", "gated.yaml", "-q", "--json"],
+        cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        # Poll (with a deadline) until the store shows both workers' trials running.
+        deadline = time.monotonic() + 60
+        while True:
+            seen = run_cli("status", "gated", "--json", cwd=folder)
+            if seen.returncode == 0 and json.loads(seen.stdout)["counts"]["running"] == 2:
+                break
+            assert run.poll() is None, run.communicate()
+            assert time.monotonic() < deadline, seen.stderr
+            time.sleep(0.05)
+        detail = json.loads(seen.stdout)
+        assert detail["state"].startswith("running (driver")
+        assert detail["counts"]["done"] == 0
+    finally:
+        (folder / "go").touch()
+        out, err = run.communicate(timeout=120)
+    assert run.returncode == 0, err
+    assert json.loads(out)["trials"] == 4
+    done = run_cli("status", "gated", "--json", cwd=folder)
+    assert json.loads(done.stdout)["state"] == "ended (max_trials)"
+    page = run_cli("report", "gated", "--out", "reports", cwd=folder)
+    assert page.returncode == 0, page.stderr
+    assert page.stdout.strip() == str(Path("reports") / "gated.html")
+    assert "<h2>Efficiency</h2>" in (folder / "reports" / "gated.html").read_text()
+
+
+def test_report_with_figures(folder: Path) -> None:
+    assert run_cli("run", "spec.yaml", "-q", cwd=folder).returncode == 0
+    done = run_cli("report", "spec", "--figures", "svg", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    written = done.stdout.split()
+    assert written[-1] == "spec.html"
+    assert sorted(written[:-1]) == [
+        "spec-best_so_far.svg", "spec-parallel_coordinates.svg", "spec-parameters.svg",
+        "spec-timeline.svg",
+    ]  # fmt: skip
+    html = (folder / "spec.html").read_text()
+    assert '"objective": "my_objective:loss"' in html  # the spec, from the store
+
+
+@pytest.mark.parametrize("file_format", ["csv", "json", "parquet"])
+def test_export_round_trip(folder: Path, file_format: str) -> None:
+    assert run_cli("run", "spec.yaml", "-q", cwd=folder).returncode == 0
+    done = run_cli("export", "spec", "--format", file_format, cwd=folder)
+    assert done.returncode == 0, done.stderr
+    path = folder / done.stdout.strip()
+    assert path.name == f"spec.{file_format}"
+    readers: dict[str, Any] = {"csv": pd.read_csv, "json": pd.read_json,
+                               "parquet": pd.read_parquet}  # fmt: skip
+    frame = readers[file_format](path)
+    assert frame["trial_id"].tolist() == list(range(12))
+    assert set(frame["status"]) == {"done"}
+    assert set(frame["config.kind"]) == {"a", "b"}
+    assert (frame["metric.half"] * 2 - frame["config.x"]).abs().max() < 1e-12
+    best = json.loads(run_cli("status", "spec", "--json", cwd=folder).stdout)["best_value"]
+    assert frame["value"].min() == pytest.approx(best)
+
+
+def test_scaling_real_and_simulated(folder: Path) -> None:
+    real = run_cli("scaling", "spec.yaml", "--workers", "1,2", "--max-trials", "6",
+                   "--json", "--plot", "real.svg", cwd=folder)  # fmt: skip
+    assert real.returncode == 0, real.stderr
+    table = json.loads(real.stdout)
+    assert [row["number_of_workers"] for row in table] == [1, 2]
+    assert table[0]["speedup_vs_sequential"] == 1.0 and table[0]["efficiency"] == 1.0
+    assert table[1]["efficiency"] == pytest.approx(table[1]["speedup_vs_sequential"] / 2)
+    assert "[paratune] 1 workers:" in real.stderr and "[paratune] 2 workers:" in real.stderr
+    assert b"<svg" in (folder / "real.svg").read_bytes()[:1000]
+    assert not (folder / "paratune.db").exists()  # real scaling runs keep nothing
+    simulated = run_cli("scaling", "spec.yaml", "--workers", "1,2,4", "--simulate", "-q",
+                        cwd=folder)  # fmt: skip
+    assert simulated.returncode == 0, simulated.stderr
+    lines = simulated.stdout.splitlines()
+    assert lines[0].split() == ["number_of_workers", "time", "speedup_vs_sequential",
+                                "efficiency"]  # fmt: skip
+    assert [line.split()[0] for line in lines[1:4]] == ["1", "2", "4"]
+    assert lines[4] == "plot: spec-scaling.png" and (folder / "spec-scaling.png").exists()
+    # The run it replayed is in the store, so the same command does not run it again.
+    assert (
+        json.loads(run_cli("status", "spec", "--json", cwd=folder).stdout)["counts"]["done"] == 12
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["scaling", "spec.yaml", "--workers", "2,4"], "workers: include 1"),
+        (["scaling", "spec.yaml", "--workers", "1,x"], "Invalid value for '--workers'"),
+        (["scaling", "spec.yaml", "--workers", "0,1"], "Invalid value for '--workers'"),
+        (["scaling", "spec.yaml"], "Missing option '--workers'"),
+        (["scaling", "spec.yaml", "--workers", "1", "--plot", "a.jpg"], "must end in .png"),
+        (["scaling", "nothing.yaml", "--workers", "1"], "nothing.yaml"),
+        (["report", "nobody"], "no store at paratune.db"),
+        (["export", "spec"], "Missing option '--format'"),
+        (["export", "spec", "--format", "xml"], "'xml' is not one of"),
+        (["report"], "Missing argument 'NAME'"),
+    ],
+)
+def test_bad_arguments_get_one_clear_message(folder: Path, args: list[str], message: str) -> None:
+    done = run_cli(*args, cwd=folder)
+    assert done.returncode != 0
+    assert message in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_scaling_refuses_a_serial_spec(folder: Path) -> None:
+    spec = folder / "spec.yaml"
+    spec.write_text(spec.read_text().replace("executor: threads\nworkers: 2\n", ""))
+    done = run_cli("scaling", "spec.yaml", "--workers", "1,2", cwd=folder)
+    assert done.returncode == 1
+    assert "executor 'serial' runs one trial at a time" in done.stderr
+
+
+def test_every_command_has_help(folder: Path) -> None:
+    for command in ("report", "export", "scaling"):
+        done = run_cli(command, "--help", cwd=folder)
+        assert done.returncode == 0 and "Usage: python -m paratune" in done.stdout

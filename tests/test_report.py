@@ -1,0 +1,122 @@
+"""The HTML report and the trials export."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import paratune as pt
+from paratune._browser import check_page, find_chromium
+from paratune.export import export_frame, export_trials
+from paratune.report import best_configs, report_html, write_report
+from paratune.trial import Report
+
+
+def objective(config: dict[str, Any], ctx: pt.Context) -> dict[str, float]:
+    ctx.elapse(0.2 + config["x"])
+    if config["kind"] == 3 and config["x"] > 0.7:
+        raise RuntimeError("fails on purpose")
+    return {"loss": (config["x"] - 0.3) ** 2, "size": config["x"] * 10}
+
+
+@pytest.fixture(scope="module")
+def result() -> pt.TuneResult:
+    space = {"x": pt.Float(0, 1), "kind": pt.Choice(["a", 3, None]), "epochs": 3}
+    return pt.tune(objective, space, metric="loss", executor="simulated", workers=4,
+                   max_trials=40, store=None, name="demo <run>")  # fmt: skip
+
+
+def test_the_page_is_self_contained(result: pt.TuneResult, tmp_path: Path) -> None:
+    spec = {"metric": "loss", "note": "<script>alert(1)</script>"}
+    page = write_report(result, tmp_path / "out" / "demo.html", spec=spec).read_text()
+    assert page.startswith("<!DOCTYPE html>")
+    # Nothing to fetch: no URL but the embedded images' data URLs.
+    assert not re.search(r"(src|href)=\"(?!data:)", page)
+    assert "http://" not in page and "https://" not in page
+    images = re.findall(r'<img src="data:image/png;base64,', page)
+    assert len(images) == 5  # best so far, timeline, what-if, parameters, parallel coordinates
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>" not in page
+    assert "paratune report: demo &lt;run&gt;" in page
+    for heading in ("Best configurations", "Efficiency", "Resources", "What if", "Parameters",
+                    "Spec and settings"):  # fmt: skip
+        assert f"<h2>{heading}" in page
+
+
+def test_learning_curves_appear_when_trials_reported(result: pt.TuneResult) -> None:
+    assert "Learning curves" not in report_html(result)
+    reports = [Report(0, 1, step, {"loss": 1 / step}, step * 0.1) for step in (1, 2, 3)]
+    page = report_html(dataclasses.replace(result, report_list=reports))
+    assert "<h2>Learning curves</h2>" in page
+
+
+def test_best_configs_best_first(result: pt.TuneResult) -> None:
+    table = best_configs(result, top=3)
+    assert list(table.columns) == ["trial_id", "loss", "x", "kind", "epochs", "duration"]
+    assert table["loss"].is_monotonic_increasing and len(table) == 3
+    assert table["loss"].iloc[0] == result.best_value
+
+
+def test_the_report_in_a_real_browser(result: pt.TuneResult, tmp_path: Path) -> None:
+    if find_chromium() is None:
+        pytest.skip("no Chromium on this machine: apt-get install chromium (.ci/run does)")
+    page = write_report(result, tmp_path / "demo.html", spec={"metric": "loss"})
+    check = check_page(page, screenshot=tmp_path / "demo.png")
+    assert check.console_errors == []
+    assert check.external_requests == []
+    assert len(check.images) == 5
+    assert all(image["ok"] and image["width"] > 0 for image in check.images), check.images
+    assert check.screenshot is not None
+    assert check.screenshot.read_bytes().startswith(b"\x89PNG")
+    assert check.screenshot.stat().st_size > 50_000  # a whole page, not a blank one
+
+
+def test_the_browser_check_sees_errors_and_broken_images(tmp_path: Path) -> None:
+    if find_chromium() is None:
+        pytest.skip("no Chromium on this machine: apt-get install chromium (.ci/run does)")
+    page = tmp_path / "broken.html"
+    page.write_text(
+        "<!DOCTYPE html><html><body><img src='data:image/png;base64,AAAA'>"
+        "<script>console.error('bad thing'); undefined_function();</script></body></html>"
+    )
+    check = check_page(page)
+    assert any("bad thing" in e for e in check.console_errors)
+    assert any("undefined_function" in e for e in check.console_errors)
+    assert [image["ok"] for image in check.images] == [False]
+
+
+def test_export_round_trips_csv_json_and_parquet(result: pt.TuneResult, tmp_path: Path) -> None:
+    expected = export_frame(result)
+    # A choice among a string, a number and None is kept as JSON text (None: empty).
+    kinds = {t.config["kind"]: t.trial_id for t in result.trial_list}
+    assert set(kinds) == {"a", 3, None}
+    column = expected.set_index("trial_id")["config.kind"]
+    assert column[kinds["a"]] == json.dumps("a") and column[kinds[3]] == json.dumps(3)
+    assert pd.isna(column[kinds[None]])
+    back = {
+        "csv": pd.read_csv(export_trials(result, tmp_path / "t.csv")),
+        "json": pd.read_json(export_trials(result, tmp_path / "t.json"), orient="records"),
+        "parquet": pd.read_parquet(export_trials(result, tmp_path / "t.pq", "parquet")),
+    }
+    for name, frame in back.items():
+        assert list(frame.columns) == list(expected.columns), name
+        assert frame["trial_id"].tolist() == expected["trial_id"].tolist(), name
+        assert frame["seed"].tolist() == expected["seed"].tolist(), name
+        assert frame["status"].tolist() == expected["status"].tolist(), name
+        pd.testing.assert_series_equal(frame["value"], expected["value"], check_dtype=False)
+        pd.testing.assert_series_equal(frame["duration"], expected["duration"])
+
+
+def test_export_refuses_an_unknown_format(result: pt.TuneResult, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="format must be one of csv, json, parquet, got 'xml'"):
+        export_trials(result, tmp_path / "t.xml")
+
+
+def test_the_browser_check_needs_a_page(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="no page at"):
+        check_page(tmp_path / "missing.html", chromium="/bin/true")
