@@ -6,16 +6,12 @@ imported only when a `Dask` executor connects.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 import queue
 import secrets
-import sys
-import sysconfig
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +20,14 @@ import cloudpickle
 from ..errors import ParatuneError
 from ..trial import Event, Job, Report
 from ._base import LONGEST_WAIT, Objective, ReportHandler, cancelled_event, takes_context
+from ._dask_support import (
+    check_arguments,
+    dask_resources,
+    dask_spelling,
+    import_distributed,
+    pickled_by_value,
+    task_error,
+)
 from ._resources import Resources, parse_resources
 
 # How often (seconds) a wait with no completions checks that the scheduler is still there.
@@ -96,28 +100,10 @@ class Dask:
         workers: int | None = None,
         timeout: float = 60.0,
     ) -> None:
-        for name, number in (("n_workers", n_workers), ("workers", workers)):
-            if number is not None and (
-                isinstance(number, bool) or not isinstance(number, int) or number < 1
-            ):
-                raise ValueError(f"{name} must be a positive integer, got {number!r}")
-        if isinstance(threads_per_worker, bool) or not isinstance(threads_per_worker, int):
-            raise ValueError(
-                f"threads_per_worker must be a positive integer, got {threads_per_worker!r}"
-            )
-        if threads_per_worker < 1:
-            raise ValueError(f"threads_per_worker must be >= 1, got {threads_per_worker}")
-        if address is not None and (n_workers is not None or resources is not None):
-            raise ValueError(
-                "n_workers and resources describe a local cluster; with an address, start "
-                'the workers yourself (dask worker ADDRESS --resources "CPU=4,GPU=1")'
-            )
-        if not isinstance(address, str | None) and not hasattr(address, "submit"):
-            raise ValueError(
-                f"address must be a scheduler address or a distributed.Client, got {address!r}"
-            )
-        if not 0 < timeout < math.inf:
-            raise ValueError(f"timeout must be seconds > 0, got {timeout!r}")
+        check_arguments(
+            address, n_workers=n_workers, workers=workers,
+            threads_per_worker=threads_per_worker, resources=resources, timeout=timeout,
+        )  # fmt: skip
         worker_resources = parse_resources(resources)
         self.address = address
         self.n_workers = n_workers
@@ -179,14 +165,14 @@ class Dask:
             )
             raise ValueError(
                 f"resources: no worker of the Dask cluster ({self._where()}) can run a trial "
-                f"that needs {_dask_spelling(resources)}: its workers offer {offers}; start "
-                f'workers with dask worker --resources "{_dask_spelling(resources)}"'
+                f"that needs {dask_spelling(resources)}: its workers offer {offers}; start "
+                f'workers with dask worker --resources "{dask_spelling(resources)}"'
             )
 
     def _connect(self) -> Any:
         if self._client is not None:
             return self._client
-        distributed = _import_distributed()
+        distributed = import_distributed()
         try:
             if self.address is None:
                 self._cluster = distributed.LocalCluster(
@@ -194,7 +180,7 @@ class Dask:
                     threads_per_worker=self.threads_per_worker,
                     processes=True,
                     dashboard_address=":0",  # any free port: 8787 may be taken
-                    resources=_dask_resources(self._local_resources),
+                    resources=dask_resources(self._local_resources),
                     security=self.security,
                 )
                 client = distributed.Client(self._cluster, security=self.security)
@@ -221,7 +207,7 @@ class Dask:
     def _survey(self) -> dict[str, int]:
         """Each worker's address, and how many of our trials it runs at once: its threads,
         or fewer when per-trial resources are the limit."""
-        need = _dask_resources(self._trial_resources) if self._trial_resources else {}
+        need = dask_resources(self._trial_resources) if self._trial_resources else {}
         room = {}
         for address, info in self._worker_info().items():
             offers = info.get("resources") or {}
@@ -249,7 +235,7 @@ class Dask:
         handed to ``on_report`` within `completed`, and the objective waits for the answer
         (a Dask `Variable`): a few milliseconds per report."""
         try:
-            with _by_value(objective):
+            with pickled_by_value(objective):
                 payload = cloudpickle.dumps((objective, takes_context(objective)))
         except Exception as exc:
             raise TypeError(f"the objective cannot be sent to Dask workers: {exc}") from exc
@@ -320,7 +306,7 @@ class Dask:
         for key in keys:
             if key in self._running:
                 by_worker.setdefault(self._running[key].address, []).append(key)
-        resources = _dask_resources(self._trial_resources) if self._trial_resources else None
+        resources = dask_resources(self._trial_resources) if self._trial_resources else None
         reports = self._on_report is not None
         for address, group in by_worker.items():
             jobs = [self._running[key].job for key in group]
@@ -441,14 +427,14 @@ class Dask:
                 self._check_scheduler()
                 events.append(_failed(running, now, "its Dask task was cancelled"))
             else:
-                events.append(_failed(running, now, _task_error(running.future.exception())))
+                events.append(_failed(running, now, task_error(running.future.exception())))
         return events
 
     def _answer(self, message: dict[str, Any]) -> None:
         """Hand a report to the driver's handler and send its answer back to the worker."""
         report: Report = cloudpickle.loads(message["report"])
         go_on = True if self._on_report is None else self._on_report(report)
-        distributed = _import_distributed()
+        distributed = import_distributed()
         distributed.Variable(message["answer"], client=self._client).set(go_on)
 
     def _gather(self, finished: list[_Running]) -> list[tuple[Event, str | None] | None]:
@@ -467,7 +453,7 @@ class Dask:
                 try:
                     results.append(running.future.result())
                 except Exception as exc:
-                    event = _failed(running, self.clock.now(), _task_error(exc))
+                    event = _failed(running, self.clock.now(), task_error(exc))
                     results.append((event, None))
         return results
 
@@ -537,62 +523,6 @@ class Dask:
         return f"paratune-{self._token}"
 
 
-@contextlib.contextmanager
-def _by_value(objective: Objective) -> Iterator[None]:
-    """Pickle the objective's own module by value when it is not an installed package (a
-    script, or a spec's objective module beside it), so that workers on other machines need
-    not have the file: only the packages it imports."""
-    module = sys.modules.get(getattr(objective, "__module__", "") or "")
-    file = getattr(module, "__file__", None)
-    installed = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}
-    if (
-        module is None
-        or file is None
-        or module.__name__ == "__main__"
-        or any(
-            os.path.abspath(file).startswith(os.path.abspath(folder) + os.sep)
-            for folder in installed
-        )
-    ):
-        yield
-        return
-    cloudpickle.register_pickle_by_value(module)
-    try:
-        yield
-    finally:
-        cloudpickle.unregister_pickle_by_value(module)
-
-
 def _failed(running: _Running, now: float, reason: str, worker: int = -1) -> Event:
     job = running.job
     return Event(job.trial_id, job.attempt, False, None, running.submitted, now, worker, reason)
-
-
-def _task_error(exc: BaseException | None) -> str:
-    name = type(exc).__name__
-    if name == "KilledWorker":
-        return f"Dask gave up on its task: workers died while running it ({exc})"
-    return f"its Dask task failed: {name}: {exc}"
-
-
-def _dask_resources(resources: Resources) -> dict[str, float]:
-    """paratune's resource names as Dask's worker resources spell them."""
-    return {
-        name: amount
-        for name, amount in (("CPU", resources.cpus), ("GPU", resources.gpus))
-        if amount
-    }
-
-
-def _dask_spelling(resources: Resources) -> str:
-    return ",".join(f"{name}={amount:g}" for name, amount in _dask_resources(resources).items())
-
-
-def _import_distributed() -> Any:
-    try:
-        import distributed
-    except ImportError as exc:
-        raise ParatuneError(
-            "executor 'dask' needs Dask's distributed scheduler: pip install 'paratune[dask]'"
-        ) from exc
-    return distributed
