@@ -263,6 +263,10 @@ _VALUES: dict[str, st.SearchStrategy[Any]] = {
     ),
     "executor": st.sampled_from(["serial", "threads", "processes", "simulated"]),
     "workers": st.integers(),
+    # A Dask address goes with executor "dask" only, which the fuzzer never picks (it would
+    # start a cluster): every address here is an error that names it.
+    "address": st.one_of(_TEXT, st.just("tcp://127.0.0.1:8786")),
+    "resources": st.dictionaries(st.sampled_from(["cpus", "gpus", "ram"]), _NUMBERS, max_size=2),
     "max_trials": st.integers(),
     "max_time": _NUMBERS,
     "target": _NUMBERS,

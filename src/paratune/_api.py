@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SpecError, StoreError
-from .executors import Executor, make_executor
+from .executors import Executor, make_executor, use_resources
 from .result import TuneResult
 from .schedulers import Scheduler, make_scheduler
 from .searchers import InitialPoints, Searcher, make_searcher
@@ -37,6 +37,8 @@ def tune(
     scheduler: str | Mapping[str, Any] | Scheduler = "fifo",
     executor: str | Executor = "serial",
     workers: int | None = None,
+    address: str | None = None,
+    resources: Mapping[str, float] | None = None,
     max_trials: int | None = None,
     max_time: float | None = None,
     target: float | None = None,
@@ -69,10 +71,18 @@ def tune(
             (`schedulers.SuccessiveHalving`, `schedulers.ASHA`, `schedulers.Hyperband`).
             Under a multi-fidelity scheduler ``max_trials`` counts configurations: a
             promotion continues the same trial at a higher budget.
-        executor: ``"serial"``, ``"threads"``, ``"processes"``, ``"simulated"`` or an
-            executor object.
+        executor: ``"serial"``, ``"threads"``, ``"processes"``, ``"simulated"``, ``"dask"``
+            or an executor object (such as ``paratune.executors.Dask("tcp://host:8786")``).
         workers: how many trials run at once (default: the number of CPUs; 1 for serial and
-            simulated). Ignored when ``executor`` is an object.
+            simulated; for dask, what the cluster runs at once). Ignored when ``executor``
+            is an object.
+        address: with ``executor="dask"``, the scheduler of a running Dask cluster
+            (``"tcp://host:8786"``); None starts a local cluster of ``workers`` processes.
+        resources: what each trial needs while it runs, ``{"cpus": 2, "gpus": 1}``
+            (processes and dask executors). The process executor pins each trial's process
+            to its own cores and shows it only its own GPUs (``CUDA_VISIBLE_DEVICES``), and
+            runs no more trials at once than fit; on Dask they are the workers' ``CPU`` and
+            ``GPU`` resources. A trial no worker could run is refused before the run.
         max_trials: the most trials to create, counting those of earlier sessions of a
             resumed experiment (default: no limit, which needs another stopping rule or a
             finite searcher such as a grid).
@@ -137,7 +147,10 @@ def tune(
     if points_to_evaluate:
         the_searcher = InitialPoints(points_to_evaluate, then=the_searcher)
     the_scheduler = resolve_part("scheduler", make_scheduler, scheduler)
-    the_executor = resolve_part("executor", make_executor, executor, workers, trial_timeout)
+    the_executor = resolve_part(
+        "executor", make_executor, executor, workers, trial_timeout, address
+    )
+    the_resources = resolve_part("resources", use_resources, the_executor, resources)
     if max_trials is None and max_time is None and target is None:
         if not _finite(the_searcher, the_space):
             raise SpecError(
@@ -150,6 +163,8 @@ def tune(
         "scheduler": _describe(scheduler),
         "executor": _describe(executor),
         "workers": the_executor.workers,
+        "address": address,
+        "resources": the_resources.as_dict() if the_resources else None,
         "max_trials": max_trials,
         "max_time": max_time,
         "target": target,
@@ -311,7 +326,10 @@ def resolve_part(argument: str, make: Callable[..., Any], value: Any, *extra: An
     except (ValueError, TypeError) as exc:
         if isinstance(exc, SpecError):
             raise
-        raise SpecError(f"{argument}: {exc}") from exc
+        message = str(exc)
+        if not message.startswith(argument):
+            message = f"{argument}: {message}"
+        raise SpecError(message) from exc
 
 
 def _finite(searcher: Searcher, space: Space) -> bool:

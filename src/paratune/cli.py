@@ -17,7 +17,7 @@ from .errors import ParatuneError
 from .progress import ConsoleProgress
 from .result import TuneResult
 
-_EXECUTORS = click.Choice(["serial", "threads", "processes", "simulated"])
+_EXECUTORS = click.Choice(["serial", "threads", "processes", "simulated", "dask"])
 _SEARCHERS = click.Choice(["random", "grid", "sobol", "lhs", "gp", "cmaes"])
 _STORE_HELP = f"SQLite store file (default: {DEFAULT_STORE}; ':memory:' keeps nothing)."
 
@@ -33,6 +33,10 @@ def _run_options(command: Any) -> Any:
     options = [
         click.option("--workers", type=click.IntRange(min=1), help="Trials run at once."),
         click.option("--executor", type=_EXECUTORS, help="Where trials run."),
+        click.option(
+            "--address",
+            help="The Dask scheduler to run on (with --executor dask), tcp://host:8786.",
+        ),
         click.option("--max-trials", type=click.IntRange(min=1), help="Trials in all."),
         click.option(
             "--max-time",

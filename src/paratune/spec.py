@@ -12,6 +12,7 @@ from typing import Any
 
 from ._files import load_mapping
 from .errors import SpaceError, SpecError
+from .executors import parse_resources
 from .space import Space
 from .store import Experiment
 
@@ -25,6 +26,8 @@ _KEYS: dict[str, tuple[type, ...]] = {
     "scheduler": (str, dict),
     "executor": (str,),
     "workers": (int,),
+    "address": (str,),
+    "resources": (dict,),
     "max_trials": (int,),
     "max_time": (int, float),
     "target": (int, float),
@@ -79,6 +82,11 @@ def resolve_run_spec(data: dict[str, Any], *, source: Path) -> dict[str, Any]:
         if data.get(key) is None:
             raise SpecError(f"{source}: missing key {key!r}")
     kwargs = {key: value for key, value in data.items() if value is not None}
+    if data.get("resources") is not None:
+        try:
+            parse_resources(data["resources"])
+        except ValueError as exc:
+            raise SpecError(f"{source}: key 'resources': {exc}") from exc
     kwargs["objective"] = import_objective(data["objective"], folder=source.parent, source=source)
     try:
         kwargs["space"] = Space(data["space"])
@@ -150,6 +158,8 @@ def resume_arguments(experiment: Experiment, *, source: str) -> dict[str, Any]:
             kwargs[key] = value
     for key in (
         "workers",
+        "address",
+        "resources",
         "max_trials",
         "max_time",
         "target",

@@ -16,6 +16,7 @@ import cloudpickle
 
 from ..trial import Event, Job, Report
 from ._base import PeakMemory, make_context, run_job
+from ._resources import Placement, apply_placement
 
 # A worker sends what it has finished at the end of each batch of jobs, or sooner once this
 # many seconds have passed since its last message: cheap jobs travel in chunks, slow ones
@@ -27,11 +28,16 @@ _FLUSH_AFTER = 0.002
 _WATCH_EVERY = 0.5
 
 
-def worker_main(conn: Connection, payload: bytes, worker: int) -> None:
-    """Receive batches of jobs, run them, send their events back, until told to stop."""
+def worker_main(
+    conn: Connection, payload: bytes, worker: int, placement: Placement | None = None
+) -> None:
+    """Receive batches of jobs, run them, send their events back, until told to stop.
+    ``placement``: the cores and GPUs this worker's trials get (None: no per-trial resources)."""
     # Ctrl-C reaches the whole process group; the driver handles it and stops the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with_the_driver()
+    if placement is not None:
+        apply_placement(placement)  # before the objective (and what it imports) loads
     objective, with_context, reports = cloudpickle.loads(payload)
     memory = PeakMemory()
     # Batches that arrived while a report waited for its answer.

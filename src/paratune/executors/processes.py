@@ -8,6 +8,7 @@ import os
 import signal
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -18,6 +19,7 @@ import cloudpickle
 from ..context import RealClock
 from ..trial import Event, Job, Report
 from ._base import _HOST, LONGEST_WAIT, Objective, ReportHandler, cancelled_event, takes_context
+from ._resources import Placement, Resources, plan_slots, visible_cpus, visible_gpus
 from ._worker import worker_main
 
 # When jobs are this short on average (seconds), each worker is given several at once, so the
@@ -49,6 +51,10 @@ class Processes:
         start_method: ``"fork"``, ``"spawn"`` or ``"forkserver"`` (default: the platform's).
         trial_timeout: seconds a job may run (from when it is sent to its worker) before its
             worker is killed and replaced and the job fails; None for no limit.
+        cpus: the core ids trials with per-trial ``resources`` are pinned to (default: the
+            cores this process may run on).
+        gpus: the GPU ids they share out (default: those visible to this process, from
+            ``CUDA_VISIBLE_DEVICES`` or ``nvidia-smi -L``).
     """
 
     def __init__(
@@ -57,6 +63,8 @@ class Processes:
         *,
         start_method: str | None = None,
         trial_timeout: float | None = None,
+        cpus: Sequence[int] | None = None,
+        gpus: Sequence[int | str] | None = None,
     ) -> None:
         if trial_timeout is not None and not 0 < trial_timeout < math.inf:
             raise ValueError(
@@ -75,6 +83,22 @@ class Processes:
         self._chunk = 1
         self._mean_run = 1.0  # moving average of job run times, seconds
         self._on_report: ReportHandler | None = None
+        self._asked = workers
+        self._cpus, self._gpus = cpus, gpus
+        self._placements: list[Placement] | None = None
+
+    def use_resources(self, resources: Resources) -> None:
+        """Give every trial ``resources``: the workers become as many as fit (at most the
+        ``workers`` asked for), each pinned to its own cores and shown only its own GPUs,
+        so the trials running at once never hold more than there is.
+
+        Raises:
+            ValueError: not even one trial fits on this machine.
+        """
+        cpus = list(self._cpus) if self._cpus is not None else visible_cpus()
+        gpus = [str(g) for g in self._gpus] if self._gpus is not None else visible_gpus()
+        self._placements = plan_slots(resources, cpus=cpus, gpus=gpus, workers=self._asked)
+        self.workers = len(self._placements)
 
     def start(self, objective: Objective, on_report: ReportHandler | None = None) -> None:
         """Prepare the objective for the workers. Each worker process starts when its first
@@ -96,13 +120,16 @@ class Processes:
         parent, child = self._mp.Pipe(duplex=True)
         process = self._mp.Process(
             target=worker_main,
-            args=(child, self._payload, index),
+            args=(child, self._payload, index, self._placement(index)),
             name=f"paratune-worker-{index}",
             daemon=True,
         )
         process.start()
         child.close()
         return _Slot(index, process, parent)
+
+    def _placement(self, index: int) -> Placement | None:
+        return None if self._placements is None else self._placements[index]
 
     def free_slots(self) -> int:
         """Idle workers, times the chunk size: 1 for ordinary jobs, up to 64 for jobs that

@@ -1,0 +1,104 @@
+"""What runs on a Dask worker: the plugin that carries the objective there, and the task
+that runs one job. Imported only where ``distributed`` is installed."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import cloudpickle
+import distributed
+from distributed import WorkerPlugin, get_worker
+
+from ..context import Reporter
+from ..trial import Event, Job, Report
+from ._base import Objective, make_context, run_job
+
+# The objectives loaded in this worker process, by run token: (objective, with_context).
+_OBJECTIVES: dict[str, tuple[Objective, bool]] = {}
+
+variable: Any = distributed.Variable  # typed loosely: distributed's own hints are partial
+
+# How long (seconds) a report waits for the driver's answer before the trial goes on.
+ANSWER_WITHIN = 600.0
+
+
+# Results up to this size (bytes, pickled) are pushed to the driver as a worker event, which
+# saves it a round trip per trial; larger ones stay on the worker until the driver fetches them.
+PUSH_BELOW = 64 * 1024
+
+
+def result_topic(token: str) -> str:
+    """The event topic a run's results travel on, from the workers to the driver."""
+    return f"paratune-{token}-results"
+
+
+def report_topic(token: str) -> str:
+    """The event topic a run's reports travel on, from the workers to the driver."""
+    return f"paratune-{token}-reports"
+
+
+class ShipObjective(WorkerPlugin):
+    """Carries the cloudpickled objective to each worker, also to those that join or restart
+    later, and loads it there once.
+
+    Args:
+        token: the run's token, which the tasks name the objective by.
+        payload: ``cloudpickle.dumps((objective, takes_context(objective)))``.
+    """
+
+    def __init__(self, token: str, payload: bytes) -> None:
+        self.token = token
+        self.payload = payload
+
+    def setup(self, worker: Any) -> None:
+        """Load the objective on ``worker`` (an error here fails the registration)."""
+        _OBJECTIVES[self.token] = cloudpickle.loads(self.payload)
+
+    def teardown(self, worker: Any) -> None:
+        """Forget the objective."""
+        _OBJECTIVES.pop(self.token, None)
+
+
+def run_task(token: str, job: Job, reports: bool) -> tuple[Event, str] | None:
+    """Run one job on this worker. Its event (times from the wall clock, which every host
+    shares) and this worker's address are pushed to the driver as a worker event when they
+    are small, and None is returned; otherwise they are returned. With ``reports``, each
+    ``ctx.report`` goes to the driver and waits for its answer."""
+    objective, with_context = _OBJECTIVES[token]
+    reporter = _reporter(token, job) if reports else None
+    ctx = make_context(job, reporter=reporter) if with_context else None
+    event = run_job(objective, job, ctx, worker=-1, now=time.time)
+    worker = get_worker()
+    outcome = (event, str(worker.address))
+    try:
+        data = cloudpickle.dumps(outcome)
+    except Exception:
+        return outcome  # Dask's own serialisation says why, in the driver
+    if len(data) >= PUSH_BELOW:
+        return outcome
+    worker.log_event(result_topic(token), data)
+    return None
+
+
+def _reporter(token: str, job: Job) -> Reporter:
+    """Send each report as a worker event (pickled: metrics may hold any number type), then
+    wait on a Dask `Variable` named for it, which the driver sets to go on or stop."""
+    count = itertools.count()
+
+    def report(step: int, metrics: Mapping[str, Any]) -> bool:
+        name = f"paratune-{token}-{job.trial_id}-{job.attempt}-r{next(count)}"
+        message = Report(job.trial_id, job.attempt, step, dict(metrics), time.time())
+        sent = {"answer": name, "report": cloudpickle.dumps(message)}
+        get_worker().log_event(report_topic(token), sent)
+        answer = variable(name)
+        try:
+            go_on = bool(answer.get(timeout=ANSWER_WITHIN))
+        except TimeoutError:
+            return True  # the driver is gone or stuck: finishing is the safe choice
+        answer.delete()
+        return go_on
+
+    return report

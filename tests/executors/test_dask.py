@@ -1,0 +1,386 @@
+"""The Dask executor against a real scheduler and real workers on 127.0.0.1: results,
+per-trial resources, a worker killed mid-trial, a scheduler lost mid-run, a local cluster."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import distributed
+import pytest
+
+import paratune as pt
+from paratune.executors import Dask, make_executor
+
+from ..conftest import wait_for_file
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# The shared cluster's workers: name -> (threads, resources).
+WORKERS = {
+    "small": (1, "CPU=1"),
+    "gpu": (2, "CPU=2,GPU=1"),
+    "wide": (2, "CPU=2"),
+}
+
+
+class Cluster:
+    """A ``dask scheduler`` and ``dask worker`` processes on 127.0.0.1, started as the
+    command line starts them; readiness is polled through a client, not slept for."""
+
+    def __init__(self, folder: Path, workers: dict[str, tuple[int, str]]) -> None:
+        self.folder = folder
+        self.specs = dict(workers)
+        self.workers: dict[str, subprocess.Popen[bytes]] = {}
+        file = folder / "scheduler.json"
+        self.scheduler = self._spawn(
+            "scheduler",
+            ["scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+             "--scheduler-file", str(file)],
+        )  # fmt: skip
+        wait_for_file(file, deadline=60)
+        make_client: Any = distributed.Client
+        self.client = make_client(scheduler_file=str(file), timeout=60)
+        self.address: str = self.client.scheduler.address
+        for name in self.specs:
+            self.start_worker(name, wait=False)
+        self.client.wait_for_workers(len(self.specs), timeout=60)
+
+    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+        # The workers import the tests' objectives (and what they import) by module name.
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path])}
+        with open(self.folder / f"{name}.log", "ab") as log:
+            return subprocess.Popen(
+                [sys.executable, "-m", "dask", *args],
+                cwd=self.folder,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def start_worker(self, name: str, *, wait: bool = True) -> None:
+        threads, resources = self.specs[name]
+        self.workers[name] = self._spawn(
+            name,
+            [
+                "worker", self.address, "--name", name, "--nthreads", str(threads),
+                "--resources", resources, "--no-nanny", "--no-dashboard",
+                "--host", "127.0.0.1", "--local-directory", str(self.folder),
+            ],
+        )  # fmt: skip
+        if wait:
+            self.client.wait_for_workers(len(self.specs), timeout=60)
+
+    def named(self, pid: int) -> str:
+        """The worker whose process is ``pid``."""
+        return next(name for name, process in self.workers.items() if process.pid == pid)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL a worker process and wait until it is gone."""
+        process = self.workers.pop(name)
+        process.send_signal(signal.SIGKILL)
+        _reap(process)
+
+    def close(self) -> None:
+        """Stop everything (killed: a graceful worker shutdown can take seconds)."""
+        self.client.close()
+        for process in [*self.workers.values(), self.scheduler]:
+            process.kill()
+        for process in [*self.workers.values(), self.scheduler]:
+            _reap(process)
+
+
+def _reap(process: subprocess.Popen[bytes], deadline: float = 15.0) -> None:
+    """Wait for ``process`` to end, killing it past ``deadline``. Polled: a local cluster's
+    child watcher may reap it first, and then `Popen.wait` would not return."""
+    end = time.monotonic() + deadline
+    while process.poll() is None:
+        if time.monotonic() > end:
+            process.kill()
+            end = math.inf
+        time.sleep(0.01)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    running = Cluster(tmp_path_factory.mktemp("dask"), WORKERS)
+    yield running
+    running.close()
+
+
+# ---- objectives (imported by name on the workers) ------------------------------------------
+
+
+def where(config: dict[str, Any], ctx: pt.Context) -> dict[str, Any]:
+    """Where the trial ran, and the worker resources it held while running."""
+    worker = distributed.get_worker()
+    state = worker.state
+    return {
+        "value": config["x"] ** 2,
+        "worker": worker.name,
+        "pid": os.getpid(),
+        "held": {k: v - state.available_resources[k] for k, v in state.total_resources.items()},
+    }
+
+
+def hold(config: dict[str, Any], ctx: pt.Context) -> float:
+    """Trial 0's first attempt names its process; every trial then waits for a "go" file."""
+    folder = Path(config["folder"])
+    name = "victim" if (ctx.trial_id, ctx.attempt) == (0, 1) else f"running-{ctx.trial_id}"
+    (folder / f"{name}.tmp").write_text(str(os.getpid()))
+    (folder / f"{name}.tmp").rename(folder / name)  # whole, or not at all
+    wait_for_file(folder / "go", deadline=90)
+    return float(ctx.trial_id)
+
+
+def first_quick(config: dict[str, Any], ctx: pt.Context) -> float:
+    """Trial 0 returns at once; the others wait for a "go" file."""
+    folder = Path(config["folder"])
+    if ctx.trial_id > 0:
+        (folder / f"running-{ctx.trial_id}").touch()
+        wait_for_file(folder / "go", deadline=90)
+    return float(ctx.trial_id)
+
+
+# ---- a running cluster, through its address -------------------------------------------------
+
+
+def test_runs_an_experiment_through_the_address(cluster: Cluster, tmp_path: Path) -> None:
+    store = tmp_path / "trials.db"
+    result = pt.tune(where, {"x": pt.Float(-1, 1)}, executor="dask", address=cluster.address,
+                     max_trials=12, seed=3, store=store, name="remote")  # fmt: skip
+    assert result.workers == sum(threads for threads, _ in WORKERS.values())
+    trials = result.trial_list
+    assert [t.status for t in trials] == [pt.Status.DONE] * 12
+    assert all(t.value == pytest.approx(t.config["x"] ** 2) for t in trials)
+    pids = {p.pid for p in cluster.workers.values()}
+    assert {t.metrics["pid"] for t in trials} <= pids
+    assert all(t.pid == t.metrics["pid"] and t.host for t in trials)
+    assert all(t.metrics["held"] == {} or set(t.metrics["held"].values()) == {0} for t in trials)
+    assert all(0 <= t.started <= t.finished <= result.wall_time for t in trials)  # type: ignore[operator]
+    assert pt.load(store, "remote").trial_list == trials
+
+
+def test_trials_hold_the_worker_resources_they_ask_for(cluster: Cluster) -> None:
+    executor = Dask(cluster.address)
+    result = pt.tune(where, {"x": pt.Float(-1, 1)}, executor=executor, resources={"cpus": 2},
+                     max_trials=6, store=None)  # fmt: skip
+    assert result.workers == 2  # one such trial at a time on "gpu" and on "wide", none on "small"
+    assert {t.metrics["worker"] for t in result.trial_list} <= {"gpu", "wide"}
+    assert all(t.metrics["held"]["CPU"] == 2 for t in result.trial_list)
+
+    result = pt.tune(where, {"x": pt.Float(-1, 1)}, executor=Dask(cluster.address),
+                     resources={"gpus": 1, "cpus": 1}, max_trials=3, store=None)  # fmt: skip
+    assert result.workers == 1
+    assert {t.metrics["worker"] for t in result.trial_list} == {"gpu"}
+    assert all(t.metrics["held"] == {"CPU": 1, "GPU": 1} for t in result.trial_list)
+
+
+@pytest.mark.parametrize(
+    ("resources", "spelled"), [({"cpus": 4}, "CPU=4"), ({"gpus": 2, "cpus": 1}, "CPU=1,GPU=2")]
+)
+def test_refuses_a_trial_no_worker_could_run(
+    cluster: Cluster, resources: dict[str, float], spelled: str
+) -> None:
+    with pytest.raises(
+        pt.SpecError, match=rf"resources: no worker .* needs {spelled}: its workers offer CPU=1; "
+    ):
+        pt.tune(where, {"x": pt.Float(-1, 1)}, executor="dask", address=cluster.address,
+                resources=resources, max_trials=2, store=None)  # fmt: skip
+
+
+def large(config: dict[str, Any]) -> dict[str, Any]:
+    return {"value": config["x"], "blob": "x" * 100_000}  # too large to push: fetched
+
+
+def test_a_large_result_is_fetched_from_its_worker(cluster: Cluster) -> None:
+    result = pt.tune(large, {"x": pt.Float(0, 1)}, executor=Dask(cluster.address),
+                     max_trials=3, store=None)  # fmt: skip
+    assert all(len(t.metrics["blob"]) == 100_000 for t in result.trial_list)
+    assert all(t.worker is not None and t.worker >= 0 for t in result.trial_list)
+
+
+def test_workers_caps_the_trials_at_once(cluster: Cluster) -> None:
+    result = pt.tune(where, {"x": pt.Float(-1, 1)}, executor="dask", address=cluster.address,
+                     workers=2, max_trials=4, store=None)  # fmt: skip
+    assert result.workers == 2
+    assert len(result.trial_list) == 4
+
+
+def test_a_killed_worker_fails_only_its_trial_which_runs_again(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    store = tmp_path / "trials.db"
+    outcome: dict[str, Any] = {}
+
+    def drive() -> None:
+        try:
+            outcome["result"] = pt.tune(
+                hold, {"folder": str(tmp_path), "x": pt.Float(0, 1)}, resources={"cpus": 2},
+                executor=Dask(cluster.address), retries=1, max_trials=3, store=store, name="kill",
+            )  # fmt: skip
+        except BaseException as exc:  # pragma: no cover - shown by the assertion below
+            outcome["error"] = exc
+
+    driver = threading.Thread(target=drive)
+    driver.start()
+    try:
+        wait_for_file(tmp_path / "victim", deadline=60)
+        wait_for_file(tmp_path / "running-1", deadline=60)  # both trials run, on two workers
+        victim = int((tmp_path / "victim").read_text())
+        killed = cluster.named(victim)
+        cluster.kill(killed)
+    finally:
+        (tmp_path / "go").touch()
+        driver.join(timeout=90)
+    assert "error" not in outcome, outcome.get("error")
+    trials = outcome["result"].trial_list
+    assert [t.status for t in trials] == [pt.Status.DONE] * 3
+    assert [t.attempts for t in trials] == [2, 1, 1]
+    assert trials[0].pid != victim and trials[0].value == 0.0
+    assert pt.load(store, "kill").trial_list == trials  # the store agrees with the run
+    cluster.start_worker(killed)  # as it was, for the tests that follow
+
+
+def test_a_lost_scheduler_stops_the_run_and_it_resumes(tmp_path: Path) -> None:
+    own = Cluster(tmp_path, {"only": (2, "CPU=2")})
+    store = tmp_path / "trials.db"
+    space = {"folder": str(tmp_path), "x": pt.Float(0, 1)}
+    errors: list[BaseException] = []
+
+    def drive() -> None:
+        try:
+            pt.tune(first_quick, space, executor="dask", address=own.address, max_trials=4,
+                    store=store, name="lost")  # fmt: skip
+        except BaseException as exc:
+            errors.append(exc)
+
+    driver = threading.Thread(target=drive)
+    driver.start()
+    try:
+        wait_for_file(tmp_path / "running-1", deadline=60)
+        wait_for_file(tmp_path / "running-2", deadline=60)
+        own.scheduler.send_signal(signal.SIGKILL)
+        driver.join(timeout=60)
+    finally:
+        (tmp_path / "go").touch()
+        own.close()
+    assert not driver.is_alive()
+    assert len(errors) == 1 and isinstance(errors[0], pt.ParatuneError), errors
+    assert "unreachable" in str(errors[0])
+    stored = pt.load(store, "lost")
+    statuses = {t.trial_id: t.status for t in stored.trial_list}
+    assert statuses == {0: pt.Status.DONE, 1: pt.Status.RUNNING, 2: pt.Status.RUNNING}
+
+    resumed = pt.tune(first_quick, space, executor="threads", workers=2, max_trials=4,
+                      store=store, name="lost", resume=True)  # fmt: skip
+    assert [t.status for t in resumed.trial_list] == [pt.Status.DONE] * 4
+    assert resumed.trial_list[0] == stored.trial_list[0]  # kept, not run again
+
+
+class StopOddTrialsAtTwo(pt.schedulers.FIFO):
+    """Every trial runs; odd ones are told to stop at their step 2 report."""
+
+    def on_report(self, trial_id: int, step: int, loss: float) -> bool:
+        return not (trial_id % 2 and step >= 2)
+
+
+def epochs(config: dict[str, Any], ctx: pt.Context) -> float:
+    for step in range(1, 5):
+        ctx.report(step, value=config["x"] + 1 / step)
+    return float(config["x"])
+
+
+def test_reports_reach_the_driver_and_its_answers_stop_trials(cluster: Cluster) -> None:
+    result = pt.tune(epochs, {"x": pt.Float(0, 1)}, executor=Dask(cluster.address),
+                     scheduler=StopOddTrialsAtTwo(), max_trials=4, store=None)  # fmt: skip
+    status = {t.trial_id: t.status for t in result.trial_list}
+    assert status == {0: pt.Status.DONE, 1: pt.Status.PRUNED, 2: pt.Status.DONE,
+                      3: pt.Status.PRUNED}  # fmt: skip
+    steps = result.reports.groupby("trial_id")["step"].apply(list).to_dict()
+    assert steps == {0: [1, 2, 3, 4], 1: [1, 2], 2: [1, 2, 3, 4], 3: [1, 2]}
+    pruned = result.trial_list[1]
+    assert pruned.value == pytest.approx(pruned.config["x"] + 1 / 2)  # its last report
+
+
+OBJECTIVE = """
+import os
+
+def loss(config):
+    return (config["x"] - 0.25) ** 2
+"""
+
+
+def test_the_command_line_runs_a_spec_on_the_cluster(cluster: Cluster, tmp_path: Path) -> None:
+    # The objective's module sits beside the spec, not on the workers: it travels by value.
+    (tmp_path / "beside.py").write_text(OBJECTIVE)
+    (tmp_path / "spec.yaml").write_text(
+        "objective: beside:loss\nspace:\n  x: {type: float, low: 0, high: 1}\n"
+        "max_trials: 6\nresources: {cpus: 2}\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "paratune", "run", "spec.yaml", "--executor", "dask",
+         "--address", cluster.address, "--json", "-q"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["trials"] == 6 and summary["best_value"] < 0.25
+    stored = pt.load(tmp_path / "paratune.db", "spec")
+    assert {t.host for t in stored.trial_list} and stored.workers == 2
+
+
+# ---- a local cluster, and input errors --------------------------------------------------------
+
+
+def test_starts_a_local_cluster_for_the_run() -> None:
+    result = pt.tune(where, {"x": pt.Float(-1, 1)}, executor="dask", workers=2, max_trials=6,
+                     store=None)  # fmt: skip
+    assert result.workers == 2
+    assert len({t.metrics["pid"] for t in result.trial_list} - {os.getpid()}) >= 1
+    assert all(t.status is pt.Status.DONE for t in result.trial_list)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"n_workers": 0}, "n_workers must be a positive integer"),
+        ({"workers": True}, "workers must be a positive integer"),
+        ({"threads_per_worker": 0}, "threads_per_worker must be >= 1"),
+        ({"address": "tcp://127.0.0.1:1", "n_workers": 2}, "describe a local cluster"),
+        ({"address": 8786}, "address must be a scheduler address"),
+        ({"resources": {"cores": 2}}, "unknown resource 'cores'"),
+        ({"timeout": 0}, "timeout must be seconds > 0"),
+    ],
+)
+def test_bad_arguments_name_themselves(kwargs: dict[str, Any], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        Dask(**kwargs)
+
+
+def test_address_needs_the_dask_executor() -> None:
+    with pytest.raises(ValueError, match=r"address .* needs executor='dask'"):
+        make_executor("processes", 2, None, "tcp://127.0.0.1:8786")
+
+
+def test_an_unreachable_address_is_a_clear_error() -> None:
+    executor = Dask("tcp://127.0.0.1:1", timeout=1)
+    with pytest.raises(
+        pt.ParatuneError, match=r"cannot use the Dask cluster at tcp://127\.0\.0\.1:1"
+    ):
+        pt.tune(where, {"x": pt.Float(-1, 1)}, executor=executor, max_trials=1, store=None)
+
+
+def test_without_distributed_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "distributed", None)  # an import of it now fails
+    with pytest.raises(pt.ParatuneError, match=r"pip install 'paratune\[dask\]'"):
+        _ = Dask().workers
