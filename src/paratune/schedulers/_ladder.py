@@ -95,15 +95,6 @@ class Ladder:
         """How many of the rung's results are in its top 1/eta (at least one)."""
         return max(1, int(self.count(rung) // self.eta)) if self.count(rung) else 0
 
-    def promotable(self, rung: int, *, at_least_one: bool = False) -> int | None:
-        """The best trial in the top ``floor(n / eta)`` of ``rung`` not yet promoted, or
-        None (``at_least_one``: the top one counts even when n < eta)."""
-        top = self.best_fraction(rung) if at_least_one else int(self.count(rung) // self.eta)
-        for _, trial_id in self.results[rung][:top]:
-            if trial_id not in self.promoted[rung]:
-                return trial_id
-        return None
-
     def rank(self, rung: int, loss: float) -> int:
         """How many results at ``rung`` are strictly better than ``loss``."""
         return bisect.bisect_left(self.results[rung], (loss, -1))
