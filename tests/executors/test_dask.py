@@ -65,6 +65,7 @@ class Cluster:
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent,
             )
 
     def start_worker(self, name: str, *, wait: bool = True) -> None:
@@ -97,6 +98,16 @@ class Cluster:
             process.kill()
         for process in [*self.workers.values(), self.scheduler]:
             _reap(process)
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: on Linux, be killed when the test process dies, so a test
+    run that is killed (not torn down) leaves no scheduler or worker burning the cores."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def _reap(process: subprocess.Popen[bytes], deadline: float = 15.0) -> None:
