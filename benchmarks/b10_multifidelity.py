@@ -93,9 +93,26 @@ def ladder_loss(quality: float, budget: int) -> float:
     return quality * (1 + 1 / budget)
 
 
-def ladder_objective(top: int, *, resume: bool, noise: bool) -> Callable[..., float]:
+class Counter:
+    """Jobs and epochs run, counted from several threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.jobs = 0
+        self.epochs = 0
+
+    def add(self, epochs: int) -> None:
+        with self._lock:
+            self.jobs += 1
+            self.epochs += epochs
+
+
+def ladder_objective(
+    top: int, *, resume: bool, noise: bool, scale: float = 1.0, counter: Counter | None = None
+) -> Callable[..., float]:
     """Train from ``ctx.start_step`` (from the checkpoint when resuming) to ``ctx.budget``,
-    one ``ctx.elapse`` per epoch."""
+    one ``ctx.elapse`` per epoch of ``scale`` x its `epoch_times`; ``counter`` counts the
+    jobs and epochs run."""
 
     def objective(config: dict[str, Any], ctx: pt.Context) -> float:
         if resume:
@@ -104,7 +121,9 @@ def ladder_objective(top: int, *, resume: bool, noise: bool) -> Callable[..., fl
         budget = int(ctx.budget)
         times = epoch_times(ctx.seed, top, noise)
         for epoch in range(ctx.start_step, budget):
-            ctx.elapse(times[epoch])
+            ctx.elapse(scale * times[epoch])
+        if counter is not None:
+            counter.add(budget - ctx.start_step)
         if resume:
             ctx.save_checkpoint({"epochs": budget}, step=budget)
         return ladder_loss(config["quality"], budget)
@@ -437,40 +456,6 @@ REAL_MODELS, REAL_TOP = 128, 64
 PREDICT_GOAL = 0.05  # |predicted - real| / real
 
 
-class Counter:
-    """Jobs and epochs run, counted from several threads."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.jobs = 0
-        self.epochs = 0
-
-    def add(self, epochs: int) -> None:
-        with self._lock:
-            self.jobs += 1
-            self.epochs += epochs
-
-
-def real_objective(resume: bool, noise: bool, counter: Counter) -> Callable[..., float]:
-    """The ladder objective with REAL_EPOCH-second epochs (``ctx.elapse`` sleeps in a real
-    run), +-20% from the trial's seed with ``noise``, counting its jobs and epochs."""
-
-    def objective(config: dict[str, Any], ctx: pt.Context) -> float:
-        if resume:
-            ctx.load_checkpoint()
-        assert ctx.budget is not None
-        budget = int(ctx.budget)
-        times = epoch_times(ctx.seed, REAL_TOP, noise)
-        for epoch in range(ctx.start_step, budget):
-            ctx.elapse(REAL_EPOCH / EPOCH * times[epoch])
-        counter.add(budget - ctx.start_step)
-        if resume:
-            ctx.save_checkpoint({"epochs": budget}, step=budget)
-        return ladder_loss(config["quality"], budget)
-
-    return objective
-
-
 RealKey = tuple[bool, str, int]  # (noise, mode, workers)
 
 
@@ -488,7 +473,13 @@ def real_run(executor: str, key: RealKey) -> dict[str, float]:
         folder = scratch_folder() if executor == "simulated" else contextlib.nullcontext(None)
         with folder as where:
             return pt.tune(
-                real_objective(resume, noise, counter),
+                ladder_objective(
+                    REAL_TOP,
+                    resume=resume,
+                    noise=noise,
+                    scale=REAL_EPOCH / EPOCH,
+                    counter=counter,
+                ),
                 QUALITY,
                 scheduler=scheduler,
                 executor=executor,
