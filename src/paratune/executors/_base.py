@@ -214,8 +214,3 @@ def run_job(
     checkpoint_step = None if ctx is None else ctx.checkpoint_step
     return Event(job.trial_id, job.attempt, ok, result, started, finished, worker, error, tb,
                  cancelled, _HOST, pid, pruned, checkpoint_step, cpu_time, peak)  # fmt: skip
-
-
-def report_event(job: Job, step: int, metrics: Any, when: float) -> Report:
-    """The `Report` of a job's ``ctx.report(step, **metrics)`` at ``when``."""
-    return Report(job.trial_id, job.attempt, step, metrics, when)
