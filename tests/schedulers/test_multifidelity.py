@@ -132,13 +132,17 @@ def test_synchronous_halving_runs_whole_rungs_in_order() -> None:
         seed=1,
     )
     assert reached(result) == {1: 32, 2: 16, 4: 8, 8: 4}
+    seeds = {t.trial_id: t.seed for t in result.trial_list}
     ends: dict[float, list[float]] = defaultdict(list)
+    starts: dict[float, list[float]] = defaultdict(list)
     for report in result.report_list:
         ends[report.step].append(report.time)
+        # A job retrains from scratch: its epochs are the first draws of its seed's generator.
+        took = np.random.default_rng(seeds[report.trial_id]).uniform(0.8, 1.2, int(report.step))
+        starts[report.step].append(report.time - float(took.sum()))
     for low, high in itertools_pairs([1, 2, 4, 8]):
         # Every job of the higher rung started after the whole lower rung had finished.
-        first_start = min(t - 1.2 * high for t in ends[high])
-        assert first_start >= max(ends[low]) - 1e-9 or min(ends[high]) > max(ends[low])
+        assert min(starts[high]) >= max(ends[low]) - 1e-9
     best = result.best_trial
     assert best is not None and best.budget == 8
     assert best.value == min(t.value or 0.0 for t in result.trial_list if t.budget == 8)
@@ -165,8 +169,6 @@ def test_checkpointed_promotions_resume_in_other_processes(tmp_path: Path) -> No
         # checkpoint is at its budget.
         assert trial.metrics["epochs"] == trial.budget
         assert trial.checkpoint_step == trial.budget
-    # Under ASHA with checkpoints the total work is the top budget per trial, not the sum.
-    assert result.busy_time < sum(t.budget or 0 for t in result.trial_list) * 1.0 + 60
     checkpoints = tmp_path / "runs-checkpoints" / "asha"
     assert sorted(p.name for p in checkpoints.iterdir()) == sorted(
         f"trial-{t.trial_id}.pkl" for t in result.trial_list
