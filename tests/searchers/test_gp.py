@@ -463,3 +463,101 @@ def test_suggestion_with_200_observations_in_10_dimensions_is_fast() -> None:
     assert elapsed < 2.0
     assert len(searcher.suggest_times) == 21
     assert searcher.suggest_times[-1] <= elapsed
+
+
+def test_suggestion_with_500_observations_in_10_dimensions_is_under_a_second() -> None:
+    space = Space({f"x{i}": Float(0, 1) for i in range(10)})
+    searcher = GP()
+    searcher.setup(space, seed=0, workers=8, max_trials=None)
+    configs = space.sample_many(np.random.default_rng(1), 500)
+    for trial_id, config in enumerate(configs):
+        x = space.encode(config)
+        value = float(((x - 0.3) ** 2).sum() + np.sin(9 * x).sum())
+        searcher.observe(done(trial_id, config, value))
+    for _ in range(20):  # the design
+        searcher.suggest()
+    for _ in range(3):  # the first fits the hyperparameters from scratch; pending ones grow
+        assert searcher.suggest() is not None
+    assert max(searcher.suggest_times[20:]) < 1.0
+
+
+# ----------------------------------------------------------------------------- the model
+
+
+def test_model_gradients_match_finite_differences() -> None:
+    from scipy.optimize import approx_fprime
+
+    from paratune.searchers import _gpmodel
+
+    rng = np.random.default_rng(0)
+    x = rng.random((25, 3))
+    y = np.sin(4 * x).sum(axis=1)
+    y = (y - y.mean()) / y.std()
+    squares = (x[:, np.newaxis, :] - x[np.newaxis, :, :]) ** 2
+    theta = rng.normal(size=5) * 0.5
+
+    def loss(t: np.ndarray[Any, np.dtype[np.float64]]) -> float:
+        return _gpmodel._negative_log_posterior(t, squares, y)[0]
+
+    _, gradient = _gpmodel._negative_log_posterior(theta, squares, y)
+    numeric = approx_fprime(theta, loss)
+    assert np.allclose(gradient, numeric, rtol=1e-4, atol=1e-4)
+
+    posterior = _gpmodel.Posterior(_gpmodel.fit_theta(x, y, _gpmodel.default_theta(3)), x, y)
+    points = rng.random((4, 3))
+    mean, variance, d_mean, d_variance = posterior.predict_with_gradient(points)
+    assert np.allclose((mean, variance), posterior.predict(points))
+
+    def predicted(p: np.ndarray[Any, np.dtype[np.float64]], which: int) -> float:
+        return float(posterior.predict(p[np.newaxis])[which][0])
+
+    for row in range(4):
+        for which, gradients in ((0, d_mean), (1, d_variance)):
+            numeric = approx_fprime(points[row], predicted, 1e-7, which)
+            assert np.allclose(gradients[row], numeric, rtol=1e-3, atol=1e-5)
+
+
+def test_log_ei_is_the_log_of_ei_and_stays_finite_far_from_the_best() -> None:
+    from scipy.stats import norm
+
+    from paratune.searchers._gpmodel import log_ei
+
+    mean = np.array([-1.0, 0.0, 0.5, 2.0])
+    variance = np.array([0.5, 1.0, 0.1, 0.3])
+    sigma = np.sqrt(variance)
+    z = (0.2 - mean) / sigma
+    expected = np.log(sigma * (z * norm.cdf(z) + norm.pdf(z)))
+    assert np.allclose(log_ei(mean, variance, 0.2)[0], expected)
+    # 100 standard deviations off: EI underflows to 0, its logarithm still ranks the points.
+    far = log_ei(np.array([100.0, 200.0]), np.array([1.0, 1.0]), 0.0)
+    assert np.all(np.isfinite(far[0])) and far[0][0] > far[0][1]
+    assert np.all(np.isfinite(far[1])) and np.all(far[1] < 0)
+
+
+def test_map_fit_finds_the_one_relevant_dimension() -> None:
+    from paratune.searchers._gpmodel import default_theta, fit_theta
+
+    # 12 points in 6-D where only the first coordinate matters: the prior keeps the
+    # irrelevant length scales long instead of letting the fit chase noise in them.
+    x = np.random.default_rng(3).random((12, 6))
+    y = np.sin(6 * x[:, 0])
+    y = (y - y.mean()) / y.std()
+    theta = fit_theta(x, y, default_theta(6))
+    inverse_squared_lengths = np.exp(theta[:6])
+    assert inverse_squared_lengths[0] > 3 * inverse_squared_lengths[1:].max()
+
+
+def test_pending_configs_are_believed_no_better_than_the_best() -> None:
+    space = Space(BRANIN)
+    searcher = after_design(space, branin, workers=4)
+    pending = [searcher.suggest() for _ in range(3)]
+    assert None not in pending
+    model = searcher._model()
+    mean, variance = model._posterior.predict(
+        searcher._layout.features(units(space, [c for c in pending if c is not None]))
+    )
+    values = np.array(searcher._done_y)
+    best = (values.min() - values.mean()) / values.std()
+    # Believed at the best result or above it (up to the fitted noise), and certain there.
+    assert np.all(mean >= best - 0.05)
+    assert np.all(variance < 1e-2)
