@@ -57,8 +57,9 @@ class GP:
        scale per column) + noise`` is fitted to the finished trials, their values
        standardised (mean 0, standard deviation 1). Its hyperparameters are the maximum a
        posteriori under weak priors (on each inverse squared length scale, the signal
-       variance and the noise): plain maximum likelihood, with few points in 6 or 10
-       dimensions, drifts to degenerate length scales that make the model useless. A Float
+       variance and the noise), length scales at most 2 unit-cube widths: plain maximum
+       likelihood, with few points in 6 or 10 dimensions, drifts to degenerate length
+       scales, and a very long one drops a dimension that may matter elsewhere. A Float
        or Int parameter is its unit-cube coordinate (`Space.encode`: log ranges are in log
        space; integers are treated as continuous and rounded when decoded); a Choice of k
        values is k 0/1 columns (one-hot).
@@ -77,10 +78,11 @@ class GP:
        `Space.encode` vector) is in the model at the value the model predicts there, but no
        better than the best value observed so far (a Kriging believer floored at the best).
        Its uncertainty vanishes, so the next suggestions of a batch go elsewhere, and the
-       floor stops a believed value from pulling the model towards it. Measured on
-       Hartmann-6 and Rosenbrock-10 with 8 workers, this beat both the optimistic constant
-       liar (every pending config at the best value, which bunches late batches around one
-       optimum) and the plain believer (which left batches too spread). Suggestions that
+       floor stops a believed value from pulling the model towards it. On Hartmann-6 with 8
+       workers (B8's seeds) it did better than the optimistic constant liar (every pending
+       config at the best value: more runs stuck in a local optimum after 100 trials) and
+       far better than the plain believer; averaging the acquisition over joint draws of
+       the pending results did no better there and worse on Rosenbrock-10. Suggestions that
        never became trials must not linger: a trial that matches no suggestion, observed
        right after the latest one, takes that one's place (so a resumed run, which asks for
        a suggestion before replaying each stored trial, leaves none behind), and only the
