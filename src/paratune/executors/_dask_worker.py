@@ -62,17 +62,19 @@ class ShipObjective(WorkerPlugin):
         _OBJECTIVES.pop(self.token, None)
 
 
-def run_task(token: str, job: Job, reports: bool) -> tuple[Event, str] | None:
-    """Run one job on this worker. Its event (times from the wall clock, which every host
-    shares) and this worker's address are pushed to the driver as a worker event when they
-    are small, and None is returned; otherwise they are returned. With ``reports``, each
-    ``ctx.report`` goes to the driver and waits for its answer."""
+def run_task(token: str, jobs: list[Job], reports: bool) -> tuple[list[Event], str] | None:
+    """Run jobs on this worker, one after the other. Their events (times from the wall clock,
+    which every host shares) and this worker's address are pushed to the driver as a worker
+    event when they are small, and None is returned; otherwise they are returned. With
+    ``reports``, each ``ctx.report`` goes to the driver and waits for its answer."""
     objective, with_context = _OBJECTIVES[token]
-    reporter = _reporter(token, job) if reports else None
-    ctx = make_context(job, reporter=reporter) if with_context else None
-    event = run_job(objective, job, ctx, worker=-1, now=time.time)
+    events = []
+    for job in jobs:
+        reporter = _reporter(token, job) if reports else None
+        ctx = make_context(job, reporter=reporter) if with_context else None
+        events.append(run_job(objective, job, ctx, worker=-1, now=time.time))
     worker = get_worker()
-    outcome = (event, str(worker.address))
+    outcome = (events, str(worker.address))
     try:
         data = cloudpickle.dumps(outcome)
     except Exception:
