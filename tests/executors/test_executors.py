@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -230,6 +231,38 @@ def test_short_jobs_go_to_workers_in_chunks() -> None:
     finally:
         ex.close()
     assert sorted(e.result for e in events) == [float(x * x) for x in range(200)]
+
+
+def nap(config: dict[str, Any], ctx: Context) -> float:
+    ctx.elapse(0.01)
+    return float(config["x"])
+
+
+def test_short_jobs_wait_in_line_behind_running_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    ex = Processes(2)
+    ex.start(nap)
+    try:
+        assert ex.free_slots() == 2  # job length unknown: one each
+        drain(ex, jobs_for([{"x": x} for x in range(4)]))
+        assert ex.free_slots() == 4  # 10 ms jobs: one running and one waiting, each
+        monkeypatch.setattr("paratune.executors.processes._QUEUE_AHEAD_BELOW", 0.005)
+        events = drain(ex, jobs_for([{"x": x} for x in range(4)]))
+        assert ex.free_slots() == 2  # "long" now: one each
+    finally:
+        ex.close()
+    assert sorted(e.result for e in events) == [0.0, 1.0, 2.0, 3.0]
+
+
+def test_closed_workers_exit_on_their_own() -> None:
+    ex = Processes(2)
+    ex.start(square)
+    drain(ex, jobs_for([{"x": 1}, {"x": 2}]))
+    processes = [slot.process for slot in ex._slots]
+    ex.close()  # returns at once; a background thread reaps them
+    end = time.monotonic() + 30
+    while any(process.exitcode is None for process in processes) and time.monotonic() < end:
+        time.sleep(0.01)
+    assert [process.exitcode for process in processes] == [0, 0]
 
 
 @pytest.mark.parametrize(
