@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import itertools
 import logging
 import math
 import queue
@@ -152,6 +153,7 @@ class Dask:
         self._token = ""
         self._running: dict[str, _Running] = {}  # by job key
         self._tasks: dict[str, _Task] = {}  # sent, by task key
+        self._sends = itertools.count()
         self._outbox: list[str] = []  # keys of jobs submitted, not yet sent
         self._mean_run: float | None = None  # moving average of job run times, seconds
         # (kind, what) from the client's thread: ("result", pickled events), ("done", task
@@ -395,9 +397,8 @@ class Dask:
         resources = dask_resources(self._trial_resources) if self._trial_resources else None
         reports = self._on_report is not None
         for address, groups in by_worker.items():
-            names = [
-                group[0] if len(group) == 1 else f"{group[0]}+{len(group)}" for group in groups
-            ]
+            # Named for the first job, and unique, also when a job is sent again.
+            names = [f"{group[0]}-{next(self._sends)}" for group in groups]
             futures = self._client.map(
                 self._worker_side.run_task,
                 [self._token] * len(groups),
