@@ -306,6 +306,38 @@ def test_the_connection_is_kept_for_the_next_run_until_disconnect(cluster: Clust
     assert connected_clients(cluster) == before
 
 
+def until_cancelled(config: dict[str, Any], ctx: pt.Context) -> float:
+    """Says it started, then runs for up to a minute in small steps; says when it stops."""
+    folder = Path(config["folder"])
+    (folder / f"started-{ctx.trial_id}").touch()
+    try:
+        for _ in range(6000):
+            ctx.elapse(0.01)  # raises TrialCancelled once cancelled
+    finally:
+        (folder / f"stopped-{ctx.trial_id}").touch()
+    return 0.0
+
+
+def test_cancel_reaches_running_objectives_through_their_context(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    executor = Dask(cluster.address, workers=2)
+    executor.start(until_cancelled)
+    try:
+        assert executor.free_slots() == 2
+        for trial_id in (0, 1):
+            executor.submit(Job(trial_id, 1, {"folder": str(tmp_path)}, seed=trial_id))
+        executor.completed(timeout=0)  # sends them
+        for trial_id in (0, 1):
+            wait_for_file(tmp_path / f"started-{trial_id}", deadline=60)
+        events = executor.cancel()
+    finally:
+        executor.close()
+    assert sorted(e.trial_id for e in events) == [0, 1] and all(e.cancelled for e in events)
+    for trial_id in (0, 1):  # stopped well before their minute
+        wait_for_file(tmp_path / f"stopped-{trial_id}", deadline=30)
+
+
 def test_a_killed_worker_fails_only_its_trial_which_runs_again(
     cluster: Cluster, tmp_path: Path
 ) -> None:

@@ -101,8 +101,10 @@ class Dask:
     finished so far are in the store and the ones in flight stay running there, so the
     experiment resumes later.
 
-    A task runs in a thread of its worker, so a cancelled trial that is already running goes
-    on until it returns (its result is dropped); ``trial_timeout`` is not offered.
+    A task runs in a thread of its worker, so a cancelled trial that is already running stops
+    only where its objective lets it (``ctx.elapse``, ``ctx.report``, ``ctx.cancelled``, as
+    on the thread executor), else it goes on until it returns (its result is dropped);
+    ``trial_timeout`` is not offered.
 
     Args:
         address: the scheduler's address (``"tcp://host:8786"``, ``"tls://..."``), a
@@ -381,7 +383,7 @@ class Dask:
         self._outbox = []
         if not keys:
             return
-        places = self._places() or [("", False)]  # no room known: Dask picks
+        places = self._places() or [("", False)] * len(keys)  # no room known: Dask picks
         count = min(len(places), len(keys))
         size, extra = divmod(len(keys), count)
         by_worker: dict[str, list[list[str]]] = {}
@@ -596,8 +598,8 @@ class Dask:
         return self._indexes.setdefault(address, len(self._indexes))
 
     def cancel(self) -> list[Event]:
-        """Release every task in flight and report it cancelled (a task already running
-        finishes on its worker; its result is dropped).
+        """Release every task in flight and report it cancelled. A task already running is
+        told through its ``ctx`` (see the class docstring); its result is dropped.
 
         Raises:
             ParatuneError: the scheduler is unreachable, so what became of the jobs in flight
@@ -610,6 +612,9 @@ class Dask:
         futures = [task.future for task in self._tasks.values()]
         if futures and self._client is not None:
             self._client.cancel(futures)
+            jobs = [(r.job.trial_id, r.job.attempt) for r in self._running.values()]
+            # Running tasks go on in their threads; their objectives learn of it through ctx.
+            self._client.run(self._worker_side.cancel_jobs, self._token, jobs, wait=False)
         for running in self._running.values():
             events.append(cancelled_event(running.job, running.submitted, now, -1))
         self._running.clear()
