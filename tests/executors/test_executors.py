@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -251,18 +250,6 @@ def test_short_jobs_wait_in_line_behind_running_ones(monkeypatch: pytest.MonkeyP
     finally:
         ex.close()
     assert sorted(e.result for e in events) == [0.0, 1.0, 2.0, 3.0]
-
-
-def test_closed_workers_exit_on_their_own() -> None:
-    ex = Processes(2)
-    ex.start(square)
-    drain(ex, jobs_for([{"x": 1}, {"x": 2}]))
-    processes = [slot.process for slot in ex._slots]
-    ex.close()  # returns at once; a background thread reaps them
-    end = time.monotonic() + 30
-    while any(process.exitcode is None for process in processes) and time.monotonic() < end:
-        time.sleep(0.01)
-    assert [process.exitcode for process in processes] == [0, 0]
 
 
 @pytest.mark.parametrize(

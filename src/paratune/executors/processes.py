@@ -6,7 +6,6 @@ import math
 import multiprocessing
 import os
 import signal
-import threading
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -298,29 +297,19 @@ class Processes:
         return events
 
     def close(self) -> None:
-        """Tell the workers to stop, and return: a background thread waits for them to exit
-        (killing any that have not within 2 s). The operating system takes a millisecond or
-        two to tear each one down, which the run need not wait for."""
+        """Tell the workers to stop and wait for them (killing any that do not)."""
         for slot in self._slots:
             try:
                 slot.conn.send(None)
             except OSError:
                 pass
-        slots, self._slots = self._slots, []
-        if slots:
-            threading.Thread(
-                target=_reap, args=(slots,), name="paratune-reaper", daemon=True
-            ).start()
-
-
-def _reap(slots: list[_Slot]) -> None:
-    """Wait for stopped workers to exit, killing those that do not."""
-    for slot in slots:
-        slot.process.join(timeout=2)
-        if slot.process.is_alive():
-            slot.process.kill()
-            slot.process.join()
-        slot.conn.close()
+        for slot in self._slots:
+            slot.process.join(timeout=2)
+            if slot.process.is_alive():
+                slot.process.kill()
+                slot.process.join()
+            slot.conn.close()
+        self._slots = []
 
 
 def _exit_reason(code: int | None) -> str:
