@@ -275,8 +275,10 @@ class Dask:
         return room
 
     def _capacity(self) -> int:
-        """Trials the cluster's workers run at once (with the per-trial resources)."""
-        return sum(self._survey().values())
+        """Trials the cluster's workers run at once (with the per-trial resources); the
+        survey is kept for `free_slots`."""
+        self._room, self._stale = self._survey(), False
+        return sum(self._room.values())
 
     def _where(self) -> str:
         if isinstance(self.address, str):
