@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,15 @@ def test_a_memory_store_run_keeps_checkpoints_in_a_folder_it_removes() -> None:
     pt.tune(objective, {"x": pt.Float(0, 1)}, max_trials=2, store=None)
     assert len(seen) == 2 and not any(Path(p).exists() for p in seen)
     assert not Path(seen[0]).parent.parent.exists()
+
+
+def test_a_memory_store_run_that_saves_no_checkpoint_makes_no_folder() -> None:
+    def folders() -> set[str]:
+        return {p.name for p in Path(tempfile.gettempdir()).glob("paratune-checkpoints-*")}
+
+    before = folders()
+    pt.tune(lambda c: c["x"], {"x": pt.Float(0, 1)}, max_trials=2, store=None)
+    assert folders() == before
 
 
 def test_an_explicit_checkpoint_dir_is_used(tmp_path: Path) -> None:

@@ -235,7 +235,10 @@ def _checkpoint_folder(
         return path.parent / f"{path.stem}-checkpoints" / _safe(name), False
     if isinstance(store, SQLiteStore):
         return store.path.parent / f"{store.path.stem}-checkpoints" / _safe(name), False
-    return Path(tempfile.mkdtemp(prefix="paratune-checkpoints-")) / _safe(name), True
+    # Named, not made: most runs save no checkpoint, and making and removing a folder costs
+    # milliseconds on some filesystems. `save_checkpoint` makes it when first needed.
+    folder = Path(tempfile.gettempdir()) / f"paratune-checkpoints-{secrets.token_hex(8)}"
+    return folder / _safe(name), True
 
 
 def _safe(name: str) -> str:

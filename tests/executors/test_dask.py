@@ -3,6 +3,7 @@ per-trial resources, a worker killed mid-trial, a scheduler lost mid-run, a loca
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -20,6 +21,7 @@ import pytest
 
 import paratune as pt
 from paratune.executors import Dask, make_executor
+from paratune.trial import Job
 
 from ..conftest import wait_for_file
 
@@ -93,6 +95,7 @@ class Cluster:
 
     def close(self) -> None:
         """Stop everything (killed: a graceful worker shutdown can take seconds)."""
+        Dask.disconnect()  # else the kept connection would try to reconnect for a minute
         self.client.close()
         for process in [*self.workers.values(), self.scheduler]:
             process.kill()
@@ -227,6 +230,114 @@ def test_workers_caps_the_trials_at_once(cluster: Cluster) -> None:
     assert len(result.trial_list) == 4
 
 
+def sleep_10ms(config: dict[str, Any], ctx: pt.Context) -> float:
+    ctx.elapse(0.01)
+    return float(config["x"])
+
+
+def run_one(executor: Dask, trial_id: int = 0) -> pt.Status:
+    """Submit one job and wait for its event (which also teaches the executor its length)."""
+    executor.submit(Job(trial_id, 1, {"x": 0.5}, seed=trial_id))
+    events: list[Any] = []
+    while not events:
+        events = executor.completed(timeout=30)
+    assert events[0].ok, events[0].error
+    return pt.Status.DONE
+
+
+def test_short_trials_are_queued_ahead_only_when_every_thread_is_ours(
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads = sum(count for count, _ in WORKERS.values())
+    for workers, before, after in ((None, 2 * threads, 2 * threads), (2, 2, 2)):
+        executor = Dask(cluster.address, workers=workers)
+        executor.start(sleep_10ms)
+        try:
+            assert executor.free_slots() == before  # length unknown: as if short
+            run_one(executor)
+            assert executor.free_slots() == after
+            monkeypatch.setattr("paratune.executors.dask._QUEUE_AHEAD_BELOW", 0.005)
+            run_one(executor, 1)  # 10 ms is long now: one task per thread
+            assert executor.free_slots() == (threads if workers is None else 2)
+            monkeypatch.undo()
+        finally:
+            executor.close()
+
+
+def test_very_short_trials_go_several_to_a_task(cluster: Cluster) -> None:
+    executor = Dask(cluster.address, workers=1)
+    executor.start(trivial_pid)
+    try:
+        run_one(executor)
+        assert executor.free_slots() == 64  # one task of up to 64 jobs on one thread
+        for trial_id in range(1, 65):
+            executor.submit(Job(trial_id, 1, {"x": trial_id / 100}, seed=trial_id))
+        events: list[Any] = []
+        while len(events) < 64:
+            events += executor.completed(timeout=30)
+    finally:
+        executor.close()
+    assert sorted(e.trial_id for e in events) == list(range(1, 65))
+    assert all(e.ok and e.result == {"x": e.trial_id / 100} for e in events)
+    assert len({e.pid for e in events}) == 1  # one task ran them all, one after the other
+    ordered = sorted(events, key=lambda e: e.trial_id)
+    assert all(a.finished <= b.started for a, b in itertools.pairwise(ordered))
+
+
+def trivial_pid(config: dict[str, Any]) -> dict[str, Any]:
+    return dict(config)
+
+
+def connected_clients(cluster: Cluster) -> int:
+    def count(dask_scheduler: Any) -> int:
+        return len(dask_scheduler.clients)
+
+    return int(cluster.client.run_on_scheduler(count))
+
+
+def test_the_connection_is_kept_for_the_next_run_until_disconnect(cluster: Cluster) -> None:
+    Dask.disconnect()
+    before = connected_clients(cluster)
+    for _ in range(2):
+        pt.tune(trivial_pid, {"x": pt.Float(0, 1)}, executor=Dask(cluster.address),
+                max_trials=2, store=None)  # fmt: skip
+        assert connected_clients(cluster) == before + 1  # one connection, kept and reused
+    Dask.disconnect()
+    assert connected_clients(cluster) == before
+
+
+def until_cancelled(config: dict[str, Any], ctx: pt.Context) -> float:
+    """Says it started, then runs for up to a minute in small steps; says when it stops."""
+    folder = Path(config["folder"])
+    (folder / f"started-{ctx.trial_id}").touch()
+    try:
+        for _ in range(6000):
+            ctx.elapse(0.01)  # raises TrialCancelled once cancelled
+    finally:
+        (folder / f"stopped-{ctx.trial_id}").touch()
+    return 0.0
+
+
+def test_cancel_reaches_running_objectives_through_their_context(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    executor = Dask(cluster.address, workers=2)
+    executor.start(until_cancelled)
+    try:
+        assert executor.free_slots() == 2
+        for trial_id in (0, 1):
+            executor.submit(Job(trial_id, 1, {"folder": str(tmp_path)}, seed=trial_id))
+        executor.completed(timeout=0)  # sends them
+        for trial_id in (0, 1):
+            wait_for_file(tmp_path / f"started-{trial_id}", deadline=60)
+        events = executor.cancel()
+    finally:
+        executor.close()
+    assert sorted(e.trial_id for e in events) == [0, 1] and all(e.cancelled for e in events)
+    for trial_id in (0, 1):  # stopped well before their minute
+        wait_for_file(tmp_path / f"stopped-{trial_id}", deadline=30)
+
+
 def test_a_killed_worker_fails_only_its_trial_which_runs_again(
     cluster: Cluster, tmp_path: Path
 ) -> None:
@@ -256,10 +367,23 @@ def test_a_killed_worker_fails_only_its_trial_which_runs_again(
     assert "error" not in outcome, outcome.get("error")
     trials = outcome["result"].trial_list
     assert [t.status for t in trials] == [pt.Status.DONE] * 3
+    # Trial 2 waited behind trial 0 on its worker: sent again, not charged an attempt.
     assert [t.attempts for t in trials] == [2, 1, 1]
     assert trials[0].pid != victim and trials[0].value == 0.0
     assert pt.load(store, "kill").trial_list == trials  # the store agrees with the run
     cluster.start_worker(killed)  # as it was, for the tests that follow
+
+
+def wait_for_done(store: Path, name: str, trial_id: int, deadline: float = 60) -> None:
+    """Poll the store until the trial is done there."""
+    end = time.monotonic() + deadline
+    while not any(
+        t.trial_id == trial_id and t.status is pt.Status.DONE
+        for t in pt.load(store, name).trial_list
+    ):
+        if time.monotonic() > end:
+            raise TimeoutError(f"trial {trial_id} never finished")
+        time.sleep(0.01)
 
 
 def test_a_lost_scheduler_stops_the_run_and_it_resumes(tmp_path: Path) -> None:
@@ -280,6 +404,7 @@ def test_a_lost_scheduler_stops_the_run_and_it_resumes(tmp_path: Path) -> None:
     try:
         wait_for_file(tmp_path / "running-1", deadline=60)
         wait_for_file(tmp_path / "running-2", deadline=60)
+        wait_for_done(store, "lost", 0)  # its result may travel after trial 2 started
         own.scheduler.send_signal(signal.SIGKILL)
         driver.join(timeout=60)
     finally:
@@ -290,7 +415,9 @@ def test_a_lost_scheduler_stops_the_run_and_it_resumes(tmp_path: Path) -> None:
     assert "unreachable" in str(errors[0])
     stored = pt.load(store, "lost")
     statuses = {t.trial_id: t.status for t in stored.trial_list}
-    assert statuses == {0: pt.Status.DONE, 1: pt.Status.RUNNING, 2: pt.Status.RUNNING}
+    # All four were sent at once, two to run and two queued behind them.
+    running = pt.Status.RUNNING
+    assert statuses == {0: pt.Status.DONE, 1: running, 2: running, 3: running}
 
     resumed = pt.tune(first_quick, space, executor="threads", workers=2, max_trials=4,
                       store=store, name="lost", resume=True)  # fmt: skip

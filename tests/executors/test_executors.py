@@ -232,6 +232,26 @@ def test_short_jobs_go_to_workers_in_chunks() -> None:
     assert sorted(e.result for e in events) == [float(x * x) for x in range(200)]
 
 
+def nap(config: dict[str, Any], ctx: Context) -> float:
+    ctx.elapse(0.01)
+    return float(config["x"])
+
+
+def test_short_jobs_wait_in_line_behind_running_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    ex = Processes(2)
+    ex.start(nap)
+    try:
+        assert ex.free_slots() == 2  # job length unknown: one each
+        drain(ex, jobs_for([{"x": x} for x in range(4)]))
+        assert ex.free_slots() == 4  # 10 ms jobs: one running and one waiting, each
+        monkeypatch.setattr("paratune.executors.processes._QUEUE_AHEAD_BELOW", 0.005)
+        events = drain(ex, jobs_for([{"x": x} for x in range(4)]))
+        assert ex.free_slots() == 2  # "long" now: one each
+    finally:
+        ex.close()
+    assert sorted(e.result for e in events) == [0.0, 1.0, 2.0, 3.0]
+
+
 @pytest.mark.parametrize(
     ("name", "workers", "message"),
     [

@@ -12,17 +12,21 @@ import cloudpickle
 import distributed
 from distributed import WorkerPlugin, get_worker
 
-from ..context import Reporter
+from ..context import Context, Reporter
 from ..trial import Event, Job, Report
 from ._base import Objective, make_context, run_job
 
 # The objectives loaded in this worker process, by run token: (objective, with_context).
 _OBJECTIVES: dict[str, tuple[Objective, bool]] = {}
+# The contexts of the jobs running in this worker process, by (run token, trial, attempt).
+_RUNNING: dict[tuple[str, int, int], Context] = {}
 
 variable: Any = distributed.Variable  # typed loosely: distributed's own hints are partial
 
 # How long (seconds) a report waits for the driver's answer before the trial goes on.
 ANSWER_WITHIN = 600.0
+# How often (seconds) a report waiting for its answer checks whether its trial was cancelled.
+_LOOK_EVERY = 0.5
 
 
 # Results up to this size (bytes, pickled) are pushed to the driver as a worker event, which
@@ -62,17 +66,25 @@ class ShipObjective(WorkerPlugin):
         _OBJECTIVES.pop(self.token, None)
 
 
-def run_task(token: str, job: Job, reports: bool) -> tuple[Event, str] | None:
-    """Run one job on this worker. Its event (times from the wall clock, which every host
-    shares) and this worker's address are pushed to the driver as a worker event when they
-    are small, and None is returned; otherwise they are returned. With ``reports``, each
-    ``ctx.report`` goes to the driver and waits for its answer."""
+def run_task(token: str, jobs: list[Job], reports: bool) -> tuple[list[Event], str] | None:
+    """Run jobs on this worker, one after the other. Their events (times from the wall clock,
+    which every host shares) and this worker's address are pushed to the driver as a worker
+    event when they are small, and None is returned; otherwise they are returned. With
+    ``reports``, each ``ctx.report`` goes to the driver and waits for its answer."""
     objective, with_context = _OBJECTIVES[token]
-    reporter = _reporter(token, job) if reports else None
-    ctx = make_context(job, reporter=reporter) if with_context else None
-    event = run_job(objective, job, ctx, worker=-1, now=time.time)
+    events = []
+    for job in jobs:
+        reporter = _reporter(token, job) if reports else None
+        ctx = make_context(job, reporter=reporter) if with_context else None
+        name = (token, job.trial_id, job.attempt)
+        if ctx is not None:
+            _RUNNING[name] = ctx
+        try:
+            events.append(run_job(objective, job, ctx, worker=-1, now=time.time))
+        finally:
+            _RUNNING.pop(name, None)
     worker = get_worker()
-    outcome = (event, str(worker.address))
+    outcome = (events, str(worker.address))
     try:
         data = cloudpickle.dumps(outcome)
     except Exception:
@@ -81,6 +93,17 @@ def run_task(token: str, job: Job, reports: bool) -> tuple[Event, str] | None:
         return outcome
     worker.log_event(result_topic(token), data)
     return None
+
+
+async def cancel_jobs(token: str, jobs: list[tuple[int, int]]) -> None:
+    """Mark the contexts of these ``(trial, attempt)`` jobs cancelled, where they run in this
+    process: the objective stops at its next ``ctx.elapse`` or ``ctx.report``, or when it
+    polls ``ctx.cancelled`` (a thread cannot be stopped from outside). A coroutine, so that
+    the driver need not wait for it (``Client.run(..., wait=False)``)."""
+    for trial_id, attempt in jobs:
+        ctx = _RUNNING.get((token, trial_id, attempt))
+        if ctx is not None:
+            ctx.cancel()
 
 
 def _reporter(token: str, job: Job) -> Reporter:
@@ -94,10 +117,17 @@ def _reporter(token: str, job: Job) -> Reporter:
         sent = {"answer": name, "report": cloudpickle.dumps(message)}
         get_worker().log_event(report_topic(token), sent)
         answer = variable(name)
-        try:
-            go_on = bool(answer.get(timeout=ANSWER_WITHIN))
-        except TimeoutError:
-            return True  # the driver is gone or stuck: finishing is the safe choice
+        deadline = time.monotonic() + ANSWER_WITHIN
+        while True:
+            try:
+                go_on = bool(answer.get(timeout=_LOOK_EVERY))
+                break
+            except TimeoutError:
+                ctx = _RUNNING.get((token, job.trial_id, job.attempt))
+                if ctx is None or ctx.cancelled or time.monotonic() > deadline:
+                    # Cancelled (the trial stops at its next ctx call), or the driver is gone
+                    # or stuck: going on is the safe choice.
+                    return True
         answer.delete()
         return go_on
 

@@ -26,6 +26,10 @@ from ._worker import worker_main
 # cost of a round trip through a pipe is paid once per chunk instead of once per job.
 _CHUNK_BELOW = 0.005
 _MAX_CHUNK = 64
+# Once jobs are seen to take less than this on average (seconds), each worker has the next
+# job waiting in its pipe while it runs one, so it starts it without waiting for the driver
+# (which, on a machine whose cores are all busy, may not run for a while).
+_QUEUE_AHEAD_BELOW = 5.0
 
 
 @dataclass(eq=False)
@@ -81,7 +85,10 @@ class Processes:
         self._slots: list[_Slot] = []
         self._in_flight = 0
         self._chunk = 1
-        self._mean_run = 1.0  # moving average of job run times, seconds
+        # Moving averages of job run times (seconds): one that starts at 1 s, so that jobs go
+        # in chunks only after a run of short ones, and one that starts at the first job's.
+        self._mean_run = 1.0
+        self._typical_run: float | None = None
         self._on_report: ReportHandler | None = None
         self._asked = workers
         self._cpus, self._gpus = cpus, gpus
@@ -132,15 +139,21 @@ class Processes:
         return None if self._placements is None else self._placements[index]
 
     def free_slots(self) -> int:
-        """Idle workers, times the chunk size: 1 for ordinary jobs, up to 64 for jobs that
-        take well under a millisecond."""
-        return self.workers * self._chunk - self._in_flight
+        """Jobs that may be sent now: one per idle worker; for jobs seen to take under 5 s,
+        also one waiting behind each running job; for jobs under 5 ms, 64 times as many."""
+        typical = self._typical_run
+        ahead = 2 if typical is not None and typical < _QUEUE_AHEAD_BELOW else 1
+        return self.workers * self._chunk * ahead - self._in_flight
 
     def submit(self, job: Job) -> None:
         """Give the job to an idle worker (starting it if it has not started yet), else to
         the least loaded one. Sent at once, unless jobs go in chunks: then on the next
         `completed`."""
-        slot = min(self._slots, key=lambda s: len(s.jobs) + len(s.outbox), default=None)
+        # The least loaded worker; among equals, the one whose job started first, as it is
+        # likely to end first.
+        slot = min(
+            self._slots, key=lambda s: (len(s.jobs) + len(s.outbox), s.busy_since), default=None
+        )
         if (slot is None or slot.jobs or slot.outbox) and len(self._slots) < self.workers:
             slot = self._spawn(len(self._slots))
             self._slots.append(slot)
@@ -189,7 +202,10 @@ class Processes:
                 continue
             for event in received:
                 slot.jobs.popleft()
-                self._mean_run += 0.2 * ((event.finished - event.started) - self._mean_run)
+                run = event.finished - event.started
+                self._mean_run += 0.2 * (run - self._mean_run)
+                typical = run if self._typical_run is None else self._typical_run
+                self._typical_run = typical + 0.2 * (run - typical)
             if received:
                 slot.busy_since = received[-1].finished
             events.extend(received)
