@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import math
 import numbers
+import os
 import shutil
 import time
 import warnings
@@ -169,6 +170,7 @@ class Tuner:
         self.settings = settings
         self.progress = progress
         self.checkpoints = checkpoints
+        self._checkpoint_folder = str(checkpoints) if checkpoints is not None else ""
         self._sign = 1.0 if settings.mode == "min" else -1.0
         self._trials: dict[int, Trial] = {}  # the latest state of every trial
         self._running: dict[int, Trial] = {}  # trials not ended (in flight or queued)
@@ -285,7 +287,8 @@ class Tuner:
     def _checkpoint(self, trial_id: int) -> str | None:
         if self.checkpoints is None:
             return None
-        return str(self.checkpoints / f"trial-{trial_id}.pkl")
+        # Joined as text: a Path per job costs more than a trivial trial's whole run.
+        return os.path.join(self._checkpoint_folder, f"trial-{trial_id}.pkl")
 
     def _suggest(self) -> Config | None:
         """A new configuration from the searcher, or None once ``max_trials`` exist."""

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import paratune as pt
 from paratune.context import Context
 from paratune.executors import Executor, Processes, Serial, Simulated, Threads, make_executor
+from paratune.executors._base import CpuTime
 from paratune.trial import Event, Job
 
 from ..conftest import wait_for_file
@@ -250,6 +253,33 @@ def test_short_jobs_wait_in_line_behind_running_ones(monkeypatch: pytest.MonkeyP
     finally:
         ex.close()
     assert sorted(e.result for e in events) == [0.0, 1.0, 2.0, 3.0]
+
+
+def test_cpu_time_is_taken_only_after_a_job_of_a_millisecond_or_more() -> None:
+    ticks = iter(range(100))
+    cpu = CpuTime(lambda: float(next(ticks)))
+    first = cpu.start()
+    assert first is not None and cpu.finish(first, seconds=0.0005) == 1.0
+    assert cpu.start() is None  # the last job was shorter than 1 ms: not timed
+    assert cpu.finish(None, seconds=0.002) is None
+    again = cpu.start()
+    assert again is not None and cpu.finish(again, seconds=0.002) == 1.0
+
+
+def test_serial_trials_record_cpu_time_unless_trivial() -> None:
+    def spin(config: dict[str, Any]) -> float:
+        end = time.perf_counter() + config["x"]
+        while time.perf_counter() < end:
+            pass
+        return 0.0
+
+    slow = pt.tune(spin, {"x": pt.Float(0.003, 0.004)}, executor="serial", max_trials=3,
+                   store=None)  # fmt: skip
+    assert all(t.cpu_time is not None and t.cpu_time > 0 for t in slow.trial_list)
+    quick = pt.tune(spin, {"x": pt.Float(0, 1e-6)}, executor="serial", max_trials=20,
+                    store=None)  # fmt: skip
+    untimed = [t.cpu_time is None for t in quick.trial_list]
+    assert not untimed[0] and any(untimed[1:])  # the first always; then not after short ones
 
 
 @pytest.mark.parametrize(

@@ -143,9 +143,12 @@ class PeakMemory:
             return False
         return True
 
-    def read(self, seconds: float) -> int | None:
-        """The peak since `start`, in bytes."""
+    def finish(self, measured: bool, seconds: float) -> int | None:
+        """The peak since `start`, in bytes, if this job was ``measured``; ``seconds``: how
+        long the job took, which decides whether the next one is measured."""
         self._next = seconds >= 0.001
+        if not measured:
+            return None
         try:
             with open("/proc/self/status", "rb") as file:
                 status = file.read()
@@ -153,6 +156,30 @@ class PeakMemory:
             return int(status[at : status.index(b"kB", at)]) * 1024
         except (OSError, ValueError):
             return None
+
+
+class CpuTime:
+    """CPU time of one job, from ``clock`` (`time.thread_time` for a job run in a thread,
+    `time.process_time` for a worker process).
+
+    A CPU clock is a system call (about a microsecond in a virtual machine), a tenth of a
+    trivial job's whole cost, so a job is timed only when the previous one took a millisecond
+    or more.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.thread_time) -> None:
+        self.clock = clock
+        self._next = True
+
+    def start(self) -> float | None:
+        """The clock now, or None when this job is not timed."""
+        return self.clock() if self._next else None
+
+    def finish(self, started: float | None, seconds: float) -> float | None:
+        """CPU seconds since `start` (None if not timed); ``seconds``: how long the job
+        took, which decides whether the next one is timed."""
+        self._next = seconds >= 0.001
+        return None if started is None else self.clock() - started
 
 
 # The longest single wait an executor makes (seconds). The operating system's waits take
@@ -176,7 +203,7 @@ def run_job(
     *,
     worker: int,
     now: Callable[[], float],
-    cpu_clock: Callable[[], float] = time.thread_time,
+    cpu: CpuTime | None = None,
     memory: PeakMemory | None = None,
 ) -> Event:
     """Run one job and turn whatever happens into an `Event`.
@@ -184,12 +211,11 @@ def run_job(
     ``ctx`` is None for an objective that takes only the config. An exception is caught and
     recorded with its traceback; `TrialCancelled` marks the job cancelled; `TrialPruned` (or
     a context told to stop) marks it pruned, with its last report as the result.
-    `KeyboardInterrupt` propagates, so Ctrl-C still stops a serial run. ``cpu_clock``
-    measures the job's CPU time (the thread's by default; a worker process passes its
-    process's), and ``memory``, where given, its peak memory.
+    `KeyboardInterrupt` propagates, so Ctrl-C still stops a serial run. ``cpu`` measures
+    the job's CPU time, and ``memory`` its peak memory, where given.
     """
     measured = memory is not None and memory.start()
-    cpu = cpu_clock()
+    cpu_started = cpu.start() if cpu is not None else None
     started = now()
     pid = _pid
     error: str | None = None
@@ -204,8 +230,8 @@ def run_job(
     except Exception as exc:
         ok, result, error, tb = False, None, f"{type(exc).__name__}: {exc}", traceback.format_exc()
     finished = now()
-    cpu_time = cpu_clock() - cpu
-    peak = memory.read(finished - started) if measured and memory is not None else None
+    cpu_time = cpu.finish(cpu_started, finished - started) if cpu is not None else None
+    peak = memory.finish(measured, finished - started) if memory is not None else None
     pruned = ctx is not None and ctx.pruned and not cancelled
     if pruned and ctx is not None:
         last = ctx.last_report

@@ -14,7 +14,7 @@ from distributed import WorkerPlugin, get_worker
 
 from ..context import Context, Reporter
 from ..trial import Event, Job, Report
-from ._base import Objective, make_context, run_job
+from ._base import CpuTime, Objective, make_context, run_job
 
 # The objectives loaded in this worker process, by run token: (objective, with_context).
 _OBJECTIVES: dict[str, tuple[Objective, bool]] = {}
@@ -73,6 +73,7 @@ def run_task(token: str, jobs: list[Job], reports: bool) -> tuple[list[Event], s
     ``reports``, each ``ctx.report`` goes to the driver and waits for its answer."""
     objective, with_context = _OBJECTIVES[token]
     events = []
+    cpu = CpuTime()  # this thread's
     for job in jobs:
         reporter = _reporter(token, job) if reports else None
         ctx = make_context(job, reporter=reporter) if with_context else None
@@ -80,7 +81,7 @@ def run_task(token: str, jobs: list[Job], reports: bool) -> tuple[list[Event], s
         if ctx is not None:
             _RUNNING[name] = ctx
         try:
-            events.append(run_job(objective, job, ctx, worker=-1, now=time.time))
+            events.append(run_job(objective, job, ctx, worker=-1, now=time.time, cpu=cpu))
         finally:
             _RUNNING.pop(name, None)
     worker = get_worker()

@@ -15,7 +15,7 @@ from typing import Any
 import cloudpickle
 
 from ..trial import Event, Job, Report
-from ._base import PeakMemory, make_context, run_job
+from ._base import CpuTime, PeakMemory, make_context, run_job
 from ._resources import Placement, apply_placement
 
 # A worker sends what it has finished at the end of each batch of jobs, or sooner once this
@@ -40,6 +40,7 @@ def worker_main(
         apply_placement(placement)  # before the objective (and what it imports) loads
     objective, with_context, reports = cloudpickle.loads(payload)
     memory = PeakMemory()
+    cpu = CpuTime(time.process_time)
     # Batches that arrived while a report waited for its answer.
     early: deque[list[Job] | None] = deque()
     ready: list[Event] = []
@@ -76,7 +77,7 @@ def worker_main(
                 ctx,
                 worker=worker,
                 now=time.monotonic,
-                cpu_clock=time.process_time,
+                cpu=cpu,
                 memory=memory,
             )
             ready.append(event)

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..context import RealClock
 from ..trial import Event, Job, Report
-from ._base import Objective, ReportHandler, make_context, run_job, takes_context
+from ._base import CpuTime, Objective, ReportHandler, make_context, run_job, takes_context
 
 
 class Serial:
@@ -32,6 +32,7 @@ class Serial:
         self._objective: Objective | None = None
         self._with_context = False
         self._on_report: ReportHandler | None = None
+        self._cpu = CpuTime()
 
     def start(self, objective: Objective, on_report: ReportHandler | None = None) -> None:
         """Keep the objective; nothing to start. Reports are handed over as they are made."""
@@ -56,7 +57,8 @@ class Serial:
                 return on_report is None or on_report(report)
 
             ctx = make_context(job, reporter=reporter)
-        self._done.append(run_job(self._objective, job, ctx, worker=0, now=time.monotonic))
+        event = run_job(self._objective, job, ctx, worker=0, now=time.monotonic, cpu=self._cpu)
+        self._done.append(event)
 
     def completed(self, timeout: float | None = None) -> list[Event]:
         """The jobs run since the last call."""

@@ -13,6 +13,7 @@ from ..context import Context, RealClock
 from ..trial import Event, Job, Report
 from ._base import (
     LONGEST_WAIT,
+    CpuTime,
     Objective,
     ReportHandler,
     cancelled_event,
@@ -82,11 +83,12 @@ class Threads:
             thread.start()
 
     def _work(self, objective: Objective, with_context: bool, worker: int) -> None:
+        cpu = CpuTime()  # this thread's
         while (job := self._jobs.get()) is not _STOP:
             ctx = make_context(job, reporter=self._reporter(job)) if with_context else None
             with self._lock:
                 self._running[job.trial_id] = (ctx, time.monotonic(), worker, job)
-            event = run_job(objective, job, ctx, worker=worker, now=time.monotonic)
+            event = run_job(objective, job, ctx, worker=worker, now=time.monotonic, cpu=cpu)
             with self._lock:
                 self._running.pop(job.trial_id, None)
             self._events.put(event)
