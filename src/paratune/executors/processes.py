@@ -53,8 +53,9 @@ class Processes:
     Args:
         workers: number of worker processes (default: the number of CPUs).
         start_method: ``"fork"``, ``"spawn"`` or ``"forkserver"`` (default: the platform's).
-        trial_timeout: seconds a job may run (from when it is sent to its worker) before its
-            worker is killed and replaced and the job fails; None for no limit.
+        trial_timeout: seconds a job may run (from when it is sent to an idle worker, or
+            when the job before it on that worker ended) before its worker is killed and
+            replaced and the job fails; None for no limit.
         cpus: the core ids trials with per-trial ``resources`` are pinned to (default: the
             cores this process may run on).
         gpus: the GPU ids they share out (default: those visible to this process, from
