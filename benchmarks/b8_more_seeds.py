@@ -6,7 +6,7 @@ seeds that B8 does not use, to tell a real gap from the luck of 10 seeds.
 
 Same runs as B8 (simulated executor; 1 worker, and 8 workers in batches; 100 evaluations);
 prints the median [q1, q3] best value at 50 and 100 evaluations, and how many runs end
-within 0.01 of the minimum. Opt-in: Hartmann-6 on 30 seeds takes about 5 minutes.
+within 0.01 of the minimum. Opt-in: Hartmann-6 on 30 seeds takes about 10 minutes on one core.
 """
 
 from __future__ import annotations
