@@ -3,7 +3,7 @@
     python benchmarks/run_all.py            # the full run (about 5-6 minutes on 2 cores)
     python benchmarks/run_all.py --quick    # a smoke run: 1 repetition, smaller sizes
     python benchmarks/run_all.py --repeat 3 --only b1,b4
-    python benchmarks/run_all.py --only b8   # opt-in: search quality, about 14 minutes
+    python benchmarks/run_all.py --only b8   # opt-in: search quality, about 8 minutes
     python benchmarks/run_all.py --only b9   # opt-in: Dask executor against Ray Tune
     python benchmarks/run_all.py --only b10  # opt-in: multi-fidelity, about 95 s
 
