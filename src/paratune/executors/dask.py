@@ -37,7 +37,7 @@ from ._resources import Resources, parse_resources
 # How often (seconds) a wait with no completions checks that the scheduler is still there.
 _CHECK_EVERY = 1.0
 # Connections to running clusters, by (address, security), kept for the next run in this
-# process: connecting and closing a client costs 15-20 ms, a run's whole overhead otherwise.
+# process: connecting and closing a client are a large share of a short run's overhead.
 _CLIENTS: dict[tuple[str, int], Any] = {}
 # How long (seconds) a client made by paratune holds a message to the scheduler so as to send
 # it with others (Dask's default is 0.01).
@@ -48,7 +48,7 @@ _CHUNK_BELOW = 0.005
 _MAX_CHUNK = 64
 # Jobs shorter than this on average (seconds) have one more task queued on each worker thread
 # than it runs, so the thread starts the next job as soon as one ends, instead of waiting a
-# round trip (10-20 ms) for the driver to send it. Longer jobs lose too little to be worth
+# round trip (milliseconds) for the driver to send it. Longer jobs lose too little to be worth
 # deciding a job early.
 _QUEUE_AHEAD_BELOW = 5.0
 
