@@ -119,6 +119,11 @@ def make_context(job: Job, *, virtual: bool = False, reporter: Reporter | None =
     )
 
 
+# Peak memory and CPU time cost system calls worth a tenth of a trivial job or more, so a job
+# is measured only when the one before it (in the same worker) took at least this long.
+_MEASURE_AFTER = 0.001
+
+
 class PeakMemory:
     """Peak resident memory of this process over one job, where Linux tells it: the peak is
     reset before the job (``/proc/self/clear_refs``) and read after (``VmHWM``).
@@ -146,7 +151,7 @@ class PeakMemory:
     def finish(self, measured: bool, seconds: float) -> int | None:
         """The peak since `start`, in bytes, if this job was ``measured``; ``seconds``: how
         long the job took, which decides whether the next one is measured."""
-        self._next = seconds >= 0.001
+        self._next = seconds >= _MEASURE_AFTER
         if not measured:
             return None
         try:
@@ -178,7 +183,7 @@ class CpuTime:
     def finish(self, started: float | None, seconds: float) -> float | None:
         """CPU seconds since `start` (None if not timed); ``seconds``: how long the job
         took, which decides whether the next one is timed."""
-        self._next = seconds >= 0.001
+        self._next = seconds >= _MEASURE_AFTER
         return None if started is None else self.clock() - started
 
 

@@ -38,7 +38,7 @@ from ._resources import Resources, parse_resources
 _CHECK_EVERY = 1.0
 # Connections to running clusters, by (address, security), kept for the next run in this
 # process: connecting and closing a client are a large share of a short run's overhead.
-_CLIENTS: dict[tuple[str, int], Any] = {}
+_CLIENTS: dict[tuple[str, Any], Any] = {}
 # How long (seconds) a client made by paratune holds a message to the scheduler so as to send
 # it with others (Dask's default is 0.01).
 _BATCH_WITHIN = 0.002
@@ -254,8 +254,10 @@ class Dask:
             with contextlib.suppress(Exception):
                 client.close(timeout=2)
 
-    def _shared(self) -> tuple[str, int]:
-        return str(self.address), id(self.security)
+    def _shared(self) -> tuple[str, Any]:
+        # The Security object itself (hashed by identity), not its id: the key keeps it
+        # alive, so a later object cannot take its id and reuse a client made without it.
+        return str(self.address), self.security
 
     def _worker_info(self) -> dict[str, dict[str, Any]]:
         """Each worker's address and what the scheduler knows of it."""
