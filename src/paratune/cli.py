@@ -16,6 +16,7 @@ from ._api import DEFAULT_STORE
 from .errors import ParatuneError
 from .progress import ConsoleProgress
 from .result import TuneResult
+from .store import Experiment
 
 _EXECUTORS = click.Choice(["serial", "threads", "processes", "simulated", "dask"])
 _SEARCHERS = click.Choice(["random", "grid", "sobol", "lhs", "gp", "cmaes"])
@@ -93,18 +94,11 @@ def resume(name: str, quiet: bool, as_json: bool, **overrides: Any) -> None:
     were running when it stopped run again with the same config and seed, and its stopping
     rules count the trials already done."""
     from .spec import resume_arguments
-    from .store import SQLiteStore
 
     store = overrides.get("store") or DEFAULT_STORE
 
     def arguments() -> dict[str, Any]:
-        db = SQLiteStore(store, readonly=True)
-        try:
-            db.select(name)
-            experiment = db.experiment()
-        finally:
-            db.close()
-        kwargs = resume_arguments(experiment, source=str(store))
+        kwargs = resume_arguments(_experiment(store, name), source=str(store))
         return {**kwargs, "store": store, "name": name, "resume": True}
 
     _tune_and_report(arguments, overrides, quiet=quiet, as_json=as_json)
@@ -255,15 +249,20 @@ def _load(store: str, name: str) -> tuple[TuneResult, dict[str, Any]]:
     from dataclasses import asdict
 
     from ._api import load
+
+    return load(store, name), asdict(_experiment(store, name))
+
+
+def _experiment(store: str, name: str) -> Experiment:
+    """The stored setup of experiment ``name``, read-only."""
     from .store import SQLiteStore
 
     db = SQLiteStore(store, readonly=True)
     try:
         db.select(name)
-        experiment = db.experiment()
+        return db.experiment()
     finally:
         db.close()
-    return load(store, name), asdict(experiment)
 
 
 @cli.command()
