@@ -120,12 +120,12 @@ def distinct(configs: list[Config]) -> int:
 
 @pytest.mark.parametrize(
     ("dimension", "workers", "init_size", "expected"),
-    [(2, 1, None, 10), (7, 4, None, 14), (2, 16, None, 16), (3, 1, 5, 5)],
+    [(2, 1, None, 10), (12, 4, None, 13), (2, 16, None, 16), (3, 1, 5, 5)],
 )
 def test_design_size_is_documented_default(
     dimension: int, workers: int, init_size: int | None, expected: int
 ) -> None:
-    # max(10, 2 * dimension, workers): a Latin hypercube whose every slice holds one point.
+    # max(10, dimension + 1, workers): a Latin hypercube whose every slice holds one point.
     space = Space({f"x{i}": Float(0, 1) for i in range(dimension)})
     searcher = GP(init_size=init_size)
     searcher.setup(space, seed=1, workers=workers, max_trials=100)

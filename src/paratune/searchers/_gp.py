@@ -108,7 +108,9 @@ class GP:
     Args:
         init_design: ``"lhs"`` (Latin hypercube) or ``"sobol"`` (scrambled Sobol').
         init_size: the size of the initial design; by default
-            ``max(10, 2 * space.dimension, workers)``.
+            ``max(10, space.dimension + 1, workers)``: every worker starts at once, and the
+            model soon takes over. Twice the dimension, as before, did worse on
+            Hartmann-6 (fewer runs reached the global minimum at 1 and at 8 workers).
         acquisition: ``"ei"`` (expected improvement, maximised as its logarithm) or
             ``"lcb"`` (lower confidence bound, mean minus twice the standard deviation).
         candidates: how many random points each suggestion scores (at least 10).
@@ -171,7 +173,7 @@ class GP:
         self._pool_keys: list[_Key] = []
         if space.dimension == 0:
             return
-        size = self.init_size or max(10, 2 * space.dimension, self._workers)
+        size = self.init_size or max(10, space.dimension + 1, self._workers)
         self._design = self._draw_design(space, seed, size)
         self._pool, self._pool_keys = self._grid_pool(space)
 
