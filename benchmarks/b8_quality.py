@@ -43,7 +43,9 @@ WORKERS = (1, 8)
 BUDGETS = (50, 100, 200)  # best value after this many evaluations (one run of the largest)
 SEEDS = 10
 GP_BUDGET = 100  # GP contenders (paratune gp, Optuna GPSampler) run up to here ...
-GP_SEEDS = {"branin": 10, "hartmann6": 10, "rosenbrock10": 5, "lotka_volterra": 10}  # ... on seeds
+# ... on this many seeds. A Hartmann-6 run ends in one of two basins (-3.32 or -3.20), so a
+# median over 10 seeds turns on one or two runs: 100 seeds make the comparison a fair one.
+GP_SEEDS = {"branin": 10, "hartmann6": 100, "rosenbrock10": 10, "lotka_volterra": 10}
 QUICK_BUDGET = 40  # --quick: Branin only, 2 seeds, 40 evaluations
 QUICK_SEEDS = 2
 
