@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import paratune as pt
+from paratune._checks import is_whole
 from paratune.context import Context
 from paratune.progress import ConsoleProgress
 from paratune.result import trials_frame
@@ -119,3 +120,20 @@ def test_public_api_is_exactly_all_and_documented() -> None:
 def test_progress_true_shows_the_console_display(capsys: pytest.CaptureFixture[str]) -> None:
     pt.tune(lambda c: c["x"], {"x": pt.Float(0, 1)}, max_trials=3, progress=True)
     assert "[paratune] trials: 3/3 ended" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("value", "low", "expected"),
+    [
+        (0, 0, True),
+        (3, 1, True),
+        (0, 1, False),
+        (True, 0, False),
+        (2.0, 0, False),
+        ("2", 0, False),
+    ],
+)
+def test_is_whole_takes_ints_at_or_above_the_floor_and_not_bools(
+    value: object, low: int, expected: bool
+) -> None:
+    assert is_whole(value, low) is expected

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ._checks import is_whole
 from .errors import SpecError, StoreError
 from .executors import Executor, make_executor, use_resources
 from .result import TuneResult
@@ -361,9 +362,7 @@ def _check_arguments(
     if mode not in ("min", "max"):
         raise SpecError(f"mode must be 'min' or 'max', got {mode!r}")
     for argument, number, low in (("max_trials", max_trials, 1), ("retries", retries, 0)):
-        if number is not None and (
-            isinstance(number, bool) or not isinstance(number, int) or number < low
-        ):
+        if number is not None and not is_whole(number, low):
             raise SpecError(f"{argument} must be an integer >= {low}, got {number!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
         raise SpecError(f"seed must be an integer in [0, 2**63), got {seed!r}")

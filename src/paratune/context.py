@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
+from ._checks import is_whole
 from .errors import ParatuneError
 
 Reporter = Callable[[int, Mapping[str, Any]], bool]
@@ -118,7 +119,7 @@ class Context:
         ``stopping=True``) decides here: when the trial should stop, this raises
         `TrialPruned`, and the trial's result is these metrics.
         """
-        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        if not is_whole(step):
             raise ValueError(f"report(step, ...) needs a whole number step >= 0, got {step!r}")
         if not metrics:
             raise ValueError("report(step, **metrics) needs at least one metric, e.g. loss=0.3")

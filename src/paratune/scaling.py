@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._checks import is_whole
 from .errors import SpecError
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ def simulate_scaling(
 
 
 def _check_counts(workers: Sequence[int]) -> None:
-    if not workers or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in workers):
+    if not workers or not all(is_whole(n, 1) for n in workers):
         raise SpecError(f"workers: give positive integers, such as 1,2,4,8; got {workers!r}")
     if 1 not in workers:
         raise SpecError(

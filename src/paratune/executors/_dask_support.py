@@ -13,6 +13,7 @@ from typing import Any
 
 import cloudpickle
 
+from .._checks import is_whole
 from ..errors import ParatuneError
 from ._base import Objective
 from ._resources import Resources
@@ -29,9 +30,7 @@ def check_arguments(
 ) -> None:
     """Refuse bad `Dask` arguments with a message that names them."""
     for name, number in (("n_workers", n_workers), ("workers", workers)):
-        if number is not None and (
-            isinstance(number, bool) or not isinstance(number, int) or number < 1
-        ):
+        if number is not None and not is_whole(number, 1):
             raise ValueError(f"{name} must be a positive integer, got {number!r}")
     if isinstance(threads_per_worker, bool) or not isinstance(threads_per_worker, int):
         raise ValueError(

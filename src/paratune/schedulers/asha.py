@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from .._checks import is_whole
 from ..trial import Config, Proposal, Status, Trial
 from ._ladder import Ladder, check_label, rung_budgets, start_step
 
@@ -209,7 +210,7 @@ class Hyperband(_Asynchronous):
         most = max(1, rungs - 1)
         if brackets is None:
             brackets = most
-        if isinstance(brackets, bool) or not isinstance(brackets, int) or not 1 <= brackets:
+        if not is_whole(brackets, 1):
             raise ValueError(f"brackets must be an integer >= 1, got {brackets!r}")
         if brackets > rungs:
             raise ValueError(f"brackets must be at most the number of rungs ({rungs})")

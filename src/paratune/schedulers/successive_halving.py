@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 
+from .._checks import is_whole
 from ..trial import Config, Proposal, Status, Trial
 from ._ladder import Ladder, check_label, rung_budgets, start_step
 
@@ -44,9 +45,7 @@ class SuccessiveHalving:
         self.budget = check_label(budget)
         self.budgets = rung_budgets(min_budget, max_budget, eta)
         self.min_budget, self.max_budget, self.eta = min_budget, max_budget, eta
-        if candidates is not None and (
-            isinstance(candidates, bool) or not isinstance(candidates, int) or candidates < 1
-        ):
+        if candidates is not None and not is_whole(candidates, 1):
             raise ValueError(f"candidates must be an integer >= 1, got {candidates!r}")
         self.candidates = candidates
         self._trials: dict[int, Trial] = {}

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .._checks import is_whole
 from ..errors import SpaceError, SpecError
 from ..space import Choice, Space
 from ..trial import Config, Status, Trial
@@ -71,9 +72,7 @@ class CMAES:
             raise SpecError(f"sigma0 must be a number, got {sigma0!r}")
         if not (math.isfinite(sigma0) and sigma0 > 0):
             raise SpecError(f"sigma0 must be a finite number above 0, got {sigma0!r}")
-        if popsize is not None and (
-            isinstance(popsize, bool) or not isinstance(popsize, int) or popsize < _MIN_POPSIZE
-        ):
+        if popsize is not None and not is_whole(popsize, _MIN_POPSIZE):
             raise SpecError(f"popsize must be an integer >= {_MIN_POPSIZE}, got {popsize!r}")
         self.sigma0 = float(sigma0)
         self.popsize = popsize

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .._checks import is_whole
 from ..errors import SpecError
 from ..space import Choice, Float, Space
 from ..trial import Config, Status, Trial
@@ -132,13 +133,11 @@ class GP:
     ) -> None:
         if init_design not in _DESIGNS:
             raise SpecError(f"init_design must be 'lhs' or 'sobol', got {init_design!r}")
-        if init_size is not None and (
-            isinstance(init_size, bool) or not isinstance(init_size, int) or init_size < 1
-        ):
+        if init_size is not None and not is_whole(init_size, 1):
             raise SpecError(f"init_size must be a positive integer or None, got {init_size!r}")
         if acquisition not in _ACQUISITIONS:
             raise SpecError(f"acquisition must be 'ei' or 'lcb', got {acquisition!r}")
-        if isinstance(candidates, bool) or not isinstance(candidates, int) or candidates < 10:
+        if not is_whole(candidates, 10):
             raise SpecError(f"candidates must be an integer of at least 10, got {candidates!r}")
         self.init_design = init_design
         self.init_size = init_size
