@@ -37,10 +37,13 @@ class Options:
     Attributes:
         quick: one repetition and smaller sizes: a smoke run, not a measurement.
         repeat: repetitions per measurement (None: 5 for runs under ~3 s, else 3).
+        jobs: processes that share out independent runs, where a benchmark measures what
+            runs find rather than how fast the machine runs them (B8 only).
     """
 
     quick: bool = False
     repeat: int | None = None
+    jobs: int = 1
 
     def reps(self, seconds_each: float) -> int:
         """How many times to repeat a measurement whose one run takes ``seconds_each``."""
@@ -64,7 +67,7 @@ class Options:
 
 
 def parse_options(description: str, argv: Sequence[str] | None = None) -> Options:
-    """Parse ``--quick`` and ``--repeat N``."""
+    """Parse ``--quick``, ``--repeat N`` and ``--jobs N``."""
     parser = argparse.ArgumentParser(description=description)
     add_option_arguments(parser)
     args = parser.parse_args(argv)
@@ -72,7 +75,7 @@ def parse_options(description: str, argv: Sequence[str] | None = None) -> Option
 
 
 def add_option_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the ``--quick`` and ``--repeat`` flags to ``parser``."""
+    """Add the ``--quick``, ``--repeat`` and ``--jobs`` flags to ``parser``."""
     parser.add_argument(
         "--quick", action="store_true", help="1 repetition and smaller sizes (a smoke run)"
     )
@@ -83,6 +86,13 @@ def add_option_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="repetitions per measurement (default: 5, or 3 for runs over ~3 s)",
     )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="processes for B8's runs (its figures do not depend on timing; default 1)",
+    )
 
 
 def options_from(args: argparse.Namespace) -> Options:
@@ -90,7 +100,10 @@ def options_from(args: argparse.Namespace) -> Options:
     repeat: int | None = args.repeat
     if repeat is not None and repeat < 1:
         raise SystemExit("--repeat must be >= 1")
-    return Options(quick=bool(args.quick), repeat=repeat)
+    jobs: int = args.jobs
+    if jobs < 1:
+        raise SystemExit("--jobs must be >= 1")
+    return Options(quick=bool(args.quick), repeat=repeat, jobs=jobs)
 
 
 # ---- timing ---------------------------------------------------------------------------------

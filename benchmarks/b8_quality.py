@@ -15,7 +15,7 @@ import statistics
 import sys
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -399,9 +399,36 @@ def plans(options: Options) -> list[Plan]:
     ]
 
 
-def measure(plan: Plan) -> Outcome:
+# The problem's key, the contender, workers, trials and seed (a key, as the problems hold
+# functions that do not pickle).
+Task = tuple[str, Contender, int, int, int]
+
+
+def run_task(task: Task) -> Run | str:
+    """One run, or why it failed (its traceback goes to stderr)."""
+    key, contender, workers, budget, seed = task
+    problem = next(problem for problem in PROBLEMS if problem.key == key)
+    go = paratune_run if contender.tool == "paratune" else optuna_run
+    try:
+        return go(problem, contender.name, workers, budget, seed)
+    except Exception as exc:  # a contender that breaks gets a row that says so
+        traceback.print_exc(file=sys.stderr)
+        return f"failed: {type(exc).__name__}"
+
+
+def start_job() -> None:
+    """In each process of ``--jobs``: one thread for torch (Optuna's GPSampler), as paratune's
+    GP takes one BLAS thread, so that the processes do not fight over the cores."""
+    if installed("torch"):
+        import torch
+
+        torch.set_num_threads(1)
+
+
+def measure(plan: Plan, jobs: int = 1) -> Outcome:
     """Run every available contender on ``plan``'s problem, going round the contenders for
-    each seed (so a burst of other work on the machine falls on all of them)."""
+    each seed (so a burst of other work on the machine falls on all of them); with ``jobs``
+    > 1, that many processes take the runs in that order."""
     outcome = Outcome(plan)
     began = time.perf_counter()
     keys = [(c, w) for c in CONTENDERS for w in WORKERS]
@@ -409,26 +436,42 @@ def measure(plan: Plan) -> Outcome:
         why = unavailable(contender)
         if why is not None:
             outcome.missing[(contender.label, workers)] = why
-    for seed in range(max(plan.seeds, plan.gp_seeds)):
-        for contender, workers in keys:
-            key = (contender.label, workers)
-            if key in outcome.missing or seed >= plan.seed_count(contender):
-                continue
-            go = paratune_run if contender.tool == "paratune" else optuna_run
-            try:
-                run = go(plan.problem, contender.name, workers, plan.length(seed), seed)
-            except Exception as exc:  # a contender that breaks gets a row that says so
-                traceback.print_exc(file=sys.stderr)
-                outcome.missing[key] = f"failed: {type(exc).__name__}"
-                outcome.runs.pop(key, None)
-                continue
-            outcome.runs.setdefault(key, []).append(run)
-        print(
-            f"  [B8 {plan.problem.key}: seed {seed} done, "
-            f"{time.perf_counter() - began:.0f} s so far]",
-            file=sys.stderr,
-            flush=True,
-        )
+    tasks: list[Task] = [
+        (plan.problem.key, contender, workers, plan.length(seed), seed)
+        for seed in range(max(plan.seeds, plan.gp_seeds))
+        for contender, workers in keys
+        if (contender.label, workers) not in outcome.missing and seed < plan.seed_count(contender)
+    ]
+    results: list[Run | str] = []
+
+    def collect(answers: Iterable[Run | str]) -> None:
+        for index, answer in enumerate(answers):  # in the order of the tasks
+            results.append(answer)
+            seed = tasks[index][4]
+            if index + 1 == len(tasks) or tasks[index + 1][4] != seed:
+                print(
+                    f"  [B8 {plan.problem.key}: seed {seed} done, "
+                    f"{time.perf_counter() - began:.0f} s so far]",
+                    file=sys.stderr,
+                    flush=True,
+                )
+
+    if jobs > 1:
+        import multiprocessing
+
+        with multiprocessing.get_context("fork").Pool(jobs, initializer=start_job) as pool:
+            collect(pool.imap(run_task, tasks, chunksize=1))
+    else:
+        collect(map(run_task, tasks))
+    for (_, contender, workers, _, _), result in zip(tasks, results, strict=True):
+        key = (contender.label, workers)
+        if key in outcome.missing:
+            continue
+        if isinstance(result, str):
+            outcome.missing[key] = result
+            outcome.runs.pop(key, None)
+        else:
+            outcome.runs.setdefault(key, []).append(result)
     outcome.seconds = time.perf_counter() - began
     found = [min(r.values) for runs in outcome.runs.values() for r in runs]
     outcome.minimum = min([plan.problem.minimum(), *found])
@@ -704,7 +747,7 @@ def timing_table(outcomes: Sequence[Outcome]) -> Table:
 
 
 def run(options: Options) -> list[Table]:
-    outcomes = [measure(plan) for plan in plans(options)]
+    outcomes = [measure(plan, options.jobs) for plan in plans(options)]
     tables = [quality_table(outcome) for outcome in outcomes]
     tables.insert(1, reference_table(outcomes[0]))
     tables.append(timing_table(outcomes))
