@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -53,6 +54,7 @@ def test_run_prints_progress_and_the_best_config(folder: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "20 trials in" in done.stdout
     assert "best loss:" in done.stdout and '"kind": "a"' in done.stdout
+    assert re.search(r"^searcher: \d+\.\d\d ms per suggestion$", done.stdout, re.MULTILINE)
     assert "[paratune] trials: 20/20 ended" in done.stderr  # plain progress: not a terminal
 
 
@@ -74,6 +76,7 @@ def test_flags_override_the_spec(tmp_path: Path, folder: Path) -> None:
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["trials"] == 8 and summary["stop_reason"] == "max_trials"
+    assert summary["searcher_time"] >= 0
     assert done.stderr == ""
 
 

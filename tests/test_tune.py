@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import pytest
@@ -420,3 +421,49 @@ def test_searchers_always_minimise_and_see_resumed_trials_again() -> None:
     )
     assert again.seen[:4] == first.seen  # the earlier session's trials, replayed in order
     assert len(again.seen) == 6
+
+
+class Timed(Recorder):
+    """A Recorder that measures the seconds spent in its own suggest and observe."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+        self.seconds = 0.0
+
+    def suggest(self) -> dict[str, Any] | None:
+        start = time.perf_counter()
+        self.calls += 1
+        config = super().suggest()
+        self.seconds += time.perf_counter() - start
+        return config
+
+    def observe(self, trial: pt.Trial) -> None:
+        start = time.perf_counter()
+        super().observe(trial)
+        self.seconds += time.perf_counter() - start
+
+
+def test_the_searchers_time_is_measured_and_a_stored_result_says_it_was_not() -> None:
+    searcher = Timed()
+    result = pt.tune(
+        quadratic, {"x": pt.Float(0, 1)}, searcher=searcher, max_trials=7, store="t.db", name="t"
+    )
+    assert result.suggestions == searcher.calls == 7
+    # The tuner's clock is around the searcher's own, so it can only read more.
+    assert result.searcher_time is not None and result.searcher_time >= searcher.seconds > 0
+    assert result.time_per_suggestion == result.searcher_time / 7
+    stored = pt.load("t.db", "t")
+    assert stored.searcher_time is None and stored.time_per_suggestion is None
+    # Resuming asks the searcher once more per stored trial (to keep its sequence): counted.
+    again = Timed()
+    more = pt.tune(
+        quadratic,
+        {"x": pt.Float(0, 1)},
+        searcher=again,
+        max_trials=9,
+        store="t.db",
+        name="t",
+        resume=True,
+    )
+    assert more.suggestions == again.calls == 9

@@ -222,6 +222,8 @@ def tune(
         stop_reason=outcome.stop_reason,
         name=settings.name,
         report_list=reports,
+        searcher_time=outcome.searcher_time,
+        suggestions=outcome.suggestions,
     )
 
 

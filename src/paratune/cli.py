@@ -130,6 +130,7 @@ def _print_summary(result: TuneResult, *, as_json: bool) -> None:
         "best_config": result.best_config,
         "wall_time": round(result.wall_time, 4),
         "efficiency": round(result.efficiency, 4),
+        "searcher_time": None if result.searcher_time is None else round(result.searcher_time, 4),
     }
     if as_json:
         click.echo(json.dumps(summary, default=str))
@@ -146,6 +147,9 @@ def _print_summary(result: TuneResult, *, as_json: bool) -> None:
     if not as_json:
         click.echo(f"best {result.metric}: {result.best_value:.6g}")
         click.echo(f"best config: {json.dumps(result.best_config, default=str)}")
+        per_suggestion = result.time_per_suggestion
+        if per_suggestion is not None:
+            click.echo(f"searcher: {per_suggestion * 1e3:.2f} ms per suggestion")
 
 
 @cli.command()

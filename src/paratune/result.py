@@ -34,6 +34,11 @@ class TuneResult:
         name: the experiment's name.
         report_list: every intermediate result (``ctx.report`` and, under a multi-fidelity
             scheduler, each job's result at its budget), by trial and step.
+        searcher_time: real seconds the driver spent in the searcher (its ``suggest`` and
+            ``observe``) during this call, a resumed run's replay of stored trials included;
+            None for a result read from a store (`paratune.load`), which does not keep it.
+        suggestions: how many times the searcher was asked for a configuration during this
+            call (0 for a stored result).
     """
 
     trial_list: list[Trial]
@@ -46,6 +51,8 @@ class TuneResult:
     stop_reason: StopReason
     name: str = ""
     report_list: list[Report] = field(default_factory=list)
+    searcher_time: float | None = None
+    suggestions: int = 0
 
     @cached_property
     def reports(self) -> pd.DataFrame:
@@ -95,6 +102,15 @@ class TuneResult:
     def speedup(self) -> float:
         """Busy worker-seconds over wall time: how many workers were busy on average."""
         return 0.0 if self.wall_time <= 0 else self.busy_time / self.wall_time
+
+    @property
+    def time_per_suggestion(self) -> float | None:
+        """Mean real seconds in the searcher per suggestion (``searcher_time /
+        suggestions``): what the searcher costs the driver for each trial it proposes, as a
+        model-based searcher grows slower with every result. None when not measured."""
+        if self.searcher_time is None or self.suggestions == 0:
+            return None
+        return self.searcher_time / self.suggestions
 
     @cached_property
     def trials(self) -> pd.DataFrame:

@@ -121,6 +121,8 @@ class RunOutcome:
     cancelled_time: float
     workers: int
     stop_reason: StopReason
+    searcher_time: float = 0.0
+    suggestions: int = 0
 
 
 # How often (real seconds) a progress callback is called while trials are running.
@@ -187,6 +189,8 @@ class Tuner:
         self._best_key = math.inf
         self._busy = 0.0
         self._cancelled_time = 0.0
+        self._searcher_time = 0.0  # real seconds in the searcher's suggest and observe
+        self._suggestions = 0
         self._stop: StopReason | None = None
         self._t0 = 0.0
         self._offset = 0.0  # wall time of earlier sessions of a resumed experiment
@@ -243,7 +247,16 @@ class Tuner:
         )
         self._report_progress(finished=True)
         trials = list(self._trials.values())
-        return RunOutcome(trials, wall, self._busy, self._cancelled_time, executor.workers, reason)
+        return RunOutcome(
+            trials,
+            wall,
+            self._busy,
+            self._cancelled_time,
+            executor.workers,
+            reason,
+            self._searcher_time,
+            self._suggestions,
+        )
 
     def _replay(self, stored: list[Trial]) -> None:
         """Bring the searcher, scheduler and counters to where a resumed experiment stopped:
@@ -257,7 +270,7 @@ class Tuner:
             reports.setdefault(report.trial_id, []).append(report)
         self._created = max(by_id, default=-1) + 1
         for trial_id in range(self._created):
-            self.searcher.suggest()  # keep the sequence in step, whatever happened
+            self._ask_searcher()  # keep the sequence in step, whatever happened
             trial = by_id.get(trial_id)
             if trial is None:
                 continue
@@ -295,7 +308,15 @@ class Tuner:
         limit = self.settings.max_trials
         if limit is not None and self._created >= limit:
             return None
-        return self.searcher.suggest()
+        return self._ask_searcher()
+
+    def _ask_searcher(self) -> Config | None:
+        """``searcher.suggest()``, timed: what a suggestion costs is part of the picture."""
+        start = time.perf_counter()
+        config = self.searcher.suggest()
+        self._searcher_time += time.perf_counter() - start
+        self._suggestions += 1
+        return config
 
     def _loop(self) -> None:
         executor = self.executor
@@ -403,7 +424,9 @@ class Tuner:
         if self._sign < 0 and trial.value is not None:
             trial = trial._replace(value=-trial.value)
         self.scheduler.on_result(trial)
+        start = time.perf_counter()
         self.searcher.observe(trial)
+        self._searcher_time += time.perf_counter() - start
 
     def _record(self, event: Event) -> Trial | None:
         """The trial as this event leaves it; None if it is queued again for a retry."""
