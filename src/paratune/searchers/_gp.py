@@ -37,7 +37,9 @@ _LOCAL_CENTRES = 5  # the best observations that local candidates surround
 _LOCAL_SCALES = np.array([0.01, 0.05, 0.2])  # standard deviations, in unit-cube widths
 _POLISHED = 10  # candidates that start a local search (L-BFGS-B); the best observation too
 _POLISH_ITERATIONS = 100
-_POLISH_TOLERANCE = 1e-2  # on the scaled gradient of log EI: a peak to within ~1%
+# A search stops once no projected gradient component of log EI (per length scale) exceeds
+# this: the peak is then found to well within the spacing that matters to the model.
+_POLISH_TOLERANCE = 1e-2
 _HYPER_SAMPLE = 200  # hyperparameters are fitted on at most this many observations
 
 
@@ -114,7 +116,7 @@ class GP:
         init_design: ``"lhs"`` (Latin hypercube) or ``"sobol"`` (scrambled Sobol').
         init_size: the size of the initial design; by default
             ``max(10, space.dimension + 1, workers)``: every worker starts at once, and the
-            model soon takes over. Twice the dimension, as before, did worse on
+            model soon takes over. A design of twice the dimension did worse on
             Hartmann-6 (fewer runs reached the global minimum at 1 and at 8 workers).
         acquisition: ``"ei"`` (expected improvement, maximised as its logarithm) or
             ``"lcb"`` (lower confidence bound, mean minus twice the standard deviation).
