@@ -15,6 +15,7 @@ import pytest
 import paratune as pt
 from paratune.errors import SpecError
 from paratune.searchers import GP, LatinHypercube, Searcher, Sobol, make_searcher
+from paratune.searchers._gpmodel import warp_outputs
 from paratune.space import Choice, Float, Int, Space
 from paratune.testing import SearcherContract
 from paratune.trial import Config, Status, Trial
@@ -222,27 +223,29 @@ def test_failed_trials_are_not_fitted_nor_proposed_again() -> None:
 
 def test_failures_through_the_tuner() -> None:
     def objective(config: Config) -> float:
-        if config["x1"] > 7.5:
+        if config["x1"] > 7.5:  # a sixth of the range of x1
             raise RuntimeError("diverged")
         return branin(config)
 
-    result = pt.tune(
-        objective,
-        BRANIN,
-        searcher="gp",
-        executor="simulated",
-        workers=4,
-        max_trials=40,
-        seed=1,
-        store=None,
-    )
-    configs = [trial.config for trial in result.trial_list]
-    assert distinct(configs) == len(configs) == 40
-    failures = [t for t in result.trial_list if t.status is pt.Status.FAILED]
-    assert failures
-    # Failures steer the search away: the model hardly returns to the failing region.
-    assert sum(t.status is pt.Status.FAILED for t in result.trial_list[20:]) <= 1
-    assert result.best_value is not None and result.best_value < 1.0
+    late_failures = 0
+    for seed in range(4):
+        result = pt.tune(
+            objective,
+            BRANIN,
+            searcher="gp",
+            executor="simulated",
+            workers=4,
+            max_trials=40,
+            seed=seed,
+            store=None,
+        )
+        configs = [trial.config for trial in result.trial_list]
+        assert distinct(configs) == len(configs) == 40
+        assert any(t.status is pt.Status.FAILED for t in result.trial_list)
+        late_failures += sum(t.status is pt.Status.FAILED for t in result.trial_list[20:])
+        assert result.best_value is not None and result.best_value < 1.0
+    # Failures steer the search away: random search would fail about 13 of these 80 trials.
+    assert late_failures <= 6
 
 
 # ----------------------------------------------------------------------------- determinism
@@ -534,6 +537,24 @@ def test_log_ei_is_the_log_of_ei_and_stays_finite_far_from_the_best() -> None:
     assert np.all(np.isfinite(far[1])) and np.all(far[1] < 0)
 
 
+def test_warped_outputs_keep_their_order_and_spread_the_good_ones() -> None:
+    from scipy.stats import skew
+
+    # A long tail of bad results, as on Rosenbrock: plainly standardised, the best ten are
+    # squeezed together; warped, they spread out and the tail shrinks.
+    values = np.exp(np.random.default_rng(4).normal(0.0, 2.0, size=50))
+    warped = warp_outputs(values)
+    plain = (values - values.mean()) / values.std()
+    assert np.array_equal(np.argsort(warped), np.argsort(values))
+    assert abs(warped.mean()) < 1e-9 and abs(warped.std() - 1.0) < 1e-9
+    assert skew(plain) > 3 and abs(skew(warped)) < skew(plain) / 3
+    best = np.argsort(values)[:10]
+    assert np.ptp(warped[best]) > 5 * np.ptp(plain[best])
+    # Nothing to warp: equal values, or too few to fit an exponent to.
+    assert np.array_equal(warp_outputs(np.full(5, 7.0)), np.zeros(5))
+    assert np.allclose(warp_outputs(np.array([1.0, 3.0])), [-1.0, 1.0])
+
+
 def test_map_fit_finds_the_one_relevant_dimension() -> None:
     from paratune.searchers._gpmodel import default_theta, fit_theta
 
@@ -556,8 +577,7 @@ def test_pending_configs_are_believed_no_better_than_the_best() -> None:
     mean, variance = model._posterior.predict(
         searcher._layout.features(units(space, [c for c in pending if c is not None]))
     )
-    values = np.array(searcher._done_y)
-    best = (values.min() - values.mean()) / values.std()
+    best = warp_outputs(np.array(searcher._done_y)).min()
     # Believed at the best result or above it (up to the fitted noise), and certain there.
     assert np.all(mean >= best - 0.05)
     assert np.all(variance < 1e-2)

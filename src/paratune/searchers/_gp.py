@@ -22,7 +22,7 @@ from .._checks import is_whole
 from ..errors import SpecError
 from ..space import Choice, Float, Space
 from ..trial import Config, Status, Trial
-from ._gpmodel import Posterior, default_theta, fit_theta, log_ei
+from ._gpmodel import Posterior, default_theta, fit_theta, log_ei, warp_outputs
 from ._lbfgsb import minimize_each
 from ._qmc import _qmc, _rng
 
@@ -60,7 +60,12 @@ class GP:
        Duplicates, possible when the space has few distinct configs, are dropped.
     2. **Model.** Then a Gaussian process with kernel ``scale * Matern 5/2 (one length
        scale per column) + noise`` is fitted to the finished trials, their values
-       standardised (mean 0, standard deviation 1). Its hyperparameters are the maximum a
+       standardised and then warped towards a normal distribution by a Yeo-Johnson power
+       transform, which keeps their order (`_gpmodel.warp_outputs`): a few very bad results
+       no longer flatten the differences among the good ones. On B8's seeds it took the
+       median best of Rosenbrock-10 after 200 trials from 12.7 to 9.4 (1 worker) and from
+       15.5 to 9.5 (8 workers), and Hartmann-6's runs in the global basin after 50 trials at
+       8 workers from 34 to 43 in 100. Its hyperparameters are the maximum a
        posteriori under weak priors (on each inverse squared length scale, the signal
        variance and the noise), length scales at most 2 unit-cube widths: plain maximum
        likelihood, with few points in 6 or 10 dimensions, drifts to degenerate length
@@ -94,9 +99,9 @@ class GP:
        right after the latest one, takes that one's place (so a resumed run, which asks for
        a suggestion before replaying each stored trial, leaves none behind), and only the
        ``workers`` latest pending suggestions count, since the tuner never runs more.
-    5. **Failures.** A FAILED trial is in the model with the worst value observed so far, to
-       steer away from configs that crash. No config suggested or observed, failed and
-       cancelled ones included, is suggested again.
+    5. **Failures.** A FAILED trial is in the model two standard deviations above the worst
+       (warped) value observed so far, to steer away from configs that crash. No config
+       suggested or observed, failed and cancelled ones included, is suggested again.
     6. **Speed.** The hyperparameters are refitted (L-BFGS-B with the exact gradient, from
        the previous ones and from the default) after every new observation up to 100, then
        every 5 up to 200, then every 20, on at most 200 observations (the 100 best and 100
@@ -403,22 +408,24 @@ class GP:
         done_x = layout.features(np.array(self._done_u))
         done_y = np.array(self._done_y)
         count = len(done_y)
-        # Standardised by the real values alone: failures and liars must not move the scale.
-        shift, scale = float(done_y.mean()), float(done_y.std()) or 1.0
-        y = (done_y - shift) / scale
+        # Warped by the real values alone: failures and believed values must not move the
+        # scale.
+        y = warp_outputs(done_y)
         if self._theta is None or count - self._fitted_at >= _refit_every(count):
             self._theta = self._fit_hyperparameters(done_x, y)
             self._fitted_at = count
         theta = self._theta
         rows, values = [done_x], [y]
         if self._failed_u:
-            # At the worst value: the model expects nothing good near a config that crashed.
+            # Two standard deviations above the worst result: the model expects nothing good
+            # near a config that crashed. (At the worst result itself, which the warp pulls in
+            # towards the others, Branin runs that fail for x1 > 7.5 kept going back there.)
             rows.append(layout.features(np.array(self._failed_u)))
-            values.append(np.full(len(self._failed_u), y.max()))
+            values.append(np.full(len(self._failed_u), y.max() + 2.0))
         pending = list(self._pending.values())[-self._workers :]
         if pending:
             # Kriging believer: each pending config is in the model at what the model
-            # predicts there, floored at the median result, so a batch spreads out.
+            # predicts there, floored at the best result, so a batch spreads out.
             known = Posterior(theta, np.concatenate(rows), np.concatenate(values))
             pending_x = layout.features(np.array(pending))
             believed = np.maximum(known.predict(pending_x)[0], y.min())
@@ -478,8 +485,8 @@ class _Layout:
 
 
 class _Model:
-    """The posterior over every row and the acquisition to maximise over it (on standardised
-    values: ``best`` is the least standardised result)."""
+    """The posterior over every row and the acquisition to maximise over it (on warped
+    values: ``best`` is the least warped result)."""
 
     def __init__(self, posterior: Posterior, best: float, acquisition: str) -> None:
         self._posterior = posterior

@@ -4,12 +4,14 @@ Kernel ``scale * Matern52(r) + noise * I`` with ``r^2 = sum_i ils_i (x_i - x'_i)
 inverse squared length scale per input column). The hyperparameters are fitted by maximum a
 posteriori: the log marginal likelihood plus weak priors, which keep length scales and noise
 away from the degenerate values that plain maximum likelihood reaches with few points in many
-dimensions. Everything works on standardised outputs (mean 0, standard deviation 1).
+dimensions. Everything works on standardised outputs (mean 0, standard deviation 1), which
+`warp_outputs` also brings closer to normal.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 from numpy.typing import NDArray
@@ -31,6 +33,39 @@ def default_theta(width: int) -> _Array:
     """Log hyperparameters ``[log ils (width), log scale, log (noise - floor)]`` to start from:
     unit length scales, unit signal variance and unit noise, as the outputs are standardised."""
     return np.zeros(width + 2)
+
+
+def standardise(y: _Array) -> _Array:
+    """``y`` shifted and scaled to mean 0 and standard deviation 1 (only shifted when
+    every value is the same)."""
+    centred: _Array = y - y.mean()
+    spread = float(centred.std())
+    return centred / spread if spread > 0 else centred
+
+
+def warp_outputs(y: _Array) -> _Array:
+    """``y`` standardised, made closer to normally distributed by a Yeo-Johnson power
+    transform (its exponent by maximum likelihood), then standardised again.
+
+    The transform is increasing, so the order of the values and the best one stay as they
+    are. A GP assumes normal values: a long tail of very bad results (Rosenbrock's corners)
+    otherwise spreads the scale so wide that the differences among the good results, the
+    ones that matter, look like noise. It cannot separate results that a single extreme
+    value (a score of 1e10 for a failed run) has squeezed together: report such a run as
+    failed instead. Values the transform cannot handle come back only standardised.
+    """
+    from scipy.stats import yeojohnson
+
+    standard = standardise(y)
+    if len(y) < 3 or not standard.any():
+        return standard
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        # An extreme exponent can overflow inside the maximum-likelihood search.
+        warnings.simplefilter("ignore")
+        warped = np.asarray(yeojohnson(standard)[0], dtype=np.float64)
+    if not np.all(np.isfinite(warped)) or not float(np.ptp(warped)) > 0:
+        return standard
+    return standardise(warped)
 
 
 def _matern(r2: _Array) -> tuple[_Array, _Array]:
