@@ -62,10 +62,10 @@ class GP:
        scale per column) + noise`` is fitted to the finished trials, their values
        standardised and then warped towards a normal distribution by a Yeo-Johnson power
        transform, which keeps their order (`_gpmodel.warp_outputs`): a few very bad results
-       no longer flatten the differences among the good ones. On B8's seeds it took the
-       median best of Rosenbrock-10 after 200 trials from 12.7 to 9.4 (1 worker) and from
-       15.5 to 9.5 (8 workers), and Hartmann-6's runs in the global basin after 50 trials at
-       8 workers from 34 to 43 in 100. Its hyperparameters are the maximum a
+       no longer flatten the differences among the good ones (values whose tail is of good
+       results stay as they are). On B8's seeds it took the median best of Rosenbrock-10
+       after 200 trials from 12.7 to 8.8 (1 worker) and from 15.5 to 10.6 (8 workers).
+       Its hyperparameters are the maximum a
        posteriori under weak priors (on each inverse squared length scale, the signal
        variance and the noise), length scales at most 2 unit-cube widths: plain maximum
        likelihood, with few points in 6 or 10 dimensions, drifts to degenerate length
