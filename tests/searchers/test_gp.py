@@ -15,7 +15,7 @@ import pytest
 import paratune as pt
 from paratune.errors import SpecError
 from paratune.searchers import GP, LatinHypercube, Searcher, Sobol, make_searcher
-from paratune.searchers._gpmodel import warp_outputs
+from paratune.searchers._gpmodel import standardise, warp_outputs
 from paratune.space import Choice, Float, Int, Space
 from paratune.testing import SearcherContract
 from paratune.trial import Config, Status, Trial
@@ -550,6 +550,9 @@ def test_warped_outputs_keep_their_order_and_spread_the_good_ones() -> None:
     assert skew(plain) > 3 and abs(skew(warped)) < skew(plain) / 3
     best = np.argsort(values)[:10]
     assert np.ptp(warped[best]) > 5 * np.ptp(plain[best])
+    # A long tail of good results (exponent above 1) is left as it is, only standardised.
+    good_tail = -values
+    assert np.array_equal(warp_outputs(good_tail), standardise(good_tail))
     # Nothing to warp: equal values, or too few to fit an exponent to.
     assert np.array_equal(warp_outputs(np.full(5, 7.0)), np.zeros(5))
     assert np.allclose(warp_outputs(np.array([1.0, 3.0])), [-1.0, 1.0])

@@ -67,9 +67,7 @@ def warp_outputs(y: _Array) -> _Array:
         warnings.simplefilter("ignore")
         transformed, exponent = yeojohnson(standard)
         warped = np.asarray(transformed, dtype=np.float64)
-    if exponent > 1.0:
-        return standard
-    if not np.all(np.isfinite(warped)) or not float(np.ptp(warped)) > 0:
+    if exponent > 1.0 or not np.all(np.isfinite(warped)) or not float(np.ptp(warped)) > 0:
         return standard
     return standardise(warped)
 
