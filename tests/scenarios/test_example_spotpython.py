@@ -25,4 +25,5 @@ def test_spotpython_example_prints_times_speedup_and_efficiency() -> None:
     assert lines[0].strip().startswith("sequential:") and "best val_mse" in lines[0]
     assert lines[1].strip().startswith("parallel:")
     assert lines[2].startswith("speedup ") and "on 2 workers, efficiency" in lines[2]
+    assert "wall times" in lines[2] and float(lines[2].split()[1]) > 0
     assert lines[3].startswith("best config: {'optimizer': ")
