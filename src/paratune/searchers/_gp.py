@@ -58,21 +58,20 @@ class GP:
     1. **Design.** The first ``init_size`` suggestions are a Latin hypercube or a scrambled
        Sobol' design, handed out at once so that every worker starts straight away.
        Duplicates, possible when the space has few distinct configs, are dropped.
-    2. **Model.** Then a Gaussian process with kernel ``scale * Matern 5/2 (one length
-       scale per column) + noise`` is fitted to the finished trials, their values
-       standardised and then warped towards a normal distribution by a Yeo-Johnson power
-       transform, which keeps their order (`_gpmodel.warp_outputs`): a few very bad results
-       no longer flatten the differences among the good ones (values whose tail is of good
-       results stay as they are). On B8's seeds it took the median best of Rosenbrock-10
-       after 200 trials from 12.7 to 8.8 (1 worker) and from 15.5 to 10.6 (8 workers).
-       Its hyperparameters are the maximum a
-       posteriori under weak priors (on each inverse squared length scale, the signal
-       variance and the noise), length scales at most 2 unit-cube widths: plain maximum
-       likelihood, with few points in 6 or 10 dimensions, drifts to degenerate length
-       scales, and a very long one drops a dimension that may matter elsewhere. A Float
-       or Int parameter is its unit-cube coordinate (`Space.encode`: log ranges are in log
-       space; integers are treated as continuous and rounded when decoded); a Choice of k
-       values is k 0/1 columns (one-hot).
+    2. **Model.** Then a Gaussian process with kernel ``scale * Matern 5/2 (one length scale
+       per column) + noise`` is fitted to the finished trials, their values standardised and
+       then warped towards a normal distribution by a Yeo-Johnson power transform, which
+       keeps their order (`_gpmodel.warp_outputs`): a few very bad results no longer flatten
+       the differences among the good ones (values whose tail is of good results stay as
+       they are). On B8's seeds it took the median best of Rosenbrock-10 after 200 trials
+       from 12.7 to 8.8 (1 worker) and from 15.5 to 10.6 (8 workers). Its hyperparameters
+       are the maximum a posteriori under weak priors (on each inverse squared length scale,
+       the signal variance and the noise), length scales at most 2 unit-cube widths: plain
+       maximum likelihood, with few points in 6 or 10 dimensions, drifts to degenerate
+       length scales, and a very long one drops a dimension that may matter elsewhere. A
+       Float or Int parameter is its unit-cube coordinate (`Space.encode`: log ranges are in
+       log space; integers are treated as continuous and rounded when decoded); a Choice of
+       k values is k 0/1 columns (one-hot).
     3. **Acquisition.** The logarithm of expected improvement, which keeps ranks and
        gradients where expected improvement itself underflows. ``candidates`` points (three
        quarters uniform in the unit cube, one quarter Gaussian perturbations of the five
