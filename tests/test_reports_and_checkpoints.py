@@ -11,7 +11,7 @@ import pytest
 
 import paratune as pt
 from paratune.context import Context
-from paratune.store import SQLiteStore
+from paratune.store import SCHEMA_VERSION, SQLiteStore
 
 
 def test_report_checks_its_arguments() -> None:
@@ -110,6 +110,8 @@ def test_a_schema_1_store_is_upgraded_in_place(tmp_path: Path) -> None:
     for column in ("checkpoint_step", "cpu_time", "peak_memory"):
         db.execute(f"ALTER TABLE trials DROP COLUMN {column}")
     db.execute("ALTER TABLE reports DROP COLUMN attempt")
+    for column in ("lease", "heartbeat"):
+        db.execute(f"ALTER TABLE experiments DROP COLUMN {column}")
     db.execute("PRAGMA user_version = 1")
     db.commit()
     db.close()
@@ -125,4 +127,4 @@ def test_a_schema_1_store_is_upgraded_in_place(tmp_path: Path) -> None:
     store.select("old")
     assert [t.trial_id for t in store.trials()] == [0, 1, 2, 3, 4]
     store.close()
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION

@@ -5,8 +5,8 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from .errors import ParatuneError
 from .progress import ConsoleProgress
 from .result import TuneResult
 from .store import Experiment
+from .store._lease import Owner
 
 _EXECUTORS = click.Choice(["serial", "threads", "processes", "simulated", "dask"])
 _SEARCHERS = click.Choice(["random", "grid", "sobol", "lhs", "gp", "cmaes"])
@@ -217,18 +218,13 @@ def _detail(db: Any, row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _state(driver: tuple[str, int] | None, stop_reason: str) -> str:
+def _state(driver: Owner | None, stop_reason: str) -> str:
     if driver is None:
         return f"ended ({stop_reason})"
-    host, pid = driver
-    if host == os.uname().nodename:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return f"stopped without ending (driver {pid} is gone): resume it"
-        except PermissionError:
-            pass
-    return f"running (driver {pid} on {host})"
+    why_gone = driver.gone(time.time())
+    if why_gone is not None:
+        return f"stopped without ending ({why_gone}): resume it"
+    return f"running (driver {driver.describe()})"
 
 
 def _format_detail(detail: dict[str, Any]) -> str:

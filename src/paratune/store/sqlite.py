@@ -15,6 +15,7 @@ import os
 import socket
 import sqlite3
 import time
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,9 @@ from urllib.parse import quote
 from ..errors import StoreError
 from ..trial import Report, Status, Trial
 from ._base import Experiment, RunTotals
+from ._lease import Heartbeat, Owner, read_owner, token_of
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The schema this paratune writes; it reads this one and older."""
 
 APPLICATION_ID = 0x7061_7274  # "part": marks a SQLite file as a paratune store
@@ -48,7 +50,9 @@ CREATE TABLE experiments (
     busy_time REAL NOT NULL DEFAULT 0,
     cancelled_time REAL NOT NULL DEFAULT 0,
     workers INTEGER NOT NULL DEFAULT 0,
-    stop_reason TEXT NOT NULL DEFAULT ''
+    stop_reason TEXT NOT NULL DEFAULT '',
+    lease TEXT,                     -- schema 3 on: the owning driver's token (see _lease.py)
+    heartbeat REAL                  -- schema 3 on: Unix time the lease was last renewed
 );
 CREATE TABLE trials (
     experiment TEXT NOT NULL,
@@ -92,6 +96,7 @@ _TRIAL_COLUMNS = (
 )
 # What schema 2 added to schema 1, and how a read-only reader of a schema 1 file stands in.
 _ADDED_IN_2 = ("checkpoint_step INTEGER", "cpu_time REAL", "peak_memory INTEGER")
+_ADDED_IN_3 = ("lease TEXT", "heartbeat REAL")
 _TRIAL_COLUMNS_1 = _TRIAL_COLUMNS.replace(
     "checkpoint_step, cpu_time, peak_memory", "NULL, NULL, NULL"
 )
@@ -136,6 +141,8 @@ class SQLiteStore:
         self.path = Path(path)
         self.readonly = readonly
         self._name: str | None = None
+        self._token = ""  # this driver's lease, once it opens an experiment
+        self._heartbeat: Heartbeat | None = None
         check_store_file(self.path)
         if readonly and not self.path.exists():
             raise StoreError(f"no store at {self.path}")
@@ -191,9 +198,12 @@ class SQLiteStore:
                 f"BEGIN; {_SCHEMA} PRAGMA application_id = {APPLICATION_ID}; "
                 f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
             )
-        elif version == 1:  # upgrade in place, in one transaction
-            added = "".join(f"ALTER TABLE trials ADD COLUMN {c}; " for c in _ADDED_IN_2)
-            added += "ALTER TABLE reports ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0; "
+        elif version < SCHEMA_VERSION:  # upgrade in place, in one transaction
+            added = ""
+            if version == 1:
+                added += "".join(f"ALTER TABLE trials ADD COLUMN {c}; " for c in _ADDED_IN_2)
+                added += "ALTER TABLE reports ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0; "
+            added += "".join(f"ALTER TABLE experiments ADD COLUMN {c}; " for c in _ADDED_IN_3)
             self._db.executescript(
                 f"BEGIN; {added}PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
             )
@@ -202,7 +212,12 @@ class SQLiteStore:
     # ---- writing (the driver) ----------------------------------------------------------
 
     def open(self, experiment: Experiment, *, resume: bool, overwrite: bool) -> list[Trial]:
-        """Start, continue or replace ``experiment``; see `Store.open`."""
+        """Start, continue or replace ``experiment``, taking its lease; see `Store.open`.
+
+        Raises:
+            StoreError: as `Store.open` says, or another live driver owns the experiment
+                (the message names its host, process and start).
+        """
         if self.readonly:
             raise StoreError(f"{self.path} was opened read-only")
         try:
@@ -212,27 +227,22 @@ class SQLiteStore:
                 f"experiment {experiment.name!r}: a store keeps the space as JSON, and this "
                 f"space holds a value JSON cannot ({exc}); use store=None to keep it in memory"
             ) from exc
-        stored = self._experiment(experiment.name)
         now = time.time()
-        where = (socket.gethostname(), os.getpid())
+        token = token_of(os.getpid())
+        lease = (socket.gethostname(), os.getpid(), token, now)
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
+            # Read inside the write transaction: no other driver can open it in between.
+            stored = self._experiment(experiment.name)
+            if stored is not None:
+                self._take_over(experiment.name, now)
             if stored is not None and not overwrite:
-                if not resume:
-                    raise StoreError(
-                        f"experiment {experiment.name!r} already exists in {self.path}: resume "
-                        "it, overwrite it, or choose another name"
-                    )
-                if differences := stored.differences(experiment):
-                    raise StoreError(
-                        f"experiment {experiment.name!r} in {self.path} was run with another "
-                        f"setup ({'; '.join(differences)}): choose another name, or "
-                        "overwrite it"
-                    )
+                self._check_resumable(stored, experiment, resume)
                 self._db.execute(
                     "UPDATE experiments SET session_started = ?, finished = NULL, "
-                    "driver_host = ?, driver_pid = ?, settings = ? WHERE name = ?",
-                    (now, *where, _dumps(experiment.settings), experiment.name),
+                    "driver_host = ?, driver_pid = ?, lease = ?, heartbeat = ?, settings = ? "
+                    "WHERE name = ?",
+                    (now, *lease, _dumps(experiment.settings), experiment.name),
                 )
             else:
                 for table in ("experiments", "trials", "reports"):
@@ -241,8 +251,8 @@ class SQLiteStore:
                     self._db.execute(sql, (experiment.name,))
                 self._db.execute(
                     "INSERT INTO experiments (name, space, metric, mode, seed, objective, "
-                    "settings, created, session_started, driver_host, driver_pid) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "settings, created, session_started, driver_host, driver_pid, lease, "
+                    "heartbeat) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         experiment.name,
                         space,
@@ -253,11 +263,42 @@ class SQLiteStore:
                         _dumps(experiment.settings),
                         now,
                         now,
-                        *where,
+                        *lease,
                     ),
                 )
-        self._name = experiment.name
+        self._name, self._token = experiment.name, token
+        self._heartbeat = Heartbeat(self.path, experiment.name, token)
         return self.trials()
+
+    def _take_over(self, name: str, now: float) -> None:
+        """Refuse an experiment whose lease a live driver holds; warn when taking over the
+        lease of a driver that is gone."""
+        owner = self._owner(name)
+        if owner is None:
+            return
+        why_gone = owner.gone(now)
+        if why_gone is None:
+            raise StoreError(
+                f"experiment {name!r} in {self.path} is being run by another driver "
+                f"({owner.describe()}): wait for it to end, stop it, or choose another name"
+            )
+        warnings.warn(
+            f"experiment {name!r} in {self.path}: taking over from its driver "
+            f"({owner.describe()}), which stopped without ending: {why_gone}",
+            stacklevel=3,
+        )
+
+    def _check_resumable(self, stored: Experiment, experiment: Experiment, resume: bool) -> None:
+        if not resume:
+            raise StoreError(
+                f"experiment {experiment.name!r} already exists in {self.path}: resume "
+                "it, overwrite it, or choose another name"
+            )
+        if differences := stored.differences(experiment):
+            raise StoreError(
+                f"experiment {experiment.name!r} in {self.path} was run with another "
+                f"setup ({'; '.join(differences)}): choose another name, or overwrite it"
+            )
 
     def save(self, trials: Iterable[Trial], reports: Iterable[Report] = ()) -> None:
         """Write the trials and reports in one transaction, committed before this returns;
@@ -299,6 +340,7 @@ class SQLiteStore:
         ]
         with self._db:
             self._db.execute("BEGIN")
+            self._renew_lease(name)
             self._db.executemany(
                 f"INSERT OR REPLACE INTO trials (experiment, {_TRIAL_COLUMNS}) "
                 f"VALUES ({', '.join('?' * 21)})",
@@ -322,13 +364,16 @@ class SQLiteStore:
         return [Report(r[0], r[1], r[2], json.loads(r[3]), r[4]) for r in rows]
 
     def finish(self, totals: RunTotals) -> None:
-        """Record the session's totals and mark it ended."""
+        """Record the session's totals, mark it ended and release the lease."""
         name = self._require_open()
+        self._stop_heartbeat()
         with self._db:
             self._db.execute("BEGIN")
+            self._renew_lease(name)
             self._db.execute(
                 "UPDATE experiments SET finished = ?, wall_time = ?, busy_time = ?, "
-                "cancelled_time = ?, workers = ?, stop_reason = ? WHERE name = ?",
+                "cancelled_time = ?, workers = ?, stop_reason = ?, lease = NULL "
+                "WHERE name = ?",
                 (
                     time.time(),
                     totals.wall_time,
@@ -341,8 +386,30 @@ class SQLiteStore:
             )
 
     def close(self) -> None:
-        """Close the connection (the file stays)."""
+        """Close the connection (the file stays). A lease not released by `finish` stays,
+        for the next driver to take over once it sees this process gone."""
+        self._stop_heartbeat()
         self._db.close()
+
+    def _stop_heartbeat(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+            self._heartbeat = None
+
+    def _renew_lease(self, name: str) -> None:
+        """Within a write transaction: renew this driver's lease, or refuse to write if
+        another driver has taken the experiment over (this one was thought gone)."""
+        cursor = self._db.execute(
+            "UPDATE experiments SET heartbeat = ? WHERE name = ? AND lease = ?",
+            (time.time(), name, self._token),
+        )
+        if cursor.rowcount == 0:
+            owner = self._owner(name)
+            holder = owner.describe() if owner is not None else "no driver"
+            raise StoreError(
+                f"experiment {name!r} in {self.path} is now held by another driver "
+                f"({holder}): this driver stops, writing nothing more"
+            )
 
     def _require_open(self) -> str:
         if self._name is None:
@@ -398,13 +465,12 @@ class SQLiteStore:
             ).fetchone()[0]
         return RunTotals(wall, busy, cancelled, workers, reason)
 
-    def running_driver(self) -> tuple[str, int] | None:
-        """Host and process id of the driver of a session that has not ended, or None."""
-        row = self._db.execute(
-            "SELECT driver_host, driver_pid, finished FROM experiments WHERE name = ?",
-            (self._require_open(),),
-        ).fetchone()
-        return None if row[2] is not None else (row[0], row[1])
+    def running_driver(self) -> Owner | None:
+        """The driver of the selected experiment's session that has not ended, or None."""
+        return self._owner(self._require_open())
+
+    def _owner(self, name: str) -> Owner | None:
+        return read_owner(self._db, name)
 
     def trials(self) -> list[Trial]:
         """Every trial of the open (or selected) experiment, in id order."""
@@ -412,29 +478,9 @@ class SQLiteStore:
             f"SELECT {self._columns} FROM trials WHERE experiment = ? ORDER BY trial_id",
             (self._require_open(),),
         ).fetchall()
+        # The columns after the metrics are the Trial's fields as they are, in order.
         return [
-            Trial(
-                r[0],
-                json.loads(r[1]),
-                r[2],
-                Status(r[3]),
-                r[4],
-                json.loads(r[5]),
-                r[6],
-                r[7],
-                r[8],
-                r[9],
-                r[10],
-                r[11],
-                r[12],
-                r[13],
-                r[14],
-                r[15],
-                r[16],
-                r[17],
-                r[18],
-                r[19],
-            )
+            Trial(r[0], json.loads(r[1]), r[2], Status(r[3]), r[4], json.loads(r[5]), *r[6:])
             for r in rows
         ]
 
