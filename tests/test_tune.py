@@ -239,7 +239,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_what_finished() -> None:
     result = pt.tune(interrupted_at_five, {"x": pt.Float(0, 1)}, max_trials=100)
     assert result.stop_reason is pt.StopReason.INTERRUPTED
     assert [t.status for t in result.trial_list[:5]] == [pt.Status.DONE] * 5
-    assert len(result.trial_list) == 6 and result.trial_list[5].status is pt.Status.CANCELLED
+    assert len(result.trial_list) == 6 and result.trial_list[5].status is pt.Status.INTERRUPTED
 
 
 def test_trials_table_has_the_documented_columns() -> None:

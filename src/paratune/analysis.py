@@ -194,7 +194,7 @@ def efficiency_summary(result: TuneResult) -> EfficiencySummary:
         earlier = max(0.0, t.worker_time - latest)
         if t.status is Status.FAILED:
             failed += latest
-        elif t.status is Status.CANCELLED:
+        elif t.status in (Status.CANCELLED, Status.INTERRUPTED):
             cancelled += latest
         else:
             useful += latest

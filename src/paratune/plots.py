@@ -34,6 +34,7 @@ STATUS_COLOURS = {
     "pruned": "#e9c46a",
     "failed": "#e63946",
     "cancelled": "#8d99ae",
+    "interrupted": "#b8c0cc",
     "running": "#457b9d",
 }
 """The colour of each trial status in every figure."""

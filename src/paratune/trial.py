@@ -29,7 +29,10 @@ class Status(enum.StrEnum):
     FAILED = "failed"
     """Raised, crashed or returned an invalid value, with no retry left."""
     CANCELLED = "cancelled"
-    """Stopped by paratune because the run ended (target reached, time up, Ctrl-C)."""
+    """Stopped by paratune because a stopping rule ended the run (target reached, time up)."""
+    INTERRUPTED = "interrupted"
+    """Cut short by the user (Ctrl-C, SIGINT or SIGTERM): run again, with the same config
+    and seed, when the experiment is resumed."""
     PRUNED = "pruned"
     """Stopped early by a scheduler (the stopping variant of ASHA, say); its value is that of
     its last report, at the budget it reached."""

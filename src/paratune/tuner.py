@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._signals import sigterm_as_interrupt
+from ._storable import as_float, unstorable
 from .executors import Executor, Objective
 from .schedulers import Scheduler
 from .searchers import Searcher
@@ -36,7 +38,7 @@ class StopReason(enum.StrEnum):
     TARGET = "target"
     """The metric reached ``target``."""
     INTERRUPTED = "interrupted"
-    """Ctrl-C."""
+    """Ctrl-C, SIGINT or SIGTERM: the trials it cut short run again on resume."""
     UNFINISHED = "unfinished"
     """Not ended (a stored run still running, or whose driver was killed): see `load`."""
 
@@ -183,6 +185,8 @@ class Tuner:
         self._before: dict[int, Trial] = {}
         self._reported: dict[int, int] = {}  # trial id -> its latest reported step
         self._warned = False  # about reports without the tuned metric
+        # Trials whose report the store cannot hold, and why: they fail when their job ends.
+        self._poisoned: dict[int, str] = {}
         self._created = 0
         self._counts = dict.fromkeys(Status, 0)
         self._best: Trial | None = None
@@ -224,18 +228,21 @@ class Tuner:
         )
         self._replay(stored)
         self._t0 = executor.clock.now()
-        executor.start(self.objective, self._on_report)
-        try:
-            self._loop()
-        except KeyboardInterrupt:
-            self._stop = StopReason.INTERRUPTED
-        finally:
+        # A second Ctrl-C while the run winds down stops it at once: the trials still
+        # marked running in the store run again on resume, as after a crash.
+        with sigterm_as_interrupt():
+            executor.start(self.objective, self._on_report)
             try:
-                if self._running:
-                    self._take(executor.cancel())
-                self._settle_leftovers()
+                self._loop()
+            except KeyboardInterrupt:
+                self._stop = StopReason.INTERRUPTED
             finally:
-                executor.close()
+                try:
+                    if self._running:
+                        self._take(executor.cancel())
+                    self._settle_leftovers()
+                finally:
+                    executor.close()
         wall = self._elapsed()
         reason = self._stop or (
             StopReason.MAX_TRIALS
@@ -280,7 +287,7 @@ class Tuner:
                 value = self._loss(report.metrics)
                 if value is not None:
                     self.scheduler.on_report(trial_id, report.step, value)
-            if trial.status is Status.RUNNING:
+            if trial.status in (Status.RUNNING, Status.INTERRUPTED):
                 self._running[trial_id] = trial
                 self._queued.append(self._job(trial, trial.attempts))
                 self.scheduler.on_result(trial._replace(value=None))
@@ -439,7 +446,11 @@ class Tuner:
         metrics: Mapping[str, Any] = _NO_METRICS
         error, tb = event.error, event.traceback
         budget = running.budget
-        if event.cancelled:
+        if event.trial_id in self._poisoned:
+            status, error, tb = Status.FAILED, self._poisoned.pop(event.trial_id), None
+        elif event.cancelled and self._stop is StopReason.INTERRUPTED:
+            status = Status.INTERRUPTED  # the user's stop: the trial runs again on resume
+        elif event.cancelled:
             status = Status.CANCELLED
             self._cancelled_time += spent
         elif not event.ok:
@@ -481,7 +492,7 @@ class Tuner:
             self._queued.append(self._job(trial, event.attempt + 1))
             return None
         before = self._before.pop(trial.trial_id, None)
-        if status is Status.CANCELLED and before is not None:
+        if status in (Status.CANCELLED, Status.INTERRUPTED) and before is not None:
             # A continuation stopped by the end of the run: the trial stays where it was.
             trial = before._replace(
                 worker_time=trial.worker_time, cpu_time=trial.cpu_time,
@@ -510,9 +521,19 @@ class Tuner:
         running = self._running.get(report.trial_id)
         if running is None or running.attempts != report.attempt:
             return True  # a job already accounted for
+        if report.trial_id in self._poisoned:
+            return False
+        if problem := unstorable(report.metrics):
+            self._poisoned[report.trial_id] = (
+                f"its report at step {report.step} cannot be stored: {problem}"
+            )
+            return False  # the trial stops, and fails with that reason
         when = report.time - (self._t0 - self._offset)
         self._unsaved_reports.append(report._replace(metrics=dict(report.metrics), time=when))
         self._reported[report.trial_id] = report.step
+        # Committed before the trial goes on: a checkpoint it saves after this report must
+        # never be ahead of the store, or a resumed trial's learning curve would have a gap.
+        self._commit()
         value = self._loss(report.metrics)
         if value is None and not self._warned and self.settings.metric not in report.metrics:
             self._warned = True
@@ -557,16 +578,20 @@ class Tuner:
             self._unsaved_reports = []
 
     def _settle_leftovers(self) -> None:
-        """Close the books on trials the executor no longer holds when the run stops: one
-        waiting for a retry failed (its last error stands); one queued after a resume, or
-        interrupted in the driver itself (Ctrl-C in a serial run), was cancelled."""
+        """Close the books on trials the executor no longer holds when the run stops. After
+        the user's stop, each is interrupted, to run again on resume. After a stopping rule,
+        one waiting for a retry failed (its last error stands), and one queued after a
+        resume was cancelled."""
         retrying = {job.trial_id for job in self._queued if job.attempt > 1}
+        interrupted = self._stop is StopReason.INTERRUPTED
         now = self._elapsed()
         for trial in list(self._running.values()):
             before = self._before.pop(trial.trial_id, None)
-            if trial.trial_id in retrying and trial.error is not None:
+            if interrupted and before is None:
+                settled = trial._replace(status=Status.INTERRUPTED, finished=now)
+            elif not interrupted and trial.trial_id in retrying and trial.error is not None:
                 settled = trial._replace(status=Status.FAILED)
-            elif before is not None:
+            elif before is not None:  # a continuation: the trial stays where it was
                 settled = before._replace(worker_time=trial.worker_time)
             else:
                 reason = "cancelled: the run stopped before it ended"
@@ -631,6 +656,8 @@ def _read_result(result: Any, metric: str) -> tuple[float | None, Mapping[str, A
     raw = result
     if isinstance(result, Mapping):
         metrics = dict(result)
+        if problem := unstorable(metrics):
+            return None, _NO_METRICS, f"the objective's result cannot be stored: {problem}"
         if metric not in metrics:
             keys = ", ".join(repr(k) for k in metrics) or "none"
             return None, metrics, f"the objective's result has no {metric!r} (keys: {keys})"
@@ -645,7 +672,9 @@ def _read_result(result: Any, metric: str) -> tuple[float | None, Mapping[str, A
                 f"or a dict with a number under {metric!r}"
             ),
         )
-    value = float(raw)
+    value = as_float(raw)
+    if value is None:
+        return None, _NO_METRICS, f"the objective returned {metric!r} too large for a float"
     if not math.isfinite(value):
         return None, metrics or _NO_METRICS, f"the objective returned {value} for {metric!r}"
     if metrics is None:
