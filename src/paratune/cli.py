@@ -18,6 +18,7 @@ from .progress import ConsoleProgress
 from .result import TuneResult
 from .store import Experiment
 from .store._lease import Owner
+from .tuner import StopReason
 
 _EXECUTORS = click.Choice(["serial", "threads", "processes", "simulated", "dask"])
 _SEARCHERS = click.Choice(["random", "grid", "sobol", "lhs", "gp", "cmaes"])
@@ -151,6 +152,12 @@ def _print_summary(result: TuneResult, *, as_json: bool) -> None:
         per_suggestion = result.time_per_suggestion
         if per_suggestion is not None:
             click.echo(f"searcher: {per_suggestion * 1e3:.2f} ms per suggestion")
+    if result.stop_reason is StopReason.INTERRUPTED:
+        click.echo(
+            f"interrupted: the trials it cut short run again on `paratune resume {result.name}`",
+            err=True,
+        )
+        sys.exit(130)  # as a shell reports a command stopped by Ctrl-C
 
 
 @cli.command()

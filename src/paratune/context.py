@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ._checks import is_whole
+from ._storable import MAX_STEP
 from .errors import ParatuneError
 
 Reporter = Callable[[int, Mapping[str, Any]], bool]
@@ -119,8 +120,10 @@ class Context:
         ``stopping=True``) decides here: when the trial should stop, this raises
         `TrialPruned`, and the trial's result is these metrics.
         """
-        if not is_whole(step):
-            raise ValueError(f"report(step, ...) needs a whole number step >= 0, got {step!r}")
+        if not is_whole(step) or step > MAX_STEP:
+            raise ValueError(
+                f"report(step, ...) needs a whole number step in [0, 2**63), got {step!r}"
+            )
         if not metrics:
             raise ValueError("report(step, **metrics) needs at least one metric, e.g. loss=0.3")
         if self._cancelled:
