@@ -29,6 +29,27 @@ STALE_AFTER = 60.0
 """Seconds without a heartbeat after which a lease held on another host counts as lost."""
 
 
+# The leases that open stores of this process hold, as (store file, experiment): a lease of
+# this process that none of them holds was left by an earlier run that did not end (one that
+# raised, in a notebook, say), and may be taken over.
+_HELD: set[tuple[str, str]] = set()
+
+
+def hold(path: Path, name: str) -> None:
+    """Note that an open store of this process holds ``name``'s lease in ``path``."""
+    _HELD.add((str(path.resolve()), name))
+
+
+def let_go(path: Path, name: str) -> None:
+    """Note that no open store of this process holds that lease any more."""
+    _HELD.discard((str(path.resolve()), name))
+
+
+def held_here(path: Path, name: str) -> bool:
+    """Whether an open store of this process holds ``name``'s lease in ``path``."""
+    return (str(path.resolve()), name) in _HELD
+
+
 def _read(path: str) -> str | None:
     try:
         return Path(path).read_text().strip()
@@ -70,8 +91,14 @@ class Owner:
         since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.since))
         return f"pid {self.pid} on host {self.host}, since {since}"
 
-    def gone(self, now: float) -> str | None:
-        """Why this owner is known to be gone (a sentence), or None while it may be alive."""
+    def gone(self, now: float, path: Path | None = None, name: str = "") -> str | None:
+        """Why this owner is known to be gone (a sentence), or None while it may be alive.
+        With the store's ``path`` and the experiment's ``name``: a lease of this very
+        process that no open store holds is gone too."""
+        if path is not None and self.token == token_of(os.getpid()):
+            if held_here(path, name):
+                return None
+            return "an earlier run in this process stopped without ending"
         host, boot, _, started = [*self.token.split("|"), "", "", ""][:4]
         if host != socket.gethostname():
             age = now - self.heartbeat
