@@ -122,6 +122,8 @@ class Event(NamedTuple):
         cpu_time: CPU seconds used while the objective ran (None when not measured).
         peak_memory: peak resident memory in bytes while the objective ran (None when the
             platform or executor cannot tell it for one job).
+        moved: how many times the job was sent to another worker because the one running
+            it was lost (Dask's ``worker_loss_retries``); 0 elsewhere.
     """
 
     trial_id: int
@@ -140,6 +142,7 @@ class Event(NamedTuple):
     checkpoint_step: int | None = None
     cpu_time: float | None = None
     peak_memory: int | None = None
+    moved: int = 0
 
 
 class Trial(NamedTuple):
