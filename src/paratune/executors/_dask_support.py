@@ -4,12 +4,15 @@ error messages, and shipping an objective's own module with it."""
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import math
 import os
+import re
 import sys
 import sysconfig
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import cloudpickle
 
@@ -27,8 +30,13 @@ def check_arguments(
     threads_per_worker: int,
     resources: Any,
     timeout: float,
+    worker_loss_retries: int,
 ) -> None:
     """Refuse bad `Dask` arguments with a message that names them."""
+    if not is_whole(worker_loss_retries):
+        raise ValueError(
+            f"worker_loss_retries must be an integer >= 0, got {worker_loss_retries!r}"
+        )
     for name, number in (("n_workers", n_workers), ("workers", workers)):
         if number is not None and not is_whole(number, 1):
             raise ValueError(f"{name} must be a positive integer, got {number!r}")
@@ -47,8 +55,54 @@ def check_arguments(
         raise ValueError(
             f"address must be a scheduler address or a distributed.Client, got {address!r}"
         )
+    if isinstance(address, str):
+        check_address(address)
     if not 0 < timeout < math.inf:
         raise ValueError(f"timeout must be seconds > 0, got {timeout!r}")
+
+
+# The protocols a Dask scheduler listens on, as its address spells them.
+_PROTOCOLS = ("tcp", "tls", "ws", "wss", "ucx")
+_HOST_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
+
+
+def check_address(address: str) -> None:
+    """Refuse a scheduler address that Dask could not connect to, before anything starts:
+    ``[protocol://]host:port``, as ``dask scheduler`` prints it.
+
+    Raises:
+        ValueError: the address is malformed; the message says what was expected.
+    """
+    expected = (
+        f"address must be a Dask scheduler address, PROTOCOL://HOST:PORT such as "
+        f"'tcp://head:8786' (protocol one of {', '.join(_PROTOCOLS)}; port 1-65535), "
+        f"got {address!r}"
+    )
+    full = address if "://" in address else f"tcp://{address}"  # Dask's default protocol
+    url = urlsplit(full)
+    try:
+        port = url.port
+    except ValueError:  # not a number, or out of range
+        port = None
+    host = url.hostname or ""
+    if (
+        full.split("://", 1)[0] not in _PROTOCOLS  # as written: Dask's are lower case
+        or not port
+        or url.path
+        or url.query
+        or url.fragment
+        or url.username is not None
+        or not (_HOST_NAME.fullmatch(host) or _is_ip6(host))
+    ):
+        raise ValueError(expected)
+
+
+def _is_ip6(host: str) -> bool:
+    try:
+        ipaddress.IPv6Address(host)
+    except ValueError:
+        return False
+    return True
 
 
 @contextlib.contextmanager
@@ -108,3 +162,73 @@ def import_distributed() -> Any:
             "executor 'dask' needs Dask's distributed scheduler: pip install 'paratune[dask]'"
         ) from exc
     return distributed
+
+
+def room_for(threads: int, offers: Mapping[str, float], need: Mapping[str, float]) -> int:
+    """How many trials needing ``need`` (Dask resources) a worker with ``threads`` threads
+    and ``offers`` runs at once."""
+    fits = [threads] + [math.floor(offers.get(name, 0) / need[name] + 1e-9) for name in need]
+    return min(fits)
+
+
+def spell_offers(offers: Iterable[Mapping[str, float]]) -> str:
+    """What workers offer, each kind once: ``CPU=1; CPU=2,GPU=1``."""
+    spelled = {",".join(f"{k}={v:g}" for k, v in sorted(o.items())) or "nothing" for o in offers}
+    return "; ".join(sorted(spelled))
+
+
+def split(
+    keys: list[str], places: list[tuple[str, bool]]
+) -> tuple[dict[str, list[list[str]]], set[str]]:
+    """Spread jobs over as many tasks as there are ``places`` (at least one), each task a
+    run of consecutive jobs; return the tasks by worker address, and the first key of each
+    task that is to wait in a queue."""
+    count = min(len(places), len(keys))
+    size, extra = divmod(len(keys), count)
+    by_worker: dict[str, list[list[str]]] = {}
+    queued: set[str] = set()
+    begin = 0
+    for index in range(count):
+        end = begin + size + (index < extra)
+        address, behind = places[index]
+        by_worker.setdefault(address, []).append(keys[begin:end])
+        if behind:
+            queued.add(keys[begin])
+        begin = end
+    return by_worker, queued
+
+
+def placements(
+    room: Mapping[str, int], tasks: Mapping[str, int], depth: int, limit: int
+) -> list[tuple[str, bool]]:
+    """A worker address for each task that may be sent now, given each worker's ``room`` and
+    the ``tasks`` of ours it has: idle threads first, then places in the queues (marked True)
+    up to ``depth`` tasks per thread, taking the workers in turn so that tasks spread out; no
+    more than ``limit``."""
+    idle = {a: fits - tasks.get(a, 0) for a, fits in room.items()}
+    queued = {a: fits * depth - max(tasks.get(a, 0), fits) for a, fits in room.items()}
+    places = [(a, False) for a in in_turn(idle)] + [(a, True) for a in in_turn(queued)]
+    return places[: max(0, limit)]
+
+
+def in_turn(counts: Mapping[str, int]) -> list[str]:
+    """Each address as many times as its count, taking the addresses in turn:
+    ``{"a": 2, "b": 1}`` gives ``["a", "b", "a"]``."""
+    order: list[str] = []
+    left = {address: count for address, count in counts.items() if count > 0}
+    while left:
+        for address in list(left):
+            order.append(address)
+            left[address] -= 1
+            if not left[address]:
+                del left[address]
+    return order
+
+
+def lost_reason(worker: str, moved: int, allowed: int) -> str:
+    """Why a trial failed when its worker was lost and it may move no more."""
+    earlier = f", after {moved} earlier loss{'es' if moved > 1 else ''}" if moved else ""
+    return (
+        f"Dask worker {worker} was lost while it ran the trial{earlier} "
+        f"(worker_loss_retries={allowed})"
+    )

@@ -6,51 +6,35 @@ imported only when a `Dask` executor connects.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import itertools
-import logging
-import math
 import queue
 import secrets
 import time
-from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import cloudpickle
 
 from ..errors import ParatuneError
 from ..trial import Event, Job, Report
+from . import _dask_cluster
 from ._base import LONGEST_WAIT, Objective, ReportHandler, cancelled_event, takes_context
+from ._dask_flight import Flight, Task
 from ._dask_support import (
     check_arguments,
     dask_resources,
     dask_spelling,
     import_distributed,
     pickled_by_value,
+    spell_offers,
+    split,
     task_error,
 )
 from ._resources import Resources, parse_resources
 
 # How often (seconds) a wait with no completions checks that the scheduler is still there.
 _CHECK_EVERY = 1.0
-# Connections to running clusters, by (address, security), kept for the next run in this
-# process: connecting and closing a client are a large share of a short run's overhead.
-_CLIENTS: dict[tuple[str, Any], Any] = {}
-# How long (seconds) a client made by paratune holds a message to the scheduler so as to send
-# it with others (Dask's default is 0.01).
-_BATCH_WITHIN = 0.002
-# Jobs shorter than this on average (seconds) go several to a task, up to _MAX_CHUNK, so that
-# one round trip through the scheduler serves many of them (as the process executor does).
-_CHUNK_BELOW = 0.005
-_MAX_CHUNK = 64
-# Jobs shorter than this on average (seconds) have one more task queued on each worker thread
-# than it runs, so the thread starts the next job as soon as one ends, instead of waiting a
-# round trip (milliseconds) for the driver to send it. Longer jobs lose too little to be worth
-# deciding a job early.
-_QUEUE_AHEAD_BELOW = 5.0
 
 
 class WallClock:
@@ -65,41 +49,32 @@ class WallClock:
         return time.time()
 
 
-@dataclass(slots=True)
-class _Running:
-    job: Job
-    submitted: float
-    task: str = ""  # the key of the Dask task that carries it, once sent
-
-
-@dataclass(slots=True)
-class _Task:
-    address: str  # the worker it runs on ("" for any)
-    jobs: list[str]  # the keys of its jobs, run one after the other
-    future: Any = None  # distributed.Future (typed loosely: partial hints upstream)
-    queued: bool = False  # waits behind another task of ours on its worker thread
-
-
 class Dask:
     """Runs each job as a task on a Dask cluster.
 
     ``Dask("tcp://host:8786")`` uses a running cluster (``dask scheduler`` and ``dask worker``
     processes, or a dask-jobqueue cluster's address); ``Dask(client)`` uses a connected
     `distributed.Client`; ``Dask()`` or ``Dask(n_workers=4)`` starts a `LocalCluster` of
-    worker processes for the run and stops it afterwards.
+    worker processes when the run starts, and closes it, processes and all, when the run
+    ends (also when it fails or is interrupted). That cluster listens on 127.0.0.1 only and
+    serves no dashboard.
 
     The objective is cloudpickled once and handed to every worker (also to workers that join
     later) as a worker plugin, not once per job. Jobs are tasks that are never treated as pure
     or cached (one key per attempt), taken as they complete. Short jobs are dispatched ahead:
     while jobs take under 5 s on average, each worker thread has one task queued behind the
     one it runs, and while they take under 5 ms, a task carries up to 64 jobs, so the round
-    trip through the scheduler is not paid by every job. A trial whose worker is lost
-    (killed, out of memory, its node gone) fails that attempt (with the very short jobs of
-    its task), so ``retries`` runs it again on another worker; a job queued behind it there
-    had not started and is sent again as the same attempt; the other trials go on.
-    If the scheduler becomes unreachable, `completed` raises `ParatuneError`: the trials
-    finished so far are in the store and the ones in flight stay running there, so the
-    experiment resumes later.
+    trip through the scheduler is not paid by every job.
+
+    A trial whose worker is lost (killed, out of memory, its node gone) is not at fault: it
+    is sent to another worker as the same attempt, up to ``worker_loss_retries`` times (its
+    `Event` counts the moves), and only then fails that attempt, which ``retries`` may run
+    again. The very short jobs that shared its task move with it; a job queued behind it had
+    not started and is sent again without counting. Each task is placed on a named worker,
+    so Dask's scheduler cannot run it again elsewhere by itself (its ``allowed-failures``):
+    paratune alone decides. The other trials go on. If the scheduler becomes unreachable,
+    `completed` raises `ParatuneError`: the trials finished so far are in the store and the
+    ones in flight stay running there, so the experiment resumes later.
 
     A task runs in a thread of its worker, so a cancelled trial that is already running stops
     only where its objective lets it (``ctx.elapse``, ``ctx.report``, ``ctx.cancelled``, as
@@ -120,8 +95,15 @@ class Dask:
             address, start the workers with ``dask worker --resources "CPU=4,GPU=1"``.
         workers: the most trials at once (default: what the cluster runs at once when this
             executor connects: its threads, or with per-trial resources, how many fit).
-        timeout: seconds to wait for the scheduler to answer, and for a first worker to join
-            a cluster that has none.
+        timeout: seconds to wait for the scheduler to answer (an address where nothing
+            listens fails after that long), and for a first worker to join a cluster that
+            has none.
+        worker_loss_retries: how many times a trial whose worker was lost moves to another
+            worker before that attempt fails (0: it fails at once).
+
+    Raises:
+        ValueError: an argument is malformed (an address that is not
+            ``PROTOCOL://HOST:PORT``, say); the message names it.
     """
 
     def __init__(
@@ -134,35 +116,32 @@ class Dask:
         resources: Mapping[str, float] | None = None,
         workers: int | None = None,
         timeout: float = 60.0,
+        worker_loss_retries: int = 3,
     ) -> None:
         check_arguments(
             address, n_workers=n_workers, workers=workers,
             threads_per_worker=threads_per_worker, resources=resources, timeout=timeout,
+            worker_loss_retries=worker_loss_retries,
         )  # fmt: skip
-        worker_resources = parse_resources(resources)
+        offers = parse_resources(resources) or Resources(cpus=threads_per_worker)
         self.address = address
-        self.n_workers = n_workers
-        self.threads_per_worker = threads_per_worker
-        self.security = security
+        self.worker_loss_retries = worker_loss_retries
         self.clock = WallClock()
-        self._local_resources = worker_resources or Resources(cpus=threads_per_worker)
+        self._link = _dask_cluster.Link(
+            address, n_workers=n_workers, threads_per_worker=threads_per_worker,
+            resources=dask_resources(offers), security=security, timeout=timeout,
+        )  # fmt: skip
         self._asked = workers
         self._wait = timeout
         self._trial_resources: Resources | None = None
         self._workers: int | None = None
-        self._client: Any = None  # distributed.Client
-        self._cluster: Any = None
         self._token = ""
-        self._running: dict[str, _Running] = {}  # by job key
-        self._tasks: dict[str, _Task] = {}  # sent, by task key
+        self._flight = Flight("", self.clock.now, worker_loss_retries)
         self._sends = itertools.count()
-        self._outbox: list[str] = []  # keys of jobs submitted, not yet sent
-        self._mean_run: float | None = None  # moving average of job run times, seconds
         # (kind, what) from the client's thread: ("result", pickled events), ("done", task
         # key), (worker address, task key) for a task lost with its worker, ("report",
         # message), ("", "") when workers changed.
         self._inbox: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
-        self._indexes: dict[str, int] = {}
         self._lost: ParatuneError | None = None
         self._worker_side: Any = None
         self._on_report: ReportHandler | None = None
@@ -178,15 +157,17 @@ class Dask:
 
     @property
     def workers(self) -> int:
-        """How many trials run at once (connects to the cluster to find out, if need be)."""
+        """How many trials run at once: ``workers`` if given, else what the cluster runs at
+        once (a local cluster's from its arguments, without starting it; a running
+        cluster's from its scheduler, connecting if need be)."""
         if self._workers is None:
             self._workers = self._asked or self._capacity()
         return self._workers
 
     def use_resources(self, resources: Resources) -> None:
         """Run every trial with ``resources`` held on its worker (Dask's ``CPU`` and ``GPU``
-        worker resources). Connects to the cluster to check that some worker can run such a
-        trial.
+        worker resources). Checks that some worker can run such a trial (connecting to a
+        running cluster to ask).
 
         Raises:
             ValueError: no worker of the cluster offers that much.
@@ -194,100 +175,32 @@ class Dask:
         self._trial_resources = resources
         self._workers = None
         if self._capacity() == 0:
-            offers = "; ".join(
-                sorted(
-                    ",".join(f"{k}={v:g}" for k, v in sorted((i.get("resources") or {}).items()))
-                    or "nothing"
-                    for i in self._worker_info().values()
-                )
-            )
+            offers = spell_offers(offer for _, offer in self._link.offers().values())
+            needs = dask_spelling(resources)
             raise ValueError(
-                f"resources: no worker of the Dask cluster ({self._where()}) can run a trial "
-                f"that needs {dask_spelling(resources)}: its workers offer {offers}; start "
-                f'workers with dask worker --resources "{dask_spelling(resources)}"'
+                f"resources: no worker of the Dask cluster ({self._link.where()}) can run a "
+                f"trial that needs {needs}: its workers offer {offers}; start workers with "
+                f'dask worker --resources "{needs}"'
             )
-
-    def _connect(self) -> Any:
-        if self._client is not None:
-            return self._client
-        distributed = import_distributed()
-        try:
-            if self.address is None:
-                self._cluster = distributed.LocalCluster(
-                    n_workers=self.n_workers,
-                    threads_per_worker=self.threads_per_worker,
-                    processes=True,
-                    dashboard_address=":0",  # any free port: 8787 may be taken
-                    resources=dask_resources(self._local_resources),
-                    security=self.security,
-                )
-                client = distributed.Client(self._cluster, security=self.security)
-                _send_sooner(client)
-            elif isinstance(self.address, str):
-                client = _CLIENTS.get(self._shared())
-                if client is None or client.status != "running":
-                    client = distributed.Client(
-                        self.address, security=self.security, timeout=self._wait
-                    )
-                    _send_sooner(client)
-                    if not _CLIENTS:
-                        atexit.register(_close_shared_clients)
-                    _CLIENTS[self._shared()] = client
-            else:
-                client = self.address
-            client.wait_for_workers(1, timeout=self._wait)
-        except (OSError, TimeoutError) as exc:
-            self._shutdown()
-            raise ParatuneError(
-                f"cannot use the Dask cluster at {self._where()}: {type(exc).__name__}: {exc}"
-            ) from exc
-        self._client = client
-        return client
 
     @staticmethod
     def disconnect() -> None:
         """Close the connections to running clusters that `Dask` executors keep for later
         runs in this process (they also close when the process ends). Call it before
         stopping a cluster that this process will not use again."""
-        while _CLIENTS:
-            _, client = _CLIENTS.popitem()
-            with contextlib.suppress(Exception):
-                client.close(timeout=2)
-
-    def _shared(self) -> tuple[str, Any]:
-        # The Security object itself (hashed by identity), not its id: the key keeps it
-        # alive, so a later object cannot take its id and reuse a client made without it.
-        return str(self.address), self.security
-
-    def _worker_info(self) -> dict[str, dict[str, Any]]:
-        """Each worker's address and what the scheduler knows of it."""
-        info = self._connect().scheduler_info(n_workers=-1)
-        return dict(info["workers"])
+        _dask_cluster.disconnect()
 
     def _survey(self) -> dict[str, int]:
-        """Each worker's address, and how many of our trials it runs at once: its threads,
-        or fewer when per-trial resources are the limit."""
-        need = dask_resources(self._trial_resources) if self._trial_resources else {}
-        room = {}
-        for address, info in self._worker_info().items():
-            offers = info.get("resources") or {}
-            fits = [int(info.get("nthreads", 1))]
-            fits += [math.floor(offers.get(name, 0) / need[name] + 1e-9) for name in need]
-            room[address] = min(fits)
-        return room
+        """Each worker, and how many of our trials it runs at once."""
+        return self._link.room(dask_resources(self._trial_resources or Resources()))
 
     def _capacity(self) -> int:
-        """Trials the cluster's workers run at once (with the per-trial resources); the
-        survey is kept for `free_slots`."""
-        self._room, self._stale = self._survey(), False
-        return sum(self._room.values())
-
-    def _where(self) -> str:
-        if isinstance(self.address, str):
-            return self.address
-        if self._client is not None:
-            return str(self._client.scheduler.address)
-        return "a local cluster" if self.address is None else repr(self.address)
+        """Trials the cluster's workers run at once (with the per-trial resources); a survey
+        of a connected cluster is kept for `free_slots`."""
+        room = self._survey()
+        if self._link.client is not None:
+            self._room, self._stale = room, False
+        return sum(room.values())
 
     # ---- the executor protocol -------------------------------------------------------------
 
@@ -301,16 +214,23 @@ class Dask:
                 payload = cloudpickle.dumps((objective, takes_context(objective)))
         except Exception as exc:
             raise TypeError(f"the objective cannot be sent to Dask workers: {exc}") from exc
-        client = self._connect()
+        client = self._link.connect()
+        try:
+            self._begin(client, payload, on_report)
+        except BaseException:  # also Ctrl-C: the run never starts, so close nothing stays
+            self._shutdown()
+            raise
+
+    def _begin(self, client: Any, payload: bytes, on_report: ReportHandler | None) -> None:
+        """Ship the objective to the workers and listen for the run's events."""
         from . import _dask_worker
 
         self._worker_side = _dask_worker
         self.workers  # noqa: B018 - settle the worker count before the first job
         self._token = secrets.token_hex(6)
-        self._running.clear()
-        self._tasks.clear()
-        self._mean_run = None
+        self._flight = Flight(self._token, self.clock.now, self.worker_loss_retries)
         self._lost = None
+        self._stale = True  # survey the workers of this connection before the first job
         try:
             plugin = self._worker_side.ShipObjective(self._token, payload)
             client.register_plugin(plugin, name=self._plugin_name())
@@ -332,36 +252,13 @@ class Dask:
         ``workers``; more when jobs are short (see the class docstring)."""
         if self._stale:
             self._refresh()
-        return max(0, len(self._places()) * self._chunk() - len(self._outbox))
-
-    def _depth(self) -> int:
-        """Tasks per worker thread: 2 (one running, one queued) while jobs are short and every
-        thread of the cluster is ours (else Dask would run the queued one at once on an idle
-        thread, beyond ``workers``), else 1."""
-        short = self._mean_run is None or self._mean_run < _QUEUE_AHEAD_BELOW
-        return 2 if short and self.workers >= sum(self._room.values()) else 1
-
-    def _chunk(self) -> int:
-        """Jobs per task."""
-        short = self._mean_run is not None and self._mean_run < _CHUNK_BELOW
-        return _MAX_CHUNK if short else 1
-
-    def _places(self) -> list[tuple[str, bool]]:
-        """A worker address for each task that may be sent now: idle threads first, then
-        places in the queues (marked True), taking the workers in turn so that tasks spread
-        out; no more than ``workers`` allows."""
-        depth = self._depth()
-        tasks = Counter(task.address for task in self._tasks.values())
-        idle = {a: fits - tasks[a] for a, fits in self._room.items()}
-        queued = {a: fits * depth - max(tasks[a], fits) for a, fits in self._room.items()}
-        places = [(a, False) for a in _in_turn(idle)] + [(a, True) for a in _in_turn(queued)]
-        return places[: max(0, self.workers * depth - len(self._tasks))]
+        return self._flight.free_slots(self._room, self.workers)
 
     def _refresh(self) -> None:
         """Take the list of workers again; a task sent to a worker that is gone is lost."""
         self._stale = False
         self._room = self._survey()
-        for key, task in self._tasks.items():
+        for key, task in self._flight.tasks.items():
             if task.address and task.address not in self._room:
                 self._inbox.put((task.address, key))
 
@@ -373,42 +270,29 @@ class Dask:
         paratune picks the workers because Dask places tasks by their expected run time, not
         by resources, and could queue a trial behind another on a busy worker while an idle
         one could run it."""
-        key = self._key(job.trial_id, job.attempt)
-        self._running[key] = _Running(job, self.clock.now())
-        self._outbox.append(key)
-
-    def _key(self, trial_id: int, attempt: int) -> str:
-        return f"paratune-{self._token}-{trial_id}-{attempt}"
+        self._flight.submit(job)
 
     def _flush(self) -> None:
         """Send the jobs submitted since the last call: spread over as many tasks as there are
         places for (at least one), each task a run of consecutive jobs."""
-        keys = [key for key in self._outbox if key in self._running]
-        self._outbox = []
+        keys = [key for key in self._flight.outbox if key in self._flight.running]
+        self._flight.outbox.clear()
         if not keys:
             return
-        places = self._places() or [("", False)] * len(keys)  # no room known: Dask picks
-        count = min(len(places), len(keys))
-        size, extra = divmod(len(keys), count)
-        by_worker: dict[str, list[list[str]]] = {}
-        queued: set[str] = set()  # the first key of each task sent to wait in a queue
-        begin = 0
-        for index in range(count):
-            end = begin + size + (index < extra)
-            address, behind = places[index]
-            by_worker.setdefault(address, []).append(keys[begin:end])
-            if behind:
-                queued.add(keys[begin])
-            begin = end
+        if self._stale:  # a worker left (its trials are among these, sent again) or joined
+            self._refresh()
+        places = self._flight.places(self._room, self.workers)
+        places = places or [("", False)] * len(keys)  # no room known: Dask picks
+        by_worker, queued = split(keys, places)
         resources = dask_resources(self._trial_resources) if self._trial_resources else None
         reports = self._on_report is not None
         for address, groups in by_worker.items():
             # Named for the first job, and unique, also when a job is sent again.
             names = [f"{group[0]}-{next(self._sends)}" for group in groups]
-            futures = self._client.map(
+            futures = self._link.client.map(
                 self._worker_side.run_task,
                 [self._token] * len(groups),
-                [[self._running[key].job for key in group] for group in groups],
+                [[self._flight.running[key].job for key in group] for group in groups],
                 [reports] * len(groups),
                 key=names,
                 workers=[address] if address else None,
@@ -417,9 +301,9 @@ class Dask:
                 retries=0,
             )
             for name, group, future in zip(names, groups, futures, strict=True):
-                self._tasks[name] = _Task(address, group, future, group[0] in queued)
+                self._flight.tasks[name] = Task(address, group, future, group[0] in queued)
                 for key in group:
-                    self._running[key].task = name
+                    self._flight.running[key].task = name
                 future.add_done_callback(lambda f: self._inbox.put(("done", str(f.key))))
 
     def _on_cluster_event(self, event: tuple[float, Any]) -> None:
@@ -446,7 +330,7 @@ class Dask:
         """
         self._check_scheduler()
         self._flush()
-        if not self._running:
+        if not self._flight.running:
             return self._await_room(timeout)
         deadline = None if timeout is None else time.monotonic() + timeout
         messages: list[tuple[str, Any]] = []
@@ -479,7 +363,7 @@ class Dask:
         left = self._roomless_since + self._wait - now
         if left <= 0:
             raise ParatuneError(
-                f"no worker of the Dask cluster ({self._where()}) can run the trials: none "
+                f"no worker of the Dask cluster ({self._link.where()}) can run the trials: none "
                 f"has joined for {self._wait:g} s"
             )
         try:
@@ -495,84 +379,46 @@ class Dask:
             if kind == "report":
                 self._answer(what)
             elif kind == "result":  # the usual way results come: pushed by their worker
-                events += self._take(*cloudpickle.loads(what))
+                events += self._flight.take(*cloudpickle.loads(what))
             elif kind == "done":
                 finished.append(what)
-            elif what and (task := self._tasks.pop(what, None)) is not None:
-                task.future.release()  # the scheduler would run it again by itself
-                if task.queued:  # it never started: send it again, as the same attempt
-                    self._outbox += [key for key in task.jobs if key in self._running]
-                    continue
-                reason = f"Dask worker {kind} was lost while it ran the trial"
-                events += self._fail(task, reason, worker=self._index(kind))
-        ended = [self._tasks[key] for key in finished if key in self._tasks]
+            elif what and (task := self._flight.tasks.pop(what, None)) is not None:
+                events += self._flight.moved(task, kind)
+        ended = [self._flight.tasks[key] for key in finished if key in self._flight.tasks]
         ok = [task for task in ended if task.future.status == "finished"]
         for result in self._gather(ok):
             if result is not None:  # else pushed as a worker event, still on its way
-                events += self._take(*result)
+                events += self._flight.take(*result)
         for task in ended:
             status = task.future.status
-            if status in ("finished", "pending") or task.future.key not in self._tasks:
+            if status in ("finished", "pending") or task.future.key not in self._flight.tasks:
                 continue  # pending: a worker's loss touched it, and it runs on
-            del self._tasks[task.future.key]
-            self._start_next(task.address)
+            del self._flight.tasks[task.future.key]
+            if status == "error" and type(task.future.exception()).__name__ == "KilledWorker":
+                events += self._flight.moved(task, task.address or "?")  # the scheduler gave up
+                continue
+            self._flight.start_next(task.address)
             if status == "cancelled":
                 self._check_scheduler()
-                events += self._fail(task, "its Dask task was cancelled")
+                events += self._flight.fail(task, "its Dask task was cancelled")
             else:
-                events += self._fail(task, task_error(task.future.exception()))
+                events += self._flight.fail(task, task_error(task.future.exception()))
         return events
-
-    def _take(self, results: list[Event], address: str | None) -> list[Event]:
-        """The events of a task that ran (``address``: its worker, None if unknown)."""
-        taken: list[Event] = []
-        for event in results:
-            running = self._running.pop(self._key(event.trial_id, event.attempt), None)
-            if running is None:
-                continue  # cancelled meanwhile
-            if (task := self._tasks.pop(running.task, None)) is not None:
-                task.future.release()  # now, not when garbage collected
-                self._start_next(task.address)
-            run = event.finished - event.started
-            self._mean_run = run if self._mean_run is None else self._mean_run * 0.8 + run * 0.2
-            taken.append(event if address is None else event._replace(worker=self._index(address)))
-        return taken
-
-    def _start_next(self, address: str) -> None:
-        """A task of ours on ``address`` ended: its thread starts the oldest task queued there
-        (the worker runs tasks sent earlier first)."""
-        for task in self._tasks.values():  # in the order they were sent
-            if task.address == address and task.queued:
-                task.queued = False
-                return
-
-    def _fail(self, task: _Task, reason: str, worker: int = -1) -> list[Event]:
-        """Failed events for the jobs of a task that did not run to its end."""
-        now = self.clock.now()
-        failed = []
-        for key in task.jobs:
-            running = self._running.pop(key, None)
-            if running is not None:
-                job, started = running.job, running.submitted
-                failed.append(
-                    Event(job.trial_id, job.attempt, False, None, started, now, worker, reason)
-                )
-        return failed
 
     def _answer(self, message: dict[str, Any]) -> None:
         """Hand a report to the driver's handler and send its answer back to the worker."""
         report: Report = cloudpickle.loads(message["report"])
         go_on = True if self._on_report is None else self._on_report(report)
         distributed = import_distributed()
-        distributed.Variable(message["answer"], client=self._client).set(go_on)
+        distributed.Variable(message["answer"], client=self._link.client).set(go_on)
 
-    def _gather(self, finished: list[_Task]) -> list[tuple[list[Event], str | None] | None]:
+    def _gather(self, finished: list[Task]) -> list[tuple[list[Event], str | None] | None]:
         """The results of finished tasks that were not pushed (too large for a worker event),
         fetched together: one round trip, not one each. None for those that were pushed."""
         if not finished:
             return []
         try:
-            results: list[tuple[list[Event], str | None] | None] = self._client.gather(
+            results: list[tuple[list[Event], str | None] | None] = self._link.client.gather(
                 [task.future for task in finished], errors="raise"
             )
         except Exception:
@@ -582,24 +428,21 @@ class Dask:
                 try:
                     results.append(task.future.result())
                 except Exception as exc:
-                    results.append((self._fail(task, task_error(exc)), None))
+                    results.append((self._flight.fail(task, task_error(exc)), None))
         return results
 
     def _check_scheduler(self) -> None:
         """Raise `ParatuneError` once the client has lost the scheduler."""
-        if self._lost is None and self._client is not None:
-            if self._client.status not in ("running", "newly-created"):
+        client = self._link.client
+        if self._lost is None and client is not None:
+            if client.status not in ("running", "newly-created"):
                 self._lost = ParatuneError(
-                    f"the Dask scheduler at {self._where()} is unreachable "
-                    f"(client {self._client.status}); trials finished so far are in the store, "
+                    f"the Dask scheduler at {self._link.where()} is unreachable "
+                    f"(client {client.status}); trials finished so far are in the store, "
                     "and the run can be resumed once the cluster is back"
                 )
         if self._lost is not None:
             raise self._lost
-
-    def _index(self, address: str) -> int:
-        """A small number for each worker address, in the order they are first seen."""
-        return self._indexes.setdefault(address, len(self._indexes))
 
     def cancel(self) -> list[Event]:
         """Release every task in flight and report it cancelled. A task already running is
@@ -610,88 +453,44 @@ class Dask:
                 is not known: they stay running in the store, to run again on resume.
         """
         self._check_scheduler()
-        self._outbox = []  # never sent: reported cancelled below, nothing to stop
+        self._flight.outbox.clear()  # never sent: reported cancelled below, nothing to stop
         events = self.completed(timeout=0)
         now = self.clock.now()
-        futures = [task.future for task in self._tasks.values()]
-        if futures and self._client is not None:
-            self._client.cancel(futures)
-            jobs = [(r.job.trial_id, r.job.attempt) for r in self._running.values()]
+        futures = [task.future for task in self._flight.tasks.values()]
+        if futures and self._link.client is not None:
+            self._link.client.cancel(futures)
+            jobs = [(r.job.trial_id, r.job.attempt) for r in self._flight.running.values()]
             # Running tasks go on in their threads; their objectives learn of it through ctx.
-            self._client.run(self._worker_side.cancel_jobs, self._token, jobs, wait=False)
-        for running in self._running.values():
+            self._link.client.run(self._worker_side.cancel_jobs, self._token, jobs, wait=False)
+        for running in self._flight.running.values():
             events.append(cancelled_event(running.job, running.submitted, now, -1))
-        self._running.clear()
-        self._tasks.clear()
+        self._flight = Flight("", self.clock.now, self.worker_loss_retries)
         return events
 
     def close(self) -> None:
-        """Take the objective off the workers and disconnect (stopping the local cluster if
-        this executor started it; a client passed in is left open). Safe to call twice."""
-        client = self._client
-        if client is not None and self._lost is None and client.status == "running":
-            try:
-                client.unsubscribe_topic("all")
-                if self._token:
-                    client.unsubscribe_topic(self._worker_side.result_topic(self._token))
-                    client.unsubscribe_topic(self._worker_side.report_topic(self._token))
-                    client.unregister_worker_plugin(self._plugin_name())
-            except Exception:  # pragma: no cover - the cluster went away while closing
-                pass
-        self._running.clear()
-        self._tasks.clear()
-        self._shutdown()
+        """Take the objective off the workers and disconnect (closing the local cluster, with
+        its processes, if this executor started one; a client passed in is left open). Safe
+        to call twice; the connection is dropped even when interrupted (Ctrl-C)."""
+        client = self._link.client
+        try:
+            # Unsubscribed first, also from a local cluster: its scheduler would otherwise
+            # send the client's own removal to the closed client (and log it as critical).
+            if client is not None and self._lost is None and client.status == "running":
+                with contextlib.suppress(Exception):  # the cluster went away meanwhile
+                    client.unsubscribe_topic("all")
+                    if self._token:
+                        client.unsubscribe_topic(self._worker_side.result_topic(self._token))
+                        client.unsubscribe_topic(self._worker_side.report_topic(self._token))
+                        client.unregister_worker_plugin(self._plugin_name())
+        finally:
+            self._flight = Flight("", self.clock.now, self.worker_loss_retries)
+            self._shutdown()
 
     def _shutdown(self) -> None:
-        client, self._client = self._client, None
-        shared = (
-            client is not None
-            and isinstance(self.address, str)
-            and _CLIENTS.get(self._shared()) is client
-        )
-        if shared and client.status != "running":
-            del _CLIENTS[self._shared()]
-            shared = False
-        if client is not None and client is not self.address and not shared:
-            client.close(timeout=5)
-        cluster, self._cluster = self._cluster, None
-        if cluster is not None:
-            cluster.close(timeout=10)
+        self._link.close()
         self._workers = None if self._asked is None else self._workers
         self._token = ""
+        self._room, self._stale = {}, True
 
     def _plugin_name(self) -> str:
         return f"paratune-{self._token}"
-
-
-def _send_sooner(client: Any) -> None:
-    """Let a client that paratune made batch its messages to the scheduler over 2 ms rather
-    than Dask's 10: jobs sent just after other messages (the run's subscriptions, the answer
-    to a report, a result's release) would otherwise wait up to 10 ms, each time."""
-    comm: Any = getattr(client, "scheduler_comm", None)
-    interval = getattr(comm, "interval", None)
-    if isinstance(interval, float):  # a private detail of Dask's: left alone if it changes
-        comm.interval = min(interval, _BATCH_WITHIN)
-
-
-def _close_shared_clients() -> None:
-    """Close the kept connections as the process ends. A client whose scheduler went first
-    is still trying to reconnect, and would log an error as it is closed: nothing is lost
-    by then, so that log is silenced."""
-    if any(client.status == "connecting" for client in _CLIENTS.values()):
-        logging.getLogger("distributed.client").setLevel(logging.CRITICAL)
-    Dask.disconnect()
-
-
-def _in_turn(counts: dict[str, int]) -> list[str]:
-    """Each address as many times as its count, taking the addresses in turn:
-    ``{"a": 2, "b": 1}`` gives ``["a", "b", "a"]``."""
-    order: list[str] = []
-    left = {address: count for address, count in counts.items() if count > 0}
-    while left:
-        for address in list(left):
-            order.append(address)
-            left[address] -= 1
-            if not left[address]:
-                del left[address]
-    return order
