@@ -88,6 +88,15 @@ def test_without_distributed_the_error_names_the_extra(monkeypatch: pytest.Monke
         _ = Dask().workers
 
 
+def test_a_trial_no_local_worker_could_run_is_refused_without_starting_the_cluster() -> None:
+    started = time.monotonic()
+    with pytest.raises(pt.SpecError, match=r"no worker of the Dask cluster \(a local cluster\) "
+                       r"can run a trial that needs GPU=1: its workers offer CPU=1;"):  # fmt: skip
+        pt.tune(dask_census.where_it_listens, {"x": pt.Float(0, 1)}, executor="dask",
+                workers=2, resources={"gpus": 1}, max_trials=1, store=None)  # fmt: skip
+    assert time.monotonic() - started < 1  # a cluster takes seconds to start
+
+
 @pytest.mark.parametrize("address", ["not a url", "tcp://", "tcp://host:99999", "garbage",
                                      "http://head:8786", "tcp://head"])  # fmt: skip
 def test_a_malformed_address_is_refused_before_anything_starts(address: str) -> None:
