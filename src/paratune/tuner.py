@@ -288,6 +288,8 @@ class Tuner:
                 if value is not None:
                     self.scheduler.on_report(trial_id, report.step, value)
             if trial.status in (Status.RUNNING, Status.INTERRUPTED):
+                # Both run again: the scheduler sees each as running, where it stood.
+                trial = trial._replace(status=Status.RUNNING)
                 self._running[trial_id] = trial
                 self._queued.append(self._job(trial, trial.attempts))
                 self.scheduler.on_result(trial._replace(value=None))

@@ -29,13 +29,6 @@ def wait_held(folder: Path, driver: Driver, times: int) -> None:
     assert reached and driver.running(), driver.stderr()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Tuner._replay hands the scheduler an interrupted trial with its status "
-    "'interrupted'; ASHA.on_result counts only 'running' as running and promoted, so it "
-    "promotes the trial again: RuntimeError 'the scheduler asked to continue trial 0, which "
-    "is still running', and the trials in flight are left cancelled",
-)
 def test_an_interrupted_promotion_resumed_after_a_kill_runs_once(tmp_path: Path) -> None:
     spec = write_run(tmp_path, HELD, seed=0)
     store = tmp_path / "runs.db"
