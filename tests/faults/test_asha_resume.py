@@ -7,8 +7,6 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-import pytest
-
 from .harness import DEADLINE, Driver, wait_until
 from .scenarios import EVALUATIONS_LOG, HELD, HELD_LOG, HOLD, write_run
 from .store_view import count_lines, read_evaluations, snapshot
