@@ -376,8 +376,12 @@ def run_with_faults(
     outcome.lost, outcome.twice = len(verdict.lost), len(verdict.twice)
     outcome.problems += verdict.problems
     if scenario.order_free and not outcome.problems:
-        reference = reference_run(scenario, folder / "reference", run.seed)
-        outcome.problems += compare_with_reference(final, reference)
+        try:
+            reference = reference_run(scenario, folder / "reference", run.seed)
+        except RuntimeError as exc:
+            outcome.problems.append(str(exc))
+        else:
+            outcome.problems += compare_with_reference(final, reference)
     outcome.seconds = time.monotonic() - start
     return outcome
 
@@ -391,5 +395,5 @@ def reference_run(scenario: Scenario, folder: Path, seed: int) -> Snapshot:
     with Driver(folder, args, 0) as driver:
         code = driver.wait(DEADLINE)
         if code != 0:
-            raise RuntimeError(f"the uninterrupted run failed ({code}): {driver.stderr()}")
+            raise RuntimeError(f"the uninterrupted run failed ({code}): {driver.stderr()[-2000:]}")
     return snapshot(store, scenario.name)
