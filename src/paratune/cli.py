@@ -1,4 +1,4 @@
-"""The command line: ``paratune run | resume | status | report | export | scaling`` (also
+"""The command line: ``paratune run | resume | status | recover | report | export | scaling`` (also
 ``python -m paratune ...``). It formats; `paratune.analysis`, `paratune.report`,
 `paratune.export` and `paratune.scaling` compute."""
 
@@ -166,11 +166,22 @@ def _print_summary(result: TuneResult, *, as_json: bool) -> None:
     "--store", type=str, default=DEFAULT_STORE, show_default=True, help="SQLite store file."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-def status(name: str | None, store: str, as_json: bool) -> None:
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Check the whole file instead (SQLite's integrity_check): print ok or the problems.",
+)
+def status(name: str | None, store: str, as_json: bool, check: bool) -> None:
     """Show the experiments in the store (trial counts by status, best so far), or one
-    experiment in detail. Reads only: safe while a run is writing."""
+    experiment in detail. Reads only: safe while a run is writing. A damaged store is
+    refused; --check lists its problems, and `paratune recover` saves what can be read."""
     from .store import SQLiteStore
 
+    if check:
+        if name is not None:
+            raise click.UsageError("--check checks the whole store: give no experiment NAME")
+        _check_store(Path(store), as_json=as_json)
+        return
     try:
         db = SQLiteStore(store, readonly=True)
         try:
@@ -199,6 +210,55 @@ def status(name: str | None, store: str, as_json: bool) -> None:
                 f"{experiment:<32} {c['done']:>6} {c['failed']:>6} {c['running']:>7} "
                 f"{c['cancelled']:>9}  {best} ({row['mode']})"
             )
+
+
+def _check_store(store: Path, *, as_json: bool) -> None:
+    """`status --check`: SQLite's integrity_check of the whole file; exit 1 if damaged."""
+    from .store._integrity import integrity_problems
+
+    try:
+        problems = integrity_problems(store)
+    except ParatuneError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps({"store": str(store), "ok": not problems, "problems": problems}))
+    elif not problems:
+        click.echo(f"{store}: ok (SQLite's integrity_check finds no problem)")
+    else:
+        click.echo(f"{store} is damaged; SQLite's integrity_check finds:")
+        for problem in problems:
+            click.echo(f"  {problem}")
+        click.echo(
+            f"`paratune recover {store} NEW.db` copies what can still be read into a new store"
+        )
+    if problems:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("store", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+def recover(store: Path, out: Path) -> None:
+    """Copy what SQLite can still read of the damaged store STORE into OUT, a new store
+    file: experiments, trials and reports, row by row, skipping the pages it cannot read
+    (and rows whose values no longer decode). STORE is only read, never changed."""
+    from .store._recover import recover as recover_store
+
+    try:
+        done = recover_store(store, out)
+    except ParatuneError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"recovered {store} into {out}:")
+    for table, copied in done.copied.items():
+        skipped, undecodable = done.skipped.get(table, 0), done.undecodable.get(table, 0)
+        click.echo(
+            f"  {table:<12} {copied} rows copied, {skipped} unreadable stretches skipped, "
+            f"{undecodable} rows that no longer decode left out"
+        )
+    for name, gaps in done.missing.items():
+        ranges = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in gaps)
+        click.echo(f"  experiment {name!r}: trial ids missing: {ranges}")
+    click.echo(f"{out} is a whole store: read it, or resume from it, with --store {out}")
 
 
 def _detail(db: Any, row: dict[str, Any]) -> dict[str, Any]:

@@ -19,18 +19,16 @@ import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from ..errors import StoreError
 from ..trial import Report, Status, Trial
+from . import _integrity as integrity
 from ._base import Experiment, RunTotals
+from ._integrity import APPLICATION_ID, guard_sqlite_errors
 from ._lease import Heartbeat, Owner, read_owner, token_of
 
 SCHEMA_VERSION = 3
 """The schema this paratune writes; it reads this one and older."""
-
-APPLICATION_ID = 0x7061_7274  # "part": marks a SQLite file as a paratune store
-_MAGIC = b"SQLite format 3\x00"
 
 _SCHEMA = """
 CREATE TABLE experiments (
@@ -102,17 +100,6 @@ _TRIAL_COLUMNS_1 = _TRIAL_COLUMNS.replace(
 )
 
 
-def check_store_file(path: Path) -> None:
-    """Refuse, reading only, a path that cannot be a store: a folder, or a file that is not
-    an empty file or an SQLite database."""
-    if path.is_dir():
-        raise StoreError(f"{path} is a folder, not a store file")
-    if path.exists() and path.stat().st_size > 0:
-        with path.open("rb") as file:
-            if file.read(len(_MAGIC)) != _MAGIC:
-                raise StoreError(f"{path} is not an SQLite database, so not a paratune store")
-
-
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), default=_jsonable, allow_nan=True)
 
@@ -124,17 +111,20 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+@guard_sqlite_errors  # an sqlite3.Error of a public method is raised as a StoreError
 class SQLiteStore:
     """Experiments and trials in one SQLite file.
 
     Args:
-        path: the file; created (with its folder) when missing, unless ``readonly``.
+        path: the file; created (with its folder, mode 0600) when missing, unless
+            ``readonly``. A reader also opens a store in a read-only folder or filesystem.
         readonly: open for reading only, as ``paratune status`` and `paratune.load` do.
 
     Raises:
         StoreError: the path is a folder, the file is not SQLite, is an SQLite file of
-            something else, or was written by a newer paratune. Nothing is written to the
-            file before these checks pass.
+            something else, was written by a newer paratune, is damaged (SQLite's
+            quick_check), or cannot be written (a writer). Nothing is written to the file
+            before these checks pass. Every method raises StoreError for SQLite's errors.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, readonly: bool = False) -> None:
@@ -143,39 +133,41 @@ class SQLiteStore:
         self._name: str | None = None
         self._token = ""  # this driver's lease, once it opens an experiment
         self._heartbeat: Heartbeat | None = None
-        check_store_file(self.path)
+        integrity.check_store_file(self.path)
         if readonly and not self.path.exists():
             raise StoreError(f"no store at {self.path}")
-        try:
-            self._db = self._connect()
-        except sqlite3.Error as exc:
-            raise StoreError(f"{self.path} cannot be opened as a store: {exc}") from exc
+        self._db, created = integrity.open_connection(self.path, readonly=readonly)
         try:
             self._check_or_create()
         except BaseException as exc:
-            self._db.close()  # leave nothing behind (no -wal or -shm file) on a refusal
+            integrity.abandon(self._db, self.path, created=created)  # leaves nothing behind
             if isinstance(exc, sqlite3.Error):
-                raise StoreError(f"{self.path} cannot be used as a store: {exc}") from exc
+                raise integrity.store_error(self.path, exc, "opening it") from exc
             raise
 
-    def _connect(self) -> sqlite3.Connection:
-        if self.readonly:
-            # Not SQLite's mode=ro: a read-only connection cannot remove the -wal and -shm
-            # files when it closes, so every `paratune status` would leave them behind.
-            # query_only forbids writes just as well.
-            uri = f"file:{quote(str(self.path.resolve()))}?mode=rw"
-            db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA query_only = ON")
-        else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA busy_timeout = 30000")
-        return db
-
     def _check_or_create(self) -> None:
-        application_id = self._db.execute("PRAGMA application_id").fetchone()[0]
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        tables = self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        new, version = self._identity()
+        if not new:
+            integrity.check_structure(self._db, self.path)  # before reading or writing it
+        self._columns = _TRIAL_COLUMNS_1 if version == 1 else _TRIAL_COLUMNS
+        if self.readonly:
+            return
+        if new or version < SCHEMA_VERSION:
+            # Schema, identity and upgrade in one transaction, decided again under its lock
+            # (another driver may have made the store meanwhile): readers see none or all.
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                for statement in self._changes(*self._identity()):
+                    self._db.execute(statement)
+        # WAL only once the store is whole (a no-op for a store already in WAL mode).
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        self._columns = _TRIAL_COLUMNS
+
+    def _identity(self) -> tuple[bool, int]:
+        """Whether the file is still empty, and its schema version; a file that is not a
+        store, or a store of a newer paratune, is refused."""
+        application_id, version, tables = integrity.read_identity(self._db)
         new = application_id != APPLICATION_ID
         if new:
             if tables or application_id:
@@ -187,27 +179,24 @@ class SQLiteStore:
                 f"{self.path} was written by a newer paratune (store schema {version}; this "
                 f"version reads up to {SCHEMA_VERSION}): upgrade paratune to open it"
             )
-        self._columns = _TRIAL_COLUMNS_1 if version == 1 else _TRIAL_COLUMNS
-        if self.readonly:
-            return
-        # Only now, with the file known to be ours (or empty), may anything be written.
-        self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.execute("PRAGMA synchronous = NORMAL")
+        return new, version
+
+    def _changes(self, new: bool, version: int) -> list[str]:
+        """The statements that make an empty file a store, or upgrade an older store."""
         if new:
-            self._db.executescript(
-                f"BEGIN; {_SCHEMA} PRAGMA application_id = {APPLICATION_ID}; "
-                f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
-            )
-        elif version < SCHEMA_VERSION:  # upgrade in place, in one transaction
-            added = ""
-            if version == 1:
-                added += "".join(f"ALTER TABLE trials ADD COLUMN {c}; " for c in _ADDED_IN_2)
-                added += "ALTER TABLE reports ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0; "
-            added += "".join(f"ALTER TABLE experiments ADD COLUMN {c}; " for c in _ADDED_IN_3)
-            self._db.executescript(
-                f"BEGIN; {added}PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
-            )
-        self._columns = _TRIAL_COLUMNS
+            return [
+                *integrity.statements(_SCHEMA),
+                f"PRAGMA application_id = {APPLICATION_ID}",
+                f"PRAGMA user_version = {SCHEMA_VERSION}",
+            ]
+        if version >= SCHEMA_VERSION:
+            return []  # upgraded meanwhile by another driver
+        added = []
+        if version == 1:
+            added += [f"ALTER TABLE trials ADD COLUMN {c}" for c in _ADDED_IN_2]
+            added += ["ALTER TABLE reports ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0"]
+        added += [f"ALTER TABLE experiments ADD COLUMN {c}" for c in _ADDED_IN_3]
+        return [*added, f"PRAGMA user_version = {SCHEMA_VERSION}"]
 
     # ---- writing (the driver) ----------------------------------------------------------
 
