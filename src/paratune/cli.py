@@ -214,23 +214,14 @@ def status(name: str | None, store: str, as_json: bool, check: bool) -> None:
 
 def _check_store(store: Path, *, as_json: bool) -> None:
     """`status --check`: SQLite's integrity_check of the whole file; exit 1 if damaged."""
-    from .store._integrity import integrity_problems
+    from .store._integrity import describe_problems, integrity_problems
 
     try:
         problems = integrity_problems(store)
     except ParatuneError as exc:
         raise click.ClickException(str(exc)) from exc
-    if as_json:
-        click.echo(json.dumps({"store": str(store), "ok": not problems, "problems": problems}))
-    elif not problems:
-        click.echo(f"{store}: ok (SQLite's integrity_check finds no problem)")
-    else:
-        click.echo(f"{store} is damaged; SQLite's integrity_check finds:")
-        for problem in problems:
-            click.echo(f"  {problem}")
-        click.echo(
-            f"`paratune recover {store} NEW.db` copies what can still be read into a new store"
-        )
+    as_dict = {"store": str(store), "ok": not problems, "problems": problems}
+    click.echo(json.dumps(as_dict) if as_json else describe_problems(store, problems))
     if problems:
         sys.exit(1)
 
@@ -245,20 +236,9 @@ def recover(store: Path, out: Path) -> None:
     from .store._recover import recover as recover_store
 
     try:
-        done = recover_store(store, out)
+        click.echo(recover_store(store, out).describe(store, out))
     except ParatuneError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"recovered {store} into {out}:")
-    for table, copied in done.copied.items():
-        skipped, undecodable = done.skipped.get(table, 0), done.undecodable.get(table, 0)
-        click.echo(
-            f"  {table:<12} {copied} rows copied, {skipped} unreadable stretches skipped, "
-            f"{undecodable} rows that no longer decode left out"
-        )
-    for name, gaps in done.missing.items():
-        ranges = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in gaps)
-        click.echo(f"  experiment {name!r}: trial ids missing: {ranges}")
-    click.echo(f"{out} is a whole store: read it, or resume from it, with --store {out}")
 
 
 def _detail(db: Any, row: dict[str, Any]) -> dict[str, Any]:

@@ -338,3 +338,16 @@ def abandon(db: sqlite3.Connection, path: Path, *, created: bool) -> None:
     close_unchanged(db, path)
     if created:
         remove_created(path)
+
+
+def describe_problems(path: Path, problems: list[str]) -> str:
+    """What `paratune status --check` prints for the ``problems`` of `integrity_problems`."""
+    if not problems:
+        return f"{path}: ok (SQLite's integrity_check finds no problem)"
+    return "\n".join(
+        [
+            f"{path} is damaged; SQLite's integrity_check finds:",
+            *(f"  {problem}" for problem in problems),
+            f"`paratune recover {path} NEW.db` copies what can still be read into a new store",
+        ]
+    )

@@ -45,6 +45,23 @@ class Recovery:
     undecodable: dict[str, int] = field(default_factory=dict)
     missing: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
 
+    def describe(self, source: Path, target: Path) -> str:
+        """What `paratune recover` prints: rows per table, then the missing trial ids."""
+        lines = [f"recovered {source} into {target}:"]
+        for table, copied in self.copied.items():
+            lines.append(
+                f"  {table:<12} {copied} rows copied, {self.skipped.get(table, 0)} unreadable "
+                f"stretches skipped, {self.undecodable.get(table, 0)} rows that no longer "
+                "decode left out"
+            )
+        for name, gaps in self.missing.items():
+            ranges = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in gaps)
+            lines.append(f"  experiment {name!r}: trial ids missing: {ranges}")
+        lines.append(
+            f"{target} is a whole store: read it, or resume from it, with --store {target}"
+        )
+        return "\n".join(lines)
+
 
 def recover(source: str | Path, target: str | Path) -> Recovery:
     """Copy what SQLite can still read of the store ``source`` into ``target``, a new store
