@@ -173,6 +173,8 @@ class Trial(NamedTuple):
         cpu_time: CPU seconds its jobs used, over all attempts (None when not measured).
         peak_memory: the highest peak resident memory of its jobs, in bytes (None when not
             measured).
+        moved: how many times its jobs were run again on another worker because the one
+            running them was lost (Dask), over all attempts; not counted in ``attempts``.
     """
 
     trial_id: int
@@ -195,6 +197,7 @@ class Trial(NamedTuple):
     checkpoint_step: int | None = None
     cpu_time: float | None = None
     peak_memory: int | None = None
+    moved: int = 0
 
     @property
     def duration(self) -> float | None:

@@ -379,6 +379,7 @@ class Tuner:
                 checkpoint_step=before.checkpoint_step if before else None,
                 cpu_time=before.cpu_time if before else None,
                 peak_memory=before.peak_memory if before else None,
+                moved=before.moved if before else 0,
             )
             self._keep(trial)
             self._running[job.trial_id] = trial
@@ -487,6 +488,7 @@ class Tuner:
             checkpoint_step=_latest(event.checkpoint_step, running.checkpoint_step),
             cpu_time=_total(running.cpu_time, event.cpu_time),
             peak_memory=_highest(running.peak_memory, event.peak_memory),
+            moved=running.moved + event.moved,
         )
         if status is Status.RUNNING:  # failed, with a retry left
             self._keep(trial)

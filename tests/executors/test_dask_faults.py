@@ -242,6 +242,6 @@ def test_a_moved_trial_is_done_at_its_first_attempt(local: Any, tmp_path: Path) 
     result = pt.tune(dies, {"folder": str(tmp_path), "deaths": 1}, max_trials=1, store=store,
                      name="moved", executor=Dask(local))  # fmt: skip
     trial = result.trial_list[0]
-    assert (trial.status, trial.attempts, trial.error) == (pt.Status.DONE, 1, None)
+    assert (trial.status, trial.attempts, trial.error, trial.moved) == (pt.Status.DONE, 1, None, 1)
     assert trial.pid != int((tmp_path / "died-0-0").read_text())
     assert pt.load(store, "moved").trial_list == [trial]

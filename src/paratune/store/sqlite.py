@@ -25,7 +25,7 @@ from ..trial import Report, Status, Trial
 from . import _integrity as integrity
 from ._base import Experiment, RunTotals
 from ._integrity import APPLICATION_ID, guard_sqlite_errors
-from ._lease import Heartbeat, Owner, read_owner, token_of
+from ._lease import Heartbeat, Owner, hold, let_go, read_owner, token_of
 
 SCHEMA_VERSION = 3
 """The schema this paratune writes; it reads this one and older."""
@@ -74,6 +74,7 @@ CREATE TABLE trials (
     checkpoint_step INTEGER,        -- schema 2 on
     cpu_time REAL,                  -- schema 2 on
     peak_memory INTEGER,            -- schema 2 on
+    moved INTEGER NOT NULL DEFAULT 0,  -- schema 3 on: times moved off a lost worker
     PRIMARY KEY (experiment, trial_id)
 ) WITHOUT ROWID;
 CREATE TABLE reports (              -- intermediate results (ctx.report, rung results)
@@ -90,14 +91,15 @@ CREATE TABLE reports (              -- intermediate results (ctx.report, rung re
 _TRIAL_COLUMNS = (
     "trial_id, config, seed, status, value, metrics, attempts, budget, submitted, started, "
     "finished, worker_time, worker, host, pid, error, traceback, checkpoint_step, cpu_time, "
-    "peak_memory"
+    "peak_memory, moved"
 )
 # What schema 2 added to schema 1, and how a read-only reader of a schema 1 file stands in.
 _ADDED_IN_2 = ("checkpoint_step INTEGER", "cpu_time REAL", "peak_memory INTEGER")
 _ADDED_IN_3 = ("lease TEXT", "heartbeat REAL")
 _TRIAL_COLUMNS_1 = _TRIAL_COLUMNS.replace(
-    "checkpoint_step, cpu_time, peak_memory", "NULL, NULL, NULL"
+    "checkpoint_step, cpu_time, peak_memory, moved", "NULL, NULL, NULL, 0"
 )
+_TRIAL_COLUMNS_2 = _TRIAL_COLUMNS.replace("moved", "0")
 
 
 def _dumps(value: Any) -> str:
@@ -149,7 +151,7 @@ class SQLiteStore:
         new, version = self._identity()
         if not new:
             integrity.check_structure(self._db, self.path)  # before reading or writing it
-        self._columns = _TRIAL_COLUMNS_1 if version == 1 else _TRIAL_COLUMNS
+        self._columns = {1: _TRIAL_COLUMNS_1, 2: _TRIAL_COLUMNS_2}.get(version, _TRIAL_COLUMNS)
         if self.readonly:
             return
         if new or version < SCHEMA_VERSION:
@@ -196,6 +198,7 @@ class SQLiteStore:
             added += [f"ALTER TABLE trials ADD COLUMN {c}" for c in _ADDED_IN_2]
             added += ["ALTER TABLE reports ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0"]
         added += [f"ALTER TABLE experiments ADD COLUMN {c}" for c in _ADDED_IN_3]
+        added += ["ALTER TABLE trials ADD COLUMN moved INTEGER NOT NULL DEFAULT 0"]
         return [*added, f"PRAGMA user_version = {SCHEMA_VERSION}"]
 
     # ---- writing (the driver) ----------------------------------------------------------
@@ -257,6 +260,7 @@ class SQLiteStore:
                 )
         self._name, self._token = experiment.name, token
         self._heartbeat = Heartbeat(self.path, experiment.name, token)
+        hold(self.path, experiment.name)
         return self.trials()
 
     def _take_over(self, name: str, now: float) -> None:
@@ -265,7 +269,7 @@ class SQLiteStore:
         owner = self._owner(name)
         if owner is None:
             return
-        why_gone = owner.gone(now)
+        why_gone = owner.gone(now, self.path, name)
         if why_gone is None:
             raise StoreError(
                 f"experiment {name!r} in {self.path} is being run by another driver "
@@ -324,6 +328,7 @@ class SQLiteStore:
                 t.checkpoint_step,
                 t.cpu_time,
                 t.peak_memory,
+                t.moved,
             )
             for t in latest.values()
         ]
@@ -332,7 +337,7 @@ class SQLiteStore:
             self._renew_lease(name)
             self._db.executemany(
                 f"INSERT OR REPLACE INTO trials (experiment, {_TRIAL_COLUMNS}) "
-                f"VALUES ({', '.join('?' * 21)})",
+                f"VALUES ({', '.join('?' * 22)})",
                 rows,
             )
             self._db.executemany(
@@ -384,6 +389,7 @@ class SQLiteStore:
         if self._heartbeat is not None:
             self._heartbeat.stop()
             self._heartbeat = None
+            let_go(self.path, self._require_open())
 
     def _renew_lease(self, name: str) -> None:
         """Within a write transaction: renew this driver's lease, or refuse to write if
