@@ -48,3 +48,8 @@ def test_quiet_writes_nothing() -> None:
     stream = io.StringIO()
     ConsoleProgress(stream, quiet=True, max_time=5)(RUNNING)
     assert stream.getvalue() == ""
+
+
+def test_the_last_line_counts_the_trials_a_users_stop_interrupted() -> None:
+    stopped = dataclasses.replace(RUNNING, running=0, finished=True, interrupted=2)
+    assert "0 cancelled, 2 interrupted (run again on resume)" in shown(stopped)

@@ -20,6 +20,8 @@ def _summary(p: Progress, *, time_left: float | None = None) -> list[tuple[str, 
     ended = p.done + p.pruned + p.failed + p.cancelled
     total = f"/{p.max_trials}" if p.max_trials is not None else ""
     outcome = f"{p.done} done, {p.pruned} pruned, {p.failed} failed, {p.cancelled} cancelled"
+    if p.interrupted:
+        outcome += f", {p.interrupted} interrupted (run again on resume)"
     rows = [
         ("trials", f"{ended}{total} ended, {p.running} running"),
         ("outcome", outcome),

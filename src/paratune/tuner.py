@@ -95,6 +95,7 @@ class Progress:
         best_value: the best metric so far, or None.
         best_config: the configuration that gave it.
         finished: True on the last call, once the run has ended.
+        interrupted: trials cut short by the user's stop, to run again on resume.
     """
 
     elapsed: float
@@ -108,6 +109,7 @@ class Progress:
     best_value: float | None
     best_config: Config | None
     finished: bool = False
+    interrupted: int = 0
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -637,6 +639,7 @@ class Tuner:
                 best_value=best.value if best else None,
                 best_config=best.config if best else None,
                 finished=finished,
+                interrupted=self._counts[Status.INTERRUPTED],
             )
         )
 
