@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import sqlite3
 from collections.abc import Callable
@@ -102,7 +103,7 @@ def guard_sqlite_errors(cls: _C) -> _C:
     """Class decorator: each public method of ``cls`` (whose instances have a ``path``)
     turns an ``sqlite3.Error`` into the `StoreError` of `store_error`."""
     for name, method in list(vars(cls).items()):
-        if not name.startswith("_") and callable(method):
+        if not name.startswith("_") and inspect.isfunction(method):  # not static, class
             setattr(cls, name, _guarded(method, _DOING.get(name, "reading it")))
     return cls
 
