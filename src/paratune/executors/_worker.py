@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import signal
@@ -15,8 +16,9 @@ from typing import Any
 import cloudpickle
 
 from ..trial import Event, Job, Report
-from ._base import CpuTime, PeakMemory, make_context, run_job
+from ._base import _MEASURE_AFTER, CpuTime, PeakMemory, make_context, run_job
 from ._resources import Placement, apply_placement
+from ._worker_state import WorkerState
 
 # A worker sends what it has finished at the end of each batch of jobs, or sooner once this
 # many seconds have passed since its last message: cheap jobs travel in chunks, slow ones
@@ -28,17 +30,30 @@ _FLUSH_AFTER = 0.002
 _WATCH_EVERY = 0.5
 
 
+class Retiring:
+    """What a worker sends, after the events of the jobs it ran, when a trial changed its
+    process in a way it cannot undo: it runs no more jobs and exits, and the driver gives
+    the jobs it had not started to a new worker."""
+
+
 def worker_main(
     conn: Connection, payload: bytes, worker: int, placement: Placement | None = None
 ) -> None:
     """Receive batches of jobs, run them, send their events back, until told to stop.
     ``placement``: the cores and GPUs this worker's trials get (None: no per-trial resources)."""
-    # Ctrl-C reaches the whole process group; the driver handles it and stops the workers.
+    # A process group of its own, so that the driver can end a trial together with every
+    # process it started. (A session, not just a group: a group of the terminal's session
+    # that is not in the foreground would be stopped on reading from the terminal.)
+    with contextlib.suppress(OSError):
+        os.setsid()
+    # Should it stay in the driver's group, Ctrl-C would reach it; the driver handles it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with_the_driver()
     if placement is not None:
         apply_placement(placement)  # before the objective (and what it imports) loads
     objective, with_context, reports = cloudpickle.loads(payload)
+    # Recorded once the objective has loaded: what its imports set up, every trial keeps.
+    state = WorkerState()
     memory = PeakMemory()
     cpu = CpuTime(time.process_time)
     # Batches that arrived while a report waited for its answer.
@@ -81,6 +96,11 @@ def worker_main(
                 memory=memory,
             )
             ready.append(event)
+            # Resource limits are compared only where that costs a small part of the trial.
+            if not state.restore(thorough=event.finished - event.started >= _MEASURE_AFTER):
+                _send(conn, ready)
+                conn.send(Retiring())
+                return
             if time.monotonic() - last_sent > _FLUSH_AFTER:
                 _send(conn, ready)
                 ready = []
@@ -93,13 +113,16 @@ def worker_main(
 def _exit_with_the_driver() -> None:
     """End this worker, even in the middle of a trial, once the driver has died (killed, say):
     a forked worker may hold copies of the pipes' driver ends, so it would never see them
-    close, and an orphan must not go on burning a core."""
+    close, and an orphan must not go on burning a core. The processes its trial started
+    (its process group) end with it."""
     driver = os.getppid()
 
     def watch() -> None:
         while True:
             time.sleep(_WATCH_EVERY)
             if os.getppid() != driver:
+                if os.getpgid(0) == os.getpid():  # the group is this worker's own
+                    os.killpg(0, signal.SIGKILL)  # with the processes its trial started
                 os._exit(1)
 
     threading.Thread(target=watch, name="paratune-watchdog", daemon=True).start()

@@ -5,13 +5,11 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
-import signal
 import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
-from multiprocessing.process import BaseProcess
 from typing import Any
 
 import cloudpickle
@@ -20,7 +18,8 @@ from ..context import RealClock
 from ..trial import Event, Job, Report
 from ._base import _HOST, LONGEST_WAIT, Objective, ReportHandler, cancelled_event, takes_context
 from ._resources import Placement, Resources, plan_slots, visible_cpus, visible_gpus
-from ._worker import worker_main
+from ._worker import Retiring, worker_main
+from ._worker_process import KILL_GRACE, WorkerProcess
 
 # When jobs are this short on average (seconds), each worker is given several at once, so the
 # cost of a round trip through a pipe is paid once per chunk instead of once per job.
@@ -30,12 +29,14 @@ _MAX_CHUNK = 64
 # job waiting in its pipe while it runs one, so it starts it without waiting for the driver
 # (which, on a machine whose cores are all busy, may not run for a while).
 _QUEUE_AHEAD_BELOW = 5.0
+# Seconds `close` gives the workers to finish their jobs and exit before they are killed.
+_CLOSE_GRACE = 2.0
 
 
 @dataclass(eq=False)
 class _Slot:
     index: int
-    process: BaseProcess
+    worker: WorkerProcess
     conn: Connection
     jobs: deque[Job] = field(default_factory=deque)  # sent, not yet reported; the first runs
     outbox: list[Job] = field(default_factory=list)  # submitted, not yet sent
@@ -48,14 +49,19 @@ class Processes:
     The objective is shipped once with cloudpickle, so functions defined in a script's
     ``__main__``, closures and lambdas work, under both the ``fork`` and the ``spawn`` start
     methods. A worker that dies (``os._exit``, a segfault, a kill) fails only the job it was
-    running and is replaced. Very short jobs are sent in chunks (see `free_slots`).
+    running and is replaced. Each worker is the leader of a process group of its own, so
+    the processes a trial starts end with the trial when its worker dies or is killed. After
+    each trial the worker puts back what the trial changed in its process (standard streams,
+    working folder, resource limits, signal handlers); where it cannot, it is replaced
+    before the next trial. Very short jobs are sent in chunks (see `free_slots`).
 
     Args:
         workers: number of worker processes (default: the number of CPUs).
         start_method: ``"fork"``, ``"spawn"`` or ``"forkserver"`` (default: the platform's).
         trial_timeout: seconds a job may run (from when it is sent to an idle worker, or
             when the job before it on that worker ended) before its worker is killed and
-            replaced and the job fails; None for no limit.
+            replaced and the job fails; None for no limit. This also ends a worker that
+            was stopped (SIGSTOP) or frozen.
         cpus: the core ids trials with per-trial ``resources`` are pinned to (default: the
             cores this process may run on).
         gpus: the GPU ids they share out (default: those visible to this process, from
@@ -134,7 +140,7 @@ class Processes:
         )
         process.start()
         child.close()
-        return _Slot(index, process, parent)
+        return _Slot(index, WorkerProcess(process), parent)
 
     def _placement(self, index: int) -> Placement | None:
         return None if self._placements is None else self._placements[index]
@@ -180,80 +186,100 @@ class Processes:
             pass  # the worker is dead; `completed` notices on its end of the pipe
 
     def completed(self, timeout: float | None = None) -> list[Event]:
-        """Send queued jobs, wait for the first message, and take every event that arrived."""
+        """Send queued jobs, wait for the first message or death of a worker, and take every
+        event that arrived."""
         self._flush()
-        busy = {slot.conn: slot for slot in self._slots if slot.jobs}
-        if not busy:
+        if not any(slot.jobs for slot in self._slots):
             return []
-        events: list[Event] = []
+        # A worker's death is watched on its pidfd, not on its pipe: a child it forked holds
+        # the pipe open long after the worker is gone. Idle workers are watched too, so that
+        # one that died or retired is replaced before it is given a job.
+        watched: dict[Any, _Slot] = {slot.conn: slot for slot in self._slots}
+        watched.update((slot.worker.death, slot) for slot in self._slots)
         timeout = self._next_deadline(timeout)
-        for conn in wait(list(busy), None if timeout is None else min(timeout, LONGEST_WAIT)):
-            slot = busy[conn]  # type: ignore[index]
-            try:
-                received: list[Event] | Report = slot.conn.recv()
-            except (EOFError, OSError):
-                events.extend(self._replace(slot))
-                continue
-            except Exception as exc:  # a result that pickled in the worker but will not load
-                reason = f"its result could not be read back: {type(exc).__name__}: {exc}"
-                events.extend(self._replace(slot, reason))
-                continue
-            if isinstance(received, Report):
-                self._answer(slot, received)
-                continue
-            for event in received:
-                slot.jobs.popleft()
-                run = event.finished - event.started
-                self._mean_run += 0.2 * (run - self._mean_run)
-                typical = run if self._typical_run is None else self._typical_run
-                self._typical_run = typical + 0.2 * (run - typical)
-            if received:
-                slot.busy_since = received[-1].finished
-            events.extend(received)
+        ready = wait(list(watched), None if timeout is None else min(timeout, LONGEST_WAIT))
+        dead = {watched[key] for key in ready if isinstance(key, int)}
+        events: list[Event] = []
+        for slot in dict.fromkeys(watched[key] for key in ready):  # once each, in order
+            events.extend(self._take(slot, slot in dead))
         events.extend(self._expire())
         self._in_flight -= len(events)
         self._chunk = 1 if self._mean_run >= _CHUNK_BELOW else _MAX_CHUNK
         return events
+
+    def _take(self, slot: _Slot, dead: bool) -> list[Event]:
+        """Read a message from a worker (every message left, once it is ``dead``), and
+        replace it if it died, retired or sent what cannot be read."""
+        if dead:  # what it sent before it died is still there; read it without waiting
+            os.set_blocking(slot.conn.fileno(), False)
+        events: list[Event] = []
+        while True:
+            try:
+                received: list[Event] | Report | Retiring = slot.conn.recv()
+            except (EOFError, OSError):  # nothing more, and its end of the pipe closed
+                return events + self._replace(slot)
+            except Exception as exc:  # a result that pickled in the worker but will not load
+                reason = f"its result could not be read back: {type(exc).__name__}: {exc}"
+                return events + self._replace(slot, reason)
+            if isinstance(received, Retiring):
+                return events + self._replace(slot, retiring=True)
+            if isinstance(received, Report):
+                self._answer(slot, received)
+            else:
+                events.extend(self._record(slot, received))
+            if not dead:
+                return events
+
+    def _record(self, slot: _Slot, received: list[Event]) -> list[Event]:
+        """Take the events of jobs a worker finished off its queue."""
+        for event in received:
+            slot.jobs.popleft()
+            run = event.finished - event.started
+            self._mean_run += 0.2 * (run - self._mean_run)
+            typical = run if self._typical_run is None else self._typical_run
+            self._typical_run = typical + 0.2 * (run - typical)
+        if received:
+            slot.busy_since = received[-1].finished
+        return received
 
     def _answer(self, slot: _Slot, report: Report) -> None:
         go_on = self._on_report is None or self._on_report(report)
         try:
             slot.conn.send(go_on)
         except OSError:
-            pass  # the worker is dead; `completed` notices on its end of the pipe
+            pass  # the worker is dead; `completed` notices on its pidfd
 
-    def _replace(self, slot: _Slot, reason: str | None = None) -> list[Event]:
-        """Fail the job a worker was running (it died, or ran past ``trial_timeout`` and is
-        killed), start a new worker in its slot, and requeue the jobs it had not started."""
-        process = slot.process
-        if reason is not None or process.is_alive():
-            process.kill()
-        process.join(timeout=5)
-        if process.is_alive():  # pragma: no cover - a kill that did not take
-            process.kill()
-            process.join()
+    def _replace(
+        self, slot: _Slot, reason: str | None = None, *, retiring: bool = False
+    ) -> list[Event]:
+        """End a worker and its process group and start a new one in its slot.
+
+        The job it was running fails (it died, or ``reason`` says why it was killed), unless
+        it is ``retiring`` (it ran its last job and is exiting on its own); the jobs it had
+        not started go to the new worker.
+        """
+        worker = slot.worker
+        # Its pipe closed: it is dying (let it finish, so that its exit status says how it
+        # died), unless it closed the pipe itself.
+        if reason is None and not retiring and not worker.is_dead(KILL_GRACE):
+            reason = f"worker process {worker.pid} closed its pipe to the driver and was killed"
+        if not worker.end():
+            left = f"worker process {worker.pid} could not be killed and was left behind"
+            reason = f"{reason}; {left}"
         now = time.monotonic()
-        dead = slot.jobs.popleft()
+        dead = slot.jobs.popleft() if slot.jobs and not retiring else None
         waiting = list(slot.jobs) + slot.outbox
         slot.conn.close()
         self._slots[slot.index] = self._spawn(slot.index)
         self._in_flight -= len(waiting)  # resubmitted below
         for job in waiting:
             self.submit(job)
+        if dead is None:
+            return []
         if reason is None:
-            reason = f"worker process {process.pid} died ({_exit_reason(process.exitcode)})"
-        event = Event(
-            dead.trial_id,
-            dead.attempt,
-            False,
-            None,
-            slot.busy_since,
-            now,
-            slot.index,
-            error=reason,
-            host=_HOST,
-            pid=process.pid,
-        )
+            reason = f"worker process {worker.pid} died ({worker.exit_reason()})"
+        event = Event(dead.trial_id, dead.attempt, False, None, slot.busy_since, now,
+                      slot.index, error=reason, host=_HOST, pid=worker.pid)  # fmt: skip
         return [event]
 
     def _expire(self) -> list[Event]:
@@ -264,9 +290,19 @@ class Processes:
         events: list[Event] = []
         for slot in list(self._slots):
             if slot.jobs and now - slot.busy_since >= self.trial_timeout:
-                reason = f"timed out: ran past trial_timeout={self.trial_timeout:g} s"
-                events.extend(self._replace(slot, reason))
+                events.extend(self._replace(slot, self._timeout_reason(slot.worker)))
         return events
+
+    def _timeout_reason(self, worker: WorkerProcess) -> str:
+        """Why a job that ran past ``trial_timeout`` failed, saying so if its worker was
+        stopped (SIGSTOP, a debugger) rather than running."""
+        limit = f"trial_timeout={self.trial_timeout:g} s"
+        if worker.run_state() in ("T", "t"):
+            return (
+                f"timed out: worker process {worker.pid} stopped responding past {limit} "
+                "(it was stopped by a signal) and was killed"
+            )
+        return f"timed out: ran past {limit}"
 
     def _next_deadline(self, timeout: float | None) -> float | None:
         """``timeout``, shortened to wake up when the first running job times out."""
@@ -280,46 +316,40 @@ class Processes:
         return first if timeout is None else min(timeout, first)
 
     def cancel(self) -> list[Event]:
-        """Kill every busy worker and report its jobs cancelled; only `close` may follow."""
+        """Kill every busy worker (and its process group) and report its jobs cancelled;
+        only `close` may follow."""
         events = self.completed(timeout=0)
         now = time.monotonic()
-        for slot in self._slots:
-            if not slot.jobs and not slot.outbox:
-                continue
-            slot.process.kill()
-            slot.process.join()
+        busy = [slot for slot in self._slots if slot.jobs or slot.outbox]
+        for slot in busy:  # all at once, then wait for them together
+            slot.worker.kill()
+        deadline = time.monotonic() + KILL_GRACE
+        for slot in busy:
+            slot.worker.end(deadline - time.monotonic())
             slot.conn.close()
             for position, job in enumerate([*slot.jobs, *slot.outbox]):
                 started = slot.busy_since if position == 0 and slot.jobs else now
-                events.append(cancelled_event(job, started, now, slot.index, slot.process.pid))
+                events.append(cancelled_event(job, started, now, slot.index, slot.worker.pid))
             slot.jobs.clear()
             slot.outbox.clear()
         self._in_flight = 0
         return events
 
     def close(self) -> None:
-        """Tell the workers to stop and wait for them (killing any that do not)."""
+        """Tell the workers to stop, give them a moment to, then end them and their process
+        groups (the processes their trials left behind)."""
         for slot in self._slots:
             try:
                 slot.conn.send(None)
             except OSError:
                 pass
+        deadline = time.monotonic() + _CLOSE_GRACE
         for slot in self._slots:
-            slot.process.join(timeout=2)
-            if slot.process.is_alive():
-                slot.process.kill()
-                slot.process.join()
+            slot.worker.is_dead(deadline - time.monotonic())
+        for slot in self._slots:
+            slot.worker.kill()
+        deadline = time.monotonic() + KILL_GRACE
+        for slot in self._slots:
+            slot.worker.end(deadline - time.monotonic())
             slot.conn.close()
         self._slots = []
-
-
-def _exit_reason(code: int | None) -> str:
-    """'exit code 3', 'killed by SIGSEGV', ... for a process's exit code."""
-    if code is None:
-        return "exit code unknown"
-    if code < 0:
-        try:
-            return f"killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"killed by signal {-code}"
-    return f"exit code {code}"
