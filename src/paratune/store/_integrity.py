@@ -124,7 +124,7 @@ def file_uri(path: Path, query: str) -> str:
     return f"file:{quote(str(path.resolve()))}?{query}"
 
 
-def _cannot_open(exc: sqlite3.Error) -> bool:
+def cannot_open(exc: sqlite3.Error) -> bool:
     """Whether SQLite could not open the file (or its -shm) this way: a read-only place
     reads as CANTOPEN or as READONLY (READONLY_DIRECTORY, READONLY_CANTINIT), by system."""
     code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
@@ -166,12 +166,12 @@ def connect_reader(path: Path) -> sqlite3.Connection:
         # them behind. query_only forbids writes just as well.
         return _probe(file_uri(path, "mode=rw"), query_only=True)
     except sqlite3.Error as exc:
-        if not _cannot_open(exc):
+        if not cannot_open(exc):
             raise
     try:
         return _probe(file_uri(path, "mode=ro"))  # a read-only file, or -wal and -shm in place
     except sqlite3.Error as exc:
-        if not _cannot_open(exc) or (writable(path) and writable(path.parent)):
+        if not cannot_open(exc) or (writable(path) and writable(path.parent)):
             raise
     # The -shm file cannot be created: a read-only folder or filesystem. immutable=1 reads
     # without locks or -shm, which is safe only while no writer runs: none can here (a

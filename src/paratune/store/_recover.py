@@ -20,6 +20,7 @@ from ..errors import StoreError
 from ..trial import Status
 from ._integrity import (
     APPLICATION_ID,
+    cannot_open,
     check_store_file,
     check_structure,
     file_uri,
@@ -116,14 +117,14 @@ def _open_source(path: Path) -> sqlite3.Connection:
         raise StoreError(f"{path} cannot be opened for reading: {exc}") from exc
     try:
         db.execute("PRAGMA schema_version").fetchone()  # opens the -wal, if any, here
-    except sqlite3.OperationalError as exc:
-        db.close()
-        raise StoreError(
-            f"{path} cannot be read here with its -wal file ({exc}): copy the store and its "
-            "-wal file to a writable folder and recover from there"
-        ) from exc
-    except sqlite3.DatabaseError:
-        pass  # damage: reported, and worked around, table by table
+    except sqlite3.DatabaseError as exc:
+        if cannot_open(exc):  # a read-only folder without the -shm file the -wal needs
+            db.close()
+            raise StoreError(
+                f"{path} cannot be read here with its -wal file ({exc}): copy the store and "
+                "its -wal file to a writable folder and recover from there"
+            ) from exc
+        # Otherwise damage: reported, and worked around, table by table.
     return db
 
 
