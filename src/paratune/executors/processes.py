@@ -186,16 +186,18 @@ class Processes:
             pass  # the worker is dead; `completed` notices on its end of the pipe
 
     def completed(self, timeout: float | None = None) -> list[Event]:
-        """Send queued jobs, wait for the first message or death of a worker, and take every
-        event that arrived."""
+        """Send queued jobs, wait for the first message or death of a busy worker, and take
+        every event that arrived."""
         self._flush()
-        if not any(slot.jobs for slot in self._slots):
+        busy = [slot for slot in self._slots if slot.jobs]
+        if not busy:
             return []
         # A worker's death is watched on its pidfd, not on its pipe: a child it forked holds
-        # the pipe open long after the worker is gone. Idle workers are watched too, so that
-        # one that died or retired is replaced before it is given a job.
-        watched: dict[Any, _Slot] = {slot.conn: slot for slot in self._slots}
-        watched.update((slot.worker.death, slot) for slot in self._slots)
+        # the pipe open long after the worker is gone. (Idle workers are not watched: one
+        # that cannot start would be replaced over and over. One that retired after its
+        # last job is replaced when it is next given a job, which then goes to the new one.)
+        watched: dict[Any, _Slot] = {slot.conn: slot for slot in busy}
+        watched.update((slot.worker.death, slot) for slot in busy)
         timeout = self._next_deadline(timeout)
         ready = wait(list(watched), None if timeout is None else min(timeout, LONGEST_WAIT))
         dead = {watched[key] for key in ready if isinstance(key, int)}
