@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import tempfile
 from pathlib import Path
@@ -128,3 +129,13 @@ def test_a_schema_1_store_is_upgraded_in_place(tmp_path: Path) -> None:
     assert [t.trial_id for t in store.trials()] == [0, 1, 2, 3, 4]
     store.close()
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_a_checkpoint_is_private_to_its_owner_whatever_the_umask(tmp_path: Path) -> None:
+    ctx = Context(trial_id=0, seed=0, checkpoint=str(tmp_path / "trial-0.pkl"))
+    previous = os.umask(0o022)
+    try:
+        ctx.save_checkpoint({"weights": [1, 2]}, step=1)
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "trial-0.pkl").stat().st_mode & 0o777 == 0o600

@@ -165,7 +165,9 @@ class Context:
         path = Path(self._checkpoint)
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
-        with partial.open("wb") as file:
+        # Private (0600) like the store: a checkpoint may hold data and model weights.
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(descriptor, "wb") as file:
             pickle.dump((step, obj), file, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(partial, path)
         self._checkpoint_step = step

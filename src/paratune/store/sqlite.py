@@ -305,33 +305,12 @@ class SQLiteStore:
         if not latest and not steps:
             return
         name = self._require_open()
+        # After the metrics, the columns are the Trial's fields as they are, in order.
         rows = [
-            (
-                name,
-                t.trial_id,
-                _dumps(t.config),
-                t.seed,
-                t.status.value,
-                t.value,
-                _dumps(dict(t.metrics)),
-                t.attempts,
-                t.budget,
-                t.submitted,
-                t.started,
-                t.finished,
-                t.worker_time,
-                t.worker,
-                t.host,
-                t.pid,
-                t.error,
-                t.traceback,
-                t.checkpoint_step,
-                t.cpu_time,
-                t.peak_memory,
-                t.moved,
-            )
+            (name, t.trial_id, _dumps(t.config), t.seed, t.status.value, t.value,
+             _dumps(dict(t.metrics)), *t[6:])
             for t in latest.values()
-        ]
+        ]  # fmt: skip
         with self._db:
             self._db.execute("BEGIN")
             self._renew_lease(name)
