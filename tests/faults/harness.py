@@ -26,7 +26,7 @@ from pathlib import Path
 from types import TracebackType
 
 from .checks import COMPLETE, compare_with_reference, verify
-from .scenarios import EVALUATIONS_LOG, PROGRESS_LOG, Scenario, write_run
+from .scenarios import EVALUATIONS_LOG, PROGRESS_LOG, Scenario, fails_on_purpose, write_run
 from .store_view import Snapshot, Watch, count_lines, read_evaluations, snapshot
 
 KINDS = ("SIGKILL", "SIGTERM", "SIGINT", "SIGINT-group")
@@ -291,7 +291,8 @@ class _Run:
             f"session {session}: {kind} at {where}; exit {code}, stop reason "
             f"{snap.stop_reason!r}, {in_flight} trials in flight"
         )
-        problems = self._kill_problems(kind, code, driver.stderr(), snap)
+        before = self.snapshots[-2] if len(self.snapshots) > 1 else Snapshot()
+        problems = self._kill_problems(kind, code, driver.stderr(), before, snap)
         if problems:
             number = sum(self.outcome.injected.values())
             self.outcome.problems += [f"kill {number} ({kind}): {p}" for p in problems]
@@ -306,14 +307,25 @@ class _Run:
             log.write(line + "\n")
 
     @staticmethod
-    def _kill_problems(kind: str, code: int | None, stderr: str, snap: Snapshot) -> list[str]:
+    def _kill_problems(
+        kind: str, code: int | None, stderr: str, before: Snapshot, snap: Snapshot
+    ) -> list[str]:
         """What went wrong with one kill: the driver or a worker outlived the deadline, the
-        store is damaged, or a SIGINT or SIGTERM did not stop the driver cleanly."""
+        store is damaged, a trial failed that should not have, or a SIGINT or SIGTERM did
+        not stop the driver cleanly."""
         problems = []
         if code is None:
             problems.append(f"the driver or a worker was still running {DEADLINE} s later")
         if snap.integrity != "ok":
             problems.append(f"integrity_check says {snap.integrity}")
+        was_failed = {t for t, row in before.trials.items() if row.status == "failed"}
+        failed = {
+            t: row.error
+            for t, row in snap.trials.items()
+            if row.status == "failed" and not fails_on_purpose(row.config) and t not in was_failed
+        }
+        if failed:
+            problems.append(f"trials failed that do not fail on purpose: {failed}")
         if kind in CLEAN:
             if code is not None and code < 0:
                 problems.append(f"the driver died of {signal.Signals(-code).name} unhandled")

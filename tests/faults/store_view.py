@@ -29,6 +29,7 @@ class TrialRow:
         seed: its seed.
         value: its value (None while it has none).
         budget: its budget (None without a multi-fidelity scheduler).
+        error: why it failed, or was stopped (None when it has no error).
     """
 
     status: str
@@ -36,6 +37,7 @@ class TrialRow:
     seed: int
     value: float | None
     budget: float | None
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -117,9 +119,9 @@ def snapshot(path: Path, name: str, evaluations: int = 0) -> Snapshot:
         if experiment is None:
             return Snapshot(integrity=integrity, evaluations=evaluations)
         trials = {
-            row[0]: TrialRow(row[1], json.loads(row[2]), row[3], row[4], row[5])
+            row[0]: TrialRow(row[1], json.loads(row[2]), row[3], row[4], row[5], row[6])
             for row in db.execute(
-                "SELECT trial_id, status, config, seed, value, budget FROM trials "
+                "SELECT trial_id, status, config, seed, value, budget, error FROM trials "
                 "WHERE experiment = ? ORDER BY trial_id",
                 (name,),
             )
