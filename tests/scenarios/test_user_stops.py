@@ -170,3 +170,43 @@ def test_a_second_driver_is_refused_while_the_first_runs(folder: Path, second: l
     assert final.name == "random" and final.trial_list[0].seed == trial_seed(5, 0)
     runs = [line.split()[0] for line in evaluations(folder)]
     assert sorted(runs, key=int) == [str(i) for i in range(40)]  # none run twice
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes started by ``pid``, and by them, read from /proc."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue  # ended meanwhile
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found, frontier = [], [pid]
+    while frontier:
+        children = [child for child, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
+
+
+def test_a_sigterm_to_every_process_of_the_job_fails_no_trial(folder: Path) -> None:
+    """As a batch system pre-empts a job: SIGTERM to the driver and its workers at once."""
+    driver = start(folder, "run", "random.yaml")
+    wait_until(lambda: len(evaluations(folder)) >= 6)
+    workers = descendants(driver.pid)
+    assert workers
+    for pid in workers:  # the workers first: the driver must not take their deaths for failures
+        os.kill(pid, signal.SIGTERM)
+    seen = len(evaluations(folder))
+    wait_until(lambda: len(evaluations(folder)) >= seen + 2)
+    driver.send_signal(signal.SIGTERM)
+    _, err = driver.communicate(timeout=60)
+    assert driver.returncode == 130, err
+    stopped = pt.load(folder / "runs.db", "random")
+    assert {t.status for t in stopped.trial_list} <= {pt.Status.DONE, pt.Status.INTERRUPTED}
+    resumed = start(folder, "resume", "random")
+    _, err = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, err
+    final = pt.load(folder / "runs.db", "random")
+    assert [t.status for t in final.trial_list] == [pt.Status.DONE] * 40

@@ -48,6 +48,10 @@ def worker_main(
         os.setsid()
     # Should it stay in the driver's group, Ctrl-C would reach it; the driver handles it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A batch system's pre-emption sends SIGTERM to every process of the job: the driver
+    # stops the trials (as interrupted, to run again on resume) and then ends the workers;
+    # a worker that died of it first would fail its trial instead.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _exit_with_the_driver()
     if placement is not None:
         apply_placement(placement)  # before the objective (and what it imports) loads
