@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 import paratune as pt
+from paratune._folders import folder_name
 from paratune.context import Context
 from paratune.store import SCHEMA_VERSION, SQLiteStore
 
@@ -81,7 +82,8 @@ def test_an_explicit_checkpoint_dir_is_used(tmp_path: Path) -> None:
         return 0.0
 
     pt.tune(objective, {"x": 1}, max_trials=1, name="run/1", checkpoint_dir=tmp_path / "ckpt")
-    assert [p.name for p in (tmp_path / "ckpt" / "run_1").iterdir()] == ["trial-0.pkl"]
+    folder = tmp_path / "ckpt" / folder_name("run/1")  # run_1-<hash>: never a path
+    assert sorted(p.name for p in folder.iterdir()) == [".paratune-checkpoints", "trial-0.pkl"]
 
 
 def busy(config: dict[str, Any]) -> float:

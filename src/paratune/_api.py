@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import re
 import secrets
 import shutil
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ._checks import is_whole
+from ._folders import check_name, folder_name, prepare_checkpoints
 from .errors import SpecError, StoreError
 from .executors import Executor, make_executor, use_resources
 from .result import TuneResult
@@ -101,7 +103,9 @@ def tune(
         store: where trials are kept: an SQLite file (default ``paratune.db`` in the working
             folder), a `Store`, or None (or ``":memory:"``) to keep them in memory only.
         name: the experiment's name in the store (default: a new name from the objective's
-            name and the time).
+            name and the time): at most 255 characters, not blank, no control characters.
+            Its checkpoint folder is the name itself when that is a plain folder name, else
+            a safe form of it (see ``docs/store.md``).
         resume: continue the stored experiment called ``name``: its ended trials are kept,
             its running ones run again with the same config and seed.
         overwrite: replace the stored experiment called ``name``.
@@ -110,7 +114,8 @@ def tune(
         checkpoint_dir: where ``ctx.save_checkpoint`` keeps each trial's checkpoint (a
             folder per experiment inside it). Default: beside an SQLite store, in
             ``<store name>-checkpoints/`` (so a resumed run finds them); a temporary folder,
-            removed at the end, for a store in memory.
+            removed at the end, for a store in memory. paratune marks the folders it makes,
+            and never empties or removes one it did not make.
 
     Returns:
         A `TuneResult`.
@@ -143,6 +148,8 @@ def tune(
         raise SpecError("resume and overwrite exclude each other: continue, or start over")
     if resume and name is None:
         raise SpecError("resume=True needs the name of the experiment to continue")
+    name = _new_name(objective) if name is None else check_name(name)
+    checkpoints, temporary = _checkpoint_folder(checkpoint_dir, store, name)
     the_space = space if isinstance(space, Space) else Space(space)
     the_searcher = resolve_part("searcher", make_searcher, searcher)
     if points_to_evaluate:
@@ -177,7 +184,7 @@ def tune(
         "checkpoint_dir": None if checkpoint_dir is None else str(checkpoint_dir),
     }
     settings = RunSettings(
-        name=name or _new_name(objective),
+        name=name,
         metric=metric,
         mode=mode,
         seed=seed,
@@ -191,7 +198,6 @@ def tune(
         objective=qualified_name(objective),
         details=details,
     )
-    checkpoints, temporary = _checkpoint_folder(checkpoint_dir, store, settings.name)
     tuner = Tuner(
         objective,
         space=the_space,
@@ -204,6 +210,7 @@ def tune(
         checkpoints=checkpoints,
     )
     try:
+        prepare_checkpoints(checkpoints, settings.name, temporary=temporary)
         outcome = tuner.run()
         reports = the_store.reports()
     finally:
@@ -230,23 +237,20 @@ def tune(
 def _checkpoint_folder(
     checkpoint_dir: str | os.PathLike[str] | None, store: Any, name: str
 ) -> tuple[Path, bool]:
-    """The experiment's checkpoint folder, and whether it is a temporary one."""
+    """The experiment's checkpoint folder, and whether it is a temporary one. Named, not
+    made: `prepare_checkpoints` makes it and marks it as paratune's."""
+    folder = folder_name(name)  # never '..', '.', or a path: always a child of its parent
     if checkpoint_dir is not None:
-        return Path(checkpoint_dir) / _safe(name), False
+        if not str(checkpoint_dir).strip():
+            raise SpecError(f"checkpoint_dir must name a folder, got {checkpoint_dir!r}")
+        return Path(checkpoint_dir) / folder, False
     if isinstance(store, str | os.PathLike) and str(store) != ":memory:":
         path = Path(store)
-        return path.parent / f"{path.stem}-checkpoints" / _safe(name), False
+        return path.parent / f"{path.stem}-checkpoints" / folder, False
     if isinstance(store, SQLiteStore):
-        return store.path.parent / f"{store.path.stem}-checkpoints" / _safe(name), False
-    # Named, not made: most runs save no checkpoint, and making and removing a folder costs
-    # milliseconds on some filesystems. `save_checkpoint` makes it when first needed.
-    folder = Path(tempfile.gettempdir()) / f"paratune-checkpoints-{secrets.token_hex(8)}"
-    return folder / _safe(name), True
-
-
-def _safe(name: str) -> str:
-    """An experiment name as a folder name."""
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "_"
+        return store.path.parent / f"{store.path.stem}-checkpoints" / folder, False
+    root = Path(tempfile.gettempdir()) / f"paratune-checkpoints-{secrets.token_hex(8)}"
+    return root / folder, True
 
 
 def load(store: str | os.PathLike[str], name: str | None = None) -> TuneResult:
@@ -310,8 +314,11 @@ def _module_folder(objective: Callable[..., Any]) -> str | None:
 
 
 def _new_name(objective: Callable[..., Any]) -> str:
-    base = getattr(objective, "__name__", "objective").strip("<>") or "objective"
-    return f"{base}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+    """A new experiment name: the objective's name in plain characters, the time, and four
+    random hex digits (``objective-20240131-120000-3f2a``)."""
+    given = getattr(objective, "__name__", None)
+    base = re.sub(r"[^A-Za-z0-9_-]", "", given)[:64] if isinstance(given, str) else ""
+    return f"{base or 'objective'}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
 
 
 def _console_progress() -> ProgressCallback:

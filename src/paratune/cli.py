@@ -322,7 +322,7 @@ def _experiment(store: str, name: str) -> Experiment:
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("."),
     show_default=True,
-    help="Folder to write NAME.html to.",
+    help="Folder to write NAME.html to (NAME as a safe file name, see docs/store.md).",
 )
 @click.option(
     "--figures",
@@ -336,15 +336,17 @@ def report(name: str, store: str, out: Path, figures: str | None) -> None:
     the parameter figures and the spec. Figures are embedded: the page opens offline.
     Reads only: safe while a run is writing."""
     from . import plots
+    from ._folders import folder_name
     from .report import write_report
 
+    stem = folder_name(name)  # a name such as '../x' must not write outside --out
     try:
         result, spec = _load(store, name)
-        page = write_report(result, out / f"{name}.html", spec=spec)
+        page = write_report(result, out / f"{stem}.html", spec=spec)
         if figures is not None:
             for figure in ("best_so_far", "timeline", "parameters", "parallel_coordinates"):
                 drawn = getattr(plots, f"plot_{figure}")(result)
-                click.echo(plots.save(drawn, out / f"{name}-{figure}.{figures}"))
+                click.echo(plots.save(drawn, out / f"{stem}-{figure}.{figures}"))
     except ParatuneError as exc:
         raise click.ClickException(str(exc)) from exc
     except ImportError as exc:  # matplotlib, an optional extra

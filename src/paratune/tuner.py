@@ -218,7 +218,9 @@ class Tuner:
         )
         stored = self.store.open(experiment, resume=settings.resume, overwrite=settings.overwrite)
         if not stored and self.checkpoints is not None:
-            shutil.rmtree(self.checkpoints, ignore_errors=True)  # left by an earlier run
+            from ._folders import clear_checkpoints  # only a folder paratune made
+
+            clear_checkpoints(self.checkpoints)  # left by an earlier run
         earlier = self.store.totals()
         self._offset, self._busy = earlier.wall_time, earlier.busy_time
         self._cancelled_time = earlier.cancelled_time

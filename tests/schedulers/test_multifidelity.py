@@ -171,8 +171,8 @@ def test_checkpointed_promotions_resume_in_other_processes(tmp_path: Path) -> No
         assert trial.checkpoint_step == trial.budget
     checkpoints = tmp_path / "runs-checkpoints" / "asha"
     assert sorted(p.name for p in checkpoints.iterdir()) == sorted(
-        f"trial-{t.trial_id}.pkl" for t in result.trial_list
-    )
+        [".paratune-checkpoints", *(f"trial-{t.trial_id}.pkl" for t in result.trial_list)]
+    )  # the checkpoints and the marker that says paratune made the folder
     # The table shows the highest budget reached; the reports every rung.
     stored = pt.load(tmp_path / "runs.db", "asha")
     assert stored.reports.groupby("trial_id")["step"].max().tolist() == [
