@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,11 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 import paratune as pt
+from paratune._folders import check_name, folder_name
 from paratune.cli import cli
+from paratune.executors import MAX_SIMULATED_WORKERS, make_executor
+from paratune.schedulers import make_scheduler
+from paratune.schedulers._ladder import MAX_RUNGS
 from paratune.spec import load_run_spec, spec_keys
 
 MODULE = "paratune_fuzz_objectives"
@@ -557,3 +562,61 @@ def test_a_null_objective_is_a_spec_error(name: str, text: str, tmp_path: Path) 
     path.write_text(text, encoding="utf-8")
     with pytest.raises(pt.SpecError, match="objective"):
         load_run_spec(path)
+
+
+# ------------------------------------------------------- names, budgets and workers, bounded
+
+
+@FUZZ
+@given(name=st.text(), other=st.text())
+@example(name="..", other="_.")
+@example(name="a/b", other="a_b")
+@example(name="", other=".")
+def test_every_name_is_a_plain_folder_name_of_its_own(name: str, other: str) -> None:
+    folder = folder_name(name)
+    assert set(folder) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
+    assert folder not in ("", ".", "..") and not folder.startswith(".")
+    assert len(folder) <= 64 + 9
+    if name != other:
+        assert folder_name(other) != folder
+    try:
+        assert check_name(name) == name
+    except pt.SpecError as exc:
+        assert str(exc).startswith("name must")
+
+
+@FUZZ
+@given(
+    kind=st.sampled_from(["asha", "hyperband", "successive_halving"]),
+    options=st.fixed_dictionaries(
+        {},
+        optional={
+            "min_budget": st.one_of(_NUMBERS, st.integers(-10, 10**400)),
+            "max_budget": st.one_of(_NUMBERS, st.integers(-10, 10**400)),
+            "eta": st.one_of(_NUMBERS, st.floats(1.0, 1.001)),
+        },
+    ),
+)
+def test_budgets_build_a_scheduler_or_a_message_fast(kind: str, options: dict[str, Any]) -> None:
+    started = time.monotonic()
+    try:
+        scheduler: Any = make_scheduler({"type": kind, **options})
+    except ValueError as exc:
+        assert any(key in str(exc) for key in ("min_budget", "max_budget", "eta", "brackets"))
+    else:
+        assert len(scheduler.budgets) <= MAX_RUNGS
+    assert time.monotonic() - started < 2.0
+
+
+@FUZZ
+@given(
+    kind=st.sampled_from(["serial", "threads", "processes", "simulated"]),
+    workers=st.one_of(st.integers(), st.integers(1, 2**20)),
+)
+def test_workers_make_an_executor_or_a_message(kind: str, workers: int) -> None:
+    try:
+        executor = make_executor(kind, workers)
+    except ValueError as exc:
+        assert "workers" in str(exc)
+    else:
+        assert executor.workers == workers <= MAX_SIMULATED_WORKERS

@@ -9,32 +9,73 @@ from typing import Any
 
 from ..trial import Trial
 
+MAX_RUNGS = 100
+"""The most rungs a ladder may have. Budgets from 1 to 10**6 at eta=2 make 21; more than
+100 comes only from an eta barely above 1 or budgets hundreds of orders of magnitude
+apart, and would take the ladder's bookkeeping ever longer."""
+
+MAX_WIDTH = 10**12
+"""The largest ``eta ** (rungs - 1)``: of that many trials started at the lowest rung, one
+reaches the top. Hyperband sizes its brackets by it, with floating-point arithmetic that
+an absurd eta would overflow."""
+
 
 def rung_budgets(min_budget: float, max_budget: float, eta: float) -> list[float]:
     """``min_budget * eta**k`` for k = 0, 1, ... up to ``max_budget``, which is always the
     top rung. Whole numbers stay whole.
+
+    Raises:
+        ValueError: naming min_budget, max_budget or eta, for a budget that is not a finite
+            number > 0, max_budget < min_budget, eta not a finite number > 1, or a ladder
+            of more than `MAX_RUNGS` rungs or wider than `MAX_WIDTH`.
 
     >>> rung_budgets(1, 64, 2)
     [1, 2, 4, 8, 16, 32, 64]
     >>> rung_budgets(1, 10, 3)
     [1, 3, 9, 10]
     """
-    for name, value in (("min_budget", min_budget), ("max_budget", max_budget)):
-        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-            raise ValueError(f"{name} must be a number > 0, got {value!r}")
-        if not math.isfinite(value):
-            raise ValueError(f"{name} must be finite, got {value!r}")
+    _check_number("min_budget", min_budget, 0)
+    _check_number("max_budget", max_budget, 0)
     if max_budget < min_budget:
         raise ValueError(f"max_budget ({max_budget}) must be >= min_budget ({min_budget})")
-    if isinstance(eta, bool) or not isinstance(eta, int | float) or not 1 < eta < math.inf:
-        raise ValueError(f"eta must be a number > 1, got {eta!r}")
+    _check_number("eta", eta, 1)
     budgets: list[float] = []
     budget: float = min_budget
     while budget < max_budget * (1 - 1e-9):
         budgets.append(budget)
         budget = budget * eta
+        if len(budgets) >= MAX_RUNGS:  # counted as built: an eta of 1 + 1e-15 never ends
+            raise ValueError(
+                f"min_budget={min_budget!r}, max_budget={max_budget!r} and eta={eta!r} make "
+                f"more than {MAX_RUNGS} rungs: raise min_budget or eta, or lower max_budget"
+            )
     budgets.append(max_budget)
+    if (len(budgets) - 1) * math.log(eta) > math.log(MAX_WIDTH):
+        raise ValueError(
+            f"eta={eta!r} with min_budget={min_budget!r} and max_budget={max_budget!r} "
+            f"makes {len(budgets)} rungs, where 1 trial in eta**{len(budgets) - 1} reaches "
+            f"the top; at most 1 in {MAX_WIDTH:.0e} may: lower eta or max_budget"
+        )
     return budgets
+
+
+def _check_number(name: str, value: Any, low: int) -> None:
+    """Refuse a value that is not an int or float greater than ``low``, or not finite (a
+    whole number too large for a float is not finite here: budgets are floats)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > low:
+        raise ValueError(f"{name} must be a number > {low}, got {_shown(value)}")
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:
+        finite = False
+    if not finite:
+        raise ValueError(f"{name} must be finite, got {_shown(value)}")
+
+
+def _shown(value: Any) -> str:
+    """``repr(value)``, cut short: a number of 400 digits makes a poor message."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}... ({len(text)} characters)"
 
 
 def check_label(budget: Any) -> str:
