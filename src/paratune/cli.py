@@ -490,5 +490,8 @@ def scaling(
 
 
 def main() -> None:
-    """Entry point of the ``paratune`` command."""
-    cli()
+    """Entry point of the ``paratune`` command: a Ctrl-C no command handled ends it with
+    the line "interrupted" and exit status 130, not a traceback (see `_entry`)."""
+    from ._entry import run_command
+
+    run_command(cli)
