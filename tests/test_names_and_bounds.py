@@ -27,6 +27,8 @@ from paratune.executors import (
 from paratune.schedulers import ASHA, Hyperband, SuccessiveHalving
 from paratune.spec import MAX_SPEC_BYTES, load_run_spec
 
+from .conftest import wait_for_file
+
 OBJECTIVE = """
 import os
 import time
@@ -263,6 +265,10 @@ def test_report_writes_inside_out_whatever_the_name(project: Path) -> None:
 
 # ------------------------------------------------------------------------- stale folders
 
+# Folders in the temporary folder that the clean-up must leave: no marker, a live owner,
+# another host's process, a file.
+_DECOYS = [f"paratune-checkpoints-{kind}" for kind in ("nomarker", "live", "host", "file")]
+
 
 def test_a_killed_runs_temporary_folder_is_removed_by_the_next_run(
     project: Path, tmp_path: Path
@@ -270,7 +276,6 @@ def test_a_killed_runs_temporary_folder_is_removed_by_the_next_run(
     temp = tmp_path / "tmp"
     temp.mkdir()
     env = {"TMPDIR": str(temp), "READY_FILE": str(tmp_path / "ready")}
-    # Folders the clean-up must leave: no marker, a live owner, another host's, a file.
     (temp / "paratune-checkpoints-nomarker").mkdir()
     for suffix, owner in (("live", os.getpid()), ("host", 999_999_999)):
         (temp / f"paratune-checkpoints-{suffix}").mkdir()
@@ -299,16 +304,6 @@ def test_a_killed_runs_temporary_folder_is_removed_by_the_next_run(
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in temp.iterdir()) == sorted(_DECOYS)
     assert remove_stale_temporary(temp) == []
-
-
-_DECOYS = [f"paratune-checkpoints-{s}" for s in ("nomarker", "live", "host", "file")]
-
-
-def wait_for_file(path: Path, deadline: float = 60.0) -> None:
-    end = time.monotonic() + deadline
-    while not path.exists():
-        assert time.monotonic() < end, f"{path} never appeared"
-        time.sleep(0.01)
 
 
 # ------------------------------------------------------------------------- bounds
