@@ -1,5 +1,12 @@
-"""SIGTERM stops a run as Ctrl-C does: a batch system's pre-emption or time limit sends it,
-and the trials it cuts short must be resumable, not lost."""
+"""How a run hears its user's stop. During a run, SIGINT (Ctrl-C) and SIGTERM (what a batch
+system sends to pre-empt a job) both raise `KeyboardInterrupt` in the driver, so that the
+trials they cut short are recorded as interrupted and run again on resume.
+
+A few steps must not be cut in half, such as reading one message from a worker's pipe: a
+stop in the middle would leave the pipe out of step. They run inside `signals_held`, and a
+stop that arrives meanwhile is raised as soon as they end. (Python runs signal handlers in
+the main thread only, whichever thread the signal reached, so the handler can tell.)
+"""
 
 from __future__ import annotations
 
@@ -9,20 +16,50 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
+_held = 0  # how many `signals_held` blocks the main thread is in
+_pending: int | None = None  # a stop that arrived during one, to raise when they end
+
+
+def _interrupt(signum: int) -> KeyboardInterrupt:
+    return KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
+
 
 def _stop(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
+    global _pending
+    if _held:
+        _pending = signum
+        return
+    raise _interrupt(signum)
 
 
 @contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """While the block runs, SIGTERM raises `KeyboardInterrupt` (in the main thread only:
-    Python runs signal handlers there, and elsewhere the process's handler stays as it is)."""
+def user_stops() -> Iterator[None]:
+    """While the block runs, SIGINT and SIGTERM raise `KeyboardInterrupt`, outside
+    `signals_held` blocks (in the main thread only: elsewhere the process's handlers stay
+    as they are)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGTERM, _stop)
+    previous = {number: signal.signal(number, _stop) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        global _pending
+        _pending = None
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+@contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold back a user's stop until the block ends (a block that raises keeps its own
+    error; the stop then stays pending for the next block to raise)."""
+    global _held, _pending
+    _held += 1
+    try:
+        yield
+    finally:
+        _held -= 1
+    if not _held and _pending is not None:
+        signum, _pending = _pending, None
+        raise _interrupt(signum)

@@ -6,7 +6,6 @@ import enum
 import math
 import numbers
 import os
-import shutil
 import time
 import warnings
 from collections import deque
@@ -15,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._signals import sigterm_as_interrupt
+from ._signals import user_stops
 from ._storable import as_float, unstorable
 from .executors import Executor, Objective
 from .schedulers import Scheduler
@@ -234,7 +233,7 @@ class Tuner:
         self._t0 = executor.clock.now()
         # A second Ctrl-C while the run winds down stops it at once: the trials still
         # marked running in the store run again on resume, as after a crash.
-        with sigterm_as_interrupt():
+        with user_stops():
             executor.start(self.objective, self._on_report)
             try:
                 self._loop()
@@ -455,8 +454,11 @@ class Tuner:
         budget = running.budget
         if event.trial_id in self._poisoned:
             status, error, tb = Status.FAILED, self._poisoned.pop(event.trial_id), None
-        elif event.cancelled and self._stop is StopReason.INTERRUPTED:
-            status = Status.INTERRUPTED  # the user's stop: the trial runs again on resume
+        elif self._stop is StopReason.INTERRUPTED and (event.cancelled or not event.ok):
+            # The user's stop: the trial runs again on resume. A failure taken now may be
+            # the stop's doing (a worker killed in the middle of a message), so it counts
+            # as interrupted too: run again, it fails again if it was its own.
+            status = Status.INTERRUPTED
         elif event.cancelled:
             status = Status.CANCELLED
             self._cancelled_time += spent

@@ -14,6 +14,7 @@ from typing import Any
 
 import cloudpickle
 
+from .._signals import signals_held
 from ..context import RealClock
 from ..trial import Event, Job, Report
 from ._base import _HOST, LONGEST_WAIT, Objective, ReportHandler, cancelled_event, takes_context
@@ -90,6 +91,7 @@ class Processes:
         self._mp: Any = multiprocessing.get_context(start_method)
         self._payload = b""
         self._slots: list[_Slot] = []
+        self._taken: list[Event] = []  # taken from the workers, not yet handed over
         self._in_flight = 0
         self._chunk = 1
         # Moving averages of job run times (seconds): one that starts at 1 s, so that jobs go
@@ -181,7 +183,8 @@ class Processes:
         slot.jobs.extend(slot.outbox)
         batch, slot.outbox = slot.outbox, []
         try:
-            slot.conn.send(batch)
+            with signals_held():  # a message cut in half would put the pipe out of step
+                slot.conn.send(batch)
         except (BrokenPipeError, ConnectionResetError, OSError):
             pass  # the worker is dead; `completed` notices on its end of the pipe
 
@@ -191,7 +194,7 @@ class Processes:
         self._flush()
         busy = [slot for slot in self._slots if slot.jobs]
         if not busy:
-            return []
+            return self._handed_over()
         # A worker's death is watched on its pidfd, not on its pipe: a child it forked holds
         # the pipe open long after the worker is gone. (Idle workers are not watched: one
         # that cannot start would be replaced over and over. One that retired after its
@@ -201,12 +204,19 @@ class Processes:
         timeout = self._next_deadline(timeout)
         ready = wait(list(watched), None if timeout is None else min(timeout, LONGEST_WAIT))
         dead = {watched[key] for key in ready if isinstance(key, int)}
-        events: list[Event] = []
-        for slot in dict.fromkeys(watched[key] for key in ready):  # once each, in order
-            events.extend(self._take(slot, slot in dead))
-        events.extend(self._expire())
-        self._in_flight -= len(events)
+        # A user's stop must not cut a message in half (the pipe would be out of step); one
+        # that arrives meanwhile is raised after, and the events taken wait in `_taken`
+        # for `cancel` to hand over.
+        with signals_held():
+            for slot in dict.fromkeys(watched[key] for key in ready):  # once each, in order
+                self._taken.extend(self._take(slot, slot in dead))
+            self._taken.extend(self._expire())
         self._chunk = 1 if self._mean_run >= _CHUNK_BELOW else _MAX_CHUNK
+        return self._handed_over()
+
+    def _handed_over(self) -> list[Event]:
+        events, self._taken = self._taken, []
+        self._in_flight -= len(events)
         return events
 
     def _take(self, slot: _Slot, dead: bool) -> list[Event]:
