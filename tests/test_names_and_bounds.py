@@ -263,6 +263,16 @@ def test_report_writes_inside_out_whatever_the_name(project: Path) -> None:
     assert all(out in p.parents or p in (out, out.parent) for p in written), written
 
 
+def test_export_writes_in_the_working_folder_whatever_the_name(project: Path) -> None:
+    store = project / "runs.db"
+    pt.tune(saves, {"x": [1, 2]}, searcher="grid", store=store, name="../../escaped")
+    done = run_cli("export", "../../escaped", "--format", "csv", "--store", str(store),
+                   cwd=project)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (project / f"{folder_name('../../escaped')}.csv").is_file()
+    assert not list(project.parent.parent.glob("escaped*"))
+
+
 # ------------------------------------------------------------------------- stale folders
 
 # Folders in the temporary folder that the clean-up must leave: no marker, a live owner,
@@ -352,7 +362,7 @@ def test_spec_files_too_large_or_with_aliases_of_aliases_are_refused(tmp_path: P
     lines = ["objective: m:f", "a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
     laughs.write_text("\n".join([*lines, "space: {x: *a8}"]) + "\n")
-    with pytest.raises(pt.SpecError, match=r"laughs\.yaml: the spec holds more than 1,000,000"):
+    with pytest.raises(pt.SpecError, match=r"laughs\.yaml: the file holds more than 1,000,000"):
         load_run_spec(laughs)
     itself = tmp_path / "itself.yaml"
     itself.write_text("objective: m:f\nspace: &s {x: [1, 2], y: *s}\n")
@@ -364,6 +374,17 @@ def test_spec_files_too_large_or_with_aliases_of_aliases_are_refused(tmp_path: P
     )
     with pytest.raises(pt.SpecError, match=r"large\.json: the file is .* at most 10,485,760"):
         load_run_spec(large)
+
+
+def test_space_files_are_bounded_as_spec_files_are(tmp_path: Path) -> None:
+    laughs = tmp_path / "space.yaml"
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    laughs.write_text("\n".join(lines) + "\n")
+    started = time.monotonic()
+    with pytest.raises(pt.SpecError, match=r"space\.yaml: the file holds more than 1,000,000"):
+        pt.Space.from_file(laughs)
+    assert time.monotonic() - started < 5.0  # refused, not expanded
 
 
 BOUNDS = [

@@ -14,6 +14,15 @@ from .errors import SpecError
 
 _SUFFIXES = {".json": "JSON", ".yaml": "YAML", ".yml": "YAML"}
 
+MAX_SPEC_BYTES = 10 * 2**20
+"""The largest spec or space file read (10 MiB): a real spec is a few kilobytes, and a bigger file
+would hold a space too large to search or to store."""
+
+MAX_SPEC_VALUES = 1_000_000
+"""The most values (numbers, strings, lists, mappings) a spec or space file may hold once
+every YAML alias is written out: a small file of aliases of aliases (a "billion laughs")
+would otherwise fill the memory when its space is stored."""
+
 
 class _Loader(yaml.SafeLoader):
     """`yaml.SafeLoader` that also reads ``1e-3`` and ``1.0e5`` as floats.
@@ -54,6 +63,12 @@ def load_mapping(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise SpecError(
             f"{file}: unknown file extension {file.suffix!r}; expected .json, .yaml or .yml"
         )
+    size = file.stat().st_size
+    if size > MAX_SPEC_BYTES:
+        raise SpecError(
+            f"{file}: the file is {size:,} bytes; a spec or space file may be at most "
+            f"{MAX_SPEC_BYTES:,} (10 MiB)"
+        )
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -66,6 +81,7 @@ def load_mapping(path: str | os.PathLike[str]) -> dict[str, Any]:
     for key in data:
         if not isinstance(key, str):
             raise SpecError(f"{file}: top-level key {key!r} must be a string")
+    _check_expansion(data, file)
     return data
 
 
@@ -96,3 +112,37 @@ def _parse_yaml(file: Path, text: str) -> Any:
     except (ValueError, TypeError, AttributeError, RecursionError) as exc:
         # PyYAML's constructors raise these for values such as 2024-02-30 or !!int abc.
         raise SpecError(f"{file}: cannot read a value in the YAML: {exc}") from exc
+
+
+def _check_expansion(data: dict[str, Any], source: Path) -> None:
+    """Refuse a file whose values, with every YAML alias written out, are too many or hold
+    themselves (an alias inside its own anchor)."""
+    sizes: dict[int, int] = {}  # id of a list or mapping -> its expanded size
+    open_: set[int] = set()  # the lists and mappings being counted
+
+    def size(value: Any) -> int:
+        if not isinstance(value, list | dict):
+            return 1
+        key = id(value)
+        if key in sizes:
+            return sizes[key]
+        if key in open_:
+            raise SpecError(f"{source}: a YAML alias is used inside its own anchor")
+        open_.add(key)
+        children = value.values() if isinstance(value, dict) else value
+        total = 1
+        for child in children:
+            total += size(child)
+            if total > MAX_SPEC_VALUES:
+                raise SpecError(
+                    f"{source}: the file holds more than {MAX_SPEC_VALUES:,} values once "
+                    "its YAML aliases are written out (aliases of aliases?)"
+                )
+        open_.discard(key)
+        sizes[key] = total
+        return total
+
+    try:
+        size(data)
+    except RecursionError as exc:
+        raise SpecError(f"{source}: the values are nested too deeply") from exc

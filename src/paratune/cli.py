@@ -376,12 +376,13 @@ def export(name: str, file_format: str, out: Path | None, store: str) -> None:
     value, config.*, metric.*, attempts, seed, budget, times, duration, worker_time, worker,
     error. JSON is a list of one object per trial."""
     from ._api import load
+    from ._folders import folder_name
     from .export import export_trials
 
+    # A name such as '../x' must not write outside the working folder: named as a folder is.
+    target = out or Path(f"{folder_name(name)}.{file_format}")
     try:
-        written = export_trials(
-            load(store, name), out or Path(f"{name}.{file_format}"), file_format
-        )
+        written = export_trials(load(store, name), target, file_format)
     except (ParatuneError, ImportError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(written)

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ._files import MAX_SPEC_BYTES as MAX_SPEC_BYTES  # the bounds, for users of this module
+from ._files import MAX_SPEC_VALUES as MAX_SPEC_VALUES
 from ._files import load_mapping
 from ._folders import check_name
 from .errors import SpaceError, SpecError
@@ -43,15 +45,6 @@ _KEYS: dict[str, tuple[type, ...]] = {
 }
 _REQUIRED = ("objective", "space")
 
-MAX_SPEC_BYTES = 10 * 2**20
-"""The largest spec file read (10 MiB): a real spec is a few kilobytes, and a bigger file
-would hold a space too large to search or to store."""
-
-MAX_SPEC_VALUES = 1_000_000
-"""The most values (numbers, strings, lists, mappings) a spec may hold once every YAML
-alias is written out: a small file of aliases of aliases (a "billion laughs") would
-otherwise fill the memory when its space is stored."""
-
 
 def spec_keys() -> list[str]:
     """The keys a run spec accepts."""
@@ -68,54 +61,11 @@ def load_run_spec(path: str | os.PathLike[str]) -> dict[str, Any]:
     Raises:
         SpecError: naming the file and the key, for a missing, unknown or mistyped key, an
             objective that cannot be imported, or an invalid space; or naming the file, for
-            one larger than `MAX_SPEC_BYTES` or holding more than `MAX_SPEC_VALUES` values.
+            one larger than `MAX_SPEC_BYTES` or holding more than `MAX_SPEC_VALUES` values
+            (see `load_mapping`).
     """
-    try:
-        size = os.stat(path).st_size
-    except OSError:
-        size = 0  # missing or unreadable: load_mapping says which
-    if size > MAX_SPEC_BYTES:
-        raise SpecError(
-            f"{path}: the file is {size:,} bytes; a spec file may be at most "
-            f"{MAX_SPEC_BYTES:,} (10 MiB)"
-        )
     data = load_mapping(path)
-    _check_expansion(data, Path(path))
     return resolve_run_spec(data, source=Path(path))
-
-
-def _check_expansion(data: dict[str, Any], source: Path) -> None:
-    """Refuse a spec whose values, with every YAML alias written out, are too many or hold
-    themselves (an alias inside its own anchor)."""
-    sizes: dict[int, int] = {}  # id of a list or mapping -> its expanded size
-    open_: set[int] = set()  # the lists and mappings being counted
-
-    def size(value: Any) -> int:
-        if not isinstance(value, list | dict):
-            return 1
-        key = id(value)
-        if key in sizes:
-            return sizes[key]
-        if key in open_:
-            raise SpecError(f"{source}: a YAML alias is used inside its own anchor")
-        open_.add(key)
-        children = value.values() if isinstance(value, dict) else value
-        total = 1
-        for child in children:
-            total += size(child)
-            if total > MAX_SPEC_VALUES:
-                raise SpecError(
-                    f"{source}: the spec holds more than {MAX_SPEC_VALUES:,} values once "
-                    "its YAML aliases are written out (aliases of aliases?)"
-                )
-        open_.discard(key)
-        sizes[key] = total
-        return total
-
-    try:
-        size(data)
-    except RecursionError as exc:
-        raise SpecError(f"{source}: the spec's values are nested too deeply") from exc
 
 
 def resolve_run_spec(data: dict[str, Any], *, source: Path) -> dict[str, Any]:
