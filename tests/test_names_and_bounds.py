@@ -468,3 +468,11 @@ def test_ctrl_c_during_start_up_is_one_line_and_exit_130(project: Path) -> None:
         child.wait(timeout=30)
     assert child.returncode == 130, err
     assert err.strip() == "interrupted" and out == ""
+
+
+def test_a_choice_of_millions_is_refused_before_it_is_built() -> None:
+    started = time.monotonic()
+    with pytest.raises(pt.SpaceError, match="at most 100,000 values, got 10,000,000"):
+        pt.Choice(range(10**7))
+    assert time.monotonic() - started < 1.0
+    assert len(pt.Choice(range(100_000)).values) == 100_000

@@ -164,6 +164,11 @@ class Int:
         return integer
 
 
+MAX_CHOICES = 100_000
+"""The most values a `Choice` may hold: each config is checked against its values, and a
+choice of millions is a range (`Int`) in disguise that no searcher could cover."""
+
+
 @dataclass(frozen=True, slots=True, init=False)
 class Choice:
     """A parameter that takes one of a fixed set of values.
@@ -176,8 +181,8 @@ class Choice:
         values: the options, in the order given.
 
     Raises:
-        SpaceError: ``values`` is not a list or tuple (a string is refused), is empty, or
-            holds the same value twice.
+        SpaceError: ``values`` is not a list or tuple (a string is refused), is empty,
+            holds the same value twice, or holds more than `MAX_CHOICES` values.
     """
 
     values: tuple[Any, ...]
@@ -190,6 +195,11 @@ class Choice:
         """
         if isinstance(values, str | bytes) or not isinstance(values, Sequence | np.ndarray):
             raise SpaceError(f"choice values must be a list or tuple, got {values!r}")
+        if len(values) > MAX_CHOICES:
+            raise SpaceError(
+                f"a choice may hold at most {MAX_CHOICES:,} values, got {len(values):,}: "
+                "for a range of numbers use Int or Float"
+            )
         options = tuple(values)
         if not options:
             raise SpaceError("choice values must not be empty")
