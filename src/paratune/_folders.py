@@ -26,6 +26,7 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
+from ._processes import process_exists
 from .errors import SpecError
 
 MARKER = ".paratune-checkpoints"
@@ -217,7 +218,7 @@ def remove_stale_temporary(parent: str | os.PathLike[str] | None = None) -> list
         if owner is None or owner.get("host") != host:
             continue
         pid = owner.get("pid")
-        if isinstance(pid, int) and pid > 1 and not _alive(pid):  # never 1: init
+        if isinstance(pid, int) and pid > 1 and not process_exists(pid):  # never 1: init
             shutil.rmtree(entry.path, ignore_errors=True)
             removed.append(Path(entry.path))
     return removed
@@ -253,14 +254,3 @@ def _write_marker(folder: Path, owner: dict[str, Any]) -> None:
     partial = folder / f"{MARKER}.{os.getpid()}.partial"
     partial.write_text(json.dumps(owner) + "\n", encoding="utf-8")
     os.replace(partial, folder / MARKER)
-
-
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` runs (one of another user's counts as running)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True

@@ -22,6 +22,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._processes import boot_id, process_exists, start_time
+
 RENEW_EVERY = 10.0
 """Seconds between two renewals of a lease's heartbeat."""
 
@@ -50,30 +52,9 @@ def held_here(path: Path, name: str) -> bool:
     return (str(path.resolve()), name) in _HELD
 
 
-def _read(path: str) -> str | None:
-    try:
-        return Path(path).read_text().strip()
-    except OSError:
-        return None
-
-
-def _start_time(pid: int) -> str | None:
-    """The start time of process ``pid`` (clock ticks since boot), or None where the system
-    does not say (no /proc) or the process does not exist."""
-    stat = _read(f"/proc/{pid}/stat")
-    if stat is None:
-        return None
-    # The command name (field 2) may hold spaces and parentheses: count from its end.
-    return stat.rsplit(")", 1)[-1].split()[19]
-
-
-def _boot_id() -> str:
-    return _read("/proc/sys/kernel/random/boot_id") or ""
-
-
 def token_of(pid: int) -> str:
     """The token that names process ``pid`` of this host."""
-    return f"{socket.gethostname()}|{_boot_id()}|{pid}|{_start_time(pid) or ''}"
+    return f"{socket.gethostname()}|{boot_id()}|{pid}|{start_time(pid) or ''}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,23 +86,13 @@ class Owner:
             if age > STALE_AFTER:
                 return f"its last heartbeat was {age:.0f} s ago (limit {STALE_AFTER:.0f} s)"
             return None
-        if boot and boot != _boot_id():
+        if boot and boot != boot_id():
             return "the machine has restarted since"
-        if not _exists(self.pid):
+        if not process_exists(self.pid):
             return f"process {self.pid} no longer exists"
-        if started and _start_time(self.pid) not in (None, started):
+        if started and start_time(self.pid) not in (None, started):
             return f"process {self.pid} is now another program"
         return None
-
-
-def _exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process
-    return True
 
 
 class Heartbeat:

@@ -1,0 +1,41 @@
+"""What the operating system says of a process: whether it exists, when it started, and
+which boot of the machine this is (read from /proc where there is one)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def process_exists(pid: int) -> bool:
+    """Whether process ``pid`` exists (one of another user's counts as existing)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _read(path: str) -> str | None:
+    try:
+        return Path(path).read_text().strip()
+    except OSError:
+        return None
+
+
+def start_time(pid: int) -> str | None:
+    """The start time of process ``pid`` (clock ticks since boot), or None where the system
+    does not say (no /proc) or the process does not exist. With the pid, it names one
+    process: a pid used again later belongs to a process started at another time."""
+    stat = _read(f"/proc/{pid}/stat")
+    if stat is None:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: count from its end.
+    return stat.rsplit(")", 1)[-1].split()[19]
+
+
+def boot_id() -> str:
+    """An id of this boot of the machine ("" where the system gives none)."""
+    return _read("/proc/sys/kernel/random/boot_id") or ""
