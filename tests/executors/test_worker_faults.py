@@ -29,6 +29,7 @@ from paratune.executors import Processes
 from paratune.trial import Event, Job
 
 from ..conftest import wait_for_file
+from .test_failure_isolation import _pid_in, _write_atomically
 
 TIMEOUT = 2.0  # trial_timeout where a trial has to be ended: ordinary trials take milliseconds
 DEADLINE = 60.0  # the longest anything here waits for anything, and how long strays live
@@ -37,17 +38,6 @@ FSIZE = resource.RLIMIT_FSIZE  # the limit a trial lowers: a later write past it
 
 
 # ----------------------------------------------------------------------------- processes
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text)
-    os.replace(partial, path)
-
-
-def _pid_in(path: Path) -> int:
-    wait_for_file(path, DEADLINE)
-    return int(path.read_text())
 
 
 def _gone(pid: int) -> bool:

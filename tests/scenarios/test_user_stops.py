@@ -17,6 +17,7 @@ import paratune as pt
 from paratune.seeding import trial_seed
 from paratune.spec import load_run_spec
 
+from ..executors.dask_census import descendants
 from .test_crash_resume import env, wait_until
 
 OBJECTIVE = """
@@ -170,24 +171,6 @@ def test_a_second_driver_is_refused_while_the_first_runs(folder: Path, second: l
     assert final.name == "random" and final.trial_list[0].seed == trial_seed(5, 0)
     runs = [line.split()[0] for line in evaluations(folder)]
     assert sorted(runs, key=int) == [str(i) for i in range(40)]  # none run twice
-
-
-def descendants(pid: int) -> list[int]:
-    """The processes started by ``pid``, and by them, read from /proc."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue  # ended meanwhile
-            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    found, frontier = [], [pid]
-    while frontier:
-        children = [child for child, parent in parents.items() if parent in frontier]
-        found += children
-        frontier = children
-    return found
 
 
 def test_a_sigterm_to_every_process_of_the_job_fails_no_trial(folder: Path) -> None:
