@@ -112,6 +112,18 @@ def reports_poison(config: dict[str, Any], ctx: pt.Context) -> float:
     return 0.5
 
 
+def reports_a_huge_loss(config: dict[str, Any], ctx: pt.Context) -> float:
+    ctx.report(1, loss=10**400)  # kept as it is, but no scheduler can judge it
+    return 0.5
+
+
+def test_a_report_too_large_for_a_float_is_kept_and_the_trial_goes_on(tmp_path: Path) -> None:
+    result = pt.tune(reports_a_huge_loss, {"x": pt.Float(0, 1)}, metric="loss", max_trials=2,
+                     scheduler="asha", store=tmp_path / "runs.db", name="huge")  # fmt: skip
+    assert [t.status for t in result.trial_list] == [pt.Status.DONE] * 2
+    assert result.report_list[0].metrics["loss"] == 10**400
+
+
 @pytest.mark.parametrize("kind", ["key", "object", "step"])
 def test_a_report_the_store_cannot_hold_fails_its_trial(tmp_path: Path, kind: str) -> None:
     store = tmp_path / "runs.db"

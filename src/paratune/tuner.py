@@ -561,9 +561,12 @@ class Tuner:
         """The tuned metric of a report as a loss (negated for mode="max"), or None when the
         report does not carry a usable value of it."""
         raw = metrics.get(self.settings.metric)
-        if isinstance(raw, bool) or not isinstance(raw, numbers.Real) or not math.isfinite(raw):
+        if isinstance(raw, bool) or not isinstance(raw, numbers.Real):
             return None
-        return self._sign * float(raw)
+        value = as_float(raw)  # None for an int too large for a float
+        if value is None or not math.isfinite(value):
+            return None
+        return self._sign * value
 
     def _ended(self, trial: Trial) -> None:
         """Count an ended trial, keep the best, and check the target."""
