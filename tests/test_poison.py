@@ -182,3 +182,45 @@ def test_a_full_result_table_never_reaches_sqlite_unchecked(tmp_path: Path) -> N
     db = sqlite3.connect(store)
     assert db.execute("SELECT metrics FROM trials").fetchall() == [("{}",), ("{}",)]
     db.close()
+
+
+class Unreadable(dict):  # type: ignore[type-arg]
+    """A mapping whose own code raises when it is read."""
+
+    def keys(self) -> Any:
+        raise RuntimeError("no keys today")
+
+    def __iter__(self) -> Any:
+        raise RuntimeError("no keys today")
+
+    def items(self) -> Any:
+        raise RuntimeError("no items today")
+
+
+class Unfloatable(float):
+    def __float__(self) -> float:
+        raise ValueError("not today")
+
+
+@pytest.mark.parametrize(
+    "result", [Unreadable(loss=1.0), {"loss": Unfloatable(1.0)}], ids=["mapping", "number"]
+)
+def test_a_result_whose_own_code_raises_fails_only_its_trial(result: Any) -> None:
+    outcome = pt.tune(lambda c: result if c["x"] < 0.5 else c["x"], {"x": pt.Float(0, 1)},
+                      metric="loss", max_trials=10, store=None, seed=1)  # fmt: skip
+    statuses = {t.status for t in outcome.trial_list}
+    assert statuses == {pt.Status.FAILED, pt.Status.DONE}
+    failed = [t for t in outcome.trial_list if t.status is pt.Status.FAILED]
+    assert all("could not be read" in str(t.error) for t in failed), failed[0].error
+
+
+def reports_unreadable(config: dict[str, Any], ctx: pt.Context) -> float:
+    ctx.report(1, loss=1.0, extra=Unreadable(a=1))
+    return 0.5
+
+
+def test_a_report_whose_own_code_raises_fails_only_its_trial() -> None:
+    outcome = pt.tune(reports_unreadable, {"x": pt.Float(0, 1)}, metric="loss", max_trials=2,
+                      store=None)  # fmt: skip
+    assert [t.status for t in outcome.trial_list] == [pt.Status.FAILED] * 2
+    assert "could not be read" in str(outcome.trial_list[0].error)

@@ -19,6 +19,15 @@ _MAX_DEPTH = 32  # nesting deeper than this is not a summary of a trial
 
 
 def unstorable(metrics: Mapping[str, Any]) -> str | None:
+    """Why ``metrics`` cannot be stored exactly, as `_unstorable` says; also when reading
+    them runs code of theirs that raises."""
+    try:
+        return _unstorable(metrics)
+    except Exception as exc:
+        return f"could not be read: {exc!r}"
+
+
+def _unstorable(metrics: Mapping[str, Any]) -> str | None:
     """Why ``metrics`` cannot be stored exactly (a phrase naming the metric), or None.
 
     A store keeps metrics as JSON: names must be strings, and values numbers (NumPy's

@@ -467,7 +467,7 @@ class Tuner:
             if event.attempt <= self.settings.retries and self._stop is None:
                 status = Status.RUNNING
         else:
-            value, metrics, error = _read_result(event.result, self.settings.metric)
+            value, metrics, error = _read_result_safely(event.result, self.settings.metric)
             status = Status.FAILED if error else Status.DONE
             if event.pruned and not error:
                 status = Status.PRUNED
@@ -661,6 +661,18 @@ def _total(old: float | None, new: float | None) -> float | None:
 
 def _highest(old: int | None, new: int | None) -> int | None:
     return new if old is None else old if new is None else max(old, new)
+
+
+def _read_result_safely(
+    result: Any, metric: str
+) -> tuple[float | None, Mapping[str, Any], str | None]:
+    """`_read_result`, where a result whose own code raises (a mapping that cannot be
+    iterated, a number that cannot be a float) fails its trial rather than the driver."""
+    try:
+        return _read_result(result, metric)
+    except Exception as exc:
+        kind = type(result).__name__
+        return None, _NO_METRICS, f"the objective's result ({kind}) could not be read: {exc!r}"
 
 
 def _read_result(result: Any, metric: str) -> tuple[float | None, Mapping[str, Any], str | None]:
