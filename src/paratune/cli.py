@@ -280,7 +280,7 @@ def _format_detail(detail: dict[str, Any]) -> str:
         f"experiment {detail['name']}: {detail['state']}",
         f"  objective  {detail['objective']}  ({detail['mode']} {detail['metric']})",
         f"  trials     {c['done']} done, {c['failed']} failed, {c['running']} running, "
-        f"{c['cancelled']} cancelled",
+        f"{c['cancelled']} cancelled, {c['interrupted']} interrupted",
         f"  time       {detail['wall_time']:.2f} s wall, {detail['busy_time']:.2f} s busy",
     ]
     if detail["best_value"] is not None:

@@ -99,6 +99,13 @@ def test_a_grid_stopped_by_the_user_then_resumed_runs_every_point_once(
     statuses = {t.status for t in stopped.trial_list}
     assert statuses <= {pt.Status.DONE, pt.Status.INTERRUPTED}, statuses
     committed = {t.trial_id: t for t in stopped.trial_list if t.status is pt.Status.DONE}
+    interrupted = len(stopped.trial_list) - len(committed)
+    status = subprocess.run(
+        [sys.executable, "-m", "paratune", "status", "grid", "--store", str(folder / "runs.db")],
+        env=env(), capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert "experiment grid: ended (interrupted)" in status.stdout, status.stderr
+    assert f"cancelled, {interrupted} interrupted" in status.stdout
 
     resumed = start(folder, "run", "grid.yaml", "--json")
     out, err = resumed.communicate(timeout=120)
