@@ -50,16 +50,26 @@ def user_stops() -> Iterator[None]:
             signal.signal(number, handler)
 
 
-@contextmanager
-def signals_held() -> Iterator[None]:
+class _Held:
+    """The context of `signals_held`: a class, not a generator, as the loop enters it for
+    every job and a generator-based context costs several times more."""
+
+    def __enter__(self) -> None:
+        global _held
+        _held += 1
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        global _held, _pending
+        _held -= 1
+        if not _held and _pending is not None and kind is None:
+            signum, _pending = _pending, None
+            raise _interrupt(signum)
+
+
+_HELD = _Held()
+
+
+def signals_held() -> _Held:
     """Hold back a user's stop until the block ends (a block that raises keeps its own
     error; the stop then stays pending for the next block to raise)."""
-    global _held, _pending
-    _held += 1
-    try:
-        yield
-    finally:
-        _held -= 1
-    if not _held and _pending is not None:
-        signum, _pending = _pending, None
-        raise _interrupt(signum)
+    return _HELD

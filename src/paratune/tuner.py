@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._signals import user_stops
+from ._signals import signals_held, user_stops
 from ._storable import as_float, unstorable
 from .executors import Executor, Objective
 from .schedulers import Scheduler
@@ -358,36 +358,47 @@ class Tuner:
         else:
             free = self.executor.free_slots()
         while free > 0:
-            if self._queued:
-                job = self._queued.popleft()
-            else:
-                proposal = self.scheduler.next_job(self._suggest)
-                if proposal is None:
+            # A user's stop between taking a job and recording it as running would lose
+            # its trial (an id given out, never stored): it waits for the job to be kept.
+            with signals_held():
+                job = self._next_job()
+                if job is None:
                     return
-                job = self._new_job(proposal)
-            before = self._running.get(job.trial_id) or self._before.get(job.trial_id)
-            trial = Trial(
-                job.trial_id,
-                job.config,
-                job.seed,
-                Status.RUNNING,
-                before.value if before else None,
-                before.metrics if before else _NO_METRICS,
-                attempts=job.attempt,
-                budget=job.budget,
-                submitted=self._elapsed(),
-                worker_time=before.worker_time if before else 0.0,
-                error=before.error if before else None,
-                traceback=before.traceback if before else None,
-                checkpoint_step=before.checkpoint_step if before else None,
-                cpu_time=before.cpu_time if before else None,
-                peak_memory=before.peak_memory if before else None,
-                moved=before.moved if before else 0,
-            )
-            self._keep(trial)
-            self._running[job.trial_id] = trial
-            self.executor.submit(job)
+                self._start(job)
+            self.executor.submit(job)  # outside: the serial executor runs the trial here
             free -= 1
+
+    def _next_job(self) -> Job | None:
+        """A queued job, else the one the scheduler proposes, or None for none now."""
+        if self._queued:
+            return self._queued.popleft()
+        proposal = self.scheduler.next_job(self._suggest)
+        return None if proposal is None else self._new_job(proposal)
+
+    def _start(self, job: Job) -> None:
+        """Record the trial of ``job`` as running, where it stood before (a promotion, a
+        retry, a resumed trial)."""
+        before = self._running.get(job.trial_id) or self._before.get(job.trial_id)
+        trial = Trial(
+            job.trial_id,
+            job.config,
+            job.seed,
+            Status.RUNNING,
+            before.value if before else None,
+            before.metrics if before else _NO_METRICS,
+            attempts=job.attempt,
+            budget=job.budget,
+            submitted=self._elapsed(),
+            worker_time=before.worker_time if before else 0.0,
+            error=before.error if before else None,
+            traceback=before.traceback if before else None,
+            checkpoint_step=before.checkpoint_step if before else None,
+            cpu_time=before.cpu_time if before else None,
+            peak_memory=before.peak_memory if before else None,
+            moved=before.moved if before else 0,
+        )
+        self._keep(trial)
+        self._running[job.trial_id] = trial
 
     def _new_job(self, proposal: Proposal) -> Job:
         """The first job of a new trial, or the job that continues a trial (a promotion)."""
@@ -423,12 +434,15 @@ class Tuner:
     # ---- results ---------------------------------------------------------------------------
 
     def _take(self, events: list[Event]) -> None:
-        """Record ended jobs, commit them, then let the scheduler and searcher see them."""
-        ended = [trial for event in events if (trial := self._record(event)) is not None]
-        self._commit()
-        for trial in ended:
-            self._ended(trial)
-            self._notify(trial)
+        """Record ended jobs, commit them, then let the scheduler and searcher see them,
+        whole: a user's stop in the middle would leave an ended trial neither running nor
+        recorded."""
+        with signals_held():
+            ended = [trial for event in events if (trial := self._record(event)) is not None]
+            self._commit()
+            for trial in ended:
+                self._ended(trial)
+                self._notify(trial)
 
     def _notify(self, trial: Trial) -> None:
         """Tell the scheduler and the searcher that a job of ``trial`` ended. Everything
