@@ -8,7 +8,7 @@ import signal
 
 import pytest
 
-from paratune._signals import signals_held, user_stops
+from paratune._signals import signals_held, user_stops, winding_down
 
 
 @pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM])
@@ -41,3 +41,22 @@ def test_the_handlers_are_put_back_after_the_run() -> None:
     with user_stops():
         assert signal.getsignal(signal.SIGTERM) is not before[1]
     assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
+
+
+def test_a_first_stop_while_the_run_winds_down_is_dropped() -> None:
+    with user_stops():
+        with winding_down():
+            os.kill(os.getpid(), signal.SIGINT)
+            with signals_held():  # the wind-down records things too
+                pass
+        reached = True
+    assert reached
+
+
+def test_a_second_stop_is_raised_at_once_even_inside_held_steps() -> None:
+    with user_stops(), pytest.raises(KeyboardInterrupt):
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)  # the first: the run stops
+        with winding_down():
+            os.kill(os.getpid(), signal.SIGINT)  # the second: at once
+            raise AssertionError("not reached")

@@ -6,6 +6,7 @@ import enum
 import math
 import numbers
 import os
+import sys
 import time
 import warnings
 from collections import deque
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._signals import signals_held, user_stops
+from ._signals import signals_held, user_stops, winding_down
 from ._storable import as_float, unstorable
 from .executors import Executor, Objective
 from .schedulers import Scheduler
@@ -231,8 +232,9 @@ class Tuner:
         )
         self._replay(stored)
         self._t0 = executor.clock.now()
-        # A second Ctrl-C while the run winds down stops it at once: the trials still
-        # marked running in the store run again on resume, as after a crash.
+        # A first stop while the run winds down finds it ending, and it ends as it was; a
+        # second Ctrl-C stops it at once: the trials still marked running in the store
+        # run again on resume, as after a crash.
         with user_stops():
             executor.start(self.objective, self._on_report)
             try:
@@ -240,21 +242,15 @@ class Tuner:
             except KeyboardInterrupt:
                 self._stop = StopReason.INTERRUPTED
             finally:
-                try:
-                    if self._running:
-                        self._take(executor.cancel())
-                    self._settle_leftovers()
-                finally:
-                    executor.close()
-        wall = self._elapsed()
-        reason = self._stop or (
-            StopReason.MAX_TRIALS
-            if settings.max_trials is not None and self._created >= settings.max_trials
-            else StopReason.EXHAUSTED
-        )
-        self.store.finish(
-            RunTotals(wall, self._busy, self._cancelled_time, executor.workers, reason.value)
-        )
+                with winding_down():
+                    failing = sys.exc_info()[1] is not None  # an error on its way out
+                    self._wind_down()
+                    wall, reason = self._elapsed(), self._reason()
+                    if not failing:
+                        self.store.finish(
+                            RunTotals(wall, self._busy, self._cancelled_time,
+                                      executor.workers, reason.value)
+                        )  # fmt: skip
         self._report_progress(finished=True)
         trials = list(self._trials.values())
         return RunOutcome(
@@ -267,6 +263,24 @@ class Tuner:
             self._searcher_time,
             self._suggestions,
         )
+
+    def _wind_down(self) -> None:
+        """Stop what still runs, close the books, and stop the executor."""
+        try:
+            if self._running:
+                self._take(self.executor.cancel())
+            self._settle_leftovers()
+        finally:
+            self.executor.close()
+
+    def _reason(self) -> StopReason:
+        """Why the run ended: a stopping rule, else max_trials or nothing more to try."""
+        limit = self.settings.max_trials
+        if self._stop is not None:
+            return self._stop
+        if limit is not None and self._created >= limit:
+            return StopReason.MAX_TRIALS
+        return StopReason.EXHAUSTED
 
     def _replay(self, stored: list[Trial]) -> None:
         """Bring the searcher, scheduler and counters to where a resumed experiment stopped:
