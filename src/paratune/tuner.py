@@ -476,30 +476,12 @@ class Tuner:
             return None  # a late report of a job already accounted for
         spent = event.finished - event.started
         self._busy += spent
-        value: float | None = None
-        metrics: Mapping[str, Any] = _NO_METRICS
-        error, tb = event.error, event.traceback
-        budget = running.budget
-        if event.trial_id in self._poisoned:
-            status, error, tb = Status.FAILED, self._poisoned.pop(event.trial_id), None
-        elif self._stop is StopReason.INTERRUPTED and (event.cancelled or not event.ok):
-            # The user's stop: the trial runs again on resume. A failure taken now may be
-            # the stop's doing (a worker killed in the middle of a message), so it counts
-            # as interrupted too: run again, it fails again if it was its own.
-            status = Status.INTERRUPTED
-        elif event.cancelled:
-            status = Status.CANCELLED
+        status, value, metrics, error, tb = self._outcome(event)
+        if status is Status.CANCELLED:
             self._cancelled_time += spent
-        elif not event.ok:
-            status = Status.FAILED
-            if event.attempt <= self.settings.retries and self._stop is None:
-                status = Status.RUNNING
-        else:
-            value, metrics, error = _read_result_safely(event.result, self.settings.metric)
-            status = Status.FAILED if error else Status.DONE
-            if event.pruned and not error:
-                status = Status.PRUNED
-                budget = self._reported.get(event.trial_id, budget)
+        budget = running.budget
+        if status is Status.PRUNED:  # stopped early: at the budget it reached
+            budget = self._reported.get(event.trial_id, budget)
         start = self._t0 - self._offset
         trial = Trial(
             running.trial_id,
@@ -540,6 +522,29 @@ class Tuner:
             self._report_end(trial, event.attempt, budget)
         self._keep(trial)
         return trial
+
+    def _outcome(
+        self, event: Event
+    ) -> tuple[Status, float | None, Mapping[str, Any], str | None, str | None]:
+        """What an ended job means for its trial: its status (RUNNING: failed, with a retry
+        left), value, metrics, error and traceback."""
+        if event.trial_id in self._poisoned:
+            return Status.FAILED, None, _NO_METRICS, self._poisoned.pop(event.trial_id), None
+        if self._stop is StopReason.INTERRUPTED and (event.cancelled or not event.ok):
+            # The user's stop: the trial runs again on resume. A failure taken now may be
+            # the stop's doing (a worker killed in the middle of a message), so it counts
+            # as interrupted too: run again, it fails again if it was its own.
+            return Status.INTERRUPTED, None, _NO_METRICS, event.error, event.traceback
+        if event.cancelled:
+            return Status.CANCELLED, None, _NO_METRICS, event.error, event.traceback
+        if not event.ok:
+            retry = event.attempt <= self.settings.retries and self._stop is None
+            status = Status.RUNNING if retry else Status.FAILED
+            return status, None, _NO_METRICS, event.error, event.traceback
+        value, metrics, error = _read_result_safely(event.result, self.settings.metric)
+        if error:
+            return Status.FAILED, value, metrics, error, event.traceback
+        return Status.PRUNED if event.pruned else Status.DONE, value, metrics, None, None
 
     def _report_end(self, trial: Trial, attempt: int, budget: float) -> None:
         """Record a job's result at its budget as a report (a rung result), unless the
