@@ -41,17 +41,7 @@ def worker_main(
 ) -> None:
     """Receive batches of jobs, run them, send their events back, until told to stop.
     ``placement``: the cores and GPUs this worker's trials get (None: no per-trial resources)."""
-    # A process group of its own, so that the driver can end a trial together with every
-    # process it started. (A session, not just a group: a group of the terminal's session
-    # that is not in the foreground would be stopped on reading from the terminal.)
-    with contextlib.suppress(OSError):
-        os.setsid()
-    # Should it stay in the driver's group, Ctrl-C would reach it; the driver handles it.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # A batch system's pre-emption sends SIGTERM to every process of the job: the driver
-    # stops the trials (as interrupted, to run again on resume) and then ends the workers;
-    # a worker that died of it first would fail its trial instead.
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _detach_from_the_driver()
     _exit_with_the_driver()
     if placement is not None:
         apply_placement(placement)  # before the objective (and what it imports) loads
@@ -90,15 +80,8 @@ def worker_main(
             if with_context:
                 reporter = (lambda s, m, job=job: ask(job, s, m)) if reports else None
                 ctx = make_context(job, reporter=reporter)
-            event = run_job(
-                objective,
-                job,
-                ctx,
-                worker=worker,
-                now=time.monotonic,
-                cpu=cpu,
-                memory=memory,
-            )
+            event = run_job(objective, job, ctx, worker=worker, now=time.monotonic, cpu=cpu,
+                            memory=memory)  # fmt: skip
             ready.append(event)
             # Resource limits are compared only where that costs a small part of the trial.
             if not state.restore(thorough=event.finished - event.started >= _MEASURE_AFTER):
@@ -112,6 +95,21 @@ def worker_main(
         if ready:
             _send(conn, ready)
             ready = []
+
+
+def _detach_from_the_driver() -> None:
+    """Lead a process group of its own, and leave the user's stops to the driver."""
+    # A group of its own, so that the driver can end a trial together with every process
+    # it started. (A session, not just a group: a group of the terminal's session that is
+    # not in the foreground would be stopped on reading from the terminal.)
+    with contextlib.suppress(OSError):
+        os.setsid()
+    # Should it stay in the driver's group, Ctrl-C would reach it; the driver handles it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A batch system's pre-emption sends SIGTERM to every process of the job: the driver
+    # stops the trials (as interrupted, to run again on resume) and then ends the workers;
+    # a worker that died of it first would fail its trial instead.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _exit_with_the_driver() -> None:
