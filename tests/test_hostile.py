@@ -1,6 +1,5 @@
 """Hostile use of the reliability promises (docs/store.md), each a problem reproduced with
-real processes, signals and SQLite files. Each test states what should happen and is marked
-xfail(strict=True) until the cause it names is fixed: then it passes, and the mark goes."""
+real processes, signals and SQLite files. Each test states what should happen."""
 
 from __future__ import annotations
 
@@ -41,11 +40,6 @@ def _raises_surrogate(config: dict[str, Any]) -> float:
     return float(config["x"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an error text with a lone surrogate reaches sqlite3 as is (store/sqlite.py save: "
-    "error and traceback columns); UnicodeEncodeError stops the driver instead of one trial",
-)
 def test_an_error_message_with_a_surrogate_fails_only_its_trial(tmp_path: Path) -> None:
     result = pt.tune(_raises_surrogate, SPACE, max_trials=8, executor="threads", workers=2,
                      store=tmp_path / "runs.db", name="s")  # fmt: skip
@@ -65,12 +59,6 @@ def _raises_unprintable(config: dict[str, Any]) -> float:
     return float(config["x"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="executors/_base.py run_job formats the objective's exception with str(exc) "
-    "unguarded: serial raises in the driver; threads loses its worker thread and the run "
-    "waits forever (here until max_time)",
-)
 @pytest.mark.parametrize("executor", ["serial", "threads"])
 # Today the worker thread dies of it; pytest's warning of that would make teardown an error.
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
@@ -98,11 +86,6 @@ def _returns_not_a_float(config: dict[str, Any]) -> float:
     return _NotAFloat(1.0) if config["x"] > 0.5 else float(config["x"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tuner.py _read_result_safely builds its message with {exc!r} outside its try: "
-    "an exception whose repr raises stops the driver",
-)
 def test_a_result_whose_error_cannot_be_shown_fails_only_its_trial(tmp_path: Path) -> None:
     result = pt.tune(_returns_not_a_float, SPACE, max_trials=8, executor="threads", workers=2,
                      store=tmp_path / "runs.db")  # fmt: skip
@@ -117,12 +100,6 @@ def _slow(config: dict[str, Any]) -> float:
     return float(config["x"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_processes.process_exists counts a zombie (killed, not yet reaped by its "
-    "parent) as alive, so the lease of a SIGKILLed driver is never taken over while it "
-    "stays a zombie (a parent that does not wait, a container whose init does not reap)",
-)
 def test_a_killed_driver_not_yet_reaped_is_taken_over(tmp_path: Path) -> None:
     db = tmp_path / "runs.db"
     code = textwrap.dedent(f"""
@@ -198,12 +175,6 @@ except KeyboardInterrupt:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store/sqlite.py __init__ -> _integrity.abandon(created=True) removes the file "
-    "(and its -wal, -shm) it created even after another driver made it a store and wrote "
-    "trials to it; that driver goes on writing into a deleted file",
-)
 def test_a_stopped_start_up_never_removes_a_store_another_driver_filled(tmp_path: Path) -> None:
     db, ready, go = tmp_path / "runs.db", tmp_path / "ready", tmp_path / "go"
     script = tmp_path / "creator.py"
@@ -231,12 +202,6 @@ def test_a_stopped_start_up_never_removes_a_store_another_driver_filled(tmp_path
         creator.wait()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store/sqlite.py save never checks that its file is still at its path: a store "
-    "deleted under a running driver takes every later trial with it, and the run ends "
-    "as if nothing happened",
-)
 def test_a_store_deleted_under_a_running_driver_stops_the_run(tmp_path: Path) -> None:
     db = tmp_path / "runs.db"
 
@@ -249,11 +214,6 @@ def test_a_store_deleted_under_a_running_driver_stops_the_run(tmp_path: Path) ->
         pt.tune(objective, SPACE, max_trials=8, store=db, name="gone")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store/_integrity.py check_store_file refuses only folders: a FIFO reaches "
-    "SQLite and is reported as 'an I/O error ... check the disk, then resume'",
-)
 def test_a_fifo_as_store_is_refused_as_not_a_file(tmp_path: Path) -> None:
     fifo = tmp_path / "fifo.db"
     os.mkfifo(fifo)
@@ -263,12 +223,6 @@ def test_a_fifo_as_store_is_refused_as_not_a_file(tmp_path: Path) -> None:
     assert "I/O error" not in str(raised.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store/_integrity.py check_store_file lets a device (what a symlink to /dev/null "
-    "names) reach SQLite, which leaves '<device>-journal' beside the device: for "
-    "/dev/null, a file /dev/null-journal",
-)
 def test_a_store_linked_to_a_null_device_leaves_nothing_behind(tmp_path: Path) -> None:
     device = tmp_path / "null"
     try:
@@ -302,12 +256,6 @@ print(result.stop_reason.value)
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="executors/serial.py runs the objective in the driver and never puts back the "
-    "signal handlers it changed: after one trial sets SIGTERM to SIG_IGN, SIGTERM (and "
-    "likewise SIGINT) no longer stops the run",
-)
 def test_sigterm_stops_a_serial_run_whose_trial_ignored_it(tmp_path: Path) -> None:
     script, ready = tmp_path / "ignoring.py", tmp_path / "ready"
     script.write_text(_IGNORING)

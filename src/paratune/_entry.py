@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+import warnings
+from typing import Any
 
 import click
 
@@ -15,6 +17,9 @@ def run_command(group: click.Group) -> None:
     ``interrupted`` and exit status 130, as a shell reports a command stopped by Ctrl-C,
     rather than with click's "Aborted!" and status 1.
     """
+    # A warning (a lease taken over from a driver that is gone, say) is one line for the
+    # user, not Python's file, line and source of where it was raised.
+    warnings.formatwarning = _one_line
     try:
         code = group.main(standalone_mode=False)
     except click.ClickException as exc:
@@ -30,3 +35,7 @@ def run_command(group: click.Group) -> None:
         click.echo("interrupted", err=True)
         sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _one_line(message: Warning | str, category: type[Warning], *_: Any, **__: Any) -> str:
+    return f"warning: {message}\n"

@@ -8,14 +8,17 @@ from pathlib import Path
 
 
 def process_exists(pid: int) -> bool:
-    """Whether process ``pid`` exists (one of another user's counts as existing)."""
+    """Whether process ``pid`` exists (one of another user's counts as existing; a zombie,
+    dead and not yet reaped by its parent, does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
+        pass
+    stat = _read(f"/proc/{pid}/stat")
+    # The state follows the command name, which may hold spaces and parentheses.
+    return stat is None or stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 def _read(path: str) -> str | None:

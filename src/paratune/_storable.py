@@ -24,7 +24,7 @@ def unstorable(metrics: Mapping[str, Any]) -> str | None:
     try:
         return _unstorable(metrics)
     except Exception as exc:
-        return f"could not be read: {exc!r}"
+        return f"could not be read: {shown(exc)}"
 
 
 def _unstorable(metrics: Mapping[str, Any]) -> str | None:
@@ -81,6 +81,26 @@ def _problem(value: Any, *, depth: int, path: set[int]) -> str | None:
 
 def _as_plain(value: Any) -> Any:
     return value.tolist()  # only NumPy values get here: `_problem` passed the rest
+
+
+def shown(exc: BaseException) -> str:
+    """``repr(exc)``, or its class's name where even that raises."""
+    try:
+        return repr(exc)
+    except Exception:
+        return f"{type(exc).__name__} (which cannot be shown)"
+
+
+def as_text(text: str | None) -> str | None:
+    """``text`` as a store can keep it: lone surrogates (``"\\ud800"``, which UTF-8 cannot
+    encode) written as escapes; any other text as it is."""
+    if text is None:
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def as_float(raw: SupportsFloat) -> float | None:

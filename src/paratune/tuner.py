@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ._signals import signals_held, user_stops, winding_down
-from ._storable import as_float, unstorable
+from ._storable import as_float, as_text, shown, unstorable
 from .executors import Executor, Objective
 from .schedulers import Scheduler
 from .searchers import Searcher
@@ -530,6 +530,8 @@ class Tuner:
         left), value, metrics, error and traceback."""
         if event.trial_id in self._poisoned:
             return Status.FAILED, None, _NO_METRICS, self._poisoned.pop(event.trial_id), None
+        # Text from a worker may hold what UTF-8 cannot encode (a lone surrogate).
+        event = event._replace(error=as_text(event.error), traceback=as_text(event.traceback))
         if self._stop is StopReason.INTERRUPTED and (event.cancelled or not event.ok):
             # The user's stop: the trial runs again on resume. A failure taken now may be
             # the stop's doing (a worker killed in the middle of a message), so it counts
@@ -705,7 +707,11 @@ def _read_result_safely(
         return _read_result(result, metric)
     except Exception as exc:
         kind = type(result).__name__
-        return None, _NO_METRICS, f"the objective's result ({kind}) could not be read: {exc!r}"
+        return (
+            None,
+            _NO_METRICS,
+            f"the objective's result ({kind}) could not be read: {shown(exc)}",
+        )
 
 
 def _read_result(result: Any, metric: str) -> tuple[float | None, Mapping[str, Any], str | None]:

@@ -104,6 +104,9 @@ def test_sigkill_of_the_driver_then_resume_loses_nothing(folder: Path, kill_afte
         out, err = resumed.communicate(timeout=120)
     assert resumed.returncode == 0, err
     assert json.loads(out)["trials"] == 40
+    # The lease of the killed driver is taken over, and the command says so in one line.
+    assert "warning: experiment 'crash'" in err and "taking over from its driver" in err
+    assert ".py:" not in err and "warnings.warn" not in err
 
     final = pt.load(store, "crash")
     assert final.stop_reason is pt.StopReason.MAX_TRIALS

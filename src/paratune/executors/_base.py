@@ -201,6 +201,16 @@ def cancelled_event(
                  "cancelled", None, True, _HOST, pid)  # fmt: skip
 
 
+def _error_text(exc: Exception) -> tuple[str, str]:
+    """``"ValueError: message"`` and the traceback of an exception the objective raised;
+    an exception whose own ``str`` raises is named by its class alone."""
+    try:
+        return f"{type(exc).__name__}: {exc}", traceback.format_exc()
+    except Exception:
+        frames = "".join(traceback.format_tb(exc.__traceback__))
+        return f"{type(exc).__name__} (its message cannot be shown)", frames
+
+
 def run_job(
     objective: Objective,
     job: Job,
@@ -233,7 +243,7 @@ def run_job(
     except TrialPruned:
         result = None
     except Exception as exc:
-        ok, result, error, tb = False, None, f"{type(exc).__name__}: {exc}", traceback.format_exc()
+        ok, result, (error, tb) = False, None, _error_text(exc)
     finished = now()
     cpu_time = cpu.finish(cpu_started, finished - started) if cpu is not None else None
     peak = memory.finish(measured, finished - started) if memory is not None else None

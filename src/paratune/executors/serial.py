@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -57,7 +59,10 @@ class Serial:
                 return on_report is None or on_report(report)
 
             ctx = make_context(job, reporter=reporter)
+        handlers = _stop_handlers()
         event = run_job(self._objective, job, ctx, worker=0, now=time.monotonic, cpu=self._cpu)
+        if _stop_handlers() != handlers:  # a trial must not take the user's stop away
+            _restore(handlers)
         self._done.append(event)
 
     def completed(self, timeout: float | None = None) -> list[Event]:
@@ -72,3 +77,17 @@ class Serial:
     def close(self) -> None:
         """Nothing to release."""
         self._objective = None
+
+
+# The signals that stop a run: the driver's handlers of them must outlive any trial.
+_STOPS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _stop_handlers() -> tuple[object, ...]:
+    return tuple(map(signal.getsignal, _STOPS))
+
+
+def _restore(handlers: tuple[object, ...]) -> None:
+    if threading.current_thread() is threading.main_thread():  # only there can they change
+        for number, handler in zip(_STOPS, handlers, strict=True):
+            signal.signal(number, handler)  # type: ignore[arg-type]

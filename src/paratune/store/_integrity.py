@@ -49,6 +49,8 @@ def check_store_file(path: Path) -> None:
     """
     if path.is_dir():
         raise StoreError(f"{path} is a folder, not a store file")
+    if path.exists() and not path.is_file():  # a FIFO, a device, a socket
+        raise StoreError(f"{path} is not a regular file, so it cannot be a store")
     if path.exists() and path.stat().st_size > 0:
         with path.open("rb") as file:
             header = file.read(_HEADER_SIZE)
@@ -222,9 +224,28 @@ def connect_writer(path: Path) -> tuple[sqlite3.Connection, bool]:
 
 def remove_created(path: Path) -> None:
     """Remove the store file a failed creation made, and any journal SQLite left beside it
-    (the file did not exist before, so neither did they)."""
+    (the file did not exist before, so neither did they), unless another driver has made
+    it a store meanwhile: only a file known to hold no store is removed."""
+    if not _holds_no_store(path):
+        return
     for suffix in ("", "-journal", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _holds_no_store(path: Path) -> bool:
+    """Whether ``path`` is known to hold no store: empty, or an SQLite file with no table and
+    not marked as paratune's (read through SQLite, so a store still in its -wal counts)."""
+    try:
+        if path.stat().st_size == 0:
+            return True
+        db = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True)
+        try:
+            application_id, _, tables = read_identity(db)
+        finally:
+            db.close()
+    except (OSError, sqlite3.Error):
+        return False  # cannot tell: keep it
+    return application_id != APPLICATION_ID and tables == 0
 
 
 def read_identity(db: sqlite3.Connection) -> tuple[int, int, int]:

@@ -113,6 +113,15 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+def _file_id(path: Path) -> tuple[int, int] | None:
+    """The device and inode of ``path``, or None once nothing is there."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
 @guard_sqlite_errors  # an sqlite3.Error of a public method is raised as a StoreError
 class SQLiteStore:
     """Experiments and trials in one SQLite file.
@@ -134,6 +143,7 @@ class SQLiteStore:
         self.readonly = readonly
         self._name: str | None = None
         self._token = ""  # this driver's lease, once it opens an experiment
+        self._file: tuple[int, int] | None = None  # the file it opened: device and inode
         self._heartbeat: Heartbeat | None = None
         integrity.check_store_file(self.path)
         if readonly and not self.path.exists():
@@ -259,6 +269,7 @@ class SQLiteStore:
                     ),
                 )
         self._name, self._token = experiment.name, token
+        self._file = _file_id(self.path)
         self._heartbeat = Heartbeat(self.path, experiment.name, token)
         hold(self.path, experiment.name)
         return self.trials()
@@ -372,7 +383,13 @@ class SQLiteStore:
 
     def _renew_lease(self, name: str) -> None:
         """Within a write transaction: renew this driver's lease, or refuse to write if
-        another driver has taken the experiment over (this one was thought gone)."""
+        another driver has taken the experiment over (this one was thought gone), or if the
+        file was removed or replaced (what is written would reach no one)."""
+        if _file_id(self.path) != self._file:
+            raise StoreError(
+                f"{self.path} was removed or replaced while this run wrote to it: the trials "
+                "committed since are not in the file there now; this run stops"
+            )
         cursor = self._db.execute(
             "UPDATE experiments SET heartbeat = ? WHERE name = ? AND lease = ?",
             (time.time(), name, self._token),
