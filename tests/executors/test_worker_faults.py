@@ -29,7 +29,7 @@ from paratune.executors import Processes
 from paratune.trial import Event, Job
 
 from ..conftest import wait_for_file
-from .test_failure_isolation import _pid_in, _write_atomically
+from .test_failure_isolation import _pid_in, _wait_for_events, _write_atomically
 
 TIMEOUT = 2.0  # trial_timeout where a trial has to be ended: ordinary trials take milliseconds
 DEADLINE = 60.0  # the longest anything here waits for anything, and how long strays live
@@ -170,17 +170,6 @@ def _config(folder: Path, fault: str, **more: Any) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- the pool
-
-
-def _wait_for_events(ex: Processes, count: int) -> list[Event]:
-    events: list[Event] = []
-    end = time.monotonic() + DEADLINE
-    while len(events) < count:
-        left = end - time.monotonic()
-        if left <= 0:
-            raise TimeoutError(f"{len(events)} of {count} jobs ended in {DEADLINE:g} s")
-        events.extend(ex.completed(timeout=left))
-    return events
 
 
 def _fault_then_meet(
