@@ -530,8 +530,9 @@ class Tuner:
         left), value, metrics, error and traceback."""
         if event.trial_id in self._poisoned:
             return Status.FAILED, None, _NO_METRICS, self._poisoned.pop(event.trial_id), None
-        # Text from a worker may hold what UTF-8 cannot encode (a lone surrogate).
-        event = event._replace(error=as_text(event.error), traceback=as_text(event.traceback))
+        if event.error is not None or event.traceback is not None:
+            # Text from a worker may hold what UTF-8 cannot encode (a lone surrogate).
+            event = event._replace(error=as_text(event.error), traceback=as_text(event.traceback))
         if self._stop is StopReason.INTERRUPTED and (event.cancelled or not event.ok):
             # The user's stop: the trial runs again on resume. A failure taken now may be
             # the stop's doing (a worker killed in the middle of a message), so it counts
