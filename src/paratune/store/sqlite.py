@@ -324,7 +324,7 @@ class SQLiteStore:
         ]  # fmt: skip
         with self._db:
             self._db.execute("BEGIN")
-            self._renew_lease(name)
+            self._check_lease(name)
             self._db.executemany(
                 f"INSERT OR REPLACE INTO trials (experiment, {_TRIAL_COLUMNS}) "
                 f"VALUES ({', '.join('?' * 22)})",
@@ -353,7 +353,7 @@ class SQLiteStore:
         self._stop_heartbeat()
         with self._db:
             self._db.execute("BEGIN")
-            self._renew_lease(name)
+            self._check_lease(name)
             self._db.execute(
                 "UPDATE experiments SET finished = ?, wall_time = ?, busy_time = ?, "
                 "cancelled_time = ?, workers = ?, stop_reason = ?, lease = NULL "
@@ -381,20 +381,18 @@ class SQLiteStore:
             self._heartbeat = None
             let_go(self.path, self._require_open())
 
-    def _renew_lease(self, name: str) -> None:
-        """Within a write transaction: renew this driver's lease, or refuse to write if
-        another driver has taken the experiment over (this one was thought gone), or if the
-        file was removed or replaced (what is written would reach no one)."""
+    def _check_lease(self, name: str) -> None:
+        """Within a write transaction: refuse to write if another driver has taken the
+        experiment over (this one was thought gone), or if the file was removed or replaced
+        (what is written would reach no one). Read, not written: the heartbeat thread renews
+        the lease, and a write here would add a page to every commit."""
         if _file_id(self.path) != self._file:
             raise StoreError(
                 f"{self.path} was removed or replaced while this run wrote to it: the trials "
                 "committed since are not in the file there now; this run stops"
             )
-        cursor = self._db.execute(
-            "UPDATE experiments SET heartbeat = ? WHERE name = ? AND lease = ?",
-            (time.time(), name, self._token),
-        )
-        if cursor.rowcount == 0:
+        row = self._db.execute("SELECT lease FROM experiments WHERE name = ?", (name,)).fetchone()
+        if row is None or row[0] != self._token:
             owner = self._owner(name)
             holder = owner.describe() if owner is not None else "no driver"
             raise StoreError(
