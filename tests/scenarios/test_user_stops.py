@@ -25,6 +25,10 @@ import os, time
 
 def loss(config, ctx):
     time.sleep(0.05)
+    # With GATE set, trials from the 4th on wait for that file: the run cannot end early.
+    gate, deadline = os.environ.get("GATE"), time.monotonic() + 60
+    while gate and ctx.trial_id >= 4 and not os.path.exists(gate) and time.monotonic() < deadline:
+        time.sleep(0.01)
     value = (config["x"] - 1) ** 2 + (config["y"] - 2) ** 2 + config["z"]
     # One line per finished evaluation, appended whole: what ran, and how many times.
     line = f"{ctx.trial_id} {config['x']} {config['y']} {config['z']}\\n"
@@ -60,9 +64,11 @@ def folder(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def start(folder: Path, *args: str) -> subprocess.Popen[str]:
+def start(folder: Path, *args: str, gate: Path | None = None) -> subprocess.Popen[str]:
     """``paratune ARGS`` in its own session, as a terminal runs a command."""
     environment = {**env(), "EVALUATIONS": str(folder / "evaluations.txt")}
+    if gate is not None:
+        environment["GATE"] = str(gate)
     return subprocess.Popen(
         [sys.executable, "-m", "paratune", *args, "--store", str(folder / "runs.db"), "-q"],
         cwd=folder, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -163,7 +169,8 @@ def test_two_ctrl_c_stop_at_once_and_the_store_still_resumes(folder: Path) -> No
 @pytest.mark.parametrize("second", [["run", "random.yaml"], ["run", "random.yaml", "--overwrite"],
                                     ["resume", "random"]])  # fmt: skip
 def test_a_second_driver_is_refused_while_the_first_runs(folder: Path, second: list[str]) -> None:
-    first = start(folder, "run", "random.yaml")
+    gate = folder / "gate"  # the first run waits at its 5th trial until the second is seen
+    first = start(folder, "run", "random.yaml", gate=gate)
     try:
         wait_until(lambda: len(evaluations(folder)) >= 2)
         other = start(folder, *second)
@@ -171,6 +178,7 @@ def test_a_second_driver_is_refused_while_the_first_runs(folder: Path, second: l
         assert other.returncode != 0 and "Traceback" not in err
         assert "being run by another driver" in err and f"pid {first.pid} on host" in err
     finally:
+        gate.touch()
         _, err = first.communicate(timeout=120)
     assert first.returncode == 0, err
     final = pt.load(folder / "runs.db", "random")
