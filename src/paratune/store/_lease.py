@@ -102,13 +102,12 @@ class Heartbeat:
     Args:
         path: the store file.
         name: the experiment.
-        token: the lease's token; a renewal that finds another token marks the lease lost.
+        token: the lease's token; a renewal that finds another token ends the renewals.
     """
 
     def __init__(self, path: Path, name: str, token: str) -> None:
         self._path, self._name, self._token = path, name, token
         self._stop = threading.Event()
-        self.lost = False
         self._thread = threading.Thread(target=self._run, name="paratune-lease", daemon=True)
         self._thread.start()
 
@@ -121,13 +120,12 @@ class Heartbeat:
                         "UPDATE experiments SET heartbeat = ? WHERE name = ? AND lease = ?",
                         (time.time(), self._name, self._token),
                     )
-                    self.lost = cursor.rowcount == 0
                 finally:
                     db.close()
             except sqlite3.Error:
                 continue  # a busy or full disk: the next commit of the driver reports it
-            if self.lost:
-                return
+            if cursor.rowcount == 0:
+                return  # taken over: the driver's next commit refuses, and it stops
 
     def stop(self) -> None:
         """Stop renewing (the lease itself is released by `SQLiteStore.finish`)."""
