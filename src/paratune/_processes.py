@@ -16,9 +16,16 @@ def process_exists(pid: int) -> bool:
         return False
     except PermissionError:
         pass
+    fields = _stat_fields(pid)
+    return fields is None or fields[0] != "Z"
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (the state first), or None where
+    there is no such file."""
     stat = _read(f"/proc/{pid}/stat")
-    # The state follows the command name, which may hold spaces and parentheses.
-    return stat is None or stat.rsplit(")", 1)[-1].split()[0] != "Z"
+    # The command name (field 2) may hold spaces and parentheses: count from its end.
+    return None if stat is None else stat.rsplit(")", 1)[-1].split()
 
 
 def _read(path: str) -> str | None:
@@ -32,11 +39,8 @@ def start_time(pid: int) -> str | None:
     """The start time of process ``pid`` (clock ticks since boot), or None where the system
     does not say (no /proc) or the process does not exist. With the pid, it names one
     process: a pid used again later belongs to a process started at another time."""
-    stat = _read(f"/proc/{pid}/stat")
-    if stat is None:
-        return None
-    # The command name (field 2) may hold spaces and parentheses: count from its end.
-    return stat.rsplit(")", 1)[-1].split()[19]
+    fields = _stat_fields(pid)
+    return None if fields is None else fields[19]
 
 
 def boot_id() -> str:
