@@ -20,6 +20,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
+STOPS = (signal.SIGINT, signal.SIGTERM)
+"""The signals that stop a run."""
+
 _held = 0  # how many held blocks the main thread is in
 _pending: int | None = None  # a first stop that arrived in one, to raise when they end
 _stopped = False  # whether the user stopped this run already
@@ -53,7 +56,7 @@ def user_stops() -> Iterator[None]:
         yield
         return
     _reset()
-    previous = {number: signal.signal(number, _stop) for number in (signal.SIGINT, signal.SIGTERM)}
+    previous = {number: signal.signal(number, _stop) for number in STOPS}
     try:
         yield
     finally:

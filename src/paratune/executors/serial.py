@@ -8,6 +8,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from .._signals import STOPS
 from ..context import RealClock
 from ..trial import Event, Job, Report
 from ._base import CpuTime, Objective, ReportHandler, make_context, run_job, takes_context
@@ -87,15 +88,12 @@ class Serial:
         self._objective = None
 
 
-# The signals that stop a run: the driver's handlers of them must outlive any trial.
-_STOPS = (signal.SIGINT, signal.SIGTERM)
-
-
 def _stop_handlers() -> tuple[object, ...]:
-    return tuple(map(signal.getsignal, _STOPS))
+    """The driver's handlers of the signals that stop a run: they must outlive any trial."""
+    return tuple(map(signal.getsignal, STOPS))
 
 
 def _restore(handlers: tuple[object, ...]) -> None:
     if threading.current_thread() is threading.main_thread():  # only there can they change
-        for number, handler in zip(_STOPS, handlers, strict=True):
+        for number, handler in zip(STOPS, handlers, strict=True):
             signal.signal(number, handler)  # type: ignore[arg-type]
