@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._folders import clear_checkpoints
 from ._signals import signals_held, user_stops, winding_down
 from ._storable import as_float, as_text, shown, unstorable
 from .executors import Executor, Objective
@@ -218,9 +219,7 @@ class Tuner:
         )
         stored = self.store.open(experiment, resume=settings.resume, overwrite=settings.overwrite)
         if not stored and self.checkpoints is not None:
-            from ._folders import clear_checkpoints  # only a folder paratune made
-
-            clear_checkpoints(self.checkpoints)  # left by an earlier run
+            clear_checkpoints(self.checkpoints)  # left by an earlier run; only if marked ours
         earlier = self.store.totals()
         self._offset, self._busy = earlier.wall_time, earlier.busy_time
         self._cancelled_time = earlier.cancelled_time
