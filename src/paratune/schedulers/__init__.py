@@ -4,6 +4,10 @@
 trials at growing budgets and keep only the promising ones: `SuccessiveHalving`
 (synchronous, the baseline), `ASHA` (asynchronous, with a stopping variant) and
 `Hyperband` (brackets of ASHA).
+
+A scheduler is handed a `Suggest`: it returns new configurations and tells the id the next
+one's trial will have. `Suggestions` makes one of a plain function, to drive a scheduler
+without the tuner. A scheduler answers with a `Proposal`.
 """
 
 from __future__ import annotations
@@ -12,12 +16,24 @@ import inspect
 from collections.abc import Mapping
 from typing import Any
 
-from ._base import Scheduler
+from ..trial import Proposal
+from ._base import Scheduler, Suggest
+from ._suggest import Suggestions
 from .asha import ASHA, Hyperband
 from .fifo import FIFO
 from .successive_halving import SuccessiveHalving
 
-__all__ = ["ASHA", "FIFO", "Hyperband", "Scheduler", "SuccessiveHalving", "make_scheduler"]
+__all__ = [
+    "ASHA",
+    "FIFO",
+    "Hyperband",
+    "Proposal",
+    "Scheduler",
+    "SuccessiveHalving",
+    "Suggest",
+    "Suggestions",
+    "make_scheduler",
+]
 
 
 _KINDS: dict[str, Any] = {
