@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 import pickle
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from paratune import grid as grid_module
 from paratune.errors import SpaceError, SpecError
-from paratune.grid import ParameterGrid
-from paratune.space import Choice, Float, Int, Space
+from paratune.grid import ParameterGrid, Parameters
+from paratune.space import Choice, Domain, Float, Int, Space
 
 # Untyped aliases, to feed the domains input that their annotations rule out.
 AnyFloat: Any = Float
@@ -495,6 +498,32 @@ def test_grid_sequence_behaviour() -> None:
     for index in (8, -9):
         with pytest.raises(IndexError, match=rf"grid index {index} is out of range for 8"):
             grid[index]
+
+
+def test_a_grid_reads_only_the_parameters_of_what_it_is_given() -> None:
+    """Any object with names, constants and domains (`Parameters`) has a grid, not only a
+    `Space`: the grid module does not depend on the space module."""
+
+    @dataclass(frozen=True)
+    class Described:
+        names: tuple[str, ...]
+        constants: dict[str, Any]
+        domains: dict[str, Domain]
+
+    domains: dict[str, Domain] = {"a": Int(1, 2), "b": Choice(["x", "y"])}
+    given: Parameters = Described(("a", "k", "b"), {"k": 0}, domains)
+    grid = ParameterGrid(given)
+    assert list(grid) == list(Space({"a": Int(1, 2), "k": 0, "b": ["x", "y"]}).grid())
+    assert grid[3] == {"a": 2, "k": 0, "b": "y"}
+
+
+def test_the_grid_module_does_not_import_the_space_module() -> None:
+    # The space builds its grids, so an import the other way round would be a cycle.
+    tree = ast.parse(Path(grid_module.__file__).read_text())
+    imported = {
+        node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+    }
+    assert "space" not in imported and "paratune.space" not in imported
 
 
 def test_grid_refuses_float_ranges() -> None:

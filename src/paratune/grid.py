@@ -1,15 +1,38 @@
-"""Grids: every combination of a space's choices and integers, as a lazy sequence."""
+"""Grids: every combination of a space's choices and integers, as a lazy sequence.
+
+A grid reads a space only through `Parameters` (names, constants, domains), so this module
+needs the domains and not `paratune.space`, which builds its grids here.
+"""
 
 from __future__ import annotations
 
 import math
 import operator
 from collections.abc import Iterator, Sequence
-from typing import Any, overload
+from typing import Any, Protocol, overload
 
+from ._domains import Domain, Float, Int
 from .errors import SpaceError
-from .space import Float, Int, Space
 from .trial import Config
+
+
+class Parameters(Protocol):
+    """What a grid reads of a space (a `paratune.space.Space` has it all)."""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every parameter name, in order."""
+        ...
+
+    @property
+    def constants(self) -> dict[str, Any]:
+        """The constant parameters and their values."""
+        ...
+
+    @property
+    def domains(self) -> dict[str, Domain]:
+        """The tunable parameters and their domains, in order."""
+        ...
 
 
 class ParameterGrid(Sequence[Config]):
@@ -22,7 +45,7 @@ class ParameterGrid(Sequence[Config]):
 
     __slots__ = ("_axes", "_constants", "_names", "_size")
 
-    def __init__(self, space: Space) -> None:
+    def __init__(self, space: Parameters) -> None:
         """Build the grid of ``space``.
 
         Raises:
