@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-import numbers
 import os
 import re
 import secrets
@@ -12,22 +10,22 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._checks import is_whole
-from ._folders import check_name, folder_name, prepare_checkpoints
+from ._checks import naming_errors
+from ._folders import folder_name, prepare_checkpoints
+from ._options import DEFAULT_STORE as DEFAULT_STORE  # the CLI's default too
+from ._options import TuneOptions
 from .errors import SpecError, StoreError
-from .executors import Executor, make_executor, use_resources
+from .executors import Executor, Resources, make_executor, use_resources
 from .result import TuneResult
 from .schedulers import Scheduler, make_scheduler
 from .searchers import InitialPoints, Searcher, make_searcher
 from .space import Space
 from .store import MemoryStore, SQLiteStore, Store
-from .tuner import ProgressCallback, RunSettings, StopReason, Tuner
-
-DEFAULT_STORE = "paratune.db"
-"""The store `tune` writes to when it is given none: a file in the working folder."""
+from .tuner import ProgressCallback, RunOutcome, RunSettings, StopReason, Tuner
 
 
 def tune(
@@ -133,84 +131,28 @@ def tune(
         >>> abs(result.best_config["x"] - 2) < 0.1
         True
     """
-    _check_arguments(
-        metric=metric,
-        mode=mode,
-        max_trials=max_trials,
-        max_time=max_time,
-        target=target,
-        seed=seed,
-        retries=retries,
-    )
+    arguments = dict(locals())  # the options, as given: the names are TuneOptions' fields
+    del arguments["objective"], arguments["space"]
+    options = TuneOptions(**arguments)  # every option checked before anything is built
     if not callable(objective):
         raise SpecError(f"objective must be callable, got {type(objective).__name__}")
-    if resume and overwrite:
-        raise SpecError("resume and overwrite exclude each other: continue, or start over")
-    if resume and name is None:
-        raise SpecError("resume=True needs the name of the experiment to continue")
-    name = _new_name(objective) if name is None else check_name(name)
-    checkpoints, temporary = _checkpoint_folder(checkpoint_dir, store, name)
-    the_space = space if isinstance(space, Space) else Space(space)
-    the_searcher = resolve_part("searcher", make_searcher, searcher)
-    if points_to_evaluate:
-        the_searcher = InitialPoints(points_to_evaluate, then=the_searcher)
-    the_scheduler = resolve_part("scheduler", make_scheduler, scheduler)
-    the_executor = resolve_part(
-        "executor", make_executor, executor, workers, trial_timeout, address
-    )
-    the_resources = resolve_part("resources", use_resources, the_executor, resources)
-    if max_trials is None and max_time is None and target is None:
-        if not _finite(the_searcher, the_space):
-            raise SpecError(
-                f"searcher {searcher!r} never runs out of configurations: "
-                "give max_trials, max_time or target"
-            )
-    the_store = open_store(store)
-    details = {
-        "searcher": _describe(searcher),
-        "scheduler": _describe(scheduler),
-        "executor": _describe(executor),
-        "workers": the_executor.workers,
-        "address": address,
-        "resources": the_resources.as_dict() if the_resources else None,
-        "max_trials": max_trials,
-        "max_time": max_time,
-        "target": target,
-        "retries": retries,
-        "trial_timeout": trial_timeout,
-        "synchronous": synchronous,
-        "points_to_evaluate": [dict(p) for p in points_to_evaluate or []],
-        "objective_folder": _module_folder(objective),
-        "checkpoint_dir": None if checkpoint_dir is None else str(checkpoint_dir),
-    }
-    settings = RunSettings(
-        name=name,
-        metric=metric,
-        mode=mode,
-        seed=seed,
-        max_trials=max_trials,
-        max_time=max_time,
-        target=target,
-        retries=retries,
-        synchronous=synchronous,
-        resume=resume,
-        overwrite=overwrite,
-        objective=qualified_name(objective),
-        details=details,
-    )
+    name = options.name or _new_name(objective)
+    checkpoints, temporary = _checkpoint_folder(options.checkpoint_dir, options.store, name)
+    parts = build_parts(space, options)
+    the_store = open_store(options.store)
     tuner = Tuner(
         objective,
-        space=the_space,
-        searcher=the_searcher,
-        scheduler=the_scheduler,
-        executor=the_executor,
+        space=parts.space,
+        searcher=parts.searcher,
+        scheduler=parts.scheduler,
+        executor=parts.executor,
         store=the_store,
-        settings=settings,
+        settings=_settings(options, name, objective, parts),
         progress=_console_progress() if progress is True else progress or None,
         checkpoints=checkpoints,
     )
     try:
-        prepare_checkpoints(checkpoints, settings.name, temporary=temporary)
+        prepare_checkpoints(checkpoints, name, temporary=temporary)
         outcome = tuner.run()
         reports = the_store.reports()
     finally:
@@ -218,19 +160,71 @@ def tune(
             the_store.close()  # a store paratune opened, paratune closes
         if temporary:
             shutil.rmtree(checkpoints.parent, ignore_errors=True)
-    return TuneResult(
-        trial_list=outcome.trials,
-        metric=metric,
-        mode=mode,
-        workers=outcome.workers,
-        wall_time=outcome.wall_time,
-        busy_time=outcome.busy_time,
-        cancelled_time=outcome.cancelled_time,
-        stop_reason=outcome.stop_reason,
-        name=settings.name,
-        report_list=reports,
-        searcher_time=outcome.searcher_time,
-        suggestions=outcome.suggestions,
+    return TuneResult.from_outcome(outcome, metric=metric, mode=mode, name=name, reports=reports)
+
+
+@dataclass(frozen=True, slots=True)
+class Parts:
+    """The parts of a run, built from `tune`'s arguments."""
+
+    space: Space
+    searcher: Searcher
+    scheduler: Scheduler
+    executor: Executor
+    resources: Resources | None
+
+
+def build_parts(space: Space | Mapping[str, Any], options: TuneOptions) -> Parts:
+    """Build the space, searcher, scheduler and executor, and give the executor the
+    per-trial resources. An argument a part refuses is a `SpecError` naming it."""
+    the_space = space if isinstance(space, Space) else Space(space)
+    with naming_errors("searcher"):
+        searcher = make_searcher(options.searcher)
+    if options.points_to_evaluate:
+        searcher = InitialPoints(options.points_to_evaluate, then=searcher)
+    with naming_errors("scheduler"):
+        scheduler = make_scheduler(options.scheduler)
+    with naming_errors("executor"):
+        executor = make_executor(
+            options.executor,
+            options.workers,
+            trial_timeout=options.trial_timeout,
+            address=options.address,
+        )
+    with naming_errors("resources"):
+        resources = use_resources(executor, options.resources)
+    if options.max_trials is None and options.max_time is None and options.target is None:
+        if not _finite(searcher, the_space):
+            raise SpecError(
+                f"searcher {options.searcher!r} never runs out of configurations: "
+                "give max_trials, max_time or target"
+            )
+    return Parts(the_space, searcher, scheduler, executor, resources)
+
+
+def _settings(
+    options: TuneOptions, name: str, objective: Callable[..., Any], parts: Parts
+) -> RunSettings:
+    """What the tuning loop needs to know of the options, and what it stores."""
+    stored = options.stored(
+        workers=parts.executor.workers,
+        resources=parts.resources.as_dict() if parts.resources else None,
+        objective_folder=_module_folder(objective),
+    )
+    return RunSettings(
+        name=name,
+        metric=options.metric,
+        mode=options.mode,
+        seed=options.seed,
+        max_trials=options.max_trials,
+        max_time=options.max_time,
+        target=options.target,
+        retries=options.retries,
+        synchronous=options.synchronous,
+        resume=options.resume,
+        overwrite=options.overwrite,
+        objective=qualified_name(objective),
+        details=stored,
     )
 
 
@@ -276,17 +270,16 @@ def load(store: str | os.PathLike[str], name: str | None = None) -> TuneResult:
         reports = db.reports()
     finally:
         db.close()
-    return TuneResult(
-        trial_list=trials,
-        metric=experiment.metric,
-        mode=experiment.mode,
-        workers=totals.workers or int(experiment.settings.get("workers") or 1),
+    outcome = RunOutcome(
+        trials,
         wall_time=totals.wall_time,
         busy_time=totals.busy_time,
         cancelled_time=totals.cancelled_time,
+        workers=totals.workers or int(experiment.settings.get("workers") or 1),
         stop_reason=StopReason(totals.stop_reason or StopReason.UNFINISHED),
-        name=name,
-        report_list=reports,
+    )
+    return TuneResult.from_outcome(
+        outcome, metric=experiment.metric, mode=experiment.mode, name=name, reports=reports
     )
 
 
@@ -327,55 +320,8 @@ def _console_progress() -> ProgressCallback:
     return ConsoleProgress()
 
 
-def _describe(part: Any) -> Any:
-    """A setting as JSON keeps it: names and dicts as they are, objects by their repr."""
-    return part if isinstance(part, str | dict) else repr(part)
-
-
-def resolve_part(argument: str, make: Callable[..., Any], value: Any, *extra: Any) -> Any:
-    """Build a part from its name; a bad name or value is a `SpecError` naming the argument."""
-    try:
-        return make(value, *extra)
-    except (ValueError, TypeError) as exc:
-        if isinstance(exc, SpecError):
-            raise
-        message = str(exc)
-        if not message.startswith(argument):
-            message = f"{argument}: {message}"
-        raise SpecError(message) from exc
-
-
 def _finite(searcher: Searcher, space: Space) -> bool:
     from .searchers import Grid
 
     inner = searcher.then if isinstance(searcher, InitialPoints) else searcher
     return isinstance(inner, Grid) or space.dimension == 0
-
-
-def _real(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _check_arguments(
-    *,
-    metric: str,
-    mode: str,
-    max_trials: int | None,
-    max_time: float | None,
-    target: float | None,
-    seed: int,
-    retries: int,
-) -> None:
-    if not isinstance(metric, str) or not metric:
-        raise SpecError(f"metric must be a non-empty string, got {metric!r}")
-    if mode not in ("min", "max"):
-        raise SpecError(f"mode must be 'min' or 'max', got {mode!r}")
-    for argument, number, low in (("max_trials", max_trials, 1), ("retries", retries, 0)):
-        if number is not None and not is_whole(number, low):
-            raise SpecError(f"{argument} must be an integer >= {low}, got {number!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
-        raise SpecError(f"seed must be an integer in [0, 2**63), got {seed!r}")
-    if max_time is not None and not (_real(max_time) and 0 < max_time < math.inf):
-        raise SpecError(f"max_time must be a finite number of seconds > 0, got {max_time!r}")
-    if target is not None and not (_real(target) and math.isfinite(target)):
-        raise SpecError(f"target must be a finite number, got {target!r}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ._api import resolve_part
+from ._checks import naming_errors
 from .errors import TrialError
 from .executors import Executor, make_executor
 from .seeding import trial_seed
@@ -30,7 +30,8 @@ def parallel_map(
     [1, 4, 9]
     """
     jobs = [Job(i, 1, dict(config), trial_seed(seed, i)) for i, config in enumerate(configs)]
-    ex = resolve_part("executor", make_executor, executor, workers)
+    with naming_errors("executor"):
+        ex = make_executor(executor, workers)
     results: list[Any] = [None] * len(jobs)
     failures: dict[int, TrialError] = {}
     ex.start(fn)

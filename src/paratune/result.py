@@ -9,7 +9,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from .trial import Config, Report, Status, Trial
-from .tuner import StopReason
+from .tuner import RunOutcome, StopReason
 
 if TYPE_CHECKING:
     import numpy as np
@@ -53,6 +53,26 @@ class TuneResult:
     report_list: list[Report] = field(default_factory=list)
     searcher_time: float | None = None
     suggestions: int = 0
+
+    @classmethod
+    def from_outcome(
+        cls, outcome: RunOutcome, *, metric: str, mode: str, name: str, reports: list[Report]
+    ) -> TuneResult:
+        """The result of a run (`tune`) or of a stored one (`paratune.load`)."""
+        return cls(
+            trial_list=outcome.trials,
+            metric=metric,
+            mode=mode,
+            workers=outcome.workers,
+            wall_time=outcome.wall_time,
+            busy_time=outcome.busy_time,
+            cancelled_time=outcome.cancelled_time,
+            stop_reason=outcome.stop_reason,
+            name=name,
+            report_list=reports,
+            searcher_time=outcome.searcher_time,
+            suggestions=outcome.suggestions,
+        )
 
     @cached_property
     def reports(self) -> pd.DataFrame:

@@ -14,35 +14,15 @@ from ._files import MAX_SPEC_BYTES as MAX_SPEC_BYTES  # the bounds, for users of
 from ._files import MAX_SPEC_VALUES as MAX_SPEC_VALUES
 from ._files import load_mapping
 from ._folders import check_name
+from ._options import resumed_options, spec_types
 from .errors import SpaceError, SpecError
 from .executors import parse_resources
 from .space import Space
 from .store import Experiment
 
-# Every key a spec may have, with the types it accepts (checked before anything runs).
-_KEYS: dict[str, tuple[type, ...]] = {
-    "objective": (str,),
-    "space": (dict,),
-    "metric": (str,),
-    "mode": (str,),
-    "searcher": (str,),
-    "scheduler": (str, dict),
-    "executor": (str,),
-    "workers": (int,),
-    "address": (str,),
-    "resources": (dict,),
-    "max_trials": (int,),
-    "max_time": (int, float),
-    "target": (int, float),
-    "seed": (int,),
-    "retries": (int,),
-    "trial_timeout": (int, float),
-    "store": (str,),
-    "synchronous": (bool,),
-    "points_to_evaluate": (list,),
-    "name": (str,),
-    "checkpoint_dir": (str,),
-}
+# Every key a spec may have, with the types it accepts (checked before anything runs): the
+# objective (a name to import), the space, and the options `TuneOptions` gives a spec key.
+_KEYS: dict[str, tuple[type, ...]] = {"objective": (str,), "space": (dict,), **spec_types()}
 _REQUIRED = ("objective", "space")
 
 
@@ -154,33 +134,11 @@ def resume_arguments(experiment: Experiment, *, source: str) -> dict[str, Any]:
         "mode": experiment.mode,
         "seed": experiment.seed,
     }
-    for key in ("searcher", "scheduler", "executor"):
-        value = details.get(key)
-        if isinstance(value, str) and not value.isidentifier() and key != "scheduler":
-            raise SpecError(
-                f"{source}: experiment {experiment.name!r} ran {key} {value}, an object, not a "
-                "name; resume it from Python with pt.tune(..., name=..., resume=True)"
-            )
-        if isinstance(value, str) and key == "scheduler" and not value.isidentifier():
-            raise SpecError(
-                f"{source}: experiment {experiment.name!r} ran scheduler {value}, an object, not "
-                "a name or a dict; resume it from Python with pt.tune(..., name=..., resume=True)"
-            )
-        if value is not None:
-            kwargs[key] = value
-    for key in (
-        "workers",
-        "address",
-        "resources",
-        "max_trials",
-        "max_time",
-        "target",
-        "retries",
-        "trial_timeout",
-        "synchronous",
-        "points_to_evaluate",
-        "checkpoint_dir",
-    ):
-        if details.get(key) is not None:
-            kwargs[key] = details[key]
-    return kwargs
+
+    def refuse(what: str) -> None:
+        raise SpecError(
+            f"{source}: experiment {experiment.name!r} {what}; resume it from Python with "
+            "pt.tune(..., name=..., resume=True)"
+        )
+
+    return kwargs | resumed_options(details, refuse=refuse)
