@@ -9,8 +9,6 @@ once instead of waiting for results.
 
 from __future__ import annotations
 
-import functools
-import importlib
 import math
 import time
 from typing import Any
@@ -20,9 +18,10 @@ from numpy.typing import NDArray
 
 from .._checks import is_whole
 from ..errors import SpecError
-from ..space import Choice, Float, Space
+from ..space import Float, Space
 from ..trial import Config, Status, Trial
-from ._gpmodel import Posterior, default_theta, fit_theta, log_ei, warp_outputs
+from ._gpmodel import Posterior, default_theta, fit_theta, warp_outputs
+from ._gpscore import Acquisition, Layout, one_blas_thread
 from ._lbfgsb import minimize_each
 from ._qmc import _qmc, _rng
 
@@ -31,7 +30,6 @@ _Key = tuple[float, ...]
 
 _DESIGNS = ("lhs", "sobol")
 _ACQUISITIONS = ("ei", "lcb")
-_LCB_KAPPA = 2.0
 _LOCAL_SHARE = 4  # one candidate in 4 is drawn near a good point, the rest uniformly
 _LOCAL_CENTRES = 5  # the best observations that local candidates surround
 _LOCAL_SCALES = np.array([0.01, 0.05, 0.2])  # standard deviations, in unit-cube widths
@@ -164,7 +162,7 @@ class GP:
         self._workers = max(int(workers), 1)
         self._rng = np.random.default_rng([seed, 1])  # a stream apart from the design's
         self._gp_seed = seed % 2**32  # seeds the subsample of the hyperparameter fit
-        self._layout = _Layout(space)
+        self._layout = Layout(space)
         self.suggest_times = []
         self._known: set[_Key] = set()  # every config suggested or observed
         self._suggested: list[_Array] = []  # their unit-cube points, for maximin
@@ -260,7 +258,7 @@ class GP:
             order = self._maximin_order(candidates)
             ranked = candidates[order]
         else:
-            with _one_blas_thread():
+            with one_blas_thread():
                 ranked = self._acquisition_order(candidates)
         for u in ranked:
             config = space.decode(u)
@@ -368,7 +366,7 @@ class GP:
         starts.append(self._done_u[int(np.argmin(self._done_y))])
         return np.array(starts)
 
-    def _polish(self, model: _Model, starts: _Array) -> tuple[_Array, _Array]:
+    def _polish(self, model: Acquisition, starts: _Array) -> tuple[_Array, _Array]:
         """Refine each start by its own L-BFGS-B search over its continuous coordinates
         (their Choice values stay as they are), in coordinates divided by the length scales
         so that every direction is equally steep. Returns the points and their scores."""
@@ -401,7 +399,7 @@ class GP:
 
     # ---- the model ----------------------------------------------------------------------
 
-    def _model(self) -> _Model:
+    def _model(self) -> Acquisition:
         """Fit the surrogate: hyperparameters when due, then every row with them fixed."""
         layout = self._layout
         done_x = layout.features(np.array(self._done_u))
@@ -431,7 +429,7 @@ class GP:
             rows.append(pending_x)
             values.append(believed)
         posterior = Posterior(theta, np.concatenate(rows), np.concatenate(values))
-        return _Model(posterior, float(y.min()), self.acquisition)
+        return Acquisition(posterior, float(y.min()), self.acquisition)
 
     def _fit_hyperparameters(self, x: _Array, y: _Array) -> _Array:
         start = self._theta if self._theta is not None else default_theta(x.shape[1])
@@ -446,90 +444,6 @@ class GP:
             keep = np.sort(np.concatenate([best, picked]))
             x, y = x[keep], y[keep]
         return fit_theta(x, y, start)
-
-
-class _Layout:
-    """How the GP sees a space: a column per Float or Int, a one-hot block per Choice."""
-
-    def __init__(self, space: Space) -> None:
-        self.dimension = space.dimension
-        continuous: list[int] = []
-        self.blocks: list[tuple[int, int, int]] = []  # (unit coordinate, first column, k)
-        self.width = 0
-        columns: list[int] = []  # the feature column of each continuous coordinate
-        for index, domain in enumerate(space.domains.values()):
-            if isinstance(domain, Choice):
-                k = len(domain.values)
-                if k > 1:  # a Choice of one value tells the model nothing
-                    self.blocks.append((index, self.width, k))
-                    self.width += k
-            else:
-                continuous.append(index)
-                columns.append(self.width)
-                self.width += 1
-        self.continuous = np.array(continuous, dtype=np.intp)
-        self.columns = np.array(columns, dtype=np.intp)
-
-    def features(self, points: _Array) -> _Array:
-        """The model's inputs for unit-cube ``points`` of shape (n, dimension)."""
-        n = len(points)
-        features = np.zeros((n, self.width))
-        features[:, self.columns] = points[:, self.continuous]
-        rows = np.arange(n)
-        for index, first, k in self.blocks:
-            # The Choice's own decoding: the value whose cell holds the coordinate.
-            chosen = np.minimum((np.clip(points[:, index], 0.0, 1.0) * k).astype(np.intp), k - 1)
-            features[rows, first + chosen] = 1.0
-        return features
-
-
-class _Model:
-    """The posterior over every row and the acquisition to maximise over it (on warped
-    values: ``best`` is the least warped result)."""
-
-    def __init__(self, posterior: Posterior, best: float, acquisition: str) -> None:
-        self._posterior = posterior
-        self._best = best
-        self._acquisition = acquisition
-        self.lengths = 1.0 / np.sqrt(posterior.ils)  # per feature column
-
-    def score(self, features: _Array) -> _Array:
-        """The acquisition at each row of ``features``: higher is better. For EI, its
-        logarithm, which keeps ranks and gradients where EI itself underflows."""
-        mean, variance = self._posterior.predict(features)
-        if self._acquisition == "lcb":
-            return -(mean - _LCB_KAPPA * np.sqrt(variance))
-        return log_ei(mean, variance, self._best)[0]
-
-    def score_with_gradient(self, features: _Array) -> tuple[_Array, _Array]:
-        """`score` and its gradient in each row's features."""
-        mean, variance, d_mean, d_variance = self._posterior.predict_with_gradient(features)
-        if self._acquisition == "lcb":
-            std = np.sqrt(variance)
-            gradient = -(d_mean - _LCB_KAPPA * d_variance / (2.0 * std)[:, np.newaxis])
-            return -(mean - _LCB_KAPPA * std), gradient
-        value, by_mean, by_variance = log_ei(mean, variance, self._best)
-        gradient = by_mean[:, np.newaxis] * d_mean + by_variance[:, np.newaxis] * d_variance
-        return value, gradient
-
-
-def _one_blas_thread() -> Any:
-    """A context in which BLAS runs on one thread.
-
-    The model's matrices (a few hundred rows) gain little from threads, and the workers own
-    the cores: on a busy machine, BLAS threads waiting for cores made suggestions up to ten
-    times slower in our measurements.
-    """
-    return _blas_controller().limit(limits=1, user_api="blas")
-
-
-@functools.cache
-def _blas_controller() -> Any:
-    import scipy.linalg  # noqa: F401  (load scipy's BLAS before taking stock of them)
-    import sklearn  # noqa: F401
-
-    # threadpoolctl comes with scikit-learn; it has no type information.
-    return importlib.import_module("threadpoolctl").ThreadpoolController()
 
 
 def _key(u: _Array) -> _Key:

@@ -1,0 +1,103 @@
+"""How `GP` sees a space and scores points: the model's inputs for unit-cube points
+(`Layout`), the acquisition over a fitted posterior (`Acquisition`), and the one BLAS
+thread the model's linear algebra runs on (`one_blas_thread`)."""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..space import Choice, Space
+from ._gpmodel import Posterior, log_ei
+
+_Array = NDArray[np.float64]
+
+_LCB_KAPPA = 2.0
+
+
+class Layout:
+    """How the GP sees a space: a column per Float or Int, a one-hot block per Choice."""
+
+    def __init__(self, space: Space) -> None:
+        self.dimension = space.dimension
+        continuous: list[int] = []
+        self.blocks: list[tuple[int, int, int]] = []  # (unit coordinate, first column, k)
+        self.width = 0
+        columns: list[int] = []  # the feature column of each continuous coordinate
+        for index, domain in enumerate(space.domains.values()):
+            if isinstance(domain, Choice):
+                k = len(domain.values)
+                if k > 1:  # a Choice of one value tells the model nothing
+                    self.blocks.append((index, self.width, k))
+                    self.width += k
+            else:
+                continuous.append(index)
+                columns.append(self.width)
+                self.width += 1
+        self.continuous = np.array(continuous, dtype=np.intp)
+        self.columns = np.array(columns, dtype=np.intp)
+
+    def features(self, points: _Array) -> _Array:
+        """The model's inputs for unit-cube ``points`` of shape (n, dimension)."""
+        n = len(points)
+        features = np.zeros((n, self.width))
+        features[:, self.columns] = points[:, self.continuous]
+        rows = np.arange(n)
+        for index, first, k in self.blocks:
+            # The Choice's own decoding: the value whose cell holds the coordinate.
+            chosen = np.minimum((np.clip(points[:, index], 0.0, 1.0) * k).astype(np.intp), k - 1)
+            features[rows, first + chosen] = 1.0
+        return features
+
+
+class Acquisition:
+    """The posterior over every row and the acquisition to maximise over it (on warped
+    values: ``best`` is the least warped result)."""
+
+    def __init__(self, posterior: Posterior, best: float, acquisition: str) -> None:
+        self._posterior = posterior
+        self._best = best
+        self._acquisition = acquisition
+        self.lengths = 1.0 / np.sqrt(posterior.ils)  # per feature column
+
+    def score(self, features: _Array) -> _Array:
+        """The acquisition at each row of ``features``: higher is better. For EI, its
+        logarithm, which keeps ranks and gradients where EI itself underflows."""
+        mean, variance = self._posterior.predict(features)
+        if self._acquisition == "lcb":
+            return -(mean - _LCB_KAPPA * np.sqrt(variance))
+        return log_ei(mean, variance, self._best)[0]
+
+    def score_with_gradient(self, features: _Array) -> tuple[_Array, _Array]:
+        """`score` and its gradient in each row's features."""
+        mean, variance, d_mean, d_variance = self._posterior.predict_with_gradient(features)
+        if self._acquisition == "lcb":
+            std = np.sqrt(variance)
+            gradient = -(d_mean - _LCB_KAPPA * d_variance / (2.0 * std)[:, np.newaxis])
+            return -(mean - _LCB_KAPPA * std), gradient
+        value, by_mean, by_variance = log_ei(mean, variance, self._best)
+        gradient = by_mean[:, np.newaxis] * d_mean + by_variance[:, np.newaxis] * d_variance
+        return value, gradient
+
+
+def one_blas_thread() -> Any:
+    """A context in which BLAS runs on one thread.
+
+    The model's matrices (a few hundred rows) gain little from threads, and the workers own
+    the cores: on a busy machine, BLAS threads waiting for cores made suggestions up to ten
+    times slower in our measurements.
+    """
+    return _blas_controller().limit(limits=1, user_api="blas")
+
+
+@functools.cache
+def _blas_controller() -> Any:
+    import scipy.linalg  # noqa: F401  (load scipy's BLAS before taking stock of them)
+    import sklearn  # noqa: F401
+
+    # threadpoolctl comes with scikit-learn; it has no type information.
+    return importlib.import_module("threadpoolctl").ThreadpoolController()
