@@ -3,25 +3,32 @@ rule, Hyperband's deal, synchronous rungs, and bad arguments."""
 
 from __future__ import annotations
 
+import functools
 import itertools
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import paratune as pt
-from paratune.schedulers import ASHA, FIFO, Hyperband, SuccessiveHalving
+from paratune.schedulers import ASHA, FIFO, Hyperband, SuccessiveHalving, Suggestions
 from paratune.schedulers._ladder import Ladder, rung_budgets
 from paratune.trial import Config, Proposal, Status, Trial
 
 
-def configs() -> Iterator[Config]:
-    return ({"i": i} for i in itertools.count())
+def configs(first_id: int = 0) -> Suggestions:
+    """Endless configurations: trial k gets ``{"i": k}``."""
+    ids = itertools.count(first_id)
+    return Suggestions(lambda: {"i": next(ids)}, first_id)
 
 
-def take(scheduler: Any, source: Iterator[Config]) -> Proposal | None:
-    return scheduler.next_job(lambda: next(source))  # type: ignore[no-any-return]
+def pool(*configs: Config) -> Suggestions:
+    """These configurations, then None."""
+    return Suggestions(functools.partial(next, iter(configs), None))
+
+
+def take(scheduler: Any, source: Suggestions) -> Proposal | None:
+    return scheduler.next_job(source)  # type: ignore[no-any-return]
 
 
 def done(trial_id: int, budget: float, loss: float, checkpoint: int | None = None) -> Trial:
@@ -97,14 +104,14 @@ def test_asha_never_promotes_a_running_trial_and_resumes_from_checkpoints() -> N
 
 def test_a_finite_pool_ends_when_nothing_is_promotable() -> None:
     asha = ASHA(min_budget=1, max_budget=2, eta=2)
-    pool = iter([{"i": 0}, {"i": 1}])
-    assert take(asha, pool) is not None and take(asha, pool) is not None
-    assert asha.next_job(lambda: None) is None  # both running, no config left
+    source = pool({"i": 0}, {"i": 1})
+    assert take(asha, source) is not None and take(asha, source) is not None
+    assert take(asha, source) is None  # both running, no config left
     asha.on_result(done(0, 1, 0.5))
     asha.on_result(done(1, 1, 0.7))
-    promoted = asha.next_job(lambda: None)
+    promoted = take(asha, source)
     assert promoted is not None and promoted.trial_id == 0
-    assert asha.next_job(lambda: None) is None
+    assert take(asha, source) is None
 
 
 def test_the_stopping_rule_keeps_the_top_fraction_of_each_rung() -> None:
@@ -223,3 +230,48 @@ def test_a_spec_runs_asha_from_a_yaml_file(tmp_path: Path) -> None:
     result = pt.tune(**load_run_spec(spec), store=None)
     assert {t.status for t in result.trial_list} <= {pt.Status.DONE, pt.Status.PRUNED}
     assert any(t.status is pt.Status.PRUNED for t in result.trial_list)
+
+
+def test_hyperband_deals_each_new_trial_by_the_id_suggest_gives() -> None:
+    for first_id in range(18):
+        hyperband = Hyperband(min_budget=1, max_budget=8, eta=2)
+        proposal = take(hyperband, configs(first_id))
+        start = hyperband.ladders[hyperband.bracket_of(first_id)].budgets[0]
+        assert proposal is not None and proposal.budget == start
+    first, second = (
+        take(Hyperband(min_budget=1, max_budget=8, eta=2), configs(i)) for i in (0, 1)
+    )
+    assert first is not None and second is not None
+    assert first.budget != second.budget  # the first two ids start in different brackets
+
+
+def test_synchronous_halving_waits_for_the_trials_suggest_numbered() -> None:
+    halving = SuccessiveHalving(min_budget=1, max_budget=2, eta=2, candidates=2)
+    source = configs(first_id=10)
+    assert [p.config for p in (take(halving, source), take(halving, source)) if p] == [
+        {"i": 10},
+        {"i": 11},
+    ]
+    halving.on_result(done(10, 1, 0.4))
+    assert take(halving, source) is None  # trial 11 has not ended
+    halving.on_result(done(11, 1, 0.2))
+    promoted = take(halving, source)
+    assert promoted is not None and (promoted.trial_id, promoted.budget) == (11, 2)
+
+
+def test_a_plain_function_still_numbers_trials_as_the_tuner_does() -> None:
+    # Until every caller hands a Suggest: the scheduler counts the ids itself, in step
+    # with the trials it hears of (a resumed run's included).
+    ids = itertools.count()
+
+    def plain() -> Config:
+        return {"i": next(ids)}
+
+    counted, told, source = Hyperband(max_budget=8), Hyperband(max_budget=8), configs()
+    for _ in range(20):
+        assert counted.next_job(plain) == take(told, source)  # type: ignore[arg-type]
+    resumed = Hyperband(max_budget=8)
+    resumed.on_result(Trial(6, {"i": 6}, 0, Status.RUNNING, budget=4))
+    proposal = resumed.next_job(plain)  # type: ignore[arg-type]
+    bottom = resumed.ladders[resumed.bracket_of(7)].budgets[0]
+    assert proposal is not None and proposal.budget == bottom

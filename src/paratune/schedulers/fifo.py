@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from ..trial import Config, Proposal, Trial
+from ..trial import Proposal, Trial
+from ._base import Suggest
 
 
 class FIFO:
     """Runs every suggested configuration once, at the objective's own full budget.
 
-    >>> FIFO().next_job(lambda: {"x": 1})
+    >>> from paratune.schedulers import Suggestions
+    >>> FIFO().next_job(Suggestions(lambda: {"x": 1}))
     Proposal(config={'x': 1}, budget=None, trial_id=None, start_step=0)
     """
 
-    def next_job(self, suggest: Callable[[], Config | None]) -> Proposal | None:
+    def next_job(self, suggest: Suggest) -> Proposal | None:
         """A new trial for the next suggested configuration."""
         config = suggest()
         return None if config is None else Proposal(config)
