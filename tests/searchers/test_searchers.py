@@ -10,6 +10,9 @@ import pytest
 
 from paratune.errors import SpaceError, SpecError
 from paratune.searchers import (
+    CMAES,
+    GP,
+    Finite,
     Grid,
     InitialPoints,
     LatinHypercube,
@@ -17,6 +20,7 @@ from paratune.searchers import (
     Searcher,
     Sobol,
     make_searcher,
+    runs_out,
 )
 from paratune.space import Choice, Float, Int, Space
 from paratune.testing import SearcherContract
@@ -421,3 +425,78 @@ class TestContractCatchesBrokenSearchers:
         contract.make_searcher = self.Invalid  # type: ignore[method-assign]
         with pytest.raises(SpaceError, match="unknown parameter 'from'"):
             contract.test_suggests_valid_configs()
+
+
+# ----------------------------------------------------------------------------- runs_out
+
+DISCRETE = Space({"a": Int(0, 3), "b": ["x", "y"], "k": 1})
+CONSTANTS = Space({"k": 1, "name": "only"})
+
+
+class _Declares:
+    """A searcher of a user's own that declares whether it runs out."""
+
+    def __init__(self, finite: bool) -> None:
+        self.finite = finite
+
+    def setup(self, space: Space, *, seed: int, workers: int, max_trials: int | None) -> None:
+        pass
+
+    def suggest(self) -> Config | None:
+        return None
+
+    def observe(self, trial: Trial) -> None:
+        pass
+
+    def exhausts(self, space: Space) -> bool:
+        return self.finite
+
+    def __repr__(self) -> str:
+        return f"_Declares(finite={self.finite})"
+
+
+@pytest.mark.parametrize(
+    ("searcher", "expected"),
+    [
+        (Grid(), True),
+        (InitialPoints([{"a": 0, "b": "x"}], then=Grid()), True),
+        (InitialPoints([], then=InitialPoints([], then=Grid())), True),
+        (_Declares(finite=True), True),
+        (_Declares(finite=False), False),
+        (Random(), False),
+        (Sobol(), False),
+        (LatinHypercube(), False),
+        (GP(), False),
+        (CMAES(), False),
+        (InitialPoints([{"a": 0, "b": "x"}], then=Random()), False),
+    ],
+    ids=repr,
+)
+def test_runs_out_asks_the_searchers_hook(searcher: Searcher, expected: bool) -> None:
+    assert runs_out(searcher, DISCRETE) is expected
+
+
+@pytest.mark.parametrize(
+    "searcher",
+    [Random(), GP(), CMAES(), _Declares(finite=False), InitialPoints([], then=Random())],
+    ids=repr,
+)
+def test_every_searcher_runs_out_on_a_space_of_constants(searcher: Searcher) -> None:
+    assert runs_out(searcher, CONSTANTS)
+
+
+@pytest.mark.parametrize(
+    ("searcher", "declares"),
+    [(Grid(), True), (InitialPoints([], then=Random()), True), (Random(), False)],
+    ids=repr,
+)
+def test_finite_is_the_declared_hook(searcher: Searcher, declares: bool) -> None:
+    assert isinstance(searcher, Finite) is declares
+
+
+def test_a_grid_that_runs_out_really_ends() -> None:
+    searcher = InitialPoints([{"a": 3, "b": "y"}], then=Grid())
+    assert runs_out(searcher, DISCRETE)
+    searcher.setup(DISCRETE, seed=0, workers=1, max_trials=None)
+    configs = list(iter(searcher.suggest, None))
+    assert len(configs) == 1 + DISCRETE.grid().size

@@ -1,7 +1,9 @@
 """Searchers: what to try next.
 
 A searcher proposes configs (`Searcher.suggest`) and may learn from finished trials
-(`Searcher.observe`). Pick one by name with `make_searcher` or pass an instance.
+(`Searcher.observe`). Pick one by name with `make_searcher` or pass an instance. A searcher
+that runs out of configurations says so through the optional `Finite` hook; `runs_out`
+asks it.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..errors import SpecError
-from ._base import Searcher
+from ._base import Finite, Searcher, runs_out
 from ._cmaes import CMAES
 from ._gp import GP
 from ._grid import Grid
@@ -20,6 +22,7 @@ from ._random import Random
 __all__ = [
     "CMAES",
     "GP",
+    "Finite",
     "Grid",
     "InitialPoints",
     "LatinHypercube",
@@ -27,6 +30,7 @@ __all__ = [
     "Searcher",
     "Sobol",
     "make_searcher",
+    "runs_out",
 ]
 
 _BY_NAME: dict[str, Callable[[], Searcher]] = {

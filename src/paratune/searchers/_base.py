@@ -1,4 +1,5 @@
-"""What a searcher is, and the shared part of the searchers that decode blocks of points."""
+"""What a searcher is, the optional hook by which one says it runs out of configurations,
+and the shared part of the searchers that decode blocks of points."""
 
 from __future__ import annotations
 
@@ -45,6 +46,33 @@ class Searcher(Protocol):
         experiment, the trials of earlier sessions are observed again, in id order.
         """
         ...
+
+
+@runtime_checkable
+class Finite(Protocol):
+    """A searcher that says whether it runs out of configurations: an optional hook.
+
+    A run whose searcher runs out needs no stopping rule (``max_trials``, ``max_time`` or
+    ``target``): it ends once every config was tried. `Grid` runs out; `InitialPoints` runs
+    out when the searcher after its points does. A searcher without this method is taken to
+    go on for ever (see `runs_out`).
+    """
+
+    def exhausts(self, space: Space) -> bool:
+        """Whether, set up on ``space``, this searcher stops suggesting after finitely many
+        configs (`Searcher.suggest` returns None for good)."""
+        ...
+
+
+def runs_out(searcher: Searcher, space: Space) -> bool:
+    """Whether ``searcher`` runs out of configurations on ``space``.
+
+    True for a space of dimension 0 (it has a single config, whatever the searcher), and
+    for a searcher whose `Finite.exhausts` says so; False for every other searcher.
+    """
+    if space.dimension == 0:
+        return True
+    return isinstance(searcher, Finite) and searcher.exhausts(space)
 
 
 class _BlockSearcher(ABC):

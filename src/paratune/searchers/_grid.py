@@ -32,5 +32,9 @@ class Grid:
     def observe(self, trial: Trial) -> None:
         """Ignore the result: a grid does not depend on results."""
 
+    def exhausts(self, space: Space) -> bool:
+        """True: a grid ends after its last config (`Finite`)."""
+        return True
+
     def __repr__(self) -> str:
         return "Grid()"

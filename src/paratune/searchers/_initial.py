@@ -8,7 +8,7 @@ from typing import Any
 from ..errors import SpaceError, SpecError
 from ..space import Space
 from ..trial import Config, Trial
-from ._base import Searcher
+from ._base import Searcher, runs_out
 
 
 class InitialPoints:
@@ -71,6 +71,10 @@ class InitialPoints:
     def observe(self, trial: Trial) -> None:
         """Pass the trial on to ``then``."""
         self.then.observe(trial)
+
+    def exhausts(self, space: Space) -> bool:
+        """Whether ``then`` runs out on ``space`` (`Finite`): the points are finitely many."""
+        return runs_out(self.then, space)
 
     def __repr__(self) -> str:
         return f"InitialPoints({len(self.points)} points, then={self.then!r})"
