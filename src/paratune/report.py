@@ -109,37 +109,16 @@ def report_html(
 ) -> str:
     """The report page as a string (see `write_report`)."""
     summary = analysis.efficiency_summary(result)
-    counts = result.trials["status"].value_counts()
-    seen = ", ".join(f"{int(n)} {status}" for status, n in counts.items() if n)
-    best = "-" if result.best_value is None else f"{result.best_value:.6g}"
-    resources = analysis.resources(result)
     scaling = analysis.what_if(result, what_if_workers)
     scaling_figure = plots.plot_scaling(scaling, title="What-if replay", label="predicted")
     sections = [
-        f"<h1>paratune report: {html.escape(result.name or 'experiment')}</h1>",
-        f"<p>{len(result.trial_list)} trials ({html.escape(seen or 'none')}); stopped: "
-        f"{html.escape(result.stop_reason.value)}.</p>",
-        _cards(
-            [
-                (f"best {result.metric} ({result.mode})", best),
-                ("wall time", f"{result.wall_time:.2f} s"),
-                ("workers", str(result.workers)),
-                ("speedup", f"{summary.speedup:.2f}"),
-                ("efficiency", f"{summary.efficiency:.1%}"),
-            ]
-        ),
+        *_headline(result, summary),
         "<h2>Best configurations</h2>",
         _table(best_configs(result)),
         _figures([("Best so far against wall time", plots.plot_best_so_far)], result),
-        "<h2>Efficiency</h2>",
-        f"<p>Speedup {summary.speedup:.2f} (busy worker-time {summary.busy_time:.2f} s over "
-        f"wall time {summary.wall_time:.2f} s) on {summary.workers} workers: efficiency "
-        f"{summary.efficiency:.1%}. Where the capacity of {summary.capacity:.2f} "
-        "worker-seconds went:</p>",
-        _table(_breakdown(summary)),
-        _figures([("Worker timeline and busy workers", plots.plot_timeline)], result),
+        *_efficiency(result, summary),
         "<h2>Resources</h2>",
-        _table(_resources_table(resources)),
+        _table(_resources_table(analysis.resources(result))),
         "<h2>What if: the same trials on other worker counts</h2>",
         "<p>The recorded trial durations replayed in trial order on the simulated executor "
         "(no overhead): predicted wall time, speedup and efficiency.</p>",
@@ -153,7 +132,56 @@ def report_html(
             ],
             result,
         ),
+        *_curves_and_spec(result, spec),
     ]
+    title = html.escape(f"paratune report: {result.name or 'experiment'}")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{title}</title><style>{_STYLE}</style></head><body>\n"
+        + "\n".join(sections)
+        + "\n</body></html>\n"
+    )
+
+
+def _headline(result: TuneResult, summary: analysis.EfficiencySummary) -> list[str]:
+    """The title, the trial counts by status and why the run stopped, and the summary cards."""
+    counts = result.trials["status"].value_counts()
+    seen = ", ".join(f"{int(n)} {status}" for status, n in counts.items() if n)
+    best = "-" if result.best_value is None else f"{result.best_value:.6g}"
+    return [
+        f"<h1>paratune report: {html.escape(result.name or 'experiment')}</h1>",
+        f"<p>{len(result.trial_list)} trials ({html.escape(seen or 'none')}); stopped: "
+        f"{html.escape(result.stop_reason.value)}.</p>",
+        _cards(
+            [
+                (f"best {result.metric} ({result.mode})", best),
+                ("wall time", f"{result.wall_time:.2f} s"),
+                ("workers", str(result.workers)),
+                ("speedup", f"{summary.speedup:.2f}"),
+                ("efficiency", f"{summary.efficiency:.1%}"),
+            ]
+        ),
+    ]
+
+
+def _efficiency(result: TuneResult, summary: analysis.EfficiencySummary) -> list[str]:
+    """Speedup and efficiency, where the worker-time went, and the worker timeline."""
+    return [
+        "<h2>Efficiency</h2>",
+        f"<p>Speedup {summary.speedup:.2f} (busy worker-time {summary.busy_time:.2f} s over "
+        f"wall time {summary.wall_time:.2f} s) on {summary.workers} workers: efficiency "
+        f"{summary.efficiency:.1%}. Where the capacity of {summary.capacity:.2f} "
+        "worker-seconds went:</p>",
+        _table(_breakdown(summary)),
+        _figures([("Worker timeline and busy workers", plots.plot_timeline)], result),
+    ]
+
+
+def _curves_and_spec(result: TuneResult, spec: Mapping[str, Any] | None) -> list[str]:
+    """The learning curves when trials reported intermediate results, and the spec when
+    given: the sections only some pages have."""
+    sections = []
     if not result.reports.empty:
         curves = plots.plot_learning_curves(result)
         sections += [
@@ -164,14 +192,7 @@ def report_html(
     if spec is not None:
         text = json.dumps(dict(spec), indent=2, sort_keys=True, default=str)
         sections += ["<h2>Spec and settings</h2>", f"<pre>{html.escape(text, quote=False)}</pre>"]
-    title = html.escape(f"paratune report: {result.name or 'experiment'}")
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{title}</title><style>{_STYLE}</style></head><body>\n"
-        + "\n".join(sections)
-        + "\n</body></html>\n"
-    )
+    return sections
 
 
 def _figures(items: list[tuple[str, Callable[[TuneResult], Figure]]], result: TuneResult) -> str:
