@@ -186,42 +186,12 @@ def efficiency_summary(result: TuneResult) -> EfficiencySummary:
     trials, and after its last one. The store keeps each trial's latest attempt only, so in
     a run with retries the idle split is an estimate (the totals stay exact).
     """
-    useful = failed = retried = cancelled = 0.0
-    for t in result.trial_list:
-        latest = (t.duration or 0.0) if t.status is not Status.RUNNING else 0.0
-        # Worker-time before the latest job: earlier attempts (a retry), or the lower
-        # budgets of a trial a multi-fidelity scheduler continued, which is useful work.
-        earlier = max(0.0, t.worker_time - latest)
-        if t.status is Status.FAILED:
-            failed += latest
-        elif t.status in (Status.CANCELLED, Status.INTERRUPTED):
-            cancelled += latest
-        else:
-            useful += latest
-        if t.attempts <= 1:
-            useful += earlier
-        elif t.status is Status.FAILED:
-            failed += earlier
-        else:
-            retried += earlier
+    useful, failed, retried, cancelled = _busy_parts(result.trial_list)
     workers, wall = result.workers, result.wall_time
     capacity = workers * wall
     busy = result.busy_time
     idle = max(0.0, capacity - busy)
-    first: dict[int, float] = {}
-    last: dict[int, float] = {}
-    for t in _ran(result.trial_list):
-        w = t.worker
-        assert w is not None and t.started is not None and t.finished is not None
-        first[w] = min(first.get(w, t.started), t.started)
-        last[w] = max(last.get(w, t.finished), t.finished)
-    startup = sum(max(0.0, first[w]) for w in first)
-    # A worker that never ran a trial waited for work the whole run.
-    tail = sum(max(0.0, wall - last[w]) for w in last) + wall * max(0, workers - len(last))
-    # Only each trial's latest attempt is on record, so with retries these are estimates:
-    # the tail (from the latest attempts, which come last) is trusted before the start-up.
-    tail = min(tail, idle)
-    startup = min(startup, idle - tail)
+    startup, tail = _idle_ends(result.trial_list, workers, wall, idle)
     return EfficiencySummary(
         workers=workers,
         wall_time=wall,
@@ -238,6 +208,51 @@ def efficiency_summary(result: TuneResult) -> EfficiencySummary:
         between_idle=max(0.0, idle - startup - tail),
         tail_idle=tail,
     )
+
+
+def _busy_parts(trials: Iterable[Trial]) -> tuple[float, float, float, float]:
+    """Busy worker-time split by what became of each trial: useful, failed, retried and
+    cancelled (see `efficiency_summary`)."""
+    useful = failed = retried = cancelled = 0.0
+    for t in trials:
+        latest = (t.duration or 0.0) if t.status is not Status.RUNNING else 0.0
+        # Worker-time before the latest job: earlier attempts (a retry), or the lower
+        # budgets of a trial a multi-fidelity scheduler continued, which is useful work.
+        earlier = max(0.0, t.worker_time - latest)
+        if t.status is Status.FAILED:
+            failed += latest
+        elif t.status in (Status.CANCELLED, Status.INTERRUPTED):
+            cancelled += latest
+        else:
+            useful += latest
+        if t.attempts <= 1:
+            useful += earlier
+        elif t.status is Status.FAILED:
+            failed += earlier
+        else:
+            retried += earlier
+    return useful, failed, retried, cancelled
+
+
+def _idle_ends(
+    trials: Iterable[Trial], workers: int, wall: float, idle: float
+) -> tuple[float, float]:
+    """The idle worker-time before each worker's first trial and after its last one (within
+    ``idle``, the run's total idle time)."""
+    first: dict[int, float] = {}
+    last: dict[int, float] = {}
+    for t in _ran(trials):
+        w = t.worker
+        assert w is not None and t.started is not None and t.finished is not None
+        first[w] = min(first.get(w, t.started), t.started)
+        last[w] = max(last.get(w, t.finished), t.finished)
+    startup = sum(max(0.0, first[w]) for w in first)
+    # A worker that never ran a trial waited for work the whole run.
+    tail = sum(max(0.0, wall - last[w]) for w in last) + wall * max(0, workers - len(last))
+    # Only each trial's latest attempt is on record, so with retries these are estimates:
+    # the tail (from the latest attempts, which come last) is trusted before the start-up.
+    tail = min(tail, idle)
+    return min(startup, idle - tail), tail
 
 
 @dataclass(frozen=True)
