@@ -3,28 +3,23 @@
 from __future__ import annotations
 
 import enum
-import math
-import numbers
-import os
 import sys
 import time
 import warnings
-from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ._folders import clear_checkpoints
+from ._ledger import Heard, Ledger
 from ._signals import signals_held, user_stops, winding_down
-from ._storable import as_float, as_text, shown, unstorable
 from .executors import Executor, Objective
-from .schedulers import Scheduler
+from .schedulers import Scheduler, Suggest
 from .searchers import Searcher
-from .seeding import trial_seed
 from .space import Space
 from .store import Experiment, RunTotals, Store
-from .trial import _NO_METRICS, Config, Event, Job, Proposal, Report, Status, Trial
+from .trial import Config, Event, Report, Status, Trial
 
 
 class StopReason(enum.StrEnum):
@@ -126,7 +121,7 @@ class RunOutcome:
     cancelled_time: float
     workers: int
     stop_reason: StopReason
-    searcher_time: float = 0.0
+    searcher_time: float | None = None  # None: not measured (a result read from a store)
     suggestions: int = 0
 
 
@@ -177,25 +172,16 @@ class Tuner:
         self.settings = settings
         self.progress = progress
         self.checkpoints = checkpoints
-        self._checkpoint_folder = str(checkpoints) if checkpoints is not None else ""
-        self._sign = 1.0 if settings.mode == "min" else -1.0
-        self._trials: dict[int, Trial] = {}  # the latest state of every trial
-        self._running: dict[int, Trial] = {}  # trials not ended (in flight or queued)
-        self._queued: deque[Job] = deque()  # retries, and trials resumed from a crash
-        self._unsaved: list[Trial] = []
-        self._unsaved_reports: list[Report] = []
-        # Where each trial stood before the job now running continued it (a promotion).
-        self._before: dict[int, Trial] = {}
-        self._reported: dict[int, int] = {}  # trial id -> its latest reported step
+        self._ledger = Ledger(
+            metric=settings.metric,
+            mode=settings.mode,
+            seed=settings.seed,
+            retries=settings.retries,
+            target=settings.target,
+            checkpoints=None if checkpoints is None else str(checkpoints),
+        )
+        self._new_configs: Suggest = _NewConfigs(self._ledger, self._suggest)
         self._warned = False  # about reports without the tuned metric
-        # Trials whose report the store cannot hold, and why: they fail when their job ends.
-        self._poisoned: dict[int, str] = {}
-        self._created = 0
-        self._counts = dict.fromkeys(Status, 0)
-        self._best: Trial | None = None
-        self._best_key = math.inf
-        self._busy = 0.0
-        self._cancelled_time = 0.0
         self._searcher_time = 0.0  # real seconds in the searcher's suggest and observe
         self._suggestions = 0
         self._stop: StopReason | None = None
@@ -207,22 +193,8 @@ class Tuner:
 
     def run(self) -> RunOutcome:
         """Run until a stopping rule fires or there is nothing more to try."""
-        settings, executor = self.settings, self.executor
-        experiment = Experiment(
-            settings.name,
-            self.space.to_dict(),
-            settings.metric,
-            settings.mode,
-            settings.seed,
-            settings.objective,
-            settings.details,
-        )
-        stored = self.store.open(experiment, resume=settings.resume, overwrite=settings.overwrite)
-        if not stored and self.checkpoints is not None:
-            clear_checkpoints(self.checkpoints)  # left by an earlier run; only if marked ours
-        earlier = self.store.totals()
-        self._offset, self._busy = earlier.wall_time, earlier.busy_time
-        self._cancelled_time = earlier.cancelled_time
+        settings, executor, ledger = self.settings, self.executor, self._ledger
+        stored = self._open()
         self.searcher.setup(
             self.space,
             seed=settings.seed,
@@ -231,6 +203,7 @@ class Tuner:
         )
         self._replay(stored)
         self._t0 = executor.clock.now()
+        ledger.origin = self._t0 - self._offset
         # A first stop while the run winds down finds it ending, and it ends as it was; a
         # second Ctrl-C stops it at once: the trials still marked running in the store
         # run again on resume, as after a crash.
@@ -246,29 +219,54 @@ class Tuner:
                     self._wind_down()
                     wall, reason = self._elapsed(), self._reason()
                     if not failing:
-                        self.store.finish(
-                            RunTotals(wall, self._busy, self._cancelled_time,
-                                      executor.workers, reason.value)
-                        )  # fmt: skip
+                        totals = RunTotals(
+                            wall_time=wall,
+                            busy_time=ledger.busy,
+                            cancelled_time=ledger.cancelled_time,
+                            workers=executor.workers,
+                            stop_reason=reason.value,
+                        )
+                        self.store.finish(totals)
         self._report_progress(finished=True)
-        trials = list(self._trials.values())
         return RunOutcome(
-            trials,
-            wall,
-            self._busy,
-            self._cancelled_time,
-            executor.workers,
-            reason,
-            self._searcher_time,
-            self._suggestions,
+            trials=ledger.trials(),
+            wall_time=wall,
+            busy_time=ledger.busy,
+            cancelled_time=ledger.cancelled_time,
+            workers=executor.workers,
+            stop_reason=reason,
+            searcher_time=self._searcher_time,
+            suggestions=self._suggestions,
         )
+
+    def _open(self) -> list[Trial]:
+        """Open the experiment in the store; its stored trials, and its totals so far."""
+        settings = self.settings
+        experiment = Experiment(
+            name=settings.name,
+            space=self.space.to_dict(),
+            metric=settings.metric,
+            mode=settings.mode,
+            seed=settings.seed,
+            objective=settings.objective,
+            settings=settings.details,
+        )
+        stored = self.store.open(experiment, resume=settings.resume, overwrite=settings.overwrite)
+        if not stored and self.checkpoints is not None:
+            clear_checkpoints(self.checkpoints)  # left by an earlier run; only if marked ours
+        earlier = self.store.totals()
+        self._offset = earlier.wall_time
+        self._ledger.busy, self._ledger.cancelled_time = earlier.busy_time, earlier.cancelled_time
+        return stored
 
     def _wind_down(self) -> None:
         """Stop what still runs, close the books, and stop the executor."""
         try:
-            if self._running:
+            if self._ledger.running:
                 self._take(self.executor.cancel())
-            self._settle_leftovers()
+            self._ledger.settle(self._elapsed(), by_user=self._stop is StopReason.INTERRUPTED)
+            self._check_target()
+            self._commit()
         finally:
             self.executor.close()
 
@@ -277,12 +275,17 @@ class Tuner:
         limit = self.settings.max_trials
         if self._stop is not None:
             return self._stop
-        if limit is not None and self._created >= limit:
+        if limit is not None and self._ledger.created >= limit:
             return StopReason.MAX_TRIALS
         return StopReason.EXHAUSTED
 
+    def _check_target(self) -> None:
+        """Stop once a trial reached the target, unless another rule stopped the run first."""
+        if self._stop is None and self._ledger.target_reached:
+            self._stop = StopReason.TARGET
+
     def _replay(self, stored: list[Trial]) -> None:
-        """Bring the searcher, scheduler and counters to where a resumed experiment stopped:
+        """Bring the searcher, scheduler and books to where a resumed experiment stopped:
         the searcher's sequence moves on by one suggestion per stored trial, the scheduler
         sees each trial's reports again, ended trials are reported as if they had just
         ended, and trials that were running are queued again with the same config and seed
@@ -291,47 +294,28 @@ class Tuner:
         reports: dict[int, list[Report]] = {}
         for report in self.store.reports():
             reports.setdefault(report.trial_id, []).append(report)
-        self._created = max(by_id, default=-1) + 1
-        for trial_id in range(self._created):
+        for trial_id in range(max(by_id, default=-1) + 1):
             self._ask_searcher()  # keep the sequence in step, whatever happened
             trial = by_id.get(trial_id)
             if trial is None:
                 continue
-            self._trials[trial_id] = trial
-            for report in reports.get(trial_id, ()):
-                self._reported[trial_id] = report.step
-                value = self._loss(report.metrics)
+            steps = reports.get(trial_id, [])
+            for report in steps:
+                value = self._ledger.loss(report.metrics)
                 if value is not None:
                     self.scheduler.on_report(trial_id, report.step, value)
-            if trial.status in (Status.RUNNING, Status.INTERRUPTED):
-                # Both run again: the scheduler sees each as running, where it stood.
-                trial = trial._replace(status=Status.RUNNING)
-                self._running[trial_id] = trial
-                self._queued.append(self._job(trial, trial.attempts))
+            trial = self._ledger.replay(trial, steps[-1].step if steps else None)
+            if trial.status is Status.RUNNING:
+                # It runs again: the scheduler sees it as running, where it stood.
                 self.scheduler.on_result(trial._replace(value=None))
             else:
-                self._ended(trial)
                 self._notify(trial)
-
-    def _job(self, trial: Trial, attempt: int) -> Job:
-        """A job that runs ``trial`` again at its budget: from its checkpoint if it has one
-        below that budget, else from the start."""
-        start = trial.checkpoint_step or 0
-        if trial.budget is None or start >= trial.budget:
-            start = 0
-        return Job(trial.trial_id, attempt, trial.config, trial.seed, trial.budget, start,
-                   self._checkpoint(trial.trial_id))  # fmt: skip
-
-    def _checkpoint(self, trial_id: int) -> str | None:
-        if self.checkpoints is None:
-            return None
-        # Joined as text: a Path per job costs more than a trivial trial's whole run.
-        return os.path.join(self._checkpoint_folder, f"trial-{trial_id}.pkl")
+        self._check_target()
 
     def _suggest(self) -> Config | None:
         """A new configuration from the searcher, or None once ``max_trials`` exist."""
         limit = self.settings.max_trials
-        if limit is not None and self._created >= limit:
+        if limit is not None and self._ledger.created >= limit:
             return None
         return self._ask_searcher()
 
@@ -344,11 +328,11 @@ class Tuner:
         return config
 
     def _loop(self) -> None:
-        executor = self.executor
+        executor, ledger = self.executor, self._ledger
         while True:
             if self._stop is None:
                 self._fill()
-            if not self._running or self._stop is not None:
+            if not ledger.running or self._stop is not None:
                 self._commit()
                 return
             events = executor.completed(0)
@@ -363,9 +347,9 @@ class Tuner:
 
     def _fill(self) -> None:
         """Give every free slot a job: queued ones first, then what the scheduler proposes."""
-        settings = self.settings
-        if settings.synchronous:
-            if self._running:
+        ledger = self._ledger
+        if self.settings.synchronous:
+            if ledger.running:
                 return  # a batch waits for its slowest trial
             free = self.executor.workers
         else:
@@ -374,65 +358,15 @@ class Tuner:
             # A user's stop between taking a job and recording it as running would lose
             # its trial (an id given out, never stored): it waits for the job to be kept.
             with signals_held():
-                job = self._next_job()
+                job = ledger.queued_job()
                 if job is None:
-                    return
-                self._start(job)
+                    proposal = self.scheduler.next_job(self._new_configs)
+                    if proposal is None:
+                        return
+                    job = ledger.new_job(proposal)
+                ledger.start(job, self._elapsed())
             self.executor.submit(job)  # outside: the serial executor runs the trial here
             free -= 1
-
-    def _next_job(self) -> Job | None:
-        """A queued job, else the one the scheduler proposes, or None for none now."""
-        if self._queued:
-            return self._queued.popleft()
-        proposal = self.scheduler.next_job(self._suggest)
-        return None if proposal is None else self._new_job(proposal)
-
-    def _start(self, job: Job) -> None:
-        """Record the trial of ``job`` as running, where it stood before (a promotion, a
-        retry, a resumed trial)."""
-        before = self._running.get(job.trial_id) or self._before.get(job.trial_id)
-        trial = Trial(
-            job.trial_id,
-            job.config,
-            job.seed,
-            Status.RUNNING,
-            before.value if before else None,
-            before.metrics if before else _NO_METRICS,
-            attempts=job.attempt,
-            budget=job.budget,
-            submitted=self._elapsed(),
-            worker_time=before.worker_time if before else 0.0,
-            error=before.error if before else None,
-            traceback=before.traceback if before else None,
-            checkpoint_step=before.checkpoint_step if before else None,
-            cpu_time=before.cpu_time if before else None,
-            peak_memory=before.peak_memory if before else None,
-            moved=before.moved if before else 0,
-        )
-        self._keep(trial)
-        self._running[job.trial_id] = trial
-
-    def _new_job(self, proposal: Proposal) -> Job:
-        """The first job of a new trial, or the job that continues a trial (a promotion)."""
-        budget, start = proposal.budget, proposal.start_step
-        if proposal.trial_id is None:
-            trial_id = self._created
-            self._created += 1
-            seed = trial_seed(self.settings.seed, trial_id)
-            self._before.pop(trial_id, None)
-            return Job(trial_id, 1, proposal.config, seed, budget, start,
-                       self._checkpoint(trial_id))  # fmt: skip
-        before = self._trials.get(proposal.trial_id)
-        if before is None or proposal.trial_id in self._running:
-            state = "unknown" if before is None else "still running"
-            raise RuntimeError(
-                f"the scheduler asked to continue trial {proposal.trial_id}, which is {state}"
-            )
-        self._before[before.trial_id] = before
-        self._counts[before.status] -= 1  # counted again when this job ends
-        return Job(before.trial_id, 1, before.config, before.seed, budget, start,
-                   self._checkpoint(before.trial_id))  # fmt: skip
 
     def _wait_timeout(self) -> float | None:
         """How long `completed` may wait: until max_time, and, in real time with a progress
@@ -450,136 +384,39 @@ class Tuner:
         """Record ended jobs, commit them, then let the scheduler and searcher see them,
         whole: a user's stop in the middle would leave an ended trial neither running nor
         recorded."""
+        end = self._ledger.end
+        stopping, by_user = self._stop is not None, self._stop is StopReason.INTERRUPTED
         with signals_held():
-            ended = [trial for event in events if (trial := self._record(event)) is not None]
+            ended = [
+                trial
+                for event in events
+                if (trial := end(event, stopping=stopping, by_user=by_user)) is not None
+            ]
             self._commit()
             for trial in ended:
-                self._ended(trial)
                 self._notify(trial)
+            self._check_target()
 
     def _notify(self, trial: Trial) -> None:
         """Tell the scheduler and the searcher that a job of ``trial`` ended. Everything
         inside minimises: with mode="max" they see the value negated (the store keeps it as
         is)."""
-        if self._sign < 0 and trial.value is not None:
+        if self._ledger.sign < 0 and trial.value is not None:
             trial = trial._replace(value=-trial.value)
         self.scheduler.on_result(trial)
         start = time.perf_counter()
         self.searcher.observe(trial)
         self._searcher_time += time.perf_counter() - start
 
-    def _record(self, event: Event) -> Trial | None:
-        """The trial as this event leaves it; None if it is queued again for a retry."""
-        running = self._running.pop(event.trial_id, None)
-        if running is None:
-            return None  # a late report of a job already accounted for
-        spent = event.finished - event.started
-        self._busy += spent
-        status, value, metrics, error, tb = self._outcome(event)
-        if status is Status.CANCELLED:
-            self._cancelled_time += spent
-        budget = running.budget
-        if status is Status.PRUNED:  # stopped early: at the budget it reached
-            budget = self._reported.get(event.trial_id, budget)
-        start = self._t0 - self._offset
-        trial = Trial(
-            running.trial_id,
-            running.config,
-            running.seed,
-            status,
-            value,
-            metrics,
-            attempts=event.attempt,
-            budget=budget,
-            submitted=running.submitted,
-            started=event.started - start,
-            finished=event.finished - start,
-            worker_time=running.worker_time + spent,
-            worker=event.worker,
-            host=event.host,
-            pid=event.pid,
-            error=error,
-            traceback=tb,
-            checkpoint_step=_latest(event.checkpoint_step, running.checkpoint_step),
-            cpu_time=_total(running.cpu_time, event.cpu_time),
-            peak_memory=_highest(running.peak_memory, event.peak_memory),
-            moved=running.moved + event.moved,
-        )
-        if status is Status.RUNNING:  # failed, with a retry left
-            self._keep(trial)
-            self._running[trial.trial_id] = trial
-            self._queued.append(self._job(trial, event.attempt + 1))
-            return None
-        before = self._before.pop(trial.trial_id, None)
-        if status in (Status.CANCELLED, Status.INTERRUPTED) and before is not None:
-            # A continuation stopped by the end of the run: the trial stays where it was.
-            trial = before._replace(
-                worker_time=trial.worker_time, cpu_time=trial.cpu_time,
-                peak_memory=trial.peak_memory, checkpoint_step=trial.checkpoint_step,
-            )  # fmt: skip
-        elif status is Status.DONE and budget is not None:
-            self._report_end(trial, event.attempt, budget)
-        self._keep(trial)
-        return trial
-
-    def _outcome(
-        self, event: Event
-    ) -> tuple[Status, float | None, Mapping[str, Any], str | None, str | None]:
-        """What an ended job means for its trial: its status (RUNNING: failed, with a retry
-        left), value, metrics, error and traceback."""
-        if event.trial_id in self._poisoned:
-            return Status.FAILED, None, _NO_METRICS, self._poisoned.pop(event.trial_id), None
-        if event.error is not None or event.traceback is not None:
-            # Text from a worker may hold what UTF-8 cannot encode (a lone surrogate).
-            event = event._replace(error=as_text(event.error), traceback=as_text(event.traceback))
-        if self._stop is StopReason.INTERRUPTED and (event.cancelled or not event.ok):
-            # The user's stop: the trial runs again on resume. A failure taken now may be
-            # the stop's doing (a worker killed in the middle of a message), so it counts
-            # as interrupted too: run again, it fails again if it was its own.
-            return Status.INTERRUPTED, None, _NO_METRICS, event.error, event.traceback
-        if event.cancelled:
-            return Status.CANCELLED, None, _NO_METRICS, event.error, event.traceback
-        if not event.ok:
-            retry = event.attempt <= self.settings.retries and self._stop is None
-            status = Status.RUNNING if retry else Status.FAILED
-            return status, None, _NO_METRICS, event.error, event.traceback
-        value, metrics, error = _read_result_safely(event.result, self.settings.metric)
-        if error:
-            return Status.FAILED, value, metrics, error, event.traceback
-        return Status.PRUNED if event.pruned else Status.DONE, value, metrics, None, None
-
-    def _report_end(self, trial: Trial, attempt: int, budget: float) -> None:
-        """Record a job's result at its budget as a report (a rung result), unless the
-        objective reported that step itself."""
-        step = int(budget)
-        if step != budget or self._reported.get(trial.trial_id) == step:
-            return
-        metrics = dict(trial.metrics) or {self.settings.metric: trial.value}
-        self._reported[trial.trial_id] = step
-        assert trial.finished is not None
-        self._unsaved_reports.append(
-            Report(trial.trial_id, attempt, step, metrics, trial.finished)
-        )
-
     def _on_report(self, report: Report) -> bool:
         """Record a running job's report and ask the scheduler whether the trial goes on."""
-        running = self._running.get(report.trial_id)
-        if running is None or running.attempts != report.attempt:
-            return True  # a job already accounted for
-        if report.trial_id in self._poisoned:
-            return False
-        if problem := unstorable(report.metrics):
-            self._poisoned[report.trial_id] = (
-                f"its report at step {report.step} cannot be stored: {problem}"
-            )
-            return False  # the trial stops, and fails with that reason
-        when = report.time - (self._t0 - self._offset)
-        self._unsaved_reports.append(report._replace(metrics=dict(report.metrics), time=when))
-        self._reported[report.trial_id] = report.step
+        heard = self._ledger.report(report)
+        if heard is not Heard.KEPT:
+            return heard is Heard.STALE  # a poisoned trial stops, and fails with the reason
         # Committed before the trial goes on: a checkpoint it saves after this report must
         # never be ahead of the store, or a resumed trial's learning curve would have a gap.
         self._commit()
-        value = self._loss(report.metrics)
+        value = self._ledger.loss(report.metrics)
         if value is None and not self._warned and self.settings.metric not in report.metrics:
             self._warned = True
             keys = ", ".join(map(repr, report.metrics))
@@ -592,63 +429,12 @@ class Tuner:
             return True
         return self.scheduler.on_report(report.trial_id, report.step, value)
 
-    def _loss(self, metrics: Mapping[str, Any]) -> float | None:
-        """The tuned metric of a report as a loss (negated for mode="max"), or None when the
-        report does not carry a usable value of it."""
-        raw = metrics.get(self.settings.metric)
-        if isinstance(raw, bool) or not isinstance(raw, numbers.Real):
-            return None
-        value = as_float(raw)  # None for an int too large for a float
-        if value is None or not math.isfinite(value):
-            return None
-        return self._sign * value
-
-    def _ended(self, trial: Trial) -> None:
-        """Count an ended trial, keep the best, and check the target."""
-        self._counts[trial.status] += 1
-        if trial.value is None or trial.status is not Status.DONE:
-            return
-        key = self._sign * trial.value
-        if key < self._best_key:
-            self._best, self._best_key = trial, key
-        target = self.settings.target
-        if target is not None and key <= self._sign * target and self._stop is None:
-            self._stop = StopReason.TARGET
-
-    def _keep(self, trial: Trial) -> None:
-        self._trials[trial.trial_id] = trial
-        self._unsaved.append(trial)
-
     def _commit(self) -> None:
-        if self._unsaved or self._unsaved_reports:
-            self.store.save(self._unsaved, self._unsaved_reports)
-            self._unsaved = []
-            self._unsaved_reports = []
-
-    def _settle_leftovers(self) -> None:
-        """Close the books on trials the executor no longer holds when the run stops. After
-        the user's stop, each is interrupted, to run again on resume. After a stopping rule,
-        one waiting for a retry failed (its last error stands), and one queued after a
-        resume was cancelled."""
-        retrying = {job.trial_id for job in self._queued if job.attempt > 1}
-        interrupted = self._stop is StopReason.INTERRUPTED
-        now = self._elapsed()
-        for trial in list(self._running.values()):
-            before = self._before.pop(trial.trial_id, None)
-            if interrupted and before is None:
-                settled = trial._replace(status=Status.INTERRUPTED, finished=now)
-            elif not interrupted and trial.trial_id in retrying and trial.error is not None:
-                settled = trial._replace(status=Status.FAILED)
-            elif before is not None:  # a continuation: the trial stays where it was
-                settled = before._replace(worker_time=trial.worker_time)
-            else:
-                reason = "cancelled: the run stopped before it ended"
-                settled = trial._replace(status=Status.CANCELLED, finished=now, error=reason)
-            self._keep(settled)
-            self._ended(settled)
-        self._running.clear()
-        self._queued.clear()
-        self._commit()
+        """Save what the books changed since the last commit, in one transaction."""
+        trials, reports = self._ledger.unsaved
+        if trials or reports:
+            self.store.save(trials, reports)
+            self._ledger.saved()
 
     # ---- time and progress ---------------------------------------------------------------
 
@@ -667,82 +453,41 @@ class Tuner:
         if not finished and now - self._last_progress < _PROGRESS_EVERY:
             return
         self._last_progress = now
-        best = self._best
+        ledger = self._ledger
+        best, counts = ledger.best, ledger.counts
         self.progress(
             Progress(
                 elapsed=self._elapsed(),
-                done=self._counts[Status.DONE],
-                failed=self._counts[Status.FAILED],
-                cancelled=self._counts[Status.CANCELLED],
-                pruned=self._counts[Status.PRUNED],
-                running=len(self._running),
+                done=counts[Status.DONE],
+                failed=counts[Status.FAILED],
+                cancelled=counts[Status.CANCELLED],
+                pruned=counts[Status.PRUNED],
+                running=ledger.running,
                 max_trials=self.settings.max_trials,
                 workers=self.executor.workers,
                 best_value=best.value if best else None,
                 best_config=best.config if best else None,
                 finished=finished,
-                interrupted=self._counts[Status.INTERRUPTED],
+                interrupted=counts[Status.INTERRUPTED],
             )
         )
 
 
-def _latest(new: int | None, old: int | None) -> int | None:
-    return old if new is None else new
+class _NewConfigs:
+    """What the tuner hands `Scheduler.next_job`: new configurations from the searcher (none
+    once ``max_trials`` exist), each the first of the trial that takes the ledger's next id."""
 
+    __slots__ = ("_ledger", "_suggest")
 
-def _total(old: float | None, new: float | None) -> float | None:
-    return new if old is None else old if new is None else old + new
+    def __init__(self, ledger: Ledger, suggest: Callable[[], Config | None]) -> None:
+        self._ledger = ledger
+        self._suggest = suggest
 
+    @property
+    def trial_id(self) -> int:
+        """The id the trial of the next configuration returned will have."""
+        return self._ledger.created
 
-def _highest(old: int | None, new: int | None) -> int | None:
-    return new if old is None else old if new is None else max(old, new)
-
-
-def _read_result_safely(
-    result: Any, metric: str
-) -> tuple[float | None, Mapping[str, Any], str | None]:
-    """`_read_result`, where a result whose own code raises (a mapping that cannot be
-    iterated, a number that cannot be a float) fails its trial rather than the driver."""
-    try:
-        return _read_result(result, metric)
-    except Exception as exc:
-        kind = type(result).__name__
-        return (
-            None,
-            _NO_METRICS,
-            f"the objective's result ({kind}) could not be read: {shown(exc)}",
-        )
-
-
-def _read_result(result: Any, metric: str) -> tuple[float | None, Mapping[str, Any], str | None]:
-    """The tuned value, every metric, and an error if the result is not usable. A single
-    number is the value alone: its trial keeps no metrics dict, which would only repeat it."""
-    metrics: dict[str, Any] | None = None
-    raw = result
-    if isinstance(result, Mapping):
-        metrics = dict(result)
-        if problem := unstorable(metrics):
-            return None, _NO_METRICS, f"the objective's result cannot be stored: {problem}"
-        if metric not in metrics:
-            keys = ", ".join(repr(k) for k in metrics) or "none"
-            return None, metrics, f"the objective's result has no {metric!r} (keys: {keys})"
-        raw = metrics[metric]
-    if isinstance(raw, bool) or not isinstance(raw, numbers.Real):
-        kind = "None" if raw is None else type(raw).__name__
-        return (
-            None,
-            metrics or _NO_METRICS,
-            (
-                f"the objective returned {kind} for {metric!r}; expected a number, "
-                f"or a dict with a number under {metric!r}"
-            ),
-        )
-    value = as_float(raw)
-    if value is None:
-        return None, _NO_METRICS, f"the objective returned {metric!r} too large for a float"
-    if not math.isfinite(value):
-        return None, metrics or _NO_METRICS, f"the objective returned {value} for {metric!r}"
-    if metrics is None:
-        return value, _NO_METRICS, None
-    metrics[metric] = value
-    return value, metrics, None
+    def __call__(self) -> Config | None:
+        """The searcher's next configuration, or None."""
+        return self._suggest()
