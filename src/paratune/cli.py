@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,8 +16,10 @@ from .errors import ParatuneError
 from .progress import ConsoleProgress
 from .result import TuneResult
 from .store import Experiment
-from .store._lease import Owner
 from .tuner import StopReason
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _EXECUTORS = click.Choice(["serial", "threads", "processes", "simulated", "dask"])
 _SEARCHERS = click.Choice(["random", "grid", "sobol", "lhs", "gp", "cmaes"])
@@ -175,6 +176,7 @@ def status(name: str | None, store: str, as_json: bool, check: bool) -> None:
     """Show the experiments in the store (trial counts by status, best so far), or one
     experiment in detail. Reads only: safe while a run is writing. A damaged store is
     refused; --check lists its problems, and `paratune recover` saves what can be read."""
+    from ._status import format_detail, status_detail
     from .store import SQLiteStore
 
     if check:
@@ -188,13 +190,13 @@ def status(name: str | None, store: str, as_json: bool, check: bool) -> None:
             counts = db.counts()
             if name is not None:
                 db.select(name)
-                detail = _detail(db, counts[name])
+                detail = status_detail(db, counts[name])
         finally:
             db.close()
     except ParatuneError as exc:
         raise click.ClickException(str(exc)) from exc
     if name is not None:
-        click.echo(json.dumps(detail, default=str) if as_json else _format_detail(detail))
+        click.echo(json.dumps(detail, default=str) if as_json else format_detail(detail))
     elif as_json:
         click.echo(json.dumps(counts, default=str))
     elif not counts:
@@ -239,56 +241,6 @@ def recover(store: Path, out: Path) -> None:
         click.echo(recover_store(store, out).describe(store, out))
     except ParatuneError as exc:
         raise click.ClickException(str(exc)) from exc
-
-
-def _detail(db: Any, row: dict[str, Any]) -> dict[str, Any]:
-    experiment = db.experiment()
-    totals = db.totals()
-    trials = db.trials()
-    driver = db.running_driver()
-    sign = 1.0 if experiment.mode == "min" else -1.0
-    done = [t for t in trials if t.value is not None]
-    best = min(done, key=lambda t: sign * t.value) if done else None
-    return {
-        "name": experiment.name,
-        "state": _state(driver, totals.stop_reason),
-        "objective": experiment.objective,
-        "metric": experiment.metric,
-        "mode": experiment.mode,
-        "seed": experiment.seed,
-        "counts": row["counts"],
-        "best_value": None if best is None else best.value,
-        "best_config": None if best is None else best.config,
-        "wall_time": totals.wall_time,
-        "busy_time": totals.busy_time,
-        "settings": experiment.settings,
-    }
-
-
-def _state(driver: Owner | None, stop_reason: str) -> str:
-    if driver is None:
-        return f"ended ({stop_reason})"
-    why_gone = driver.gone(time.time())
-    if why_gone is not None:
-        return f"stopped without ending ({why_gone}): resume it"
-    return f"running (driver {driver.describe()})"
-
-
-def _format_detail(detail: dict[str, Any]) -> str:
-    c = detail["counts"]
-    lines = [
-        f"experiment {detail['name']}: {detail['state']}",
-        f"  objective  {detail['objective']}  ({detail['mode']} {detail['metric']})",
-        f"  trials     {c['done']} done, {c['failed']} failed, {c['running']} running, "
-        f"{c['cancelled']} cancelled, {c['interrupted']} interrupted",
-        f"  time       {detail['wall_time']:.2f} s wall, {detail['busy_time']:.2f} s busy",
-    ]
-    if detail["best_value"] is not None:
-        lines.append(
-            f"  best       {detail['best_value']:.6g}  "
-            f"{json.dumps(detail['best_config'], default=str)}"
-        )
-    return "\n".join(lines)
 
 
 def _load(store: str, name: str) -> tuple[TuneResult, dict[str, Any]]:
@@ -452,34 +404,13 @@ def scaling(
     workers), and save the plot with the ideal line. Each real run starts from scratch in
     memory; --simulate predicts the table from one run instead."""
     from .plots import plot_scaling, save
-    from .scaling import measure_scaling, simulate_scaling
 
     given = {key: value for key, value in overrides.items() if value is not None}
     target = plot or Path(f"{spec.stem}-scaling.png")
-
-    def said(n: int, result: TuneResult) -> None:
-        if not quiet:
-            click.echo(f"[paratune] {n} workers: {result.wall_time:.2f} s", err=True)
-
     try:
         if target.suffix.lower() not in (".png", ".svg"):
             raise click.BadParameter(f"{target} must end in .png or .svg", param_hint="--plot")
-        if simulate:
-            table, run = simulate_scaling(spec, counts, overrides=given)
-            if not quiet:
-                click.echo(
-                    f"[paratune] {run.name}: {len(run.trial_list)} trials on {run.workers} "
-                    f"workers in {run.wall_time:.2f} s, replayed below",
-                    err=True,
-                )
-            label, title = (
-                "predicted",
-                f"{run.name}: what-if replay of {len(run.trial_list)} trials",
-            )
-        else:
-            given.pop("store", None)
-            table = measure_scaling(spec, counts, overrides=given, on_run=said)
-            label, title = "measured", f"{spec.stem}: scaling"
+        table, label, title = _scaling_table(spec, counts, given, simulate=simulate, quiet=quiet)
         save(plot_scaling(table, title=title, label=label), target)
     except (ParatuneError, ImportError) as exc:
         raise click.ClickException(str(exc)) from exc
@@ -488,6 +419,32 @@ def scaling(
         return
     click.echo(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     click.echo(f"plot: {target}")
+
+
+def _scaling_table(
+    spec: Path, counts: list[int], given: dict[str, Any], *, simulate: bool, quiet: bool
+) -> tuple[pd.DataFrame, str, str]:
+    """`scaling`'s table, with the label and title of its plot: replayed from one run with
+    ``simulate``, else measured by one run per count (each in memory: no store)."""
+    from .scaling import measure_scaling, simulate_scaling
+
+    if simulate:
+        table, run = simulate_scaling(spec, counts, overrides=given)
+        if not quiet:
+            click.echo(
+                f"[paratune] {run.name}: {len(run.trial_list)} trials on {run.workers} "
+                f"workers in {run.wall_time:.2f} s, replayed below",
+                err=True,
+            )
+        return table, "predicted", f"{run.name}: what-if replay of {len(run.trial_list)} trials"
+
+    def said(n: int, result: TuneResult) -> None:
+        if not quiet:
+            click.echo(f"[paratune] {n} workers: {result.wall_time:.2f} s", err=True)
+
+    measured = {key: value for key, value in given.items() if key != "store"}
+    table = measure_scaling(spec, counts, overrides=measured, on_run=said)
+    return table, "measured", f"{spec.stem}: scaling"
 
 
 def main() -> None:
