@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ..errors import StoreError
 from ..trial import Report, Trial
 
 
@@ -67,6 +68,10 @@ class Store(Protocol):
     `save` returns only once its trials are recorded (for a durable store: committed), and
     the tuner saves a finished trial before the scheduler or searcher hears of it, so a crash
     of the driver never loses a result anyone acted on.
+
+    A store may keep several experiments, each under its own name; `save` and the readings
+    are of the experiment opened last. Before any is open, they raise `StoreError`.
+    ``paratune.testing.stores.StoreContract`` checks a store against this protocol.
     """
 
     def open(self, experiment: Experiment, *, resume: bool, overwrite: bool) -> list[Trial]:
@@ -105,3 +110,26 @@ class Store(Protocol):
     def close(self) -> None:
         """Release the store; what it keeps stays where it is kept."""
         ...
+
+
+def refuse_reopening(
+    stored: Experiment, experiment: Experiment, *, resume: bool, where: str
+) -> None:
+    """What `Store.open` owes an experiment whose name is already ``stored``, ``where``
+    (the store, in words) when neither overwriting it nor, with ``resume``, continuing it
+    with the same setup.
+
+    Raises:
+        StoreError: without ``resume``, or for another space, objective, metric, mode or
+            seed.
+    """
+    if not resume:
+        raise StoreError(
+            f"experiment {experiment.name!r} already exists in {where}: resume it, "
+            "overwrite it, or choose another name"
+        )
+    if differences := stored.differences(experiment):
+        raise StoreError(
+            f"experiment {experiment.name!r} in {where} was run with another setup "
+            f"({'; '.join(differences)}): choose another name, or overwrite it"
+        )

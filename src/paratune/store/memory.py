@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
+from ..errors import StoreError
 from ..trial import Report, Trial
-from ._base import Experiment, RunTotals
+from ._base import Experiment, RunTotals, refuse_reopening
+
+
+@dataclass
+class _Kept:
+    """One experiment as memory keeps it."""
+
+    experiment: Experiment
+    trials: dict[int, Trial] = field(default_factory=dict)
+    reports: dict[tuple[int, int], Report] = field(default_factory=dict)
+    totals: RunTotals = field(default_factory=RunTotals)
 
 
 class MemoryStore:
-    """Keeps the trials of one experiment in a dict; gone when the process ends.
+    """Keeps experiments in dicts, by name; gone when the process ends (`tune` with
+    ``store=None`` opens a new one for each run).
 
     >>> from paratune.trial import Status, Trial
     >>> store = MemoryStore()
@@ -18,44 +31,57 @@ class MemoryStore:
     >>> store.save([Trial(trial_id=0, config={}, seed=1, status=Status.DONE, value=0.5)])
     >>> [t.value for t in store.trials()]
     [0.5]
+
+    Attributes:
+        experiment: the open experiment (None before `open`).
     """
 
     def __init__(self) -> None:
         self.experiment: Experiment | None = None
-        self._trials: dict[int, Trial] = {}
-        self._reports: dict[tuple[int, int], Report] = {}
-        self._totals = RunTotals()
+        self._kept: dict[str, _Kept] = {}
+        self._open: _Kept | None = None
 
     def open(self, experiment: Experiment, *, resume: bool, overwrite: bool) -> list[Trial]:
-        """Start a fresh experiment: memory keeps nothing from an earlier one to resume."""
-        self.experiment = experiment
-        self._trials = {}
-        self._reports = {}
-        self._totals = RunTotals()
-        return []
+        """Start, continue or replace ``experiment``; see `Store.open`."""
+        stored = self._kept.get(experiment.name)
+        if stored is not None and not overwrite:
+            refuse_reopening(stored.experiment, experiment, resume=resume, where="memory")
+            stored.experiment = experiment  # its settings may be new, as in SQLiteStore
+        else:
+            stored = self._kept[experiment.name] = _Kept(experiment)
+        self._open, self.experiment = stored, experiment
+        return self.trials()
+
+    def _require_open(self) -> _Kept:
+        if self._open is None:
+            raise StoreError("no experiment is open in this store: call open() first")
+        return self._open
 
     def save(self, trials: Iterable[Trial], reports: Iterable[Report] = ()) -> None:
-        """Keep the trials and reports."""
+        """Keep the trials and reports (for one given twice, the last one)."""
+        kept = self._require_open()
         for trial in trials:
-            self._trials[trial.trial_id] = trial
+            kept.trials[trial.trial_id] = trial
         for report in reports:
-            self._reports[(report.trial_id, report.step)] = report
+            kept.reports[(report.trial_id, report.step)] = report
 
     def reports(self) -> list[Report]:
         """The reports, by trial and step."""
-        return [self._reports[key] for key in sorted(self._reports)]
+        kept = self._require_open().reports
+        return [kept[key] for key in sorted(kept)]
 
     def finish(self, totals: RunTotals) -> None:
         """Keep the totals."""
-        self._totals = totals
+        self._require_open().totals = totals
 
     def totals(self) -> RunTotals:
-        """The totals of the last finished session."""
-        return self._totals
+        """The totals of the last finished session (zeros before one)."""
+        return self._require_open().totals
 
     def trials(self) -> list[Trial]:
-        """The trials, in id order (ids are given in increasing order)."""
-        return list(self._trials.values())
+        """The trials, in id order (sorting ids the tuner gives in order costs little)."""
+        kept = self._require_open().trials
+        return [kept[trial_id] for trial_id in sorted(kept)]
 
     def close(self) -> None:
-        """Nothing to release; the trials stay readable."""
+        """Nothing to release; the experiments stay readable."""

@@ -23,7 +23,7 @@ from typing import Any
 from ..errors import StoreError
 from ..trial import Report, Status, Trial
 from . import _integrity as integrity
-from ._base import Experiment, RunTotals
+from ._base import Experiment, RunTotals, refuse_reopening
 from ._integrity import APPLICATION_ID, guard_sqlite_errors
 from ._lease import Heartbeat, Owner, hold, let_go, read_owner, token_of
 
@@ -239,7 +239,7 @@ class SQLiteStore:
             if stored is not None:
                 self._take_over(experiment.name, now)
             if stored is not None and not overwrite:
-                self._check_resumable(stored, experiment, resume)
+                refuse_reopening(stored, experiment, resume=resume, where=str(self.path))
                 self._db.execute(
                     "UPDATE experiments SET session_started = ?, finished = NULL, "
                     "driver_host = ?, driver_pid = ?, lease = ?, heartbeat = ?, settings = ? "
@@ -291,18 +291,6 @@ class SQLiteStore:
             f"({owner.describe()}), which stopped without ending: {why_gone}",
             stacklevel=3,
         )
-
-    def _check_resumable(self, stored: Experiment, experiment: Experiment, resume: bool) -> None:
-        if not resume:
-            raise StoreError(
-                f"experiment {experiment.name!r} already exists in {self.path}: resume "
-                "it, overwrite it, or choose another name"
-            )
-        if differences := stored.differences(experiment):
-            raise StoreError(
-                f"experiment {experiment.name!r} in {self.path} was run with another "
-                f"setup ({'; '.join(differences)}): choose another name, or overwrite it"
-            )
 
     def save(self, trials: Iterable[Trial], reports: Iterable[Report] = ()) -> None:
         """Write the trials and reports in one transaction, committed before this returns;
