@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import paratune as pt
-from paratune.schedulers import ASHA, Hyperband, SuccessiveHalving
+from paratune.schedulers import ASHA, Hyperband, SuccessiveHalving, Suggest
 from paratune.store import SQLiteStore
 from paratune.trial import Proposal
 
@@ -74,7 +74,7 @@ class CheckedASHA(ASHA):
         self.promotions = 0
         self.decisions: list[tuple[int, float, bool]] = []
 
-    def next_job(self, suggest: Any) -> Proposal | None:
+    def next_job(self, suggest: Suggest) -> Proposal | None:
         proposal = super().next_job(suggest)
         if proposal is not None and proposal.trial_id is not None:
             ladder = self.ladders[0]
