@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
 import paratune as pt
+
+from ._wait import wait_until
 
 
 def quadratic(config: dict[str, Any]) -> float:
@@ -24,8 +25,4 @@ def seeded(config: dict[str, Any], ctx: pt.Context) -> dict[str, float]:
 
 def wait_for_file(path: Path, deadline: float = 30.0) -> None:
     """Poll for ``path`` until it exists; fail after ``deadline`` seconds."""
-    end = time.monotonic() + deadline
-    while not path.exists():
-        if time.monotonic() > end:
-            raise TimeoutError(f"{path} never appeared")
-        time.sleep(0.005)
+    wait_until(path.exists, deadline, f"{path} to appear")

@@ -7,17 +7,18 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 
+from ._wait import wait_until
 from .test_cli import run_cli
 
 OBJECTIVE = """
-import os, time
+import os
+from tests._wait import wait_until
 
 def loss(config, ctx):
     ctx.elapse(0.01 + 0.02 * config["x"])
@@ -25,11 +26,7 @@ def loss(config, ctx):
 
 def gated(config, ctx):
     # Waits for the test to say go, so that the test sees the run while it is running.
-    deadline = time.monotonic() + 60
-    while not os.path.exists("go"):
-        if time.monotonic() > deadline:
-            raise TimeoutError("never told to go")
-        time.sleep(0.01)
+    wait_until(lambda: os.path.exists("go"), 60, "the test to say go")
     return config["x"]
 """
 
@@ -62,15 +59,15 @@ def test_status_while_running_then_report(folder: Path) -> None:
         cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        # Poll (with a deadline) until the store shows both workers' trials running.
-        deadline = time.monotonic() + 60
-        while True:
+
+        def both_running() -> Any:
             seen = run_cli("status", "gated", "--json", cwd=folder)
             if seen.returncode == 0 and json.loads(seen.stdout)["counts"]["running"] == 2:
-                break
+                return seen
             assert run.poll() is None, run.communicate()
-            assert time.monotonic() < deadline, seen.stderr
-            time.sleep(0.05)
+            return None
+
+        seen = wait_until(both_running, 60, "the status of both workers' trials running")
         detail = json.loads(seen.stdout)
         assert detail["state"].startswith("running (driver")
         assert detail["counts"]["done"] == 0

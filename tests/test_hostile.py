@@ -22,6 +22,7 @@ from paratune.store import Experiment
 from paratune.store.sqlite import SQLiteStore
 from paratune.trial import Status, Trial
 
+from ._wait import wait_until
 from .conftest import wait_for_file
 
 SPACE = {"x": pt.Float(0, 1)}
@@ -113,13 +114,10 @@ def test_a_killed_driver_not_yet_reaped_is_taken_over(tmp_path: Path) -> None:
     """)
     driver = subprocess.Popen([sys.executable, "-c", code])
     try:
-        end = time.monotonic() + 30
-        while _count(db, "done") < 1:
-            assert time.monotonic() < end, "the driver never finished a trial"
-            time.sleep(0.01)
+        wait_until(lambda: _count(db, "done") >= 1, 30, "the driver to finish a trial")
         driver.kill()
-        while _state(driver.pid) != "Z":  # dead, and deliberately not waited for yet
-            time.sleep(0.01)
+        # Dead, and deliberately not waited for yet: a zombie.
+        wait_until(lambda: _state(driver.pid) == "Z", 30, "the killed driver to be a zombie")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the take-over warning
             result = pt.tune(_slow, SPACE, max_trials=3, store=db, name="z", resume=True)
@@ -147,10 +145,11 @@ def _state(pid: int) -> str:
 # ---- creating and losing the store file --------------------------------------------------
 
 _CREATOR = """
-import os, signal, sys, time
+import os, signal, sys
 from pathlib import Path
 import paratune.store._integrity as integrity
 from paratune.store.sqlite import SQLiteStore
+from tests._wait import wait_until
 
 db, ready, go = sys.argv[1:4]
 real_open, real_check = integrity.open_connection, integrity.check_structure
@@ -159,8 +158,7 @@ def open_connection(path, *, readonly):
     # Hold here, once this process has created the empty file, until told to go on.
     out = real_open(path, readonly=readonly)
     Path(ready).write_text("created" if out[1] else "existed")
-    while not os.path.exists(go):
-        time.sleep(0.005)
+    wait_until(lambda: os.path.exists(go), 30, "the test to say go")
     return out
 
 def check_structure(connection, path):
@@ -181,6 +179,7 @@ def test_a_stopped_start_up_never_removes_a_store_another_driver_filled(tmp_path
     script.write_text(_CREATOR)
     creator = subprocess.Popen(
         [sys.executable, str(script), str(db), str(ready), str(go)],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},  # for tests._wait
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -44,9 +44,7 @@ def saves(config, ctx):
 def waits(config, ctx):
     ctx.save_checkpoint(config)
     Path(os.environ["READY_FILE"]).write_text("saved")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # until the test kills this process
-        time.sleep(0.05)
+    time.sleep(60)  # the test kills this process long before
     return 0.0
 """
 
@@ -55,9 +53,7 @@ import time
 from pathlib import Path
 
 Path("imported").write_text("")
-deadline = time.monotonic() + 60
-while time.monotonic() < deadline:  # until the test interrupts this process
-    time.sleep(0.01)
+time.sleep(60)  # the test interrupts this process long before
 
 
 def f(config):

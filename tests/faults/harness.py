@@ -20,11 +20,12 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from .._wait import poll
 from .checks import COMPLETE, compare_with_reference, verify
 from .scenarios import EVALUATIONS_LOG, PROGRESS_LOG, Scenario, fails_on_purpose, write_run
 from .store_view import Snapshot, Watch, count_lines, read_evaluations, snapshot
@@ -65,17 +66,6 @@ def marked(token: str) -> list[int]:
         if state != "Z":
             found.append(int(entry.name))
     return found
-
-
-def wait_until(predicate: Callable[[], object], deadline: float) -> bool:
-    """Poll ``predicate()`` every 10 ms until it is true (True) or ``deadline`` seconds pass
-    (False)."""
-    end = time.monotonic() + deadline
-    while not predicate():
-        if time.monotonic() > end:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 @contextlib.contextmanager
@@ -135,7 +125,7 @@ class Driver:
         for pid in marked(self.token):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-        wait_until(lambda: not marked(self.token), DEADLINE)
+        poll(lambda: not marked(self.token), DEADLINE)
 
     def running(self) -> bool:
         """True until the driver process exits."""
@@ -155,7 +145,7 @@ class Driver:
             code = self.process.wait(timeout=deadline)
         except subprocess.TimeoutExpired:
             return None
-        if not wait_until(lambda: not marked(self.token), deadline):
+        if not poll(lambda: not marked(self.token), deadline):
             return None
         return code
 
@@ -249,12 +239,12 @@ class _Run:
         watch = Watch(self.store, self.scenario.name)
         progress = self.folder / PROGRESS_LOG
         try:
-            if not wait_until(
+            if not poll(
                 lambda: watch.progress(unit) >= base + commits or not driver.running(), DEADLINE
             ):
                 raise TimeoutError(f"no progress in {DEADLINE} s: {driver.stderr()[-2000:]}")
             logged = count_lines(progress) + lines
-            wait_until(lambda: count_lines(progress) >= logged or not driver.running(), DEADLINE)
+            poll(lambda: count_lines(progress) >= logged or not driver.running(), DEADLINE)
             where = f"{unit} {watch.progress(unit)} (from {base}, aimed at {base + commits}"
         finally:
             watch.close()

@@ -28,7 +28,8 @@ OBJECTIVE = '''
 """Objectives of the fault-injection harness (written by tests/faults/scenarios.py)."""
 
 import os
-import time
+
+from tests._wait import wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -56,11 +57,7 @@ def flat(config, ctx):
 def gated(config, ctx):
     """`flat`, but trials after the first two wait until the gate file exists."""
     if ctx.trial_id >= 2:
-        end = time.monotonic() + 60
-        while not os.path.exists(os.path.join(HERE, "gate.open")):
-            if time.monotonic() > end:
-                raise TimeoutError("the gate never opened")
-            time.sleep(0.005)
+        wait_until(lambda: os.path.exists(os.path.join(HERE, "gate.open")), 60, "the gate")
     return flat(config, ctx)
 
 
@@ -90,11 +87,8 @@ def held(config, ctx):
     """`epochs`, but a promoted job (budget above 1) waits while the hold file exists."""
     if ctx.budget > 1 and os.path.exists(os.path.join(HERE, "hold")):
         _append("held.log", f"{ctx.trial_id},{int(ctx.budget)}")
-        end = time.monotonic() + 60
-        while os.path.exists(os.path.join(HERE, "hold")):
-            if time.monotonic() > end:
-                raise TimeoutError("held for a minute")
-            time.sleep(0.005)
+        hold = os.path.join(HERE, "hold")
+        wait_until(lambda: not os.path.exists(hold), 60, "the hold file to go")
     return epochs(config, ctx)
 '''
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from .harness import DEADLINE, Driver, wait_until
+from .._wait import poll, wait_until
+from .harness import DEADLINE, Driver
 from .scenarios import EVALUATIONS_LOG, HELD, HELD_LOG, HOLD, write_run
 from .store_view import count_lines, read_evaluations, snapshot
 
@@ -21,7 +22,7 @@ def status_of(store: Path, trial_id: int) -> tuple[str, float | None] | None:
 def wait_held(folder: Path, driver: Driver, times: int) -> None:
     """Wait until a promotion has been held ``times`` times in all, the last time by
     ``driver``'s session."""
-    reached = wait_until(
+    reached = poll(
         lambda: count_lines(folder / HELD_LOG) >= times or not driver.running(), DEADLINE
     )
     assert reached and driver.running(), driver.stderr()
@@ -36,7 +37,11 @@ def test_an_interrupted_promotion_resumed_after_a_kill_runs_once(tmp_path: Path)
     # 1: SIGKILL while trial 0's promotion to budget 3 is held (stored as running at 3).
     with Driver(tmp_path, run, 1) as driver:
         wait_held(tmp_path, driver, 1)
-        assert wait_until(lambda: status_of(store, 0) == ("running", 3.0), DEADLINE)
+        wait_until(
+            lambda: status_of(store, 0) == ("running", 3.0),
+            DEADLINE,
+            "trial 0 stored as running at budget 3",
+        )
         driver.send("SIGKILL")
         assert driver.wait() is not None
     # 2: resumed, the promotion is held again; SIGINT records it interrupted at 3.
@@ -55,6 +60,7 @@ def test_an_interrupted_promotion_resumed_after_a_kill_runs_once(tmp_path: Path)
                 or not driver.running()
             ),
             DEADLINE,
+            "trials 1 to 3 done, or the driver's exit",
         )
         (tmp_path / HOLD).unlink()
         code = driver.wait()

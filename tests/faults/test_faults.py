@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from .harness import DEADLINE, KINDS, Driver, run_with_faults, wait_until
+from .._wait import wait_until
+from .harness import DEADLINE, KINDS, Driver, run_with_faults
 from .scenarios import EVALUATIONS_LOG, GATE, OWNED, SCENARIOS, write_run
 from .store_view import Watch, read_evaluations, snapshot
 
@@ -45,7 +46,11 @@ def test_a_second_driver_is_refused_while_the_first_runs(tmp_path: Path) -> None
     with Driver(tmp_path, args, 1) as first:
         watch = Watch(tmp_path / "runs.db", OWNED.name)
         try:
-            wait_until(lambda: watch.progress("trials") >= 1 or not first.running(), DEADLINE)
+            wait_until(
+                lambda: watch.progress("trials") >= 1 or not first.running(),
+                DEADLINE,
+                "a first committed trial, or the first driver's exit",
+            )
         finally:
             watch.close()
         assert first.running(), first.stderr()

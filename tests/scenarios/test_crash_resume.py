@@ -8,7 +8,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,8 @@ import pytest
 import paratune as pt
 from paratune.spec import load_run_spec
 from paratune.store import SQLiteStore
+
+from .._wait import wait_until
 
 OBJECTIVE = """
 def loss(config, ctx):
@@ -57,14 +58,6 @@ def done_trials(store: Path) -> list[pt.Trial]:
         return []
 
 
-def wait_until(predicate: Any, deadline: float = 60.0) -> None:
-    end = time.monotonic() + deadline
-    while not predicate():
-        if time.monotonic() > end:
-            raise TimeoutError("condition not met before the deadline")
-        time.sleep(0.01)
-
-
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
     (tmp_path / "slowish.py").write_text(OBJECTIVE)
@@ -85,7 +78,7 @@ def test_sigkill_of_the_driver_then_resume_loses_nothing(folder: Path, kill_afte
     store = folder / "runs.db"
     with paratune("run", str(folder / "spec.yaml"), "--store", str(store), "-q") as driver:
         try:
-            wait_until(lambda: len(done_trials(store)) >= kill_after)
+            wait_until(lambda: len(done_trials(store)) >= kill_after, 60, f"{kill_after} done")
             driver.send_signal(signal.SIGKILL)
         finally:
             driver.kill()

@@ -17,18 +17,20 @@ import paratune as pt
 from paratune.seeding import trial_seed
 from paratune.spec import load_run_spec
 
+from .._wait import wait_until
 from ..executors.dask_census import descendants
-from .test_crash_resume import env, wait_until
+from .test_crash_resume import env
 
 OBJECTIVE = """
 import os, time
+from tests._wait import wait_until
 
 def loss(config, ctx):
     time.sleep(0.05)
     # With GATE set, trials from the 4th on wait for that file: the run cannot end early.
-    gate, deadline = os.environ.get("GATE"), time.monotonic() + 60
-    while gate and ctx.trial_id >= 4 and not os.path.exists(gate) and time.monotonic() < deadline:
-        time.sleep(0.01)
+    gate = os.environ.get("GATE")
+    if gate and ctx.trial_id >= 4:
+        wait_until(lambda: os.path.exists(gate), 60, "the gate file")
     value = (config["x"] - 1) ** 2 + (config["y"] - 2) ** 2 + config["z"]
     # One line per finished evaluation, appended whole: what ran, and how many times.
     line = f"{ctx.trial_id} {config['x']} {config['y']} {config['z']}\\n"
@@ -83,7 +85,11 @@ def evaluations(folder: Path) -> list[str]:
 
 def stop_after(driver: subprocess.Popen[str], folder: Path, count: int, how: str) -> str:
     """Wait for ``count`` evaluations, then stop the driver ``how``; its standard error."""
-    wait_until(lambda: len(evaluations(folder)) >= count or driver.poll() is not None)
+    wait_until(
+        lambda: len(evaluations(folder)) >= count or driver.poll() is not None,
+        60,
+        f"{count} evaluations or the driver's exit",
+    )
     if how == "ctrl-c":  # a terminal's Ctrl-C reaches the whole foreground group
         os.killpg(driver.pid, signal.SIGINT)
     else:
@@ -150,7 +156,7 @@ def test_a_random_search_stopped_by_sigint_ends_with_max_trials_done(
 
 def test_two_ctrl_c_stop_at_once_and_the_store_still_resumes(folder: Path) -> None:
     driver = start(folder, "run", "random.yaml")
-    wait_until(lambda: len(evaluations(folder)) >= 4)
+    wait_until(lambda: len(evaluations(folder)) >= 4, 60, "4 evaluations")
     os.killpg(driver.pid, signal.SIGINT)
     os.killpg(driver.pid, signal.SIGINT)
     _, err = driver.communicate(timeout=60)
@@ -172,7 +178,7 @@ def test_a_second_driver_is_refused_while_the_first_runs(folder: Path, second: l
     gate = folder / "gate"  # the first run waits at its 5th trial until the second is seen
     first = start(folder, "run", "random.yaml", gate=gate)
     try:
-        wait_until(lambda: len(evaluations(folder)) >= 2)
+        wait_until(lambda: len(evaluations(folder)) >= 2, 60, "2 evaluations")
         other = start(folder, *second)
         _, err = other.communicate(timeout=60)
         assert other.returncode != 0 and "Traceback" not in err
@@ -191,13 +197,13 @@ def test_a_second_driver_is_refused_while_the_first_runs(folder: Path, second: l
 def test_a_sigterm_to_every_process_of_the_job_fails_no_trial(folder: Path) -> None:
     """As a batch system pre-empts a job: SIGTERM to the driver and its workers at once."""
     driver = start(folder, "run", "random.yaml")
-    wait_until(lambda: len(evaluations(folder)) >= 6)
+    wait_until(lambda: len(evaluations(folder)) >= 6, 60, "6 evaluations")
     workers = descendants(driver.pid)
     assert workers
     for pid in workers:  # the workers first: the driver must not take their deaths for failures
         os.kill(pid, signal.SIGTERM)
     seen = len(evaluations(folder))
-    wait_until(lambda: len(evaluations(folder)) >= seen + 2)
+    wait_until(lambda: len(evaluations(folder)) >= seen + 2, 60, f"{seen + 2} evaluations")
     driver.send_signal(signal.SIGTERM)
     _, err = driver.communicate(timeout=60)
     assert driver.returncode == 130, err
