@@ -265,7 +265,6 @@ class Tuner:
             if self._ledger.running:
                 self._take(self.executor.cancel())
             self._ledger.settle(self._elapsed(), by_user=self._stop is StopReason.INTERRUPTED)
-            self._check_target()
             self._commit()
         finally:
             self.executor.close()
