@@ -90,8 +90,13 @@ class Drops(FIFO):
 class CountsItsOwnIds(SuccessiveHalving):
     """Numbers new trials 0, 1, 2, ... whatever ids the trials get."""
 
+    counted = 0
+
     def next_job(self, suggest: Suggest) -> Proposal | None:
-        return super().next_job(Suggestions(suggest, first_id=self._new))
+        proposal = super().next_job(Suggestions(suggest, first_id=self.counted))
+        if proposal is not None and proposal.trial_id is None:
+            self.counted += 1
+        return proposal
 
 
 class Mumbles(FIFO):

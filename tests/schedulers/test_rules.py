@@ -257,21 +257,3 @@ def test_synchronous_halving_waits_for_the_trials_suggest_numbered() -> None:
     halving.on_result(done(11, 1, 0.2))
     promoted = take(halving, source)
     assert promoted is not None and (promoted.trial_id, promoted.budget) == (11, 2)
-
-
-def test_a_plain_function_still_numbers_trials_as_the_tuner_does() -> None:
-    # Until every caller hands a Suggest: the scheduler counts the ids itself, in step
-    # with the trials it hears of (a resumed run's included).
-    ids = itertools.count()
-
-    def plain() -> Config:
-        return {"i": next(ids)}
-
-    counted, told, source = Hyperband(max_budget=8), Hyperband(max_budget=8), configs()
-    for _ in range(20):
-        assert counted.next_job(plain) == take(told, source)  # type: ignore[arg-type]
-    resumed = Hyperband(max_budget=8)
-    resumed.on_result(Trial(6, {"i": 6}, 0, Status.RUNNING, budget=4))
-    proposal = resumed.next_job(plain)  # type: ignore[arg-type]
-    bottom = resumed.ladders[resumed.bracket_of(7)].budgets[0]
-    assert proposal is not None and proposal.budget == bottom

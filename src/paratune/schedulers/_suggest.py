@@ -6,7 +6,6 @@ from collections.abc import Callable
 
 from .._checks import is_whole
 from ..trial import Config
-from ._base import Suggest
 
 
 class Suggestions:
@@ -44,11 +43,3 @@ class Suggestions:
     def __repr__(self) -> str:
         return f"Suggestions({self._configs!r}, next trial_id={self._next})"
 
-
-def new_trial_id(suggest: Suggest, counted: int) -> int:
-    """The id the next new trial will have: ``suggest.trial_id``, read before ``suggest``
-    is called. ``counted`` (the scheduler's own count of the trials it has seen) stands in
-    for a plain function without ``trial_id``, which callers written before `Suggest` pass;
-    the schedulers keep that count only for them."""
-    trial_id: int = getattr(suggest, "trial_id", counted)
-    return trial_id

@@ -8,7 +8,6 @@ from .._checks import is_whole
 from ..trial import Proposal, Status, Trial
 from ._base import Suggest
 from ._ladder import Ladder, check_label, rung_budgets, start_step
-from ._suggest import new_trial_id
 
 
 class _Asynchronous:
@@ -42,7 +41,6 @@ class _Asynchronous:
         ]
         self._credit = [0.0] * brackets
         self._deal: list[int] = []  # the bracket of the k-th new trial
-        self._new = 0  # the next new trial's id, counted here only for a plain suggest
         self._trials: dict[int, Trial] = {}
         self._running: set[int] = set()
         # Where to look for promotions, most advanced (highest budget) first.
@@ -81,11 +79,10 @@ class _Asynchronous:
                     trial = self._trials[trial_id]
                     up = ladder.budgets[rung + 1]
                     return Proposal(trial.config, up, trial_id, start_step(trial, up))
-        trial_id = new_trial_id(suggest, self._new)
+        trial_id = suggest.trial_id  # read before the call, as Suggest says
         config = suggest()
         if config is None:
             return None
-        self._new = trial_id + 1
         self._running.add(trial_id)
         ladder = self.ladders[self.bracket_of(trial_id)]
         return Proposal(config, self.max_budget if self.stopping else ladder.budgets[0])
@@ -101,7 +98,6 @@ class _Asynchronous:
         """Record a job's result at its rung; a resumed running trial counts as promoted to
         the rung it runs at."""
         trial_id = trial.trial_id
-        self._new = max(self._new, trial_id + 1)  # for a plain suggest (new_trial_id)
         self._trials[trial_id] = trial
         ladder = self.ladders[self.bracket_of(trial_id)]
         rung = ladder.rung_of(trial.budget)
@@ -118,7 +114,6 @@ class _Asynchronous:
         """Record a report made at a rung; in the stopping variant, stop the trial there
         unless it is in the top 1/eta of the results that rung has seen (the first one to
         arrive always goes on)."""
-        self._new = max(self._new, trial_id + 1)  # for a plain suggest (new_trial_id)
         ladder = self.ladders[self.bracket_of(trial_id)]
         rung = ladder.rung_of(step)
         if rung is None:

@@ -8,7 +8,6 @@ from .._checks import is_whole
 from ..trial import Proposal, Status, Trial
 from ._base import Suggest
 from ._ladder import Ladder, check_label, rung_budgets, start_step
-from ._suggest import new_trial_id
 
 
 class SuccessiveHalving:
@@ -50,7 +49,6 @@ class SuccessiveHalving:
             raise ValueError(f"candidates must be an integer >= 1, got {candidates!r}")
         self.candidates = candidates
         self._trials: dict[int, Trial] = {}
-        self._new = 0  # the next new trial's id, counted here only for a plain suggest
         self._new_round()
 
     def _new_round(self) -> None:
@@ -67,10 +65,9 @@ class SuccessiveHalving:
         else None (waiting for the rung)."""
         if self._rung == 0 and self._open:
             if self.candidates is None or len(self._members) < self.candidates:
-                trial_id = new_trial_id(suggest, self._new)
+                trial_id = suggest.trial_id  # read before the call, as Suggest says
                 config = suggest()
                 if config is not None:
-                    self._new = trial_id + 1
                     self._members.add(trial_id)
                     self._waiting.add(trial_id)
                     return Proposal(config, self.budgets[0])
@@ -114,7 +111,6 @@ class SuccessiveHalving:
     def on_result(self, trial: Trial) -> None:
         """Record a job's result at its rung."""
         trial_id = trial.trial_id
-        self._new = max(self._new, trial_id + 1)  # for a plain suggest (new_trial_id)
         self._trials[trial_id] = trial
         rung = self._ladder.rung_of(trial.budget)
         if trial.status is Status.RUNNING:  # a resumed trial, running again

@@ -220,6 +220,7 @@ class SQLiteStore:
             StoreError: as `Store.open` says, or another live driver owns the experiment
                 (the message names its host, process and start).
         """
+        self._stop_heartbeat()  # reused for another experiment: one lease renewed at a time
         if self.readonly:
             raise StoreError(f"{self.path} was opened read-only")
         try:
