@@ -1,6 +1,8 @@
-"""Test helpers for code built on paratune; they need pytest.
+"""Test suites for parts built on paratune; they need pytest.
 
-Subclass `SearcherContract` to check a searcher of your own::
+Each is a pytest base class: subclass it, say how to make your part, and pytest runs every
+check of the protocol against it. `SearcherContract` checks a searcher, `SchedulerContract`
+a scheduler and `StoreContract` a store::
 
     from paratune.testing import SearcherContract
 
@@ -13,9 +15,13 @@ from __future__ import annotations
 
 import pytest
 
-# Before the import below, so that failed checks show the values compared.
-pytest.register_assert_rewrite("paratune.testing.searchers")
+# Before the imports below, so that failed checks show the values compared.
+pytest.register_assert_rewrite(
+    "paratune.testing.searchers", "paratune.testing.schedulers", "paratune.testing.stores"
+)
 
+from .schedulers import SchedulerContract  # noqa: E402
 from .searchers import SearcherContract  # noqa: E402
+from .stores import StoreContract  # noqa: E402
 
-__all__ = ["SearcherContract"]
+__all__ = ["SchedulerContract", "SearcherContract", "StoreContract"]
