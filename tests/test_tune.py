@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import time
 from typing import Any
 
@@ -130,11 +131,11 @@ def test_invalid_results_fail_their_trial(returned: Any, reason: str) -> None:
     result = pt.tune(
         lambda c: returned, {"x": pt.Float(0, 1)}, metric="loss", max_trials=2, retries=3
     )
-    for trial in result.trial_list:
-        assert trial.status is pt.Status.FAILED
-        assert trial.attempts == 1  # an invalid value is not retried: it would come again
-        assert trial.error is not None
-        assert __import__("re").search(reason, trial.error), trial.error
+    trials = result.trial_list
+    # Both trials ran, and failed at once: an invalid value is not retried (it would come again).
+    assert [(t.status, t.attempts) for t in trials] == [(pt.Status.FAILED, 1)] * 2
+    errors = [t.error or "" for t in trials]
+    assert all(re.search(reason, error) for error in errors), errors
 
 
 def test_a_dict_result_keeps_every_metric() -> None:
@@ -280,10 +281,15 @@ def test_progress_callback_sees_the_end() -> None:
     assert seen[-1].finished and seen[-1].done == 7 and seen[-1].best_value is not None
 
 
-def test_executor_objects_are_used_as_given() -> None:
-    for executor in (Threads(3), Processes(2), Simulated(5)):
-        result = pt.tune(quadratic, {"x": pt.Float(0, 1)}, executor=executor, max_trials=6)
-        assert result.workers == executor.workers and len(result.trial_list) == 6
+@pytest.mark.parametrize(
+    "make",
+    [lambda: Threads(3), lambda: Processes(2), lambda: Simulated(5)],
+    ids=["3 threads", "2 processes", "5 simulated"],
+)
+def test_executor_objects_are_used_as_given(make: Any) -> None:
+    executor = make()
+    result = pt.tune(quadratic, {"x": pt.Float(0, 1)}, executor=executor, max_trials=6)
+    assert result.workers == executor.workers and len(result.trial_list) == 6
 
 
 @pytest.mark.parametrize(
@@ -312,13 +318,14 @@ def test_bad_arguments_are_refused_before_any_trial(kwargs: dict[str, Any], mess
     assert calls == []
 
 
-def test_parallel_map_keeps_input_order() -> None:
+@pytest.mark.parametrize(
+    ("executor", "workers"), [("serial", None), ("threads", 2), ("processes", 2)]
+)
+def test_parallel_map_keeps_input_order(executor: str, workers: int | None) -> None:
     configs = [{"x": x} for x in range(20)]
-    for executor in ("serial", "threads", "processes"):
-        workers = None if executor == "serial" else 2
-        assert pt.parallel_map(quadratic, configs, workers=workers, executor=executor) == [
-            quadratic(c) for c in configs
-        ]
+    assert pt.parallel_map(quadratic, configs, workers=workers, executor=executor) == [
+        quadratic(c) for c in configs
+    ]
 
 
 def test_parallel_map_raises_the_first_failure() -> None:
@@ -407,7 +414,9 @@ def test_searchers_always_minimise_and_see_resumed_trials_again() -> None:
         store="runs.db",
         name="m",
     )
+    assert len(result.trial_list) == 4
     assert first.seen == [(t.trial_id, -t.value) for t in result.trial_list if t.value]
+    assert len(first.seen) == 4
     again = Recorder()
     pt.tune(
         lambda c: c["x"],
