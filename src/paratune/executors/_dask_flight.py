@@ -10,16 +10,7 @@ from typing import Any
 
 from ..trial import Event, Job
 from ._dask_support import lost_reason, placements
-
-# Jobs shorter than this on average (seconds) go several to a task, up to _MAX_CHUNK, so that
-# one round trip through the scheduler serves many of them (as the process executor does).
-_CHUNK_BELOW = 0.005
-_MAX_CHUNK = 64
-# Jobs shorter than this on average (seconds) have one more task queued on each worker thread
-# than it runs, so the thread starts the next job as soon as one ends, instead of waiting a
-# round trip (milliseconds) for the driver to send it. Longer jobs lose too little to be worth
-# deciding a job early.
-_QUEUE_AHEAD_BELOW = 5.0
+from ._pacing import Pacing
 
 
 @dataclass(slots=True)
@@ -49,16 +40,20 @@ class Flight:
         token: the run's token, which every key starts with.
         now: the executor's clock.
         worker_loss_retries: how many times a job whose worker was lost moves.
+        pacing: when jobs go several to a task, and tasks wait behind running ones; fed
+            the run time of every job that ends.
     """
 
-    def __init__(self, token: str, now: Any, worker_loss_retries: int) -> None:
+    def __init__(
+        self, token: str, now: Any, worker_loss_retries: int, pacing: Pacing | None = None
+    ) -> None:
         self.token = token
         self.now = now
         self.worker_loss_retries = worker_loss_retries
+        self.pacing = pacing if pacing is not None else Pacing()
         self.running: dict[str, Running] = {}
         self.tasks: dict[str, Task] = {}
         self.outbox: list[str] = []  # keys of jobs to send (submitted, or moving)
-        self.mean_run: float | None = None  # moving average of job run times, seconds
         self._indexes: dict[str, int] = {}
 
     def key(self, trial_id: int, attempt: int) -> str:
@@ -79,17 +74,16 @@ class Flight:
     def places(self, room: Mapping[str, int], workers: int) -> list[tuple[str, bool]]:
         """A worker address for each task that may be sent now, given each worker's room
         (True: to wait in a queue behind another task), no more than ``workers`` allows.
-        A queue is used while jobs are short and every thread of the cluster is ours
-        (else Dask would run the queued task at once on an idle thread, beyond ``workers``)."""
-        short = self.mean_run is None or self.mean_run < _QUEUE_AHEAD_BELOW
-        depth = 2 if short and workers >= sum(room.values()) else 1
+        A queue is used while the pacing queues ahead and every thread of the cluster is
+        ours (else Dask would run the queued task at once on an idle thread, beyond
+        ``workers``)."""
+        depth = 1 + self.pacing.ahead() if workers >= sum(room.values()) else 1
         tasks = Counter(task.address for task in self.tasks.values())
         return placements(room, tasks, depth, workers * depth - len(self.tasks))
 
     def chunk(self) -> int:
         """Jobs per task."""
-        short = self.mean_run is not None and self.mean_run < _CHUNK_BELOW
-        return _MAX_CHUNK if short else 1
+        return self.pacing.chunk()
 
     def take(self, results: list[Event], address: str | None) -> list[Event]:
         """The events of a task that ran (``address``: its worker, None if unknown), with
@@ -102,8 +96,7 @@ class Flight:
             if (task := self.tasks.pop(running.task, None)) is not None:
                 task.future.release()  # now, not when garbage collected
                 self.start_next(task.address)
-            run = event.finished - event.started
-            self.mean_run = run if self.mean_run is None else self.mean_run * 0.8 + run * 0.2
+            self.pacing.observe(event.finished - event.started)
             worker = event.worker if address is None else self.index(address)
             taken.append(event._replace(worker=worker, moved=running.moved))
         return taken
@@ -143,8 +136,17 @@ class Flight:
     def failed(self, running: Running, reason: str, worker: int = -1) -> Event:
         """The failed event of a job (``worker`` -1: not known)."""
         job, started = running.job, running.submitted
-        return Event(job.trial_id, job.attempt, False, None, started, self.now(), worker,
-                     reason, moved=running.moved)  # fmt: skip
+        return Event(
+            trial_id=job.trial_id,
+            attempt=job.attempt,
+            ok=False,
+            result=None,
+            started=started,
+            finished=self.now(),
+            worker=worker,
+            error=reason,
+            moved=running.moved,
+        )
 
     def index(self, address: str) -> int:
         """A small number for each worker address, in the order they are first seen."""

@@ -18,18 +18,11 @@ from .._signals import signals_held
 from ..context import RealClock
 from ..trial import Event, Job, Report
 from ._base import _HOST, LONGEST_WAIT, Objective, ReportHandler, cancelled_event, takes_context
+from ._pacing import Pacing
 from ._resources import Placement, Resources, plan_slots, visible_cpus, visible_gpus
 from ._worker import Retiring, worker_main
 from ._worker_process import KILL_GRACE, WorkerProcess
 
-# When jobs are this short on average (seconds), each worker is given several at once, so the
-# cost of a round trip through a pipe is paid once per chunk instead of once per job.
-_CHUNK_BELOW = 0.005
-_MAX_CHUNK = 64
-# Once jobs are seen to take less than this on average (seconds), each worker has the next
-# job waiting in its pipe while it runs one, so it starts it without waiting for the driver
-# (which, on a machine whose cores are all busy, may not run for a while).
-_QUEUE_AHEAD_BELOW = 5.0
 # Seconds `close` gives the workers to finish their jobs and exit before they are killed.
 _CLOSE_GRACE = 2.0
 
@@ -67,6 +60,8 @@ class Processes:
             cores this process may run on).
         gpus: the GPU ids they share out (default: those visible to this process, from
             ``CUDA_VISIBLE_DEVICES`` or ``nvidia-smi -L``).
+        pacing: when jobs go several to a message, and wait behind running ones (default:
+            `Pacing` with its defaults).
     """
 
     def __init__(
@@ -77,6 +72,7 @@ class Processes:
         trial_timeout: float | None = None,
         cpus: Sequence[int] | None = None,
         gpus: Sequence[int | str] | None = None,
+        pacing: Pacing | None = None,
     ) -> None:
         if trial_timeout is not None and not 0 < trial_timeout < math.inf:
             raise ValueError(
@@ -93,11 +89,8 @@ class Processes:
         self._slots: list[_Slot] = []
         self._taken: list[Event] = []  # taken from the workers, not yet handed over
         self._in_flight = 0
-        self._chunk = 1
-        # Moving averages of job run times (seconds): one that starts at 1 s, so that jobs go
-        # in chunks only after a run of short ones, and one that starts at the first job's.
-        self._mean_run = 1.0
-        self._typical_run: float | None = None
+        self._pacing = pacing if pacing is not None else Pacing()
+        self._chunk = 1  # the pacing's chunk as of the last `completed`
         self._on_report: ReportHandler | None = None
         self._asked = workers
         self._cpus, self._gpus = cpus, gpus
@@ -122,6 +115,8 @@ class Processes:
         workers are still starting. A report travels to the driver, is handled in
         `completed`, and its worker waits for the answer."""
         self._on_report = on_report
+        self._pacing.reset()
+        self._chunk = 1
         try:
             payload = (objective, takes_context(objective), on_report is not None)
             self._payload = cloudpickle.dumps(payload)
@@ -149,10 +144,10 @@ class Processes:
 
     def free_slots(self) -> int:
         """Jobs that may be sent now: one per idle worker; for jobs seen to take under 5 s,
-        also one waiting behind each running job; for jobs under 5 ms, 64 times as many."""
-        typical = self._typical_run
-        ahead = 2 if typical is not None and typical < _QUEUE_AHEAD_BELOW else 1
-        return self.workers * self._chunk * ahead - self._in_flight
+        also one waiting behind each running job; for jobs under 5 ms, 64 times as many (see
+        `Pacing`)."""
+        depth = 1 + self._pacing.ahead()
+        return self.workers * self._chunk * depth - self._in_flight
 
     def submit(self, job: Job) -> None:
         """Give the job to an idle worker (starting it if it has not started yet), else to
@@ -211,7 +206,7 @@ class Processes:
             for slot in dict.fromkeys(watched[key] for key in ready):  # once each, in order
                 self._taken.extend(self._take(slot, slot in dead))
             self._taken.extend(self._expire())
-        self._chunk = 1 if self._mean_run >= _CHUNK_BELOW else _MAX_CHUNK
+        self._chunk = self._pacing.chunk()
         return self._handed_over()
 
     def _handed_over(self) -> list[Event]:
@@ -246,10 +241,7 @@ class Processes:
         """Take the events of jobs a worker finished off its queue."""
         for event in received:
             slot.jobs.popleft()
-            run = event.finished - event.started
-            self._mean_run += 0.2 * (run - self._mean_run)
-            typical = run if self._typical_run is None else self._typical_run
-            self._typical_run = typical + 0.2 * (run - typical)
+            self._pacing.observe(event.finished - event.started)
         if received:
             slot.busy_since = received[-1].finished
         return received
@@ -290,8 +282,18 @@ class Processes:
             return []
         if reason is None:
             reason = f"worker process {worker.pid} died ({worker.exit_reason()})"
-        event = Event(dead.trial_id, dead.attempt, False, None, slot.busy_since, now,
-                      slot.index, error=reason, host=_HOST, pid=worker.pid)  # fmt: skip
+        event = Event(
+            trial_id=dead.trial_id,
+            attempt=dead.attempt,
+            ok=False,
+            result=None,
+            started=slot.busy_since,
+            finished=now,
+            worker=slot.index,
+            error=reason,
+            host=_HOST,
+            pid=worker.pid,
+        )
         return [event]
 
     def _expire(self) -> list[Event]:
