@@ -21,16 +21,17 @@ from ..trial import Event, Job, Report
 from . import _dask_cluster
 from ._base import LONGEST_WAIT, Objective, ReportHandler, cancelled_event, takes_context
 from ._dask_flight import Flight, Task
+from ._dask_inbox import Asked, Ended, Inbox, Lost, Message, Pushed, WorkersChanged
 from ._dask_support import (
     check_arguments,
     dask_resources,
-    dask_spelling,
     import_distributed,
     pickled_by_value,
-    spell_offers,
     split,
     task_error,
 )
+from ._dask_survey import Survey
+from ._pacing import Pacing
 from ._resources import Resources, parse_resources
 
 # How often (seconds) a wait with no completions checks that the scheduler is still there.
@@ -61,10 +62,11 @@ class Dask:
 
     The objective is cloudpickled once and handed to every worker (also to workers that join
     later) as a worker plugin, not once per job. Jobs are tasks that are never treated as pure
-    or cached (one key per attempt), taken as they complete. Short jobs are dispatched ahead:
-    while jobs take under 5 s on average, each worker thread has one task queued behind the
-    one it runs, and while they take under 5 ms, a task carries up to 64 jobs, so the round
-    trip through the scheduler is not paid by every job.
+    or cached (one key per attempt), taken as they complete. Short jobs are dispatched ahead
+    (see `Pacing`): once jobs are seen to take under 5 s on average, each worker thread has
+    one task queued behind the one it runs (where every thread of the cluster is this
+    executor's), and once a run of them take under 5 ms, a task carries up to 64 jobs, so the
+    round trip through the scheduler is not paid by every job.
 
     A trial whose worker is lost (killed, out of memory, its node gone) is not at fault: it
     is sent to another worker as the same attempt, up to ``worker_loss_retries`` times (its
@@ -100,6 +102,8 @@ class Dask:
             has none.
         worker_loss_retries: how many times a trial whose worker was lost moves to another
             worker before that attempt fails (0: it fails at once).
+        pacing: when jobs go several to a task, and tasks wait behind running ones (default:
+            `Pacing` with its defaults).
 
     Raises:
         ValueError: an argument is malformed (an address that is not
@@ -117,6 +121,7 @@ class Dask:
         workers: int | None = None,
         timeout: float = 60.0,
         worker_loss_retries: int = 3,
+        pacing: Pacing | None = None,
     ) -> None:
         check_arguments(
             address, n_workers=n_workers, workers=workers,
@@ -131,38 +136,25 @@ class Dask:
             address, n_workers=n_workers, threads_per_worker=threads_per_worker,
             resources=dask_resources(offers), security=security, timeout=timeout,
         )  # fmt: skip
-        self._asked = workers
-        self._wait = timeout
-        self._trial_resources: Resources | None = None
-        self._workers: int | None = None
+        self._survey = Survey(self._link, workers, timeout)
+        self._pacing = pacing if pacing is not None else Pacing()
         self._token = ""
-        self._flight = Flight("", self.clock.now, worker_loss_retries)
+        self._flight = self._new_flight()
         self._sends = itertools.count()
-        # (kind, what) from the client's thread: ("result", pickled events), ("done", task
-        # key), (worker address, task key) for a task lost with its worker, ("report",
-        # message), ("", "") when workers changed.
-        self._inbox: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
-        self._lost: ParatuneError | None = None
+        self._inbox: Inbox = queue.SimpleQueue()  # from the client's thread
         self._worker_side: Any = None
         self._on_report: ReportHandler | None = None
-        self._room: dict[str, int] = {}  # worker address -> trials it runs at once
-        self._stale = True  # workers joined or left since `_room` was taken
-        self._roomless_since: float | None = None
 
     def __repr__(self) -> str:
         where = self.address if isinstance(self.address, str) else None
         return f"Dask({where!r})" if self.address is not None else "Dask()"
-
-    # ---- connection ------------------------------------------------------------------------
 
     @property
     def workers(self) -> int:
         """How many trials run at once: ``workers`` if given, else what the cluster runs at
         once (a local cluster's from its arguments, without starting it; a running
         cluster's from its scheduler, connecting if need be)."""
-        if self._workers is None:
-            self._workers = self._asked or self._capacity()
-        return self._workers
+        return self._survey.workers
 
     def use_resources(self, resources: Resources) -> None:
         """Run every trial with ``resources`` held on its worker (Dask's ``CPU`` and ``GPU``
@@ -172,16 +164,7 @@ class Dask:
         Raises:
             ValueError: no worker of the cluster offers that much.
         """
-        self._trial_resources = resources
-        self._workers = None
-        if self._capacity() == 0:
-            offers = spell_offers(offer for _, offer in self._link.offers().values())
-            needs = dask_spelling(resources)
-            raise ValueError(
-                f"resources: no worker of the Dask cluster ({self._link.where()}) can run a "
-                f"trial that needs {needs}: its workers offer {offers}; start workers with "
-                f'dask worker --resources "{needs}"'
-            )
+        self._survey.use_resources(resources)
 
     @staticmethod
     def disconnect() -> None:
@@ -190,17 +173,8 @@ class Dask:
         stopping a cluster that this process will not use again."""
         _dask_cluster.disconnect()
 
-    def _survey(self) -> dict[str, int]:
-        """Each worker, and how many of our trials it runs at once."""
-        return self._link.room(dask_resources(self._trial_resources or Resources()))
-
-    def _capacity(self) -> int:
-        """Trials the cluster's workers run at once (with the per-trial resources); a survey
-        of a connected cluster is kept for `free_slots`."""
-        room = self._survey()
-        if self._link.client is not None:
-            self._room, self._stale = room, False
-        return sum(room.values())
+    def _new_flight(self, token: str = "") -> Flight:
+        return Flight(token, self.clock.now, self.worker_loss_retries, self._pacing)
 
     # ---- the executor protocol -------------------------------------------------------------
 
@@ -226,13 +200,12 @@ class Dask:
         from . import _dask_worker
 
         self._worker_side = _dask_worker
-        self.workers  # noqa: B018 - settle the worker count before the first job
+        self._survey.begin()
         self._token = secrets.token_hex(6)
-        self._flight = Flight(self._token, self.clock.now, self.worker_loss_retries)
-        self._lost = None
-        self._stale = True  # survey the workers of this connection before the first job
+        self._pacing.reset()
+        self._flight = self._new_flight(self._token)
         try:
-            plugin = self._worker_side.ShipObjective(self._token, payload)
+            plugin = _dask_worker.ShipObjective(self._token, payload)
             client.register_plugin(plugin, name=self._plugin_name())
         except Exception as exc:
             raise ParatuneError(
@@ -240,27 +213,32 @@ class Dask:
             ) from exc
         client.subscribe_topic("all", self._on_cluster_event)
         self._on_report = on_report
-        results = self._worker_side.result_topic(self._token)
-        client.subscribe_topic(results, lambda event: self._inbox.put(("result", event[1])))
+        inbox = self._inbox
+        client.subscribe_topic(
+            _dask_worker.result_topic(self._token), lambda event: inbox.put(Pushed(event[1]))
+        )
         if on_report is not None:
-            topic = self._worker_side.report_topic(self._token)
-            client.subscribe_topic(topic, lambda event: self._inbox.put(("report", event[1])))
+            client.subscribe_topic(
+                _dask_worker.report_topic(self._token),
+                lambda event: inbox.put(Asked(event[1]["answer"], event[1]["report"])),
+            )
 
     def free_slots(self) -> int:
         """Jobs that may be submitted now: a job for each worker thread that has room
         (threads, and resources when trials ask for some) and is not taken, within
         ``workers``; more when jobs are short (see the class docstring)."""
-        if self._stale:
-            self._refresh()
-        return self._flight.free_slots(self._room, self.workers)
+        self._refresh()
+        return self._flight.free_slots(self._survey.room, self.workers)
 
     def _refresh(self) -> None:
-        """Take the list of workers again; a task sent to a worker that is gone is lost."""
-        self._stale = False
-        self._room = self._survey()
+        """Take the list of workers again if it changed; a task sent to a worker that is
+        gone is lost."""
+        if not self._survey.refresh():
+            return
+        room = self._survey.room
         for key, task in self._flight.tasks.items():
-            if task.address and task.address not in self._room:
-                self._inbox.put((task.address, key))
+            if task.address and task.address not in room:
+                self._inbox.put(Lost(task.address, key))
 
     def submit(self, job: Job) -> None:
         """Queue the job; it is sent on the next `completed`, together with the other jobs
@@ -279,32 +257,38 @@ class Dask:
         self._flight.outbox.clear()
         if not keys:
             return
-        if self._stale:  # a worker left (its trials are among these, sent again) or joined
-            self._refresh()
-        places = self._flight.places(self._room, self.workers)
+        self._refresh()  # a worker left (its trials are among these, sent again) or joined
+        places = self._flight.places(self._survey.room, self.workers)
         places = places or [("", False)] * len(keys)  # no room known: Dask picks
         by_worker, queued = split(keys, places)
-        resources = dask_resources(self._trial_resources) if self._trial_resources else None
-        reports = self._on_report is not None
         for address, groups in by_worker.items():
-            # Named for the first job, and unique, also when a job is sent again.
-            names = [f"{group[0]}-{next(self._sends)}" for group in groups]
-            futures = self._link.client.map(
-                self._worker_side.run_task,
-                [self._token] * len(groups),
-                [[self._flight.running[key].job for key in group] for group in groups],
-                [reports] * len(groups),
-                key=names,
-                workers=[address] if address else None,
-                allow_other_workers=False,
-                resources=resources,
-                retries=0,
-            )
-            for name, group, future in zip(names, groups, futures, strict=True):
-                self._flight.tasks[name] = Task(address, group, future, group[0] in queued)
-                for key in group:
-                    self._flight.running[key].task = name
-                future.add_done_callback(lambda f: self._inbox.put(("done", str(f.key))))
+            self._send(address, groups, queued)
+
+    def _send(self, address: str, groups: list[list[str]], queued: set[str]) -> None:
+        """One task per group of job keys, on the worker at ``address`` ("": any); those
+        whose first key is in ``queued`` wait behind another task of ours there."""
+        trial_resources = self._survey.trial_resources
+        resources = dask_resources(trial_resources) if trial_resources else None
+        reports = self._on_report is not None
+        # Named for the first job, and unique, also when a job is sent again.
+        names = [f"{group[0]}-{next(self._sends)}" for group in groups]
+        futures = self._link.client.map(
+            self._worker_side.run_task,
+            [self._token] * len(groups),
+            [[self._flight.running[key].job for key in group] for group in groups],
+            [reports] * len(groups),
+            key=names,
+            workers=[address] if address else None,
+            allow_other_workers=False,
+            resources=resources,
+            retries=0,
+        )
+        inbox = self._inbox
+        for name, group, future in zip(names, groups, futures, strict=True):
+            self._flight.tasks[name] = Task(address, group, future, group[0] in queued)
+            for key in group:
+                self._flight.running[key].task = name
+            future.add_done_callback(lambda f: inbox.put(Ended(str(f.key))))
 
     def _on_cluster_event(self, event: tuple[float, Any]) -> None:
         """Runs in the client's thread: a worker joined, or left while it held our tasks."""
@@ -313,14 +297,14 @@ class Dask:
             return
         action = message.get("action")
         if action in ("add-worker", "remove-worker"):
-            self._stale = True
-            self._inbox.put(("", ""))  # wakes a driver waiting for room
+            self._survey.stale = True
+            self._inbox.put(WorkersChanged())  # wakes a driver waiting for room
         if action != "remove-worker":
             return
         worker = str(message.get("worker", "?"))
         for key in message.get("processing-tasks") or ():
             if str(key).startswith(f"paratune-{self._token}-"):
-                self._inbox.put((worker, str(key)))
+                self._inbox.put(Lost(worker, str(key)))
 
     def completed(self, timeout: float | None = None) -> list[Event]:
         """Wait up to ``timeout`` seconds for the first job to end; return every ended one.
@@ -328,12 +312,12 @@ class Dask:
         Raises:
             ParatuneError: the scheduler is unreachable.
         """
-        self._check_scheduler()
+        self._survey.check_scheduler()
         self._flush()
         if not self._flight.running:
             return self._await_room(timeout)
         deadline = None if timeout is None else time.monotonic() + timeout
-        messages: list[tuple[str, Any]] = []
+        messages: list[Message] = []
         while not messages:
             wait = _CHECK_EVERY if deadline is None else deadline - time.monotonic()
             try:
@@ -341,7 +325,7 @@ class Dask:
                     self._inbox.get(timeout=max(0.0, min(wait, _CHECK_EVERY, LONGEST_WAIT)))
                 )
             except queue.Empty:
-                self._check_scheduler()
+                self._survey.check_scheduler()
                 if deadline is not None and time.monotonic() >= deadline:
                     return []
         while True:
@@ -355,36 +339,39 @@ class Dask:
         """Nothing in flight: if no worker has room (all gone), wait up to ``timeout`` for
         one to join; give up once none has for ``timeout`` seconds of the constructor."""
         if self.free_slots() > 0:
-            self._roomless_since = None
+            self._survey.room_found()
             return []
-        now = time.monotonic()
-        if self._roomless_since is None:
-            self._roomless_since = now
-        left = self._roomless_since + self._wait - now
-        if left <= 0:
-            raise ParatuneError(
-                f"no worker of the Dask cluster ({self._link.where()}) can run the trials: none "
-                f"has joined for {self._wait:g} s"
-            )
+        left = self._survey.room_wait()
         try:
             self._inbox.get(timeout=min(left, _CHECK_EVERY if timeout is None else timeout))
         except queue.Empty:
-            self._check_scheduler()
+            self._survey.check_scheduler()
         return []
 
-    def _events(self, messages: list[tuple[str, Any]]) -> list[Event]:
+    def _events(self, messages: list[Message]) -> list[Event]:
+        """The events that ``messages`` bring, once each message is handled."""
         events: list[Event] = []
         finished: list[str] = []
-        for kind, what in messages:
-            if kind == "report":
-                self._answer(what)
-            elif kind == "result":  # the usual way results come: pushed by their worker
-                events += self._flight.take(*cloudpickle.loads(what))
-            elif kind == "done":
-                finished.append(what)
-            elif what and (task := self._flight.tasks.pop(what, None)) is not None:
-                events += self._flight.moved(task, kind)
-        ended = [self._flight.tasks[key] for key in finished if key in self._flight.tasks]
+        for message in messages:
+            match message:
+                case Asked(answer, report):
+                    self._answer(answer, report)
+                case Pushed(data):  # the usual way results come: pushed by their worker
+                    events += self._flight.take(*cloudpickle.loads(data))
+                case Ended(key):
+                    finished.append(key)
+                case Lost(worker, key):
+                    if (task := self._flight.tasks.pop(key, None)) is not None:
+                        events += self._flight.moved(task, worker)
+                case WorkersChanged():
+                    pass  # `free_slots` surveys them again
+        return events + self._ended(finished)
+
+    def _ended(self, keys: list[str]) -> list[Event]:
+        """The events of the tasks whose futures are done: results not pushed are fetched;
+        a task that failed fails its jobs, or moves them if Dask gave up on its worker."""
+        events: list[Event] = []
+        ended = [self._flight.tasks[key] for key in keys if key in self._flight.tasks]
         ok = [task for task in ended if task.future.status == "finished"]
         for result in self._gather(ok):
             if result is not None:  # else pushed as a worker event, still on its way
@@ -399,18 +386,18 @@ class Dask:
                 continue
             self._flight.start_next(task.address)
             if status == "cancelled":
-                self._check_scheduler()
+                self._survey.check_scheduler()
                 events += self._flight.fail(task, "its Dask task was cancelled")
             else:
                 events += self._flight.fail(task, task_error(task.future.exception()))
         return events
 
-    def _answer(self, message: dict[str, Any]) -> None:
+    def _answer(self, answer: str, pickled: bytes) -> None:
         """Hand a report to the driver's handler and send its answer back to the worker."""
-        report: Report = cloudpickle.loads(message["report"])
+        report: Report = cloudpickle.loads(pickled)
         go_on = True if self._on_report is None else self._on_report(report)
         distributed = import_distributed()
-        distributed.Variable(message["answer"], client=self._link.client).set(go_on)
+        distributed.Variable(answer, client=self._link.client).set(go_on)
 
     def _gather(self, finished: list[Task]) -> list[tuple[list[Event], str | None] | None]:
         """The results of finished tasks that were not pushed (too large for a worker event),
@@ -422,7 +409,7 @@ class Dask:
                 [task.future for task in finished], errors="raise"
             )
         except Exception:
-            self._check_scheduler()
+            self._survey.check_scheduler()
             results = []
             for task in finished:  # one failed to arrive: take them one by one
                 try:
@@ -430,19 +417,6 @@ class Dask:
                 except Exception as exc:
                     results.append((self._flight.fail(task, task_error(exc)), None))
         return results
-
-    def _check_scheduler(self) -> None:
-        """Raise `ParatuneError` once the client has lost the scheduler."""
-        client = self._link.client
-        if self._lost is None and client is not None:
-            if client.status not in ("running", "newly-created"):
-                self._lost = ParatuneError(
-                    f"the Dask scheduler at {self._link.where()} is unreachable "
-                    f"(client {client.status}); trials finished so far are in the store, "
-                    "and the run can be resumed once the cluster is back"
-                )
-        if self._lost is not None:
-            raise self._lost
 
     def cancel(self) -> list[Event]:
         """Release every task in flight and report it cancelled. A task already running is
@@ -452,7 +426,7 @@ class Dask:
             ParatuneError: the scheduler is unreachable, so what became of the jobs in flight
                 is not known: they stay running in the store, to run again on resume.
         """
-        self._check_scheduler()
+        self._survey.check_scheduler()
         self._flight.outbox.clear()  # never sent: reported cancelled below, nothing to stop
         events = self.completed(timeout=0)
         now = self.clock.now()
@@ -464,7 +438,7 @@ class Dask:
             self._link.client.run(self._worker_side.cancel_jobs, self._token, jobs, wait=False)
         for running in self._flight.running.values():
             events.append(cancelled_event(running.job, running.submitted, now, -1))
-        self._flight = Flight("", self.clock.now, self.worker_loss_retries)
+        self._flight = self._new_flight()
         return events
 
     def close(self) -> None:
@@ -475,7 +449,7 @@ class Dask:
         try:
             # Unsubscribed first, also from a local cluster: its scheduler would otherwise
             # send the client's own removal to the closed client (and log it as critical).
-            if client is not None and self._lost is None and client.status == "running":
+            if client is not None and self._survey.lost is None and client.status == "running":
                 with contextlib.suppress(Exception):  # the cluster went away meanwhile
                     client.unsubscribe_topic("all")
                     if self._token:
@@ -483,14 +457,13 @@ class Dask:
                         client.unsubscribe_topic(self._worker_side.report_topic(self._token))
                         client.unregister_worker_plugin(self._plugin_name())
         finally:
-            self._flight = Flight("", self.clock.now, self.worker_loss_retries)
+            self._flight = self._new_flight()
             self._shutdown()
 
     def _shutdown(self) -> None:
         self._link.close()
-        self._workers = None if self._asked is None else self._workers
+        self._survey.forget()
         self._token = ""
-        self._room, self._stale = {}, True
 
     def _plugin_name(self) -> str:
         return f"paratune-{self._token}"
