@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 import os
 import signal
 import subprocess
@@ -18,16 +17,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import distributed
 import pytest
 
 import paratune as pt
-from paratune.executors import Dask
+from paratune.executors import Dask, Executor, Pacing
+from paratune.testing.executors import ExecutorContract
 from paratune.trial import Job
 
 from ..conftest import wait_for_file
+from .dask_cluster import Cluster, need_distributed
 
-ROOT = Path(__file__).resolve().parents[2]
+distributed = need_distributed()
 
 # The shared cluster's workers: name -> (threads, resources).
 WORKERS = {
@@ -35,95 +35,6 @@ WORKERS = {
     "gpu": (2, "CPU=2,GPU=1"),
     "wide": (2, "CPU=2"),
 }
-
-
-class Cluster:
-    """A ``dask scheduler`` and ``dask worker`` processes on 127.0.0.1, started as the
-    command line starts them; readiness is polled through a client, not slept for."""
-
-    def __init__(self, folder: Path, workers: dict[str, tuple[int, str]]) -> None:
-        self.folder = folder
-        self.specs = dict(workers)
-        self.workers: dict[str, subprocess.Popen[bytes]] = {}
-        file = folder / "scheduler.json"
-        self.scheduler = self._spawn(
-            "scheduler",
-            ["scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-             "--scheduler-file", str(file)],
-        )  # fmt: skip
-        wait_for_file(file, deadline=60)
-        make_client: Any = distributed.Client
-        self.client = make_client(scheduler_file=str(file), timeout=60)
-        self.address: str = self.client.scheduler.address
-        for name in self.specs:
-            self.start_worker(name, wait=False)
-        self.client.wait_for_workers(len(self.specs), timeout=60)
-
-    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
-        # The workers import the tests' objectives (and what they import) by module name.
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path])}
-        with open(self.folder / f"{name}.log", "ab") as log:
-            return subprocess.Popen(
-                [sys.executable, "-m", "dask", *args],
-                cwd=self.folder,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent,
-            )
-
-    def start_worker(self, name: str, *, wait: bool = True) -> None:
-        threads, resources = self.specs[name]
-        self.workers[name] = self._spawn(
-            name,
-            [
-                "worker", self.address, "--name", name, "--nthreads", str(threads),
-                "--resources", resources, "--no-nanny", "--no-dashboard",
-                "--host", "127.0.0.1", "--local-directory", str(self.folder),
-            ],
-        )  # fmt: skip
-        if wait:
-            self.client.wait_for_workers(len(self.specs), timeout=60)
-
-    def named(self, pid: int) -> str:
-        """The worker whose process is ``pid``."""
-        return next(name for name, process in self.workers.items() if process.pid == pid)
-
-    def kill(self, name: str) -> None:
-        """SIGKILL a worker process and wait until it is gone."""
-        process = self.workers.pop(name)
-        process.send_signal(signal.SIGKILL)
-        _reap(process)
-
-    def close(self) -> None:
-        """Stop everything (killed: a graceful worker shutdown can take seconds)."""
-        Dask.disconnect()  # else the kept connection would try to reconnect for a minute
-        self.client.close()
-        for process in [*self.workers.values(), self.scheduler]:
-            process.kill()
-        for process in [*self.workers.values(), self.scheduler]:
-            _reap(process)
-
-
-def _die_with_parent() -> None:
-    """In the child, before exec: on Linux, be killed when the test process dies, so a test
-    run that is killed (not torn down) leaves no scheduler or worker burning the cores."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
-def _reap(process: subprocess.Popen[bytes], deadline: float = 15.0) -> None:
-    """Wait for ``process`` to end, killing it past ``deadline``. Polled: a local cluster's
-    child watcher may reap it first, and then `Popen.wait` would not return."""
-    end = time.monotonic() + deadline
-    while process.poll() is None:
-        if time.monotonic() > end:
-            process.kill()
-            end = math.inf
-        time.sleep(0.01)
 
 
 @pytest.fixture(scope="module")
@@ -246,29 +157,35 @@ def run_one(executor: Dask, trial_id: int = 0) -> None:
     assert events[0].ok, events[0].error
 
 
+@pytest.mark.parametrize(
+    ("workers", "pacing", "after"),
+    [
+        (None, None, 2),  # 10 ms trials, every thread ours: two tasks per thread
+        (None, Pacing(queue_ahead_below=0.005), 1),  # 10 ms is long: one task per thread
+        (2, None, 1),  # 2 of the cluster's threads: a queued task could run on a third
+    ],
+    ids=["all-threads", "10ms-is-long", "some-threads"],
+)
 def test_short_trials_are_queued_ahead_only_when_every_thread_is_ours(
-    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+    cluster: Cluster, workers: int | None, pacing: Pacing | None, after: int
 ) -> None:
-    threads = sum(count for count, _ in WORKERS.values())
-    for workers, before, after in ((None, 2 * threads, 2 * threads), (2, 2, 2)):
-        executor = Dask(cluster.address, workers=workers)
-        executor.start(sleep_10ms)
-        try:
-            assert executor.free_slots() == before  # length unknown: as if short
-            run_one(executor)
-            assert executor.free_slots() == after
-            monkeypatch.setattr("paratune.executors._dask_flight._QUEUE_AHEAD_BELOW", 0.005)
-            run_one(executor, 1)  # 10 ms is long now: one task per thread
-            assert executor.free_slots() == (threads if workers is None else 2)
-            monkeypatch.undo()
-        finally:
-            executor.close()
+    threads = sum(count for count, _ in WORKERS.values()) if workers is None else workers
+    executor = Dask(cluster.address, workers=workers, pacing=pacing)
+    executor.start(sleep_10ms)
+    try:
+        assert executor.free_slots() == threads  # length unknown: one task per thread
+        run_one(executor)
+        assert executor.free_slots() == after * threads
+    finally:
+        executor.close()
 
 
 def test_very_short_trials_go_several_to_a_task(cluster: Cluster) -> None:
-    executor = Dask(cluster.address, workers=1)
+    # Jobs under 1 s go in chunks: from the 1 s assumed, one trivial job is enough.
+    executor = Dask(cluster.address, workers=1, pacing=Pacing(chunk_below=1.0))
     executor.start(trivial_pid)
     try:
+        assert executor.free_slots() == 1  # nothing known yet: one job per task
         run_one(executor)
         assert executor.free_slots() == 64  # one task of up to 64 jobs on one thread
         for trial_id in range(1, 65):
@@ -419,7 +336,8 @@ def test_a_lost_scheduler_stops_the_run_and_it_resumes(tmp_path: Path) -> None:
     assert "unreachable" in str(errors[0])
     stored = pt.load(store, "lost")
     statuses = {t.trial_id: t.status for t in stored.trial_list}
-    # All four were sent at once, two to run and two queued behind them.
+    # Trials 0 and 1 were sent first, one per thread; once trial 0 had ended (quickly),
+    # trials 2 and 3 followed, one to run and one queued behind a running one.
     running = pt.Status.RUNNING
     assert statuses == {0: pt.Status.DONE, 1: running, 2: running, 3: running}
 
@@ -482,3 +400,19 @@ def test_the_command_line_runs_a_spec_on_the_cluster(cluster: Cluster, tmp_path:
     assert summary["trials"] == 6 and summary["best_value"] < 0.25
     stored = pt.load(tmp_path / "paratune.db", "spec")
     assert {t.host for t in stored.trial_list} and stored.workers == 2
+
+
+# ---- the executor contract -----------------------------------------------------------------
+
+
+class TestContract(ExecutorContract):
+    """On the shared cluster; 2 of its 5 threads, on two of its workers."""
+
+    address = ""
+
+    @pytest.fixture(autouse=True)
+    def _on_the_cluster(self, cluster: Cluster) -> None:
+        self.address = cluster.address
+
+    def make_executor(self, workers: int) -> Executor:
+        return Dask(self.address, workers=workers)

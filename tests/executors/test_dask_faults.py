@@ -23,6 +23,7 @@ from paratune.executors import Dask, _dask_cluster, make_executor
 from paratune.trial import Event, Job
 
 from . import dask_census
+from .dask_cluster import need_distributed
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
@@ -32,6 +33,7 @@ linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="re
 
 @linux_only
 def test_a_local_cluster_listens_on_loopback_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    need_distributed()
     # A fresh process, so that "before" is before any Dask: see dask_census.py.
     done = subprocess.run(
         [sys.executable, str(Path(dask_census.__file__))],
@@ -89,6 +91,7 @@ def test_without_distributed_the_error_names_the_extra(monkeypatch: pytest.Monke
 
 
 def test_a_trial_no_local_worker_could_run_is_refused_without_starting_the_cluster() -> None:
+    need_distributed()  # the local cluster's size is Dask's count of the CPUs
     started = time.monotonic()
     with pytest.raises(pt.SpecError, match=r"no worker of the Dask cluster \(a local cluster\) "
                        r"can run a trial that needs GPU=1: its workers offer CPU=1;"):  # fmt: skip
@@ -132,6 +135,7 @@ def test_the_command_line_refuses_a_malformed_address(tmp_path: Path) -> None:
 
 
 def test_an_address_where_nothing_listens_fails_after_the_timeout() -> None:
+    need_distributed()
     started = time.monotonic()
     with pytest.raises(pt.ParatuneError, match=r"cannot use the Dask cluster at "
                        r"tcp://127\.0\.0\.1:1: OSError: Timed out"):  # fmt: skip
@@ -147,6 +151,7 @@ def test_an_address_where_nothing_listens_fails_after_the_timeout() -> None:
 def started() -> Iterator[tuple[Any, Any]]:
     """A local cluster of two one-thread workers and its client, started as `Dask()` starts
     one (nannies restart a killed worker; the scheduler reruns nothing by itself)."""
+    need_distributed()
     cluster, client = _dask_cluster.start_local(2, 1, {"CPU": 1}, None)
     yield cluster, client
     _dask_cluster.close_local(cluster, client)

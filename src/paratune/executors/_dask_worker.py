@@ -1,27 +1,32 @@
 """What runs on a Dask worker: the plugin that carries the objective there, and the task
-that runs one job. Imported only where ``distributed`` is installed."""
+that runs one job. Used only where ``distributed`` is installed; importing it without
+(collecting doctests, say) imports nothing of Dask."""
 
 from __future__ import annotations
 
 import itertools
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cloudpickle
-import distributed
-from distributed import WorkerPlugin, get_worker
 
 from ..context import Context, Reporter
 from ..trial import Event, Job, Report
 from ._base import CpuTime, Objective, make_context, run_job
 
+if TYPE_CHECKING:
+    from distributed import WorkerPlugin
+else:
+    try:
+        from distributed import WorkerPlugin
+    except ImportError:  # never used then: `Dask` needs distributed to connect at all
+        WorkerPlugin = object
+
 # The objectives loaded in this worker process, by run token: (objective, with_context).
 _OBJECTIVES: dict[str, tuple[Objective, bool]] = {}
 # The contexts of the jobs running in this worker process, by (run token, trial, attempt).
 _RUNNING: dict[tuple[str, int, int], Context] = {}
-
-variable: Any = distributed.Variable  # typed loosely: distributed's own hints are partial
 
 # How long (seconds) a report waits for the driver's answer before the trial goes on.
 ANSWER_WITHIN = 600.0
@@ -84,6 +89,8 @@ def run_task(token: str, jobs: list[Job], reports: bool) -> tuple[list[Event], s
             events.append(run_job(objective, job, ctx, worker=-1, now=time.time, cpu=cpu))
         finally:
             _RUNNING.pop(name, None)
+    from distributed import get_worker
+
     worker = get_worker()
     outcome = (events, str(worker.address))
     try:
@@ -110,6 +117,9 @@ async def cancel_jobs(token: str, jobs: list[tuple[int, int]]) -> None:
 def _reporter(token: str, job: Job) -> Reporter:
     """Send each report as a worker event (pickled: metrics may hold any number type), then
     wait on a Dask `Variable` named for it, which the driver sets to go on or stop."""
+    from distributed import Variable, get_worker
+
+    variable: Any = Variable  # typed loosely: distributed's own hints are partial
     count = itertools.count()
 
     def report(step: int, metrics: Mapping[str, Any]) -> bool:
