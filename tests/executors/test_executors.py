@@ -4,19 +4,52 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 import paratune as pt
 from paratune.context import Context
-from paratune.executors import Executor, Processes, Serial, Simulated, Threads, make_executor
+from paratune.executors import (
+    Executor,
+    Pacing,
+    Processes,
+    Serial,
+    Simulated,
+    Threads,
+    make_executor,
+)
 from paratune.executors._base import CpuTime
+from paratune.testing.executors import ExecutorContract
 from paratune.trial import Event, Job
 
-from ..conftest import wait_for_file
+# The contract, against every executor that runs without a cluster (test_dask.py has Dask's).
+
+
+class TestSerial(ExecutorContract):
+    workers = 1
+    concurrent = False
+
+    def make_executor(self, workers: int) -> Executor:
+        return Serial()
+
+
+class TestThreads(ExecutorContract):
+    def make_executor(self, workers: int) -> Executor:
+        return Threads(workers)
+
+
+class TestProcesses(ExecutorContract):
+    # The platform's start method; the spawn one's own tests are below.
+    def make_executor(self, workers: int) -> Executor:
+        return Processes(workers)
+
+
+class TestSimulated(ExecutorContract):
+    def make_executor(self, workers: int) -> Executor:
+        return Simulated(workers)
+
 
 FACTORIES: dict[str, Callable[[], Executor]] = {
     "serial": Serial,
@@ -25,13 +58,6 @@ FACTORIES: dict[str, Callable[[], Executor]] = {
     "processes-spawn": lambda: Processes(2, start_method="spawn"),
     "simulated": lambda: Simulated(2),
 }
-
-
-@pytest.fixture(params=list(FACTORIES))
-def executor(request: pytest.FixtureRequest) -> Iterator[Executor]:
-    ex = FACTORIES[request.param]()
-    yield ex
-    ex.close()
 
 
 def drain(ex: Executor, jobs: list[Job]) -> list[Event]:
@@ -53,75 +79,26 @@ def square(config: dict[str, Any]) -> float:
     return float(config["x"]) ** 2
 
 
-def with_context(config: dict[str, Any], ctx: Context) -> tuple[int, int, int]:
-    return ctx.trial_id, ctx.seed, ctx.attempt
-
-
-def fails_on_odd(config: dict[str, Any]) -> int:
-    if config["x"] % 2:
-        raise ValueError(f"odd x={config['x']}")
-    return int(config["x"])
-
-
-def test_runs_every_job_once(executor: Executor) -> None:
-    executor.start(square)
-    events = drain(executor, jobs_for([{"x": x} for x in range(10)]))
-    assert sorted(e.trial_id for e in events) == list(range(10))
-    assert {e.trial_id: e.result for e in events} == {x: float(x * x) for x in range(10)}
-    assert all(e.ok and e.finished >= e.started for e in events)
-    assert {e.worker for e in events} <= set(range(executor.workers))
-
-
-def test_context_carries_trial_id_seed_and_attempt(executor: Executor) -> None:
-    executor.start(with_context)
-    events = drain(executor, jobs_for([{"x": 1}, {"x": 2}]))
-    assert sorted(e.result for e in events) == [(0, 100, 1), (1, 101, 1)]
-
-
-def test_exception_fails_only_its_job(executor: Executor) -> None:
-    executor.start(fails_on_odd)
-    events = {e.trial_id: e for e in drain(executor, jobs_for([{"x": x} for x in range(6)]))}
-    for x in range(6):
-        assert events[x].ok is (x % 2 == 0)
-    assert events[3].error == "ValueError: odd x=3"
-    assert events[3].traceback is not None and "fails_on_odd" in events[3].traceback
-
-
-def test_closures_and_lambdas_reach_workers(executor: Executor) -> None:
-    offset = 7
-    executor.start(lambda config: config["x"] + offset)
-    assert sorted(e.result for e in drain(executor, jobs_for([{"x": 1}, {"x": 2}]))) == [8, 9]
-
-
-def finish_after_the_other(config: dict[str, Any]) -> str:
-    """Job 0 waits for the test's go-ahead, which comes once job 1's result is in."""
-    if config["first"]:
-        wait_for_file(Path(config["folder"]) / "go")
-        return "first"
-    return "second"
-
-
-@pytest.mark.parametrize("name", ["threads", "processes-fork", "processes-spawn"])
-def test_results_come_in_completion_order(name: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", list(FACTORIES))
+def test_closures_and_lambdas_reach_workers(name: str) -> None:
     ex = FACTORIES[name]()
-    ex.start(finish_after_the_other)
+    offset = 7
+    ex.start(lambda config: config["x"] + offset)
     try:
-        configs = [
-            {"folder": str(tmp_path), "first": True},
-            {"folder": str(tmp_path), "first": False},
-        ]
-        for job in jobs_for(configs):
-            ex.submit(job)
-        events: list[Event] = []
-        while not events:  # job 0 is blocked: only job 1 can end
-            events.extend(ex.completed(timeout=30))
-        (tmp_path / "go").touch()
-        while len(events) < 2:
-            events.extend(ex.completed(timeout=30))
+        assert sorted(e.result for e in drain(ex, jobs_for([{"x": 1}, {"x": 2}]))) == [8, 9]
     finally:
         ex.close()
-    assert [e.result for e in events] == ["second", "first"]
-    assert [e.trial_id for e in events] == [1, 0]
+
+
+@pytest.mark.parametrize("name", list(FACTORIES))
+def test_worker_indexes_are_the_slots(name: str) -> None:
+    ex = FACTORIES[name]()
+    ex.start(square)
+    try:
+        events = drain(ex, jobs_for([{"x": x} for x in range(10)]))
+    finally:
+        ex.close()
+    assert {e.worker for e in events} <= set(range(ex.workers))
 
 
 def sleeps_virtually(config: dict[str, Any], ctx: Context) -> float:
@@ -172,31 +149,6 @@ def test_a_dead_worker_fails_its_job_and_is_replaced(method: str) -> None:
     assert all(events[x].ok and events[x].result == x for x in range(8) if x != 3)
 
 
-def blocks_until_cancelled(config: dict[str, Any], ctx: Context) -> str:
-    Path(config["folder"], f"started-{ctx.trial_id}").touch()
-    for _ in range(6000):
-        ctx.elapse(0.01)  # raises TrialCancelled once cancelled
-    return "not cancelled"
-
-
-@pytest.mark.parametrize("name", ["threads", "processes-fork"])
-def test_cancel_stops_running_jobs(name: str, tmp_path: Path) -> None:
-    ex = FACTORIES[name]()
-    ex.start(blocks_until_cancelled)
-    try:
-        for job in jobs_for([{"folder": str(tmp_path)}] * 2):
-            ex.submit(job)
-        assert ex.completed(timeout=0) == []  # sends the jobs; none has ended
-        wait_for_file(tmp_path / "started-0")
-        wait_for_file(tmp_path / "started-1")
-        events = ex.cancel()
-    finally:
-        ex.close()
-    assert sorted(e.trial_id for e in events) == [0, 1]
-    assert all(e.cancelled and not e.ok for e in events)
-    assert all(e.finished > e.started for e in events)
-
-
 def test_unpicklable_objective_gets_a_clear_error() -> None:
     import threading
 
@@ -240,16 +192,19 @@ def nap(config: dict[str, Any], ctx: Context) -> float:
     return float(config["x"])
 
 
-def test_short_jobs_wait_in_line_behind_running_ones(monkeypatch: pytest.MonkeyPatch) -> None:
-    ex = Processes(2)
+@pytest.mark.parametrize(
+    ("pacing", "after"),
+    [(None, 4), (Pacing(queue_ahead_below=0.005), 2)],
+    ids=["default", "10ms-is-long"],
+)
+def test_short_jobs_wait_in_line_behind_running_ones(pacing: Pacing | None, after: int) -> None:
+    ex = Processes(2, pacing=pacing)
     ex.start(nap)
     try:
         assert ex.free_slots() == 2  # job length unknown: one each
-        drain(ex, jobs_for([{"x": x} for x in range(4)]))
-        assert ex.free_slots() == 4  # 10 ms jobs: one running and one waiting, each
-        monkeypatch.setattr("paratune.executors.processes._QUEUE_AHEAD_BELOW", 0.005)
         events = drain(ex, jobs_for([{"x": x} for x in range(4)]))
-        assert ex.free_slots() == 2  # "long" now: one each
+        # 10 ms jobs: one running and one waiting, each; one each where 10 ms is "long".
+        assert ex.free_slots() == after
     finally:
         ex.close()
     assert sorted(e.result for e in events) == [0.0, 1.0, 2.0, 3.0]

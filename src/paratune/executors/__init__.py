@@ -1,11 +1,28 @@
-"""Executors: where jobs run. See `Executor` for the protocol."""
+"""Executors: where jobs run. See `Executor` for the protocol.
+
+An executor of your own needs only the protocol; `run_job`, `make_context` and
+`takes_context` run a job the way the built-in executors do (its `Event`, its `Context`),
+`Clock` and `ReportHandler` type its clock and its report handler, `UsesResources` is the
+optional hook for per-trial resources, and `paratune.testing.ExecutorContract` checks the
+result.
+"""
 
 from __future__ import annotations
 
 import os
 from typing import Any
 
-from ._base import Executor, Objective
+from ..context import Clock
+from ._base import (
+    Executor,
+    Objective,
+    ReportHandler,
+    UsesResources,
+    make_context,
+    run_job,
+    takes_context,
+)
+from ._pacing import Pacing
 from ._resources import Resources, parse_resources
 from .dask import Dask, WallClock
 from .processes import Processes
@@ -14,18 +31,25 @@ from .simulated import Simulated, VirtualClock
 from .threads import Threads
 
 __all__ = [
+    "Clock",
     "Dask",
     "Executor",
     "Objective",
+    "Pacing",
     "Processes",
+    "ReportHandler",
     "Resources",
     "Serial",
     "Simulated",
     "Threads",
+    "UsesResources",
     "VirtualClock",
     "WallClock",
+    "make_context",
     "make_executor",
     "parse_resources",
+    "run_job",
+    "takes_context",
     "use_resources",
 ]
 
@@ -114,7 +138,8 @@ def _check_bound(executor: str, workers: int, address: str | None) -> None:
 
 def use_resources(executor: Executor, resources: Any) -> Resources | None:
     """Give every trial of ``executor`` the per-trial ``resources`` (``{"cpus": 2, "gpus":
-    1}``), where the executor can honour them (processes, dask); return them checked.
+    1}``), where the executor can honour them (processes, dask: those that are
+    `UsesResources`); return them checked.
 
     Raises:
         ValueError: the resources are malformed, the executor cannot honour them, or no
@@ -123,10 +148,9 @@ def use_resources(executor: Executor, resources: Any) -> Resources | None:
     checked = parse_resources(resources)
     if checked is None:
         return None
-    hook = getattr(executor, "use_resources", None)
-    if hook is None:
+    if not isinstance(executor, UsesResources):
         raise ValueError(
             f"resources need executor='processes' or 'dask', got {type(executor).__name__}"
         )
-    hook(checked)
+    executor.use_resources(checked)
     return checked

@@ -201,5 +201,13 @@ def _pause(step: int, metrics: Mapping[str, Any]) -> bool:
 def _ended(running: _Running, finished: float, reason: str) -> Event:
     """The event of a job stopped at ``finished`` by a timeout."""
     job = running.job
-    return Event(job.trial_id, job.attempt, False, None, running.started, finished,
-                 running.worker, reason)  # fmt: skip
+    return Event(
+        trial_id=job.trial_id,
+        attempt=job.attempt,
+        ok=False,
+        result=None,
+        started=running.started,
+        finished=finished,
+        worker=running.worker,
+        error=reason,
+    )
