@@ -97,20 +97,21 @@ def test_timeline_has_one_bar_per_trial_on_its_worker() -> None:
     assert set(bars["status"]) == {"done"}
 
 
-def test_best_so_far_follows_the_finish_order() -> None:
-    for mode, best in (("min", [3.0, 1.0, 1.0, 1.0, 1.0]), ("max", [1.0, 3.0, 3.0, 3.0, 3.0])):
+@pytest.mark.parametrize(
+    ("mode", "best"), [("min", [1.0] * 5), ("max", [1.0, 3.0, 3.0, 3.0, 3.0])]
+)
+def test_best_so_far_follows_the_finish_order(mode: str, best: list[float]) -> None:
+    def objective(config: dict[str, Any], ctx: pt.Context) -> float:
+        ctx.elapse(BATCHES[config["job"]])
+        return float(BATCHES[config["job"]])
 
-        def objective(config: dict[str, Any], ctx: pt.Context) -> float:
-            ctx.elapse(BATCHES[config["job"]])
-            return float(BATCHES[config["job"]])
-
-        result = pt.tune(objective, {"job": pt.Choice(list(BATCHES))}, searcher="grid",
-                         mode=mode, executor="simulated", workers=2, synchronous=True,
-                         store=None)  # fmt: skip
-        table = analysis.best_so_far(result)
-        assert table["time"].tolist() == [1.0, 3.0, 5.0, 5.0, 6.0]
-        assert table["value"].tolist() == [1.0, 3.0, 2.0, 2.0, 1.0]
-        assert table["best"].tolist() == ([1.0] * 5 if mode == "min" else best)
+    result = pt.tune(objective, {"job": pt.Choice(list(BATCHES))}, searcher="grid",
+                     mode=mode, executor="simulated", workers=2, synchronous=True,
+                     store=None)  # fmt: skip
+    table = analysis.best_so_far(result)
+    assert table["time"].tolist() == [1.0, 3.0, 5.0, 5.0, 6.0]
+    assert table["value"].tolist() == [1.0, 3.0, 2.0, 2.0, 1.0]
+    assert table["best"].tolist() == best
 
 
 def test_best_so_far_of_a_run_with_no_result_is_empty() -> None:
@@ -191,7 +192,8 @@ def test_learning_curves_from_reports() -> None:
     assert analysis.learning_curves(result).empty
 
 
-def test_continued_and_pruned_trials_count_as_useful_work() -> None:
+@pytest.mark.parametrize("stopping", [False, True])
+def test_continued_and_pruned_trials_count_as_useful_work(stopping: bool) -> None:
     from paratune.schedulers import ASHA
 
     def train(config: dict[str, Any], ctx: pt.Context) -> dict[str, float]:
@@ -202,14 +204,13 @@ def test_continued_and_pruned_trials_count_as_useful_work() -> None:
             ctx.report(step, loss=loss)
         return {"loss": loss}
 
-    for stopping in (False, True):
-        result = pt.tune(train, {"x": pt.Float(0, 1)}, metric="loss", executor="simulated",
-                         scheduler=ASHA(min_budget=1, max_budget=8, eta=2, stopping=stopping),
-                         workers=4, max_trials=20, store=None)  # fmt: skip
-        summary = analysis.efficiency_summary(result)
-        assert summary.retried_time == summary.failed_time == 0.0
-        assert summary.useful_time == pytest.approx(summary.busy_time)
-        curves = analysis.learning_curves(result)
-        statuses = set(curves["status"])
-        assert statuses == ({"done", "pruned"} if stopping else {"done"})
-        assert len(curves) == len(result.report_list)
+    result = pt.tune(train, {"x": pt.Float(0, 1)}, metric="loss", executor="simulated",
+                     scheduler=ASHA(min_budget=1, max_budget=8, eta=2, stopping=stopping),
+                     workers=4, max_trials=20, store=None)  # fmt: skip
+    summary = analysis.efficiency_summary(result)
+    assert summary.retried_time == summary.failed_time == 0.0
+    assert summary.useful_time == pytest.approx(summary.busy_time)
+    curves = analysis.learning_curves(result)
+    statuses = set(curves["status"])
+    assert statuses == ({"done", "pruned"} if stopping else {"done"})
+    assert len(curves) == len(result.report_list)

@@ -171,7 +171,7 @@ def test_scaling_refuses_a_serial_spec(folder: Path) -> None:
     assert "executor 'serial' runs one trial at a time" in done.stderr
 
 
-def test_every_command_has_help(folder: Path) -> None:
-    for command in ("report", "export", "scaling"):
-        done = run_cli(command, "--help", cwd=folder)
-        assert done.returncode == 0 and "Usage: python -m paratune" in done.stdout
+@pytest.mark.parametrize("command", ["report", "export", "scaling"])
+def test_every_command_has_help(folder: Path, command: str) -> None:
+    done = run_cli(command, "--help", cwd=folder)
+    assert done.returncode == 0 and "Usage: python -m paratune" in done.stdout

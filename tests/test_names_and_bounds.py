@@ -406,16 +406,28 @@ def test_the_cli_refuses_input_beyond_the_bounds(
     assert message in done.stderr and "Traceback" not in done.stderr
 
 
-def test_the_cli_refuses_spec_files_beyond_the_bounds(project: Path) -> None:
-    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
-    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
-    (project / "laughs.yaml").write_text("\n".join(lines) + "\n" + SPEC)
-    (project / "large.yaml").write_text(SPEC + "#" * MAX_SPEC_BYTES + "\n")
-    for spec, message in (("laughs.yaml", "aliases"), ("large.yaml", "at most 10,485,760")):
-        done = run_cli("run", spec, "-q", "--store", ":memory:", cwd=project)
-        assert done.returncode == 1
-        assert spec in done.stderr and message in done.stderr
-        assert "Traceback" not in done.stderr
+_LAUGHS = "\n".join(
+    ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    + [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+)
+
+
+@pytest.mark.parametrize(
+    ("spec", "text", "message"),
+    [
+        ("laughs.yaml", _LAUGHS + "\n" + SPEC, "aliases"),
+        ("large.yaml", SPEC + "#" * MAX_SPEC_BYTES + "\n", "at most 10,485,760"),
+    ],
+    ids=["a billion laughs", "over 10 MiB"],
+)
+def test_the_cli_refuses_spec_files_beyond_the_bounds(
+    project: Path, spec: str, text: str, message: str
+) -> None:
+    (project / spec).write_text(text)
+    done = run_cli("run", spec, "-q", "--store", ":memory:", cwd=project)
+    assert done.returncode == 1
+    assert spec in done.stderr and message in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 _GRID = "".join(f"  y{i}: [{', '.join(map(str, range(1000)))}]\n" for i in range(40))

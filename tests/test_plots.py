@@ -93,14 +93,18 @@ def test_scaling_has_the_ideal_lines() -> None:
     assert _ydata(efficiency.lines[1]) == table["efficiency"].tolist()
 
 
-def test_figures_of_a_run_without_results_say_so() -> None:
-    run = pt.tune(lambda c: float("nan"), {"x": pt.Float(0, 1)}, max_trials=2, store=None)
-    for draw, says in (
+@pytest.mark.parametrize(
+    ("draw", "says"),
+    [
         (plots.plot_best_so_far, "no trial finished with a value"),
         (plots.plot_parameters, "no finished trial"),
         (plots.plot_parallel_coordinates, "no finished trial"),
-    ):
-        assert draw(run).axes[0].texts[0].get_text() == says
+    ],
+    ids=["best_so_far", "parameters", "parallel_coordinates"],
+)
+def test_figures_of_a_run_without_results_say_so(draw: Any, says: str) -> None:
+    run = pt.tune(lambda c: float("nan"), {"x": pt.Float(0, 1)}, max_trials=2, store=None)
+    assert draw(run).axes[0].texts[0].get_text() == says
 
 
 def test_save_png_and_svg(result: pt.TuneResult, tmp_path: Path) -> None:

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from ..conftest import wait_for_file
 
 SCRIPT = """
@@ -45,21 +47,21 @@ def env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
 
 
-def test_main_module_closure_under_fork_and_spawn(tmp_path: Path) -> None:
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_main_module_closure_under_fork_and_spawn(tmp_path: Path, method: str) -> None:
     script = tmp_path / "tune_me.py"
     script.write_text(SCRIPT)
-    for method in ("fork", "spawn"):
-        done = subprocess.run(
-            [sys.executable, str(script), method],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env=env(),
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-        summary = json.loads(done.stdout)
-        assert summary["n"] == 10 and summary["statuses"] == ["done"], method
+    done = subprocess.run(
+        [sys.executable, str(script), method],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env(),
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["n"] == 10 and summary["statuses"] == ["done"]
 
 
 def test_ctrl_c_stops_a_process_run_cleanly(tmp_path: Path) -> None:

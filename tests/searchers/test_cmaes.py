@@ -364,19 +364,21 @@ def test_it_restarts_with_a_larger_population_once_converged(trials: int, popula
     ("objective", "dimension", "trials", "threshold"),
     [(sphere, 5, 400, 1e-5), (rosenbrock, 2, 600, 1e-6)],
 )
-def test_converges(objective: Any, dimension: int, trials: int, threshold: float) -> None:
-    for seed in range(3):
-        result = pt.tune(
-            objective,
-            box(dimension),
-            searcher="cmaes",
-            executor="simulated",
-            workers=4,
-            max_trials=trials,
-            seed=seed,
-            store=None,
-        )
-        assert best(result) < threshold, (seed, result.best_value)
+@pytest.mark.parametrize("seed", range(3))
+def test_converges(
+    objective: Any, dimension: int, trials: int, threshold: float, seed: int
+) -> None:
+    result = pt.tune(
+        objective,
+        box(dimension),
+        searcher="cmaes",
+        executor="simulated",
+        workers=4,
+        max_trials=trials,
+        seed=seed,
+        store=None,
+    )
+    assert best(result) < threshold, result.best_value
 
 
 def test_maximises_with_mode_max() -> None:
@@ -446,6 +448,6 @@ def test_a_resumed_run_goes_on_as_one_run_would() -> None:
 def test_searcher_config_values_are_plain_numbers() -> None:
     searcher = CMAES()
     searcher.setup(SPACE, seed=0, workers=1, max_trials=None)
-    for config in generation(searcher):
-        assert {type(value) for value in config.values()} <= {float, int}
-        assert not any(isinstance(value, np.generic) for value in config.values())
+    values = [value for config in generation(searcher) for value in config.values()]
+    assert values and {type(value) for value in values} <= {float, int}
+    assert not any(isinstance(value, np.generic) for value in values)

@@ -221,11 +221,11 @@ def strata(configs: list[Config | None], n: int) -> list[int]:
     return sorted(int(config["x"] * n) for config in configs if config is not None)
 
 
-def test_sobol_draws_balanced_blocks() -> None:
+@pytest.mark.parametrize("n", [64, 128, 256, 512])
+def test_sobol_draws_balanced_blocks(n: int) -> None:
     # Each power-of-two prefix of a Sobol' sequence has one point in every stratum.
     configs = run(Sobol(), one_float(), 512, seed=3)
-    for n in (64, 128, 256, 512):
-        assert strata(configs[:n], n) == list(range(n))
+    assert strata(configs[:n], n) == list(range(n))
 
 
 def test_sobol_never_warns_over_a_long_run() -> None:
