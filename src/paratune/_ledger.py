@@ -171,8 +171,15 @@ class Ledger:
         if proposal.trial_id is None:
             trial_id = self._created
             self._created += 1
-            seed = trial_seed(self.seed, trial_id)
-            return self._job(trial_id, proposal.config, seed, proposal.budget, proposal.start_step)
+            return Job(
+                trial_id=trial_id,
+                attempt=1,
+                config=proposal.config,
+                seed=trial_seed(self.seed, trial_id),
+                budget=proposal.budget,
+                start_step=proposal.start_step,
+                checkpoint=self._checkpoint(trial_id),
+            )
         before = self._trials.get(proposal.trial_id)
         if before is None or proposal.trial_id in self._running:
             state = "unknown" if before is None else "still running"

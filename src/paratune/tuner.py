@@ -180,7 +180,9 @@ class Tuner:
             target=settings.target,
             checkpoints=None if checkpoints is None else str(checkpoints),
         )
-        self._new_configs: Suggest = _NewConfigs(self._ledger, self._suggest)
+        self._new_configs: Suggest = _NewConfigs(
+            self._ledger, settings.max_trials, self._ask_searcher
+        )
         self._warned = False  # about reports without the tuned metric
         self._searcher_time = 0.0  # real seconds in the searcher's suggest and observe
         self._suggestions = 0
@@ -278,11 +280,6 @@ class Tuner:
             return StopReason.MAX_TRIALS
         return StopReason.EXHAUSTED
 
-    def _check_target(self) -> None:
-        """Stop once a trial reached the target, unless another rule stopped the run first."""
-        if self._stop is None and self._ledger.target_reached:
-            self._stop = StopReason.TARGET
-
     def _replay(self, stored: list[Trial]) -> None:
         """Bring the searcher, scheduler and books to where a resumed experiment stopped:
         the searcher's sequence moves on by one suggestion per stored trial, the scheduler
@@ -309,14 +306,8 @@ class Tuner:
                 self.scheduler.on_result(trial._replace(value=None))
             else:
                 self._notify(trial)
-        self._check_target()
-
-    def _suggest(self) -> Config | None:
-        """A new configuration from the searcher, or None once ``max_trials`` exist."""
-        limit = self.settings.max_trials
-        if limit is not None and self._ledger.created >= limit:
-            return None
-        return self._ask_searcher()
+        if self._ledger.target_reached:  # by a stored trial: nothing more to run
+            self._stop = StopReason.TARGET
 
     def _ask_searcher(self) -> Config | None:
         """``searcher.suggest()``, timed: what a suggestion costs is part of the picture."""
@@ -394,7 +385,8 @@ class Tuner:
             self._commit()
             for trial in ended:
                 self._notify(trial)
-            self._check_target()
+            if self._stop is None and self._ledger.target_reached:
+                self._stop = StopReason.TARGET
 
     def _notify(self, trial: Trial) -> None:
         """Tell the scheduler and the searcher that a job of ``trial`` ended. Everything
@@ -473,14 +465,16 @@ class Tuner:
 
 
 class _NewConfigs:
-    """What the tuner hands `Scheduler.next_job`: new configurations from the searcher (none
-    once ``max_trials`` exist), each the first of the trial that takes the ledger's next id."""
+    """What the tuner hands `Scheduler.next_job`: new configurations from the searcher, none
+    once ``max_trials`` trials exist, each the first of the trial that takes the ledger's
+    next id."""
 
-    __slots__ = ("_ledger", "_suggest")
+    __slots__ = ("_ask", "_ledger", "_limit")
 
-    def __init__(self, ledger: Ledger, suggest: Callable[[], Config | None]) -> None:
+    def __init__(self, ledger: Ledger, limit: int | None, ask: Callable[[], Config | None]):
         self._ledger = ledger
-        self._suggest = suggest
+        self._limit = limit
+        self._ask = ask
 
     @property
     def trial_id(self) -> int:
@@ -488,5 +482,8 @@ class _NewConfigs:
         return self._ledger.created
 
     def __call__(self) -> Config | None:
-        """The searcher's next configuration, or None."""
-        return self._suggest()
+        """The searcher's next configuration, or None once ``max_trials`` trials exist."""
+        limit = self._limit
+        if limit is not None and self._ledger.created >= limit:
+            return None
+        return self._ask()
