@@ -22,7 +22,7 @@ from .errors import SpecError, StoreError
 from .executors import Executor, Resources, make_executor, use_resources
 from .result import TuneResult
 from .schedulers import Scheduler, make_scheduler
-from .searchers import InitialPoints, Searcher, make_searcher
+from .searchers import InitialPoints, Searcher, make_searcher, runs_out
 from .space import Space
 from .store import MemoryStore, SQLiteStore, Store
 from .tuner import ProgressCallback, RunOutcome, RunSettings, StopReason, Tuner
@@ -194,7 +194,7 @@ def build_parts(space: Space | Mapping[str, Any], options: TuneOptions) -> Parts
     with naming_errors("resources"):
         resources = use_resources(executor, options.resources)
     if options.max_trials is None and options.max_time is None and options.target is None:
-        if not _finite(searcher, the_space):
+        if not runs_out(searcher, the_space):
             raise SpecError(
                 f"searcher {options.searcher!r} never runs out of configurations: "
                 "give max_trials, max_time or target"
@@ -319,9 +319,3 @@ def _console_progress() -> ProgressCallback:
 
     return ConsoleProgress()
 
-
-def _finite(searcher: Searcher, space: Space) -> bool:
-    from .searchers import Grid
-
-    inner = searcher.then if isinstance(searcher, InitialPoints) else searcher
-    return isinstance(inner, Grid) or space.dimension == 0
