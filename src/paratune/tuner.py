@@ -242,7 +242,8 @@ class Tuner:
         )
 
     def _open(self) -> list[Trial]:
-        """Open the experiment in the store; its stored trials, and its totals so far."""
+        """Open the experiment in the store and take its totals so far; returns its stored
+        trials (none for a new experiment)."""
         settings = self.settings
         experiment = Experiment(
             name=settings.name,
