@@ -7,13 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import paratune as pt
+from paratune._options import TuneOptions
 from paratune.executors import Serial, Simulated
 from paratune.schedulers import FIFO, Scheduler, Suggest
 from paratune.searchers import Random, Searcher
 from paratune.space import Space
-from paratune.store import MemoryStore, RunTotals, SQLiteStore, Store
+from paratune.store import Experiment, MemoryStore, RunTotals, SQLiteStore, Store
 from paratune.trial import Config, Proposal, Report, Status, Trial
-from paratune.tuner import RunOutcome, RunSettings, StopReason, Tuner
+from paratune.tuner import RunOutcome, StopReason, Tuner
 
 from .conftest import quadratic
 
@@ -28,7 +29,7 @@ def tuner(
     searcher: Searcher | None = None,
     scheduler: Scheduler | None = None,
     workers: int = 3,
-    **settings: Any,
+    **options: Any,
 ) -> Tuner:
     """A tuner over `SPACE` with a random searcher, FIFO and simulated workers by default."""
     return Tuner(
@@ -38,8 +39,23 @@ def tuner(
         scheduler=scheduler or FIFO(),
         executor=Simulated(workers=workers),
         store=store,
-        settings=RunSettings(name=NAME, **settings),
+        **arguments(**options),
     )
+
+
+def arguments(**options: Any) -> dict[str, Any]:
+    """The tuner's options and the experiment they describe, named `NAME`."""
+    checked = TuneOptions(name=NAME, **options)
+    experiment = Experiment(
+        name=NAME,
+        space=SPACE.to_dict(),
+        metric=checked.metric,
+        mode=checked.mode,
+        seed=checked.seed,
+        objective="tests.test_tuner:objective",
+        settings=checked.stored(),
+    )
+    return {"options": checked, "experiment": experiment}
 
 
 def stored(path: Path) -> tuple[list[Trial], list[Report]]:
@@ -137,7 +153,7 @@ def test_a_report_is_committed_before_the_scheduler_judges_it(tmp_path: Path) ->
         scheduler=scheduler,
         executor=Serial(),
         store=SQLiteStore(path),
-        settings=RunSettings(name=NAME, max_trials=3),
+        **arguments(max_trials=3),
     ).run()
     assert scheduler.reports_committed == [True] * 9
     trials, reports = stored(path)

@@ -24,8 +24,8 @@ from .result import TuneResult
 from .schedulers import Scheduler, make_scheduler
 from .searchers import InitialPoints, Searcher, make_searcher, runs_out
 from .space import Space
-from .store import MemoryStore, SQLiteStore, Store
-from .tuner import ProgressCallback, RunOutcome, RunSettings, StopReason, Tuner
+from .store import Experiment, MemoryStore, SQLiteStore, Store
+from .tuner import ProgressCallback, RunOutcome, StopReason, Tuner
 
 
 def tune(
@@ -147,7 +147,8 @@ def tune(
         scheduler=parts.scheduler,
         executor=parts.executor,
         store=the_store,
-        settings=_settings(options, name, objective, parts),
+        options=options,
+        experiment=_experiment(options, name, objective, parts),
         progress=_console_progress() if progress is True else progress or None,
         checkpoints=checkpoints,
     )
@@ -202,29 +203,23 @@ def build_parts(space: Space | Mapping[str, Any], options: TuneOptions) -> Parts
     return Parts(the_space, searcher, scheduler, executor, resources)
 
 
-def _settings(
+def _experiment(
     options: TuneOptions, name: str, objective: Callable[..., Any], parts: Parts
-) -> RunSettings:
-    """What the tuning loop needs to know of the options, and what it stores."""
+) -> Experiment:
+    """The experiment as the store keeps it: what the run tunes, and its stored settings."""
     stored = options.stored(
         workers=parts.executor.workers,
         resources=parts.resources.as_dict() if parts.resources else None,
         objective_folder=_module_folder(objective),
     )
-    return RunSettings(
+    return Experiment(
         name=name,
+        space=parts.space.to_dict(),
         metric=options.metric,
         mode=options.mode,
         seed=options.seed,
-        max_trials=options.max_trials,
-        max_time=options.max_time,
-        target=options.target,
-        retries=options.retries,
-        synchronous=options.synchronous,
-        resume=options.resume,
-        overwrite=options.overwrite,
         objective=qualified_name(objective),
-        details=stored,
+        settings=stored,
     )
 
 
@@ -318,4 +313,3 @@ def _console_progress() -> ProgressCallback:
     from .progress import ConsoleProgress  # rich is imported only when a display is asked
 
     return ConsoleProgress()
-

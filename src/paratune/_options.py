@@ -14,7 +14,7 @@ import numbers
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._checks import is_whole
 from ._folders import check_name
@@ -23,7 +23,9 @@ from .executors import Executor
 from .schedulers import Scheduler
 from .searchers import Searcher
 from .store import Store
-from .tuner import ProgressCallback
+
+if TYPE_CHECKING:
+    from .tuner import ProgressCallback  # the tuner reads these options
 
 DEFAULT_STORE = "paratune.db"
 """The store `tune` writes to when it is given none: a file in the working folder."""

@@ -7,12 +7,12 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ._folders import clear_checkpoints
 from ._ledger import Heard, Ledger
+from ._options import TuneOptions
 from ._signals import signals_held, user_stops, winding_down
 from .executors import Executor, Objective
 from .schedulers import Scheduler, Suggest
@@ -37,42 +37,6 @@ class StopReason(enum.StrEnum):
     """Ctrl-C, SIGINT or SIGTERM: the trials it cut short run again on resume."""
     UNFINISHED = "unfinished"
     """Not ended (a stored run still running, or whose driver was killed): see `load`."""
-
-
-@dataclass(frozen=True, slots=True)
-class RunSettings:
-    """How a run is judged and when it stops.
-
-    Attributes:
-        name: the experiment's name.
-        metric: the key of the objective's result to tune (a float result is this metric).
-        mode: ``"min"`` or ``"max"``.
-        seed: the experiment seed; each trial's seed derives from it and the trial id.
-        max_trials: stop creating trials after this many (None: no limit).
-        max_time: stop after this many seconds of the executor's clock (None: no limit).
-        target: stop once a trial's metric is at least this good (None: never).
-        retries: how many times a failing trial is run again before it counts as failed.
-        synchronous: run in batches of ``workers`` trials, each batch waiting for its slowest
-            trial (for comparison; asynchronous is faster).
-        resume: continue the stored experiment of this name (see `Store.open`).
-        overwrite: replace the stored experiment of this name.
-        objective: the objective's qualified name, kept to refuse resuming with another.
-        details: other settings to keep with the experiment (JSON-able).
-    """
-
-    name: str = "experiment"
-    metric: str = "value"
-    mode: str = "min"
-    seed: int = 0
-    max_trials: int | None = None
-    max_time: float | None = None
-    target: float | None = None
-    retries: int = 0
-    synchronous: bool = False
-    resume: bool = False
-    overwrite: bool = False
-    objective: str = ""
-    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +108,8 @@ class Tuner:
         scheduler: decides what runs next.
         executor: runs jobs and keeps the clock.
         store: keeps the trials.
-        settings: the metric, the mode, the stopping rules, and how to open the experiment.
+        options: the metric, the mode, the stopping rules, and how to open the experiment.
+        experiment: the experiment as the store keeps it (its name, space and settings).
         progress: called with a `Progress` snapshot a few times a second and at the end.
         checkpoints: the folder for this experiment's checkpoints (one file per trial), or
             None to keep none.
@@ -159,7 +124,8 @@ class Tuner:
         scheduler: Scheduler,
         executor: Executor,
         store: Store,
-        settings: RunSettings,
+        options: TuneOptions,
+        experiment: Experiment,
         progress: ProgressCallback | None = None,
         checkpoints: Path | None = None,
     ) -> None:
@@ -169,19 +135,20 @@ class Tuner:
         self.scheduler = scheduler
         self.executor = executor
         self.store = store
-        self.settings = settings
+        self.options = options
+        self.experiment = experiment
         self.progress = progress
         self.checkpoints = checkpoints
         self._ledger = Ledger(
-            metric=settings.metric,
-            mode=settings.mode,
-            seed=settings.seed,
-            retries=settings.retries,
-            target=settings.target,
+            metric=options.metric,
+            mode=options.mode,
+            seed=options.seed,
+            retries=options.retries,
+            target=options.target,
             checkpoints=None if checkpoints is None else str(checkpoints),
         )
         self._new_configs: Suggest = _NewConfigs(
-            self._ledger, settings.max_trials, self._ask_searcher
+            self._ledger, options.max_trials, self._ask_searcher
         )
         self._warned = False  # about reports without the tuned metric
         self._searcher_time = 0.0  # real seconds in the searcher's suggest and observe
@@ -195,13 +162,13 @@ class Tuner:
 
     def run(self) -> RunOutcome:
         """Run until a stopping rule fires or there is nothing more to try."""
-        settings, executor, ledger = self.settings, self.executor, self._ledger
+        options, executor, ledger = self.options, self.executor, self._ledger
         stored = self._open()
         self.searcher.setup(
             self.space,
-            seed=settings.seed,
+            seed=options.seed,
             workers=executor.workers,
-            max_trials=settings.max_trials,
+            max_trials=options.max_trials,
         )
         self._replay(stored)
         self._t0 = executor.clock.now()
@@ -244,17 +211,10 @@ class Tuner:
     def _open(self) -> list[Trial]:
         """Open the experiment in the store and take its totals so far; returns its stored
         trials (none for a new experiment)."""
-        settings = self.settings
-        experiment = Experiment(
-            name=settings.name,
-            space=self.space.to_dict(),
-            metric=settings.metric,
-            mode=settings.mode,
-            seed=settings.seed,
-            objective=settings.objective,
-            settings=settings.details,
+        options = self.options
+        stored = self.store.open(
+            self.experiment, resume=options.resume, overwrite=options.overwrite
         )
-        stored = self.store.open(experiment, resume=settings.resume, overwrite=settings.overwrite)
         if not stored and self.checkpoints is not None:
             clear_checkpoints(self.checkpoints)  # left by an earlier run; only if marked ours
         earlier = self.store.totals()
@@ -274,7 +234,7 @@ class Tuner:
 
     def _reason(self) -> StopReason:
         """Why the run ended: a stopping rule, else max_trials or nothing more to try."""
-        limit = self.settings.max_trials
+        limit = self.options.max_trials
         if self._stop is not None:
             return self._stop
         if limit is not None and self._ledger.created >= limit:
@@ -331,7 +291,7 @@ class Tuner:
                 self._commit()  # nothing to share a transaction with: commit before waiting
                 events = executor.completed(self._wait_timeout())
             self._take(events)
-            if self.settings.max_time is not None and self._session() >= self.settings.max_time:
+            if self.options.max_time is not None and self._session() >= self.options.max_time:
                 self._stop = self._stop or StopReason.MAX_TIME
             if self.progress is not None:
                 self._report_progress()
@@ -339,7 +299,7 @@ class Tuner:
     def _fill(self) -> None:
         """Give every free slot a job: queued ones first, then what the scheduler proposes."""
         ledger = self._ledger
-        if self.settings.synchronous:
+        if self.options.synchronous:
             if ledger.running:
                 return  # a batch waits for its slowest trial
             free = self.executor.workers
@@ -363,8 +323,8 @@ class Tuner:
         """How long `completed` may wait: until max_time, and, in real time with a progress
         callback, until the next refresh."""
         timeout = None
-        if self.settings.max_time is not None:
-            timeout = max(0.0, self.settings.max_time - self._session())
+        if self.options.max_time is not None:
+            timeout = max(0.0, self.options.max_time - self._session())
         if self.progress is not None and not self.executor.clock.virtual:
             timeout = _PROGRESS_EVERY if timeout is None else min(timeout, _PROGRESS_EVERY)
         return timeout
@@ -409,11 +369,11 @@ class Tuner:
         # never be ahead of the store, or a resumed trial's learning curve would have a gap.
         self._commit()
         value = self._ledger.loss(report.metrics)
-        if value is None and not self._warned and self.settings.metric not in report.metrics:
+        if value is None and not self._warned and self.options.metric not in report.metrics:
             self._warned = True
             keys = ", ".join(map(repr, report.metrics))
             warnings.warn(
-                f"trial {report.trial_id} reported {keys} but not {self.settings.metric!r}, "
+                f"trial {report.trial_id} reported {keys} but not {self.options.metric!r}, "
                 "the tuned metric: the scheduler cannot judge it by its reports",
                 stacklevel=1,
             )
@@ -455,7 +415,7 @@ class Tuner:
                 cancelled=counts[Status.CANCELLED],
                 pruned=counts[Status.PRUNED],
                 running=ledger.running,
-                max_trials=self.settings.max_trials,
+                max_trials=self.options.max_trials,
                 workers=self.executor.workers,
                 best_value=best.value if best else None,
                 best_config=best.config if best else None,
