@@ -48,11 +48,14 @@ def _length(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
     assert node.end_lineno is not None
     first = min([node.lineno, *(decorator.lineno for decorator in node.decorator_list)])
     lines = node.end_lineno - first + 1
-    body = node.body
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-        docstring = body[0]
-        if isinstance(docstring.value.value, str) and docstring.end_lineno is not None:
-            lines -= docstring.end_lineno - docstring.lineno + 1
+    first_statement = node.body[0]
+    if (
+        isinstance(first_statement, ast.Expr)
+        and isinstance(first_statement.value, ast.Constant)
+        and isinstance(first_statement.value.value, str)
+        and first_statement.end_lineno is not None
+    ):
+        lines -= first_statement.end_lineno - first_statement.lineno + 1  # the docstring
     return lines
 
 
