@@ -11,6 +11,7 @@ Subclass it to check a store of your own::
 
 from __future__ import annotations
 
+import warnings
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
@@ -160,6 +161,22 @@ class StoreContract(ABC):
         assert store.open(again, resume=True, overwrite=False) == sample_trials() + more
         assert store.totals() == RunTotals(20.0, 70.0, 0.0, 8, "exhausted")
         assert len(store.reports()) == 2 * len(sample_reports())
+        store.close()
+
+    def test_what_save_returned_from_outlives_the_store_without_finish(
+        self, tmp_path: Path
+    ) -> None:
+        """A driver killed mid-run never calls `finish`: each `save` must hold on its own."""
+        store = self.make_store(tmp_path)
+        store.open(self.make_experiment(), resume=False, overwrite=False)
+        store.save(sample_trials(), sample_reports())
+        store = self.reopen(store, tmp_path)
+        with warnings.catch_warnings():
+            # A store may say that it takes over from a driver that stopped without ending.
+            warnings.simplefilter("ignore", UserWarning)
+            stored = store.open(self.make_experiment(), resume=True, overwrite=False)
+        assert stored == sample_trials()
+        assert store.reports() == by_trial_and_step(sample_reports())
         store.close()
 
     @pytest.mark.parametrize(
