@@ -181,21 +181,28 @@ def test_short_trials_are_queued_ahead_only_when_every_thread_is_ours(
 
 
 def test_very_short_trials_go_several_to_a_task(cluster: Cluster) -> None:
-    # Jobs under 1 s go in chunks: from the 1 s assumed, one trivial job is enough.
-    executor = Dask(cluster.address, workers=1, pacing=Pacing(chunk_below=1.0))
+    executor = Dask(cluster.address, workers=1)
     executor.start(trivial_pid)
+    sizes: list[int] = []
     try:
-        assert executor.free_slots() == 1  # nothing known yet: one job per task
-        run_one(executor)
-        assert executor.free_slots() == 64  # one task of up to 64 jobs on one thread
-        for trial_id in range(1, 65):
+        begun = 0
+        while (free := executor.free_slots()) < 64:  # one thread: each task's jobs at once
+            sizes.append(free)
+            for trial_id in range(begun, begun + free):
+                executor.submit(Job(trial_id, 1, {"x": trial_id}, seed=trial_id))
+            ended: list[Any] = []
+            while len(ended) < free:
+                ended += executor.completed(timeout=30)
+            begun += free
+        for trial_id in range(100, 164):
             executor.submit(Job(trial_id, 1, {"x": trial_id / 100}, seed=trial_id))
         events: list[Any] = []
         while len(events) < 64:
             events += executor.completed(timeout=30)
     finally:
         executor.close()
-    assert sorted(e.trial_id for e in events) == list(range(1, 65))
+    assert sizes == [1, 1, 2, 4, 8, 16, 32]  # no more at once than were short in a row
+    assert sorted(e.trial_id for e in events) == list(range(100, 164))
     assert all(e.ok and e.result == {"x": e.trial_id / 100} for e in events)
     assert len({e.pid for e in events}) == 1  # one task ran them all, one after the other
     ordered = sorted(events, key=lambda e: e.trial_id)

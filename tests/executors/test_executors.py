@@ -149,6 +149,28 @@ def test_a_dead_worker_fails_its_job_and_is_replaced(method: str) -> None:
     assert all(events[x].ok and events[x].result == x for x in range(8) if x != 3)
 
 
+def test_a_death_in_a_chunk_fails_only_the_job_that_died() -> None:
+    # The worker sends the events of a message's jobs as the message ends (or every 2 ms):
+    # those that ended before the death die with it, and are not to blame.
+    ex = Processes(1)
+    ex.start(dies_on_three)
+    try:
+        warm = drain(ex, [Job(100 + i, 1, {"x": 0}, seed=0) for i in range(4)])
+        assert ex.free_slots() == 8  # 4 trivial jobs in a row: 4 a message, 4 waiting
+        for x in range(6):
+            ex.submit(Job(x, 1, {"x": x}, seed=x))
+        events = {e.trial_id: e for e in drain(ex, [])}
+        while len(events) < 6:
+            events.update((e.trial_id, e) for e in ex.completed(timeout=30))
+    finally:
+        ex.close()
+    assert all(e.ok for e in warm)
+    assert sorted(events) == list(range(6))
+    assert not events[3].ok
+    assert events[3].error is not None and "exit code 13" in events[3].error
+    assert all(events[x].ok and events[x].result == x for x in (0, 1, 2, 4, 5))
+
+
 def test_unpicklable_objective_gets_a_clear_error() -> None:
     import threading
 

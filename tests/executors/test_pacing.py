@@ -12,52 +12,72 @@ from paratune.executors import Pacing
 def test_nothing_known_means_one_job_at_a_time_and_none_waiting() -> None:
     pacing = Pacing()
     assert (pacing.chunk(), pacing.ahead()) == (1, 0)
-    assert pacing.mean_run == 1.0 and pacing.typical_run is None
+    assert pacing.typical_run is None and pacing.short_runs == 0
 
 
-def test_one_short_job_queues_ahead_but_chunks_need_a_run_of_them() -> None:
+def test_one_short_job_queues_ahead_but_is_no_reason_to_send_more_at_once() -> None:
     pacing = Pacing()
     pacing.observe(0.0001)
-    assert pacing.typical_run == 0.0001  # starts at the first job's time
+    assert pacing.typical_run == 0.0001  # the average starts at the first job's time
     assert (pacing.chunk(), pacing.ahead()) == (1, 1)
-    runs = 1
-    while pacing.chunk() == 1:
-        pacing.observe(0.0001)
-        runs += 1
-    # From 1 s, each run moves the average a fifth of the way: 0.8**24 < 0.005.
-    assert runs == 24
-    assert pacing.chunk() == 64
 
 
-def test_a_long_job_stops_the_queue_ahead_and_the_chunks() -> None:
+def test_chunks_hold_no_more_jobs_than_were_short_in_a_row() -> None:
     pacing = Pacing()
-    for _ in range(40):
+    sent: list[int] = []
+    while pacing.chunk() < 64:  # one worker: each message's jobs end before the next goes
+        chunk = pacing.chunk()
+        sent.append(chunk)
+        for _ in range(chunk):
+            pacing.observe(0.0001)
+    assert sent == [1, 1, 2, 4, 8, 16, 32]  # 64 a message from the 8th round trip
+    pacing.observe(0.0001)
+    assert pacing.chunk() == 64  # no more than max_chunk
+
+
+def test_a_long_job_stops_the_queue_ahead_and_starts_the_chunks_again() -> None:
+    pacing = Pacing()
+    for _ in range(100):
         pacing.observe(0.0001)
     assert (pacing.chunk(), pacing.ahead()) == (64, 1)
-    pacing.observe(60.0)  # one long job moves both averages past their thresholds
+    pacing.observe(60.0)  # one long job lifts the average past both thresholds
     assert (pacing.chunk(), pacing.ahead()) == (1, 0)
+    assert pacing.short_runs == 0
+
+
+def test_short_runs_count_from_when_the_average_falls_under_the_threshold() -> None:
+    pacing = Pacing()
+    pacing.observe(0.01)  # 10 ms: not short
+    counts = []
+    for _ in range(5):
+        pacing.observe(0.0001)
+        counts.append(pacing.short_runs)
+    # The average: 8.0, 6.4, 5.1, 4.1 (under 5 ms), 3.3 ms.
+    assert counts == [0, 0, 0, 1, 2]
 
 
 def test_a_job_at_a_threshold_counts_as_long() -> None:
-    pacing = Pacing(chunk_below=0.5, queue_ahead_below=0.5, assumed_run=0.5)
+    pacing = Pacing(chunk_below=0.5, queue_ahead_below=0.5)
     pacing.observe(0.5)
-    assert (pacing.chunk(), pacing.ahead()) == (1, 0)
+    assert (pacing.chunk(), pacing.ahead(), pacing.short_runs) == (1, 0, 0)
 
 
 def test_thresholds_are_arguments() -> None:
-    pacing = Pacing(chunk_below=1.0, max_chunk=8, queue_ahead_below=0.005, weight=1.0)
-    pacing.observe(0.01)  # weight 1: the averages are the last job's time
-    assert pacing.mean_run == pytest.approx(0.01) == pacing.typical_run
-    assert (pacing.chunk(), pacing.ahead()) == (8, 0)
+    pacing = Pacing(chunk_below=1.0, max_chunk=3, queue_ahead_below=0.005, weight=1.0)
+    for _ in range(5):
+        pacing.observe(0.01)  # weight 1: the average is the last job's time
+    assert pacing.typical_run == 0.01
+    assert (pacing.chunk(), pacing.ahead()) == (3, 0)
 
 
 def test_reset_forgets_the_jobs_seen() -> None:
-    pacing = Pacing(assumed_run=0.0)
-    pacing.observe(0.001)
-    assert (pacing.chunk(), pacing.ahead()) == (64, 1)
+    pacing = Pacing()
+    for _ in range(10):
+        pacing.observe(0.001)
+    assert (pacing.chunk(), pacing.ahead()) == (10, 1)
     pacing.reset()
-    assert pacing.mean_run == 0.0 and pacing.typical_run is None
-    assert (pacing.chunk(), pacing.ahead()) == (64, 0)  # chunks from the start: assumed 0 s
+    assert pacing.typical_run is None and pacing.short_runs == 0
+    assert (pacing.chunk(), pacing.ahead()) == (1, 0)
 
 
 @pytest.mark.parametrize(
@@ -65,7 +85,10 @@ def test_reset_forgets_the_jobs_seen() -> None:
     [
         ({"chunk_below": -1}, "chunk_below must be a number of seconds >= 0, got -1"),
         ({"queue_ahead_below": float("nan")}, "queue_ahead_below must be a number"),
-        ({"assumed_run": "1"}, "assumed_run must be a number of seconds >= 0, got '1'"),
+        (
+            {"queue_ahead_below": "1"},
+            "queue_ahead_below must be a number of seconds >= 0, got '1'",
+        ),
         ({"chunk_below": True}, "chunk_below must be a number"),
         ({"max_chunk": 0}, "max_chunk must be a positive integer, got 0"),
         ({"max_chunk": 2.0}, "max_chunk must be a positive integer, got 2.0"),

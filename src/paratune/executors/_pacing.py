@@ -4,24 +4,31 @@ the process and the Dask executors.
 Two figures follow from the jobs' run times:
 
 - the **chunk**: how many jobs travel in one message (a pipe write, a Dask task). Jobs shorter
-  than ``chunk_below`` on average go up to ``max_chunk`` at a time, so that the round trip is
-  paid once per chunk instead of once per job;
+  than ``chunk_below`` on average go several at a time (up to ``max_chunk``), so that the
+  round trip is paid once per chunk instead of once per job;
 - the **queue ahead**: how many jobs wait behind the one a worker runs (0 or 1). Jobs shorter
   than ``queue_ahead_below`` on average have the next one waiting, so that a worker starts it
   as soon as one ends instead of waiting a round trip for the driver (which, on a machine
   whose cores are all busy, may not run for a while).
 
-The two executors used to differ where nothing is known yet. The process executor's way is
-kept, for both: a wrong guess costs much more than a late one.
+The process and Dask executors used to pace jobs each their own way. Where they differed:
 
-- Chunks start only after a run of short jobs: their average starts at ``assumed_run`` (1 s)
-  rather than at the first job's time. One quick job (a trial that fails at once, say) would
-  otherwise send the next 64 jobs to one worker, and if they are long they queue there while
-  the other workers idle; waiting for about 25 short jobs costs 25 round trips, milliseconds.
-- Nothing is queued ahead before a first job has ended: an unknown job may take an hour, and
-  one queued behind it would wait that hour however many workers are free, and be decided
-  (its config drawn) long before it runs. Waiting costs one round trip per worker, once.
-  Once one job has ended, its time is a fair guess, so the queue-ahead average starts there.
+- **Before a first job has ended, nothing is queued ahead** (the process executor's way;
+  Dask's queued ahead from the start). An unknown job may take an hour: one queued behind
+  it would wait that hour however many workers are free, and be decided (its config drawn)
+  long before it runs. Waiting costs one round trip per worker, once per run.
+- **Chunks grow with the evidence** (neither's way). The Dask executor sent 64 jobs a task
+  as soon as one job had been short: one trial that fails at once (a config refused at its
+  first line, say) would then send the next 64 to each worker, where they queue if they
+  are long, while the searcher draws them all before any result is in. The process
+  executor started its average at 1 s, so that about 25 short jobs had to go one at a time:
+  safe, and cheap through a pipe (a tenth of a millisecond each), but about 7 ms each
+  through a Dask scheduler. Here a message carries no more jobs than have been short in a
+  row, so its size doubles with each round trip (1, 1, 2, 4, ... 64 after 7 of them) and a
+  job longer than ``chunk_below`` on average starts again from 1.
+- **One moving average** of run times, from the first job's (Dask's way; the process
+  executor kept two): with chunks bounded by the count of short jobs, a prior is no longer
+  needed to hold them back.
 """
 
 from __future__ import annotations
@@ -42,19 +49,18 @@ class Pacing:
     >>> pacing.observe(0.01)
     >>> pacing.chunk(), pacing.ahead()  # 10 ms jobs: one waits behind each running one
     (1, 1)
-    >>> for _ in range(30):
+    >>> for _ in range(11):
     ...     pacing.observe(0.0001)
-    >>> pacing.chunk(), pacing.ahead()  # a run of trivial jobs: 64 per message
-    (64, 1)
+    >>> pacing.short_runs, pacing.chunk()  # the average is under 5 ms since the 4th of them
+    (8, 8)
 
     Args:
-        chunk_below: jobs shorter than this on average (seconds) go ``max_chunk`` at a time.
+        chunk_below: jobs shorter than this on average (seconds) go several to a message:
+            as many as have been so in a row, up to ``max_chunk``.
         max_chunk: the most jobs in one message.
         queue_ahead_below: jobs shorter than this on average (seconds) have one more waiting
             behind each running one.
-        assumed_run: the run time (seconds) the chunk average starts from, before any job
-            has ended; high, so that chunks need a run of short jobs.
-        weight: how much each new run time moves the averages (0 < weight <= 1).
+        weight: how much each new run time moves the average (0 < weight <= 1).
 
     Raises:
         ValueError: a threshold is negative or not a number, ``max_chunk`` is not a positive
@@ -64,15 +70,14 @@ class Pacing:
     chunk_below: float = 0.005
     max_chunk: int = 64
     queue_ahead_below: float = 5.0
-    assumed_run: float = 1.0
     weight: float = 0.2
-    # Moving averages of run times (seconds): the one chunks follow, from ``assumed_run``, and
-    # the one the queue ahead follows, from the first job's (None until then).
-    mean_run: float = field(init=False)
+    # The moving average of run times (seconds), from the first job's (None until then), and
+    # how many jobs in a row have left it under ``chunk_below``.
     typical_run: float | None = field(init=False, default=None)
+    short_runs: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
-        for name in ("chunk_below", "queue_ahead_below", "assumed_run"):
+        for name in ("chunk_below", "queue_ahead_below"):
             value = getattr(self, name)
             if not (_is_number(value) and 0 <= value < math.inf):
                 raise ValueError(f"{name} must be a number of seconds >= 0, got {value!r}")
@@ -81,23 +86,22 @@ class Pacing:
             raise ValueError(f"max_chunk must be a positive integer, got {chunk!r}")
         if not (_is_number(self.weight) and 0 < self.weight <= 1):
             raise ValueError(f"weight must be a number in (0, 1], got {self.weight!r}")
-        self.reset()
 
     def reset(self) -> None:
         """Forget the run times seen: a new run may run another objective."""
-        self.mean_run = self.assumed_run
         self.typical_run = None
+        self.short_runs = 0
 
     def observe(self, seconds: float) -> None:
         """Take the run time of a job that ended."""
-        self.mean_run += self.weight * (seconds - self.mean_run)
         typical = seconds if self.typical_run is None else self.typical_run
-        self.typical_run = typical + self.weight * (seconds - typical)
+        self.typical_run = typical = typical + self.weight * (seconds - typical)
+        self.short_runs = self.short_runs + 1 if typical < self.chunk_below else 0
 
     def chunk(self) -> int:
-        """How many jobs to send in one message: ``max_chunk`` once jobs are seen to be
-        shorter than ``chunk_below`` on average, else 1."""
-        return self.max_chunk if self.mean_run < self.chunk_below else 1
+        """How many jobs to send in one message: as many as have been shorter than
+        ``chunk_below`` on average in a row, at least 1 and at most ``max_chunk``."""
+        return max(1, min(self.max_chunk, self.short_runs))
 
     def ahead(self) -> int:
         """How many jobs wait behind the one each worker runs: 1 once jobs are seen to be

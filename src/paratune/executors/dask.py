@@ -65,8 +65,8 @@ class Dask:
     or cached (one key per attempt), taken as they complete. Short jobs are dispatched ahead
     (see `Pacing`): once jobs are seen to take under 5 s on average, each worker thread has
     one task queued behind the one it runs (where every thread of the cluster is this
-    executor's), and once a run of them take under 5 ms, a task carries up to 64 jobs, so the
-    round trip through the scheduler is not paid by every job.
+    executor's), and while they take under 5 ms, a task carries as many jobs as have been so
+    in a row, up to 64, so the round trip through the scheduler is not paid by every job.
 
     A trial whose worker is lost (killed, out of memory, its node gone) is not at fault: it
     is sent to another worker as the same attempt, up to ``worker_loss_retries`` times (its

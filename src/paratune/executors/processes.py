@@ -34,6 +34,9 @@ class _Slot:
     conn: Connection
     jobs: deque[Job] = field(default_factory=deque)  # sent, not yet reported; the first runs
     outbox: list[Job] = field(default_factory=list)  # submitted, not yet sent
+    # How many jobs of each message sent are not yet reported, oldest first. A worker sends
+    # the events of a message's jobs by the time it ends, so the job running is in the first.
+    batches: deque[int] = field(default_factory=deque)
     busy_since: float = 0.0  # when the job now running started, as far as the driver knows
 
 
@@ -91,6 +94,7 @@ class Processes:
         self._in_flight = 0
         self._pacing = pacing if pacing is not None else Pacing()
         self._chunk = 1  # the pacing's chunk as of the last `completed`
+        self._suspects: set[tuple[int, int]] = set()  # (trial, attempt): to be sent alone
         self._on_report: ReportHandler | None = None
         self._asked = workers
         self._cpus, self._gpus = cpus, gpus
@@ -117,6 +121,7 @@ class Processes:
         self._on_report = on_report
         self._pacing.reset()
         self._chunk = 1
+        self._suspects.clear()
         try:
             payload = (objective, takes_context(objective), on_report is not None)
             self._payload = cloudpickle.dumps(payload)
@@ -144,8 +149,8 @@ class Processes:
 
     def free_slots(self) -> int:
         """Jobs that may be sent now: one per idle worker; for jobs seen to take under 5 s,
-        also one waiting behind each running job; for jobs under 5 ms, 64 times as many (see
-        `Pacing`)."""
+        also one waiting behind each running job; for jobs under 5 ms, up to 64 times as
+        many, as the run of them grows (see `Pacing`)."""
         depth = 1 + self._pacing.ahead()
         return self.workers * self._chunk * depth - self._in_flight
 
@@ -162,9 +167,14 @@ class Processes:
             slot = self._spawn(len(self._slots))
             self._slots.append(slot)
         assert slot is not None  # workers >= 1
+        alone = (job.trial_id, job.attempt) in self._suspects
+        if alone:  # in a message of its own, so that a death it causes is known to be its
+            self._suspects.discard((job.trial_id, job.attempt))
+            if slot.outbox:
+                self._send(slot)
         slot.outbox.append(job)
         self._in_flight += 1
-        if self._chunk == 1:
+        if self._chunk == 1 or alone:
             self._send(slot)
 
     def _flush(self) -> None:
@@ -176,6 +186,7 @@ class Processes:
         if not slot.jobs:
             slot.busy_since = time.monotonic()
         slot.jobs.extend(slot.outbox)
+        slot.batches.append(len(slot.outbox))
         batch, slot.outbox = slot.outbox, []
         try:
             with signals_held():  # a message cut in half would put the pipe out of step
@@ -241,6 +252,9 @@ class Processes:
         """Take the events of jobs a worker finished off its queue."""
         for event in received:
             slot.jobs.popleft()
+            slot.batches[0] -= 1
+            if not slot.batches[0]:
+                slot.batches.popleft()
             self._pacing.observe(event.finished - event.started)
         if received:
             slot.busy_since = received[-1].finished
@@ -260,7 +274,8 @@ class Processes:
 
         The job it was running fails (it died, or ``reason`` says why it was killed), unless
         it is ``retiring`` (it ran its last job and is exiting on its own); the jobs it had
-        not started go to the new worker.
+        not started go to the new worker. Where the job it was running is one of several
+        unreported ones, none is blamed: they run again, each alone.
         """
         worker = slot.worker
         # Its pipe closed: it is dying (let it finish, so that its exit status says how it
@@ -271,8 +286,15 @@ class Processes:
             left = f"worker process {worker.pid} could not be killed and was left behind"
             reason = f"{reason}; {left}"
         now = time.monotonic()
-        dead = slot.jobs.popleft() if slot.jobs and not retiring else None
-        waiting = list(slot.jobs) + slot.outbox
+        # Its running job is among the unreported ones of the first message it was sent.
+        # If there are several, the events of those that ended since it last sent some
+        # were lost with it, and which job it died of is not known: each runs again,
+        # uncounted, alone, so that a death names its job.
+        first = slot.batches[0] if slot.batches and not retiring else 0
+        dead = slot.jobs.popleft() if first == 1 else None
+        suspects = [slot.jobs.popleft() for _ in range(first if first > 1 else 0)]
+        self._suspects.update((job.trial_id, job.attempt) for job in suspects)
+        waiting = suspects + list(slot.jobs) + slot.outbox
         slot.conn.close()
         self._slots[slot.index] = self._spawn(slot.index)
         self._in_flight -= len(waiting)  # resubmitted below
