@@ -42,4 +42,3 @@ class Suggestions:
 
     def __repr__(self) -> str:
         return f"Suggestions({self._configs!r}, next trial_id={self._next})"
-
