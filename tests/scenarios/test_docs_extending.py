@@ -1,6 +1,6 @@
-"""docs/extending.md runs as written: its modules (a block whose first line is ``# name.py``),
-the scripts that tune with them, and its contract test modules, which pytest runs in a
-process of its own."""
+"""docs/extending.md: each part it shows has a module (a block whose first line is ``# name.py``),
+a script that tunes with it, and a contract test module; the contract suites pass, run by
+pytest in a process of its own. `test_docs.py` runs the page's scripts, as every page's."""
 
 from __future__ import annotations
 
@@ -9,26 +9,25 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from ._docs import REPOSITORY, blocks
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "extending.md"
-FILE_NAME = re.compile(r"# (\w+\.py)\n")
+DOC = REPOSITORY / "docs" / "extending.md"
 
 
 def python_blocks() -> list[str]:
     """Every ```python block of the page, in order."""
-    return re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.DOTALL)
+    return [block.text for block in blocks(DOC) if block.language == "python"]
 
 
 def files() -> dict[str, str]:
     """The blocks that name their file: modules and test modules, by file name."""
-    named = (FILE_NAME.match(block) for block in python_blocks())
-    return {match[1]: match.string for match in named if match}
+    return {block.module: block.text for block in blocks(DOC) if block.module is not None}
 
 
 def scripts() -> list[str]:
     """The blocks that name no file: scripts, run as they are."""
-    return [block for block in python_blocks() if not FILE_NAME.match(block)]
+    named = set(files().values())
+    return [text for text in python_blocks() if text not in named]
 
 
 def modules() -> list[str]:
@@ -66,15 +65,6 @@ def test_each_part_has_a_module_a_script_that_runs_it_and_a_contract_test() -> N
         )
         assert "Contract" in files()[f"test_{module}"]
     assert len(python_blocks()) == len(names) + len(scripts())
-
-
-@pytest.mark.parametrize("index", range(len(scripts())))
-def test_script_runs(tmp_path: Path, index: int) -> None:
-    write_files(tmp_path)
-    script = tmp_path / "script.py"
-    script.write_text(scripts()[index])
-    done = run_python(tmp_path, str(script))
-    assert done.returncode == 0, done.stderr
 
 
 def test_the_contract_suites_of_the_examples_pass(tmp_path: Path) -> None:
