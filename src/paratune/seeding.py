@@ -31,8 +31,17 @@ def seed_everything(seed: int) -> None:
     """Seed Python's `random`, NumPy's global generator and, when importable, torch.
 
     Call it at the top of an objective with ``ctx.seed`` when the objective (or a library it
-    calls) draws from global generators. paratune does not call it for you: seeding NumPy's
-    global state costs more than a whole trial of a cheap objective.
+    calls) draws from global generators. paratune does not call it for you, nor reseeds
+    these generators between trials: seeding NumPy's global state costs more than a whole
+    trial of a cheap objective.
+
+    Not on threads: these generators belong to the whole process, so on the thread executor
+    (or a Dask worker with several threads) the trials running at once share them, one
+    trial's call resets what another is drawing, and neither is reproducible. The simulated
+    executor moves from one trial to another at each ``ctx.report``, so a trial that draws
+    after a report shares them too. There, give each trial generators of its own:
+    ``np.random.default_rng(ctx.seed)``, ``random.Random(ctx.seed)``,
+    ``torch.Generator().manual_seed(ctx.seed)``.
     """
     random.seed(seed)
     np.random.seed(seed % 2**32)
