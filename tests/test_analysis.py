@@ -50,8 +50,8 @@ def test_efficiency_of_a_run_with_failures_retries_and_a_cancel() -> None:
     assert summary.workers == 2 and summary.wall_time == 7.0
     assert summary.capacity == 14.0
     assert summary.busy_time == 3 + 1 + 1 + 2 + 1 + 2 + 3  # every attempt
-    assert summary.speedup == pytest.approx(13 / 7)
-    assert summary.efficiency == pytest.approx(13 / 14)
+    assert summary.concurrency == pytest.approx(13 / 7)
+    assert summary.utilisation == pytest.approx(13 / 14)
     assert summary.useful_time == 3 + 1 + 1  # ok3, flaky1's 2nd attempt, ok1
     assert summary.retried_time == 1  # flaky1's 1st attempt
     assert summary.failed_time == 2 + 2  # both attempts of fail2
@@ -67,7 +67,7 @@ def test_efficiency_of_a_run_with_failures_retries_and_a_cancel() -> None:
 def test_efficiency_of_synchronous_batches_splits_the_idle_time() -> None:
     summary = analysis.efficiency_summary(run_batches())
     assert (summary.wall_time, summary.busy_time, summary.capacity) == (6.0, 9.0, 12.0)
-    assert summary.speedup == 1.5 and summary.efficiency == 0.75
+    assert summary.concurrency == 1.5 and summary.utilisation == 0.75
     assert summary.useful_time == 9.0
     assert summary.between_idle == 2.0  # w1 waiting for the first batch's slowest trial
     assert summary.tail_idle == 1.0  # w1 with nothing left in the last batch
@@ -79,7 +79,26 @@ def test_a_worker_that_never_ran_waited_the_whole_run() -> None:
                      workers=3, max_trials=1, store=None)  # fmt: skip
     summary = analysis.efficiency_summary(result)
     assert (summary.capacity, summary.busy_time, summary.tail_idle) == (6.0, 2.0, 4.0)
-    assert summary.efficiency == pytest.approx(1 / 3)
+    assert summary.utilisation == pytest.approx(1 / 3)
+
+
+def test_busy_worker_time_is_named_concurrency_and_utilisation_not_speedup() -> None:
+    result = run_mixed()
+    summary = analysis.efficiency_summary(result)
+    assert result.concurrency == summary.concurrency == pytest.approx(13 / 7)
+    assert result.utilisation == summary.utilisation == pytest.approx(13 / 14)
+    assert "utilisation=0.929" in repr(result) and "efficiency" not in repr(result)
+
+
+@pytest.mark.parametrize("summarised", [False, True], ids=["result", "summary"])
+@pytest.mark.parametrize(("old", "new"), [("speedup", "concurrency"),
+                                          ("efficiency", "utilisation")])  # fmt: skip
+def test_the_old_names_warn_and_say_the_same(summarised: bool, old: str, new: str) -> None:
+    result = run_mixed()
+    holder: Any = analysis.efficiency_summary(result) if summarised else result
+    with pytest.warns(DeprecationWarning, match=f"{old} is deprecated: it is .*{new}"):
+        value = getattr(holder, old)
+    assert value == getattr(holder, new) > 0
 
 
 def test_utilisation_is_the_busy_worker_count_over_time() -> None:
@@ -165,6 +184,16 @@ def test_scaling_table_needs_a_sequential_time() -> None:
         analysis.scaling_table([2, 4], [4.0, 2.0])
     with pytest.raises(ValueError, match="2 worker counts but 1 times"):
         analysis.scaling_table([1, 2], [4.0])
+
+
+def test_scaling_table_keeps_the_start_up_apart_and_takes_counts_in_any_order() -> None:
+    table = analysis.scaling_table([2, 1], [4.0, 6.0], startup=[0.5, 0.3])
+    assert table["speedup_vs_sequential"].tolist() == [1.5, 1.0]
+    assert table["efficiency"].tolist() == [0.75, 1.0]
+    assert table["startup"].tolist() == [0.5, 0.3]
+    assert "startup" not in analysis.scaling_table([1], [1.0]).columns
+    with pytest.raises(ValueError, match="worker counts"):
+        analysis.scaling_table([1, 2], [4.0, 2.0], startup=[0.1])
 
 
 def test_what_if_predicts_a_real_eight_worker_run_within_ten_percent() -> None:

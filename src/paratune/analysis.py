@@ -13,7 +13,7 @@ seconds for a simulated run).
 >>> result = pt.tune(objective, {"seconds": pt.Choice([3, 1, 2])}, searcher="grid",
 ...                  executor="simulated", workers=2, store=None)
 >>> summary = analysis.efficiency_summary(result)
->>> summary.wall_time, summary.busy_time, summary.speedup
+>>> summary.wall_time, summary.busy_time, summary.concurrency
 (3.0, 6.0, 2.0)
 >>> analysis.what_if(result, workers=[1, 2, 4])["time"].tolist()
 [6.0, 3.0, 3.0]
@@ -21,6 +21,7 @@ seconds for a simulated run).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -113,6 +114,10 @@ def utilisation(result: TuneResult) -> pd.DataFrame:
 class EfficiencySummary:
     """How a run used its workers, and where the worker-time it did not use for results went.
 
+    It says how busy the workers were, not how much faster the run was than a sequential
+    one: that speedup (and the efficiency, speedup / workers) is `what_if`'s prediction
+    from the recorded durations, or what ``paratune scaling`` measures.
+
     The capacity (``workers x wall_time`` worker-seconds) is split into busy time (useful,
     failed, retried and cancelled work) and idle time (start-up, between trials, and the
     tail). The parts add up to the capacity.
@@ -122,9 +127,9 @@ class EfficiencySummary:
         wall_time: seconds from the start of the run to its end.
         capacity: ``workers x wall_time``: the worker-seconds the run had.
         busy_time: worker-seconds spent in objectives (every attempt).
-        speedup: ``busy_time / wall_time``: how many workers were busy on average, which is
-            how many times faster the run was than the same trials one after the other.
-        efficiency: ``speedup / workers`` (1.0: no worker ever waited).
+        concurrency: ``busy_time / wall_time``: how many workers were busy on average.
+        utilisation: ``concurrency / workers``: the share of the capacity spent in
+            objectives (1.0: no worker ever waited).
         useful_time: worker-seconds of trials that gave a result (their latest attempt, and
             every budget of a trial a multi-fidelity scheduler continued).
         failed_time: worker-seconds of trials that failed for good (every attempt).
@@ -145,8 +150,8 @@ class EfficiencySummary:
     wall_time: float
     capacity: float
     busy_time: float
-    speedup: float
-    efficiency: float
+    concurrency: float
+    utilisation: float
     useful_time: float
     failed_time: float
     retried_time: float
@@ -155,6 +160,20 @@ class EfficiencySummary:
     startup_idle: float
     between_idle: float
     tail_idle: float
+
+    @property
+    def speedup(self) -> float:
+        """Deprecated: `concurrency`, busy worker-time over wall time (not a speedup
+        against a sequential run)."""
+        _deprecated("EfficiencySummary.speedup", "EfficiencySummary.concurrency")
+        return self.concurrency
+
+    @property
+    def efficiency(self) -> float:
+        """Deprecated: `utilisation`, busy worker-time over capacity (not an efficiency
+        against a sequential run)."""
+        _deprecated("EfficiencySummary.efficiency", "EfficiencySummary.utilisation")
+        return self.utilisation
 
     def breakdown(self) -> pd.DataFrame:
         """The capacity split into its parts: ``part``, ``seconds`` (worker-seconds) and
@@ -176,7 +195,8 @@ class EfficiencySummary:
 
 
 def efficiency_summary(result: TuneResult) -> EfficiencySummary:
-    """Speedup, efficiency and where the rest of the run's worker-time went.
+    """How busy the run's workers were (`EfficiencySummary.concurrency` and
+    `EfficiencySummary.utilisation`) and where the rest of their time went.
 
     Busy time is split by what became of each trial: the latest job of a trial with a
     result is useful, and so are the lower budgets of a trial a multi-fidelity scheduler
@@ -197,8 +217,8 @@ def efficiency_summary(result: TuneResult) -> EfficiencySummary:
         wall_time=wall,
         capacity=capacity,
         busy_time=busy,
-        speedup=busy / wall if wall > 0 else 0.0,
-        efficiency=busy / capacity if capacity > 0 else 0.0,
+        concurrency=busy / wall if wall > 0 else 0.0,
+        utilisation=busy / capacity if capacity > 0 else 0.0,
         useful_time=useful,
         failed_time=failed,
         retried_time=retried,
@@ -207,6 +227,16 @@ def efficiency_summary(result: TuneResult) -> EfficiencySummary:
         startup_idle=startup,
         between_idle=max(0.0, idle - startup - tail),
         tail_idle=tail,
+    )
+
+
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(
+        f"{old} is deprecated: it is {new} (busy worker-time, not a comparison with a "
+        "sequential run); the speedup and efficiency against a sequential run come from "
+        "what_if (predicted) or paratune scaling (measured)",
+        DeprecationWarning,
+        stacklevel=3,
     )
 
 
@@ -350,23 +380,29 @@ def what_if(result: TuneResult, workers: Iterable[int] | None = None) -> pd.Data
 
 
 def scaling_table(
-    workers: Sequence[int], times: Sequence[float], *, sequential: float | None = None
+    workers: Sequence[int],
+    times: Sequence[float],
+    *,
+    sequential: float | None = None,
+    startup: Sequence[float] | None = None,
 ) -> pd.DataFrame:
     """The table `paratune scaling` prints: ``number_of_workers``, ``time``,
     ``speedup_vs_sequential`` (``sequential / time``) and ``efficiency`` (speedup /
-    workers).
+    workers), and ``startup`` when given.
 
     Args:
-        workers: worker counts.
+        workers: worker counts, in any order.
         times: the wall time at each count.
         sequential: the time of the sequential run (default: the time at 1 worker).
+        startup: the seconds each count's pool took to start and warm up, kept apart from
+            ``time`` (see `paratune.scaling.measure_scaling`).
 
     Raises:
         ValueError: the lengths differ, or there is no sequential time to compare with.
     """
     import pandas as pd
 
-    if len(workers) != len(times):
+    if len(workers) != len(times) or (startup is not None and len(startup) != len(times)):
         raise ValueError(f"{len(workers)} worker counts but {len(times)} times")
     if sequential is None:
         if 1 not in workers:
@@ -376,6 +412,8 @@ def scaling_table(
     frame = frame.astype({"number_of_workers": "int64", "time": float})
     frame["speedup_vs_sequential"] = [sequential / t if t > 0 else float("nan") for t in times]
     frame["efficiency"] = frame["speedup_vs_sequential"] / frame["number_of_workers"]
+    if startup is not None:
+        frame["startup"] = [float(s) for s in startup]
     return frame
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -111,17 +112,35 @@ class TuneResult:
         return None if self.best_trial is None else self.best_trial.value
 
     @property
-    def efficiency(self) -> float:
-        """Busy worker-seconds over available worker-seconds: ``busy_time / (workers x
-        wall_time)``; 1.0 means no worker ever waited."""
+    def concurrency(self) -> float:
+        """Busy worker-seconds over wall time: how many workers were busy on average
+        (``busy_time / wall_time``). Not a speedup: a speedup compares with a sequential
+        run, which one run does not measure (see `paratune.analysis.what_if` and
+        ``paratune scaling``)."""
+        return 0.0 if self.wall_time <= 0 else self.busy_time / self.wall_time
+
+    @property
+    def utilisation(self) -> float:
+        """The share of the worker-time the run held that was spent in objectives:
+        ``busy_time / (workers x wall_time)``, which is `concurrency` / workers; 1.0 means
+        no worker ever waited."""
         if self.wall_time <= 0:
             return 0.0
         return self.busy_time / (self.workers * self.wall_time)
 
     @property
     def speedup(self) -> float:
-        """Busy worker-seconds over wall time: how many workers were busy on average."""
-        return 0.0 if self.wall_time <= 0 else self.busy_time / self.wall_time
+        """Deprecated: `concurrency` (busy worker-time over wall time), which is not a
+        speedup against a sequential run."""
+        _deprecated("speedup", "concurrency")
+        return self.concurrency
+
+    @property
+    def efficiency(self) -> float:
+        """Deprecated: `utilisation` (busy worker-time over the worker-time held), which is
+        not an efficiency against a sequential run."""
+        _deprecated("efficiency", "utilisation")
+        return self.utilisation
 
     @property
     def time_per_suggestion(self) -> float | None:
@@ -145,8 +164,18 @@ class TuneResult:
         return (
             f"TuneResult(trials={len(self.trial_list)}, best_value={self.best_value!r}, "
             f"best_config={self.best_config!r}, wall_time={self.wall_time:.3f}, "
-            f"efficiency={self.efficiency:.3f}, stop_reason={self.stop_reason.value!r})"
+            f"utilisation={self.utilisation:.3f}, stop_reason={self.stop_reason.value!r})"
         )
+
+
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(
+        f"TuneResult.{old} is deprecated: it is TuneResult.{new} (busy worker-time, not a "
+        "comparison with a sequential run); the speedup and efficiency against a sequential "
+        "run come from paratune.analysis.what_if (predicted) or paratune scaling (measured)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
 
 
 def trials_frame(trials: list[Trial]) -> pd.DataFrame:
