@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,8 @@ from typing import Any
 
 import pandas as pd
 import pytest
+
+from paratune.scaling import WARM_UP
 
 from ._wait import wait_until
 from .test_cli import run_cli
@@ -81,7 +84,7 @@ def test_status_while_running_then_report(folder: Path) -> None:
     page = run_cli("report", "gated", "--out", "reports", cwd=folder)
     assert page.returncode == 0, page.stderr
     assert page.stdout.strip() == str(Path("reports") / "gated.html")
-    assert "<h2>Efficiency</h2>" in (folder / "reports" / "gated.html").read_text()
+    assert "<h2>Worker use</h2>" in (folder / "reports" / "gated.html").read_text()
 
 
 def test_report_with_figures(folder: Path) -> None:
@@ -124,7 +127,14 @@ def test_scaling_real_and_simulated(folder: Path) -> None:
     assert [row["number_of_workers"] for row in table] == [1, 2]
     assert table[0]["speedup_vs_sequential"] == 1.0 and table[0]["efficiency"] == 1.0
     assert table[1]["efficiency"] == pytest.approx(table[1]["speedup_vs_sequential"] / 2)
-    assert "[paratune] 1 workers:" in real.stderr and "[paratune] 2 workers:" in real.stderr
+    assert all(row["startup"] > 0 for row in table)  # the warm-up, timed apart
+    said = real.stderr.splitlines()
+    assert said[0] == f"[paratune] {WARM_UP}"
+    for n, row in zip((1, 2), table, strict=True):
+        assert (
+            f"[paratune] {n} workers: start-up {row['startup']:.2f} s, run {row['time']:.2f} s"
+            in said
+        )
     assert b"<svg" in (folder / "real.svg").read_bytes()[:1000]
     assert not (folder / "paratune.db").exists()  # real scaling runs keep nothing
     simulated = run_cli("scaling", "spec.yaml", "--workers", "1,2,4", "--simulate", "-q",
@@ -165,10 +175,27 @@ def test_bad_arguments_get_one_clear_message(folder: Path, args: list[str], mess
 
 def test_scaling_refuses_a_serial_spec(folder: Path) -> None:
     spec = folder / "spec.yaml"
-    spec.write_text(spec.read_text().replace("executor: threads\nworkers: 2\n", ""))
+    spec.write_text(spec.read_text().replace("executor: threads", "executor: serial"))
     done = run_cli("scaling", "spec.yaml", "--workers", "1,2", cwd=folder)
     assert done.returncode == 1
     assert "executor 'serial' runs one trial at a time" in done.stderr
+
+
+def test_scaling_from_a_cold_start_says_so(folder: Path) -> None:
+    done = run_cli("scaling", "spec.yaml", "--workers", "2,1", "--max-trials", "4",
+                   "--no-warm-up", "--json", cwd=folder)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines()[0] == (
+        "[paratune] each count runs on a cold pool: start-up is in its time"
+    )
+    said = done.stderr.splitlines()[1:]
+    assert len(said) == 2 and all(
+        re.fullmatch(rf"\[paratune\] {n} workers: run \d+\.\d\d s", line)
+        for n, line in zip((2, 1), said, strict=True)
+    ), said
+    table = json.loads(done.stdout)
+    assert [row["number_of_workers"] for row in table] == [2, 1]
+    assert [row["startup"] for row in table] == [0.0, 0.0]
 
 
 @pytest.mark.parametrize("command", ["report", "export", "scaling"])

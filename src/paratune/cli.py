@@ -7,23 +7,21 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from ._api import DEFAULT_STORE
+from ._cli_scaling import STORE_HELP, scaling
 from .errors import ParatuneError
 from .progress import ConsoleProgress
 from .result import TuneResult
 from .store import Experiment
 from .tuner import StopReason
 
-if TYPE_CHECKING:
-    import pandas as pd
-
 _EXECUTORS = click.Choice(["serial", "threads", "processes", "simulated", "dask"])
 _SEARCHERS = click.Choice(["random", "grid", "sobol", "lhs", "gp", "cmaes"])
-_STORE_HELP = f"SQLite store file (default: {DEFAULT_STORE}; ':memory:' keeps nothing)."
+_STORE_HELP = STORE_HELP
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -132,7 +130,8 @@ def _print_summary(result: TuneResult, *, as_json: bool) -> None:
         "best_value": result.best_value,
         "best_config": result.best_config,
         "wall_time": round(result.wall_time, 4),
-        "efficiency": round(result.efficiency, 4),
+        "concurrency": round(result.concurrency, 4),
+        "utilisation": round(result.utilisation, 4),
         "searcher_time": None if result.searcher_time is None else round(result.searcher_time, 4),
     }
     if as_json:
@@ -140,7 +139,8 @@ def _print_summary(result: TuneResult, *, as_json: bool) -> None:
     else:
         click.echo(
             f"{result.name}: {summary['trials']} trials in {result.wall_time:.2f} s "
-            f"(efficiency {result.efficiency:.3f}, stopped: {summary['stop_reason']})"
+            f"({result.concurrency:.2f} of {result.workers} workers busy on average, "
+            f"utilisation {result.utilisation:.3f}; stopped: {summary['stop_reason']})"
         )
     if result.best_trial is None:
         errors = [t.error for t in result.trial_list if t.error]
@@ -283,10 +283,10 @@ def _experiment(store: str, name: str) -> Experiment:
 )
 def report(name: str, store: str, out: Path, figures: str | None) -> None:
     """Write one self-contained HTML page about experiment NAME: the best configurations,
-    best-so-far against wall time, a worker timeline, the speedup and efficiency with where
-    the rest of the worker-time went, resources, a what-if replay on other worker counts,
-    the parameter figures and the spec. Figures are embedded: the page opens offline.
-    Reads only: safe while a run is writing."""
+    best-so-far against wall time, a worker timeline, how busy the workers were and where
+    the rest of their time went, resources, a what-if replay on other worker counts (its
+    predicted speedup and efficiency), the parameter figures and the spec. Figures are
+    embedded: the page opens offline. Reads only: safe while a run is writing."""
     from . import plots
     from ._folders import folder_name
     from .report import write_report
@@ -340,111 +340,7 @@ def export(name: str, file_format: str, out: Path | None, store: str) -> None:
     click.echo(written)
 
 
-class _Counts(click.ParamType):  # type: ignore[type-arg]
-    """Comma-separated worker counts: ``1,2,4,8``."""
-
-    name = "counts"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> list[int]:
-        if isinstance(value, list):
-            return value
-        try:
-            counts = [int(part) for part in str(value).split(",")]
-        except ValueError:
-            counts = []
-        if not counts or min(counts) < 1:
-            self.fail(
-                f"expected positive integers separated by commas, such as 1,2,4,8; got {value!r}",
-                param,
-                ctx,
-            )
-        return counts
-
-
-@cli.command()
-@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--workers",
-    "counts",
-    type=_Counts(),
-    required=True,
-    help="Worker counts to compare, such as 1,2,4,8 (1 is needed).",
-)
-@click.option(
-    "--simulate",
-    is_flag=True,
-    help="Run the spec once (or reuse its stored run) and replay its trial "
-    "durations at each count on the simulated executor.",
-)
-@click.option(
-    "--executor",
-    type=click.Choice(["threads", "processes", "simulated"]),
-    help="Where trials run (default: the spec's).",
-)
-@click.option("--max-trials", type=click.IntRange(min=1), help="Trials per run.")
-@click.option("--store", type=str, help=f"{_STORE_HELP} Used with --simulate only.")
-@click.option(
-    "--plot",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Where to save the figure (.png or .svg; default: SPEC-scaling.png).",
-)
-@click.option("-q", "--quiet", is_flag=True, help="No line per run.")
-@click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
-def scaling(
-    spec: Path,
-    counts: list[int],
-    simulate: bool,
-    plot: Path | None,
-    quiet: bool,
-    as_json: bool,
-    **overrides: Any,
-) -> None:
-    """Run the experiment of SPEC at each worker count and print number_of_workers, time,
-    speedup_vs_sequential (the 1-worker time over this time) and efficiency (speedup /
-    workers), and save the plot with the ideal line. Each real run starts from scratch in
-    memory; --simulate predicts the table from one run instead."""
-    from .plots import plot_scaling, save
-
-    given = {key: value for key, value in overrides.items() if value is not None}
-    target = plot or Path(f"{spec.stem}-scaling.png")
-    try:
-        if target.suffix.lower() not in (".png", ".svg"):
-            raise click.BadParameter(f"{target} must end in .png or .svg", param_hint="--plot")
-        table, label, title = _scaling_table(spec, counts, given, simulate=simulate, quiet=quiet)
-        save(plot_scaling(table, title=title, label=label), target)
-    except (ParatuneError, ImportError) as exc:
-        raise click.ClickException(str(exc)) from exc
-    if as_json:
-        click.echo(table.to_json(orient="records"))
-        return
-    click.echo(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
-    click.echo(f"plot: {target}")
-
-
-def _scaling_table(
-    spec: Path, counts: list[int], given: dict[str, Any], *, simulate: bool, quiet: bool
-) -> tuple[pd.DataFrame, str, str]:
-    """`scaling`'s table, with the label and title of its plot: replayed from one run with
-    ``simulate``, else measured by one run per count (each in memory: no store)."""
-    from .scaling import measure_scaling, simulate_scaling
-
-    if simulate:
-        table, run = simulate_scaling(spec, counts, overrides=given)
-        if not quiet:
-            click.echo(
-                f"[paratune] {run.name}: {len(run.trial_list)} trials on {run.workers} "
-                f"workers in {run.wall_time:.2f} s, replayed below",
-                err=True,
-            )
-        return table, "predicted", f"{run.name}: what-if replay of {len(run.trial_list)} trials"
-
-    def said(n: int, result: TuneResult) -> None:
-        if not quiet:
-            click.echo(f"[paratune] {n} workers: {result.wall_time:.2f} s", err=True)
-
-    measured = {key: value for key, value in given.items() if key != "store"}
-    table = measure_scaling(spec, counts, overrides=measured, on_run=said)
-    return table, "measured", f"{spec.stem}: scaling"
+cli.add_command(scaling)
 
 
 def main() -> None:

@@ -1,21 +1,44 @@
 """Strong scaling of one experiment: the same spec run at several worker counts (or its
 recorded trials replayed there), tabled as time, speedup against the sequential run and
-efficiency, as published studies do by hand."""
+efficiency, as published studies do by hand.
+
+A measured run is timed on a warm pool. For each count the workers are started and each
+runs one untimed warm-up trial (`WARM_UP`), so what a worker pays once (imports, a
+library's first call, a cache filled on first use, a per-worker setup) is paid before the
+clock starts; then the timed run goes on the same workers. Each count gets a pool of its
+own, so the order of the counts does not matter, and the start-up is tabled apart from the
+run (``startup``).
+"""
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._checks import is_whole
+from ._checks import is_whole, naming_errors
 from .errors import SpecError
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .context import Clock
+    from .executors import Executor, ReportHandler
     from .result import TuneResult
+    from .trial import Event, Job, Report
+
+WARM_UP = (
+    "each count runs on a warm pool: its workers are started and run one untimed warm-up "
+    "trial each before the clock starts (start-up is shown apart from the run)"
+)
+"""How a measured run is warmed up, in the words `paratune scaling` prints. A per-worker
+``setup`` runs before a worker's first trial, so within the warm-up too."""
+
+# The spec's executor options that shape the pool: applied when the pool is built, not
+# passed on to each run (a run given a built pool takes none of them).
+_POOL_OPTIONS = ("executor", "workers", "trial_timeout", "address", "resources")
 
 
 def measure_scaling(
@@ -24,42 +47,182 @@ def measure_scaling(
     *,
     overrides: dict[str, Any] | None = None,
     on_run: Callable[[int, TuneResult], None] | None = None,
+    on_warm: Callable[[int, float], None] | None = None,
+    warm_up: bool = True,
 ) -> pd.DataFrame:
     """Run the experiment of ``spec`` once at each worker count, from scratch and in memory
-    (the store is left alone), and table the wall times.
+    (the store is left alone), each on a warm pool of its own (see `WARM_UP`), and table
+    the timed runs' wall times against the 1-worker one.
 
     Args:
-        spec: the run spec (see `paratune run`).
-        workers: the worker counts; 1 must be among them (the sequential time).
+        spec: the run spec (see `paratune run`). A spec that names no executor runs on
+            processes at every count, 1 included, so the counts compare like with like.
+        workers: the worker counts, in any order; 1 must be among them (the sequential time).
         overrides: `tune` arguments that replace the spec's (``max_trials``, ``executor``).
-        on_run: called after each run with the worker count and its result.
+        on_run: called after each timed run with the worker count and its result.
+        on_warm: called once each pool is warm with the worker count and its start-up
+            seconds (starting the pool and the warm-up trials).
+        warm_up: False times each run from a cold pool instead, start-up included.
 
     Returns:
-        The table of `paratune.analysis.scaling_table`.
+        The table of `paratune.analysis.scaling_table`, with ``startup``: the seconds each
+        pool took to start and warm up (0 on a virtual clock, which pays no one-off costs;
+        with ``warm_up`` False, 0, as start-up is then inside ``time``).
 
     Raises:
         SpecError: the spec is invalid, 1 is not among the counts, or the spec's executor
             runs one trial at a time.
     """
-    from ._api import tune
     from .analysis import scaling_table
-    from .spec import load_run_spec
 
     _check_counts(workers)
-    times = []
+    arguments = _measured_arguments(spec, workers, overrides)
+    times, startups = [], []
     for n in workers:
-        kwargs = {**load_run_spec(spec), **(overrides or {})}
-        if kwargs.get("executor", "serial") == "serial" and n > 1:
-            raise SpecError(
-                f"{spec}: executor 'serial' runs one trial at a time, so it cannot scale; "
-                "give --executor threads or processes"
-            )
-        kwargs.update(workers=n, store=None, name=f"{Path(spec).stem}-scaling-{n}")
-        result = tune(**kwargs)
+        startup, result = _run_on_warm_pool(
+            {**arguments, "name": f"{Path(spec).stem}-scaling-{n}"}, n, warm_up=warm_up
+        )
+        if on_warm is not None and warm_up:
+            on_warm(n, startup)
         if on_run is not None:
             on_run(n, result)
         times.append(result.wall_time)
-    return scaling_table(list(workers), times)
+        startups.append(startup)
+    return scaling_table(list(workers), times, startup=startups)
+
+
+def _measured_arguments(
+    spec: str | os.PathLike[str], workers: Sequence[int], overrides: dict[str, Any] | None
+) -> dict[str, Any]:
+    """`tune`'s arguments for the measured runs, checked before any of them starts."""
+    from .spec import load_run_spec
+
+    kwargs = {**load_run_spec(spec), **(overrides or {})}
+    executor = kwargs.setdefault("executor", "processes")
+    if not isinstance(executor, str):
+        raise SpecError("executor: scaling builds a pool per worker count: give it by name")
+    if executor == "serial" and max(workers) > 1:
+        raise SpecError(
+            f"{spec}: executor 'serial' runs one trial at a time, so it cannot scale; "
+            "give --executor threads or processes"
+        )
+    return {**kwargs, "store": None}
+
+
+def _run_on_warm_pool(
+    arguments: dict[str, Any], workers: int, *, warm_up: bool = True
+) -> tuple[float, TuneResult]:
+    """Run `tune` with ``arguments`` on ``workers`` workers of a pool that is started and
+    warmed up first (one untimed warm-up trial per worker, on the same objective, space and
+    searcher, kept nowhere), so the run's ``wall_time`` holds no start-up.
+
+    Args:
+        arguments: `tune`'s keyword arguments; ``executor`` by name (default: processes;
+            ``trial_timeout``, ``address`` and ``resources`` shape the pool).
+        workers: the pool's size.
+        warm_up: False runs on a cold pool (no warm-up: start-up is in the run).
+
+    Returns:
+        The real seconds the pool took to start and warm up (0 without a warm-up, or on a
+        virtual clock), and the run's result.
+    """
+    from ._api import tune
+
+    began = time.perf_counter()
+    pool, run = _build_pool(arguments, workers)
+    try:
+        if warm_up and not pool.clock.virtual:
+            warm = {**run, "max_trials": pool.workers, "max_time": None, "target": None}
+            tune(**{**warm, "name": f"{run.get('name') or 'run'}-warm-up", "progress": False},
+                 executor=pool)  # fmt: skip
+            startup = time.perf_counter() - began
+        else:
+            startup = 0.0
+        return startup, tune(**run, executor=pool)
+    finally:
+        pool.shut()
+
+
+def _build_pool(arguments: dict[str, Any], workers: int) -> tuple[_WarmPool, dict[str, Any]]:
+    """The pool ``arguments`` ask for, and the arguments left for each run on it."""
+    from .executors import make_executor, use_resources
+
+    options = {key: arguments.get(key) for key in _POOL_OPTIONS}
+    with naming_errors("executor"):
+        inner = make_executor(
+            options["executor"] or "processes",
+            workers,
+            trial_timeout=options["trial_timeout"],
+            address=options["address"],
+        )
+    with naming_errors("resources"):
+        use_resources(inner, options["resources"])
+    rest = {key: value for key, value in arguments.items() if key not in _POOL_OPTIONS}
+    return _WarmPool(inner), rest
+
+
+class _WarmPool:
+    """An executor kept started across several runs: the first run's `start` starts it,
+    a later run's only takes its report handler; `close` (which every run calls at its
+    end) leaves it running, and `shut` ends it.
+
+    For runs of one objective, one after another (the pool keeps the objective it was
+    started with): a warm-up run, then the timed one, as `_run_on_warm_pool` does.
+
+    Args:
+        inner: the executor to keep started.
+    """
+
+    def __init__(self, inner: Executor) -> None:
+        self._inner = inner
+        self._started = False
+        self._on_report: ReportHandler | None = None
+
+    @property
+    def workers(self) -> int:
+        """The inner executor's worker count."""
+        return self._inner.workers
+
+    @property
+    def clock(self) -> Clock:
+        """The inner executor's clock."""
+        return self._inner.clock
+
+    def start(self, objective: Any, on_report: ReportHandler | None = None, **more: Any) -> None:
+        """Start the inner executor on the first call; on every call, send reports from now
+        on to ``on_report``. ``more`` goes to the inner executor's first start."""
+        self._on_report = on_report
+        if not self._started:
+            self._inner.start(objective, self._report, **more)
+            self._started = True
+
+    def _report(self, report: Report) -> bool:
+        return self._on_report is None or self._on_report(report)
+
+    def free_slots(self) -> int:
+        """The inner executor's free slots."""
+        return self._inner.free_slots()
+
+    def submit(self, job: Job) -> None:
+        """Submit to the inner executor."""
+        self._inner.submit(job)
+
+    def completed(self, timeout: float | None = None) -> list[Event]:
+        """The inner executor's completed events."""
+        return self._inner.completed(timeout)
+
+    def cancel(self) -> list[Event]:
+        """Cancel in the inner executor (after which only `shut` may follow)."""
+        return self._inner.cancel()
+
+    def close(self) -> None:
+        """Leave the workers running for the next run: `shut` ends them."""
+
+    def shut(self) -> None:
+        """End the workers (safe to call twice)."""
+        if self._started:
+            self._started = False
+            self._inner.close()
 
 
 def simulate_scaling(
@@ -71,7 +234,12 @@ def simulate_scaling(
     """Predict the scaling table from one real run: the spec runs as ``paratune run`` runs
     it (continuing its stored experiment, so an experiment already run is not run again),
     then its recorded trial durations are replayed at each worker count
-    (`paratune.analysis.what_if`).
+    (`paratune.analysis.what_if`): the speedup is against the predicted 1-worker time, the
+    durations' sum.
+
+    The durations are as recorded: a one-off cost a worker paid in its first trial counts
+    as that trial's work, and trials that slowed each other down on shared cores are
+    replayed as slow on every count; `measure_scaling` measures both.
 
     Returns:
         The table, and the run it was predicted from.
