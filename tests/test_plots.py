@@ -84,13 +84,69 @@ def test_learning_curves_one_line_per_trial(result: pt.TuneResult) -> None:
     assert "no intermediate results" in empty.axes[0].texts[0].get_text()
 
 
-def test_scaling_has_the_ideal_lines() -> None:
-    table = analysis.scaling_table([1, 2, 4], [8.0, 4.4, 2.5])
+def test_scaling_draws_time_speedup_and_efficiency_with_the_ideal_lines() -> None:
+    # Counts in any order: drawn by worker count.
+    table = analysis.scaling_table([4, 1, 2], [2.5, 8.0, 4.4], startup=[0.4, 0.2, 0.3])
     figure = plots.plot_scaling(table, label="predicted")
-    speedup, efficiency = figure.axes
+    time, speedup, efficiency = figure.axes
+    assert _ydata(time.lines[0]) == [8.0, 4.0, 2.0]  # ideal: the sequential time / workers
+    assert _ydata(time.lines[1]) == [8.0, 4.4, 2.5]
+    assert _ydata(time.lines[2]) == [0.2, 0.3, 0.4]  # the start-up, apart
+    assert [t.get_text() for t in _legend(time)] == ["ideal", "predicted", "start-up (apart)"]
     assert _ydata(speedup.lines[0]) == [1, 2, 4]  # ideal: linear
     assert [t.get_text() for t in _legend(speedup)] == ["ideal", "predicted"]
-    assert _ydata(efficiency.lines[1]) == table["efficiency"].tolist()
+    assert _ydata(efficiency.lines[0]) == [1.0, 1.0]  # ideal: 1
+    assert _ydata(efficiency.lines[1]) == [1.0, 8.0 / 4.4 / 2, 8.0 / 2.5 / 4]
+
+
+def test_time_and_efficiency_against_workers_alone() -> None:
+    table = analysis.scaling_table([1, 2], [6.0, 4.0])
+    time = plots.plot_time_vs_workers(table).axes
+    assert len(time) == 1 and time[0].get_ylabel() == "wall time (s)"
+    assert [_ydata(line) for line in time[0].lines] == [[6.0, 3.0], [6.0, 4.0]]  # no start-up
+    efficiency = plots.plot_efficiency_vs_workers(table, label="measured").axes
+    assert len(efficiency) == 1 and _ydata(efficiency[0].lines[1]) == [1.0, 0.75]
+    assert [t.get_text() for t in _legend(efficiency[0])] == ["ideal", "measured"]
+
+
+@pytest.fixture(scope="module")
+def pair() -> dict[str, pt.TuneResult]:
+    def objective(config: dict[str, Any], ctx: pt.Context) -> float:
+        ctx.elapse(0.2 + config["x"])
+        return float(config["x"])
+
+    return {
+        label: pt.tune(objective, {"x": pt.Float(0, 1)}, executor="simulated", workers=4,
+                       max_trials=12, synchronous=synchronous, store=None, name=label)
+        for label, synchronous in (("asynchronous", False), ("synchronous", True))
+    }  # fmt: skip
+
+
+def test_best_so_far_of_several_runs_in_one_figure(pair: dict[str, pt.TuneResult]) -> None:
+    by_mapping = plots.plot_best_so_far(pair).axes[0]
+    assert [t.get_text() for t in _legend(by_mapping)] == [
+        "asynchronous: best so far", "synchronous: best so far"
+    ]  # fmt: skip
+    for line, result in zip(by_mapping.lines, pair.values(), strict=True):
+        assert _ydata(line) == analysis.best_so_far(result)["best"].tolist()
+    assert by_mapping.lines[0].get_color() != by_mapping.lines[1].get_color()
+    by_sequence = plots.plot_best_so_far(list(pair.values())).axes[0]  # labelled by name
+    assert [t.get_text() for t in _legend(by_sequence)] == [
+        t.get_text() for t in _legend(by_mapping)
+    ]
+    unnamed = [dataclasses.replace(r, name="") for r in pair.values()]
+    labels = [t.get_text() for t in _legend(plots.plot_best_so_far(unnamed).axes[0])]
+    assert labels == ["run 1: best so far", "run 2: best so far"]
+
+
+def test_best_so_far_refuses_runs_it_cannot_share_an_axis(
+    pair: dict[str, pt.TuneResult],
+) -> None:
+    with pytest.raises(ValueError, match="at least one result"):
+        plots.plot_best_so_far({})
+    maximised = dataclasses.replace(pair["synchronous"], mode="max")
+    with pytest.raises(ValueError, match="different metrics or modes"):
+        plots.plot_best_so_far([pair["asynchronous"], maximised])
 
 
 @pytest.mark.parametrize(

@@ -43,9 +43,19 @@ def test_the_page_is_self_contained(result: pt.TuneResult, tmp_path: Path) -> No
     assert len(images) == 5  # best so far, timeline, what-if, parameters, parallel coordinates
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>" not in page
     assert "paratune report: demo &lt;run&gt;" in page
-    for heading in ("Best configurations", "Efficiency", "Resources", "What if", "Parameters",
+    for heading in ("Best configurations", "Worker use", "Resources", "What if", "Parameters",
                     "Spec and settings"):  # fmt: skip
         assert f"<h2>{heading}" in page
+
+
+def test_busy_worker_time_is_not_called_a_speedup(result: pt.TuneResult) -> None:
+    page = report_html(result)
+    assert f"busy workers (average)<b>{result.concurrency:.2f}</b>" in page
+    assert f"utilisation<b>{result.utilisation:.1%}</b>" in page
+    # "speedup" appears only where it is against a sequential run: the what-if replay.
+    said = re.sub(r"<[^>]+>", " ", page.split("<h2>What if")[0]).lower()
+    assert "speedup" not in said.replace("this is not a speedup, which compares", "")
+    assert "speedup_vs_sequential" in page.split("<h2>What if")[1]
 
 
 def test_learning_curves_appear_when_trials_reported(result: pt.TuneResult) -> None:

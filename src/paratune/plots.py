@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -63,23 +64,82 @@ def _metric_label(result: TuneResult) -> str:
     return f"{result.metric} ({result.mode})"
 
 
-def plot_best_so_far(result: TuneResult) -> Figure:
+def plot_best_so_far(
+    results: TuneResult | Mapping[str, TuneResult] | Sequence[TuneResult],
+) -> Figure:
     """Every finished trial's value against the wall time it finished at, and the best value
-    so far as a step line."""
+    so far as a step line: of one run, or of several in one figure (asynchronous against
+    synchronous, one searcher against another), each in a colour of its own.
+
+    Args:
+        results: a result; or a mapping of label to result; or a sequence of results,
+            labelled by their names (``run 1``, ``run 2``, ... for unnamed or repeated ones).
+
+    Raises:
+        ValueError: no result, or results of different metrics or modes.
+    """
+    runs = _labelled(results)
     figure = _figure()
     axes = figure.add_subplot()
-    table = analysis.best_so_far(result)
-    if table.empty:
+    several = len(runs) > 1
+    drawn = 0
+    for index, (label, result) in enumerate(runs.items()):
+        table = analysis.best_so_far(result)
+        if table.empty:
+            continue
+        drawn += 1
+        own = _PALETTE[index % len(_PALETTE)]
+        axes.scatter(
+            table["time"],
+            table["value"],
+            s=14,
+            color=own if several else STATUS_COLOURS["done"],
+            alpha=0.35 if several else 0.6,
+            label=None if several else "trial",
+        )
+        axes.step(
+            table["time"],
+            table["best"],
+            where="post",
+            color=own,
+            label=f"{label}: best so far" if several else "best so far",
+        )
+    if not drawn:
         _note(axes, "no trial finished with a value")
         return figure
-    axes.scatter(table["time"], table["value"], s=14, color=STATUS_COLOURS["done"], alpha=0.6,
-                 label="trial")  # fmt: skip
-    axes.step(table["time"], table["best"], where="post", color="#264653", label="best so far")
+    first = next(iter(runs.values()))
     axes.set_xlabel("wall time (s)")
-    axes.set_ylabel(_metric_label(result))
+    axes.set_ylabel(_metric_label(first))
     axes.set_title("Best so far against wall time")
     axes.legend(loc="best")
     return figure
+
+
+# Colours of the runs drawn together in one figure.
+_PALETTE = ("#264653", "#e76f51", "#2a9d8f", "#8338ec", "#f4a261", "#457b9d", "#e63946")
+
+
+def _labelled(
+    results: TuneResult | Mapping[str, TuneResult] | Sequence[TuneResult],
+) -> dict[str, TuneResult]:
+    """The runs to draw, by label: a mapping as it is; a sequence by name, made unique."""
+    from .result import TuneResult
+
+    runs: dict[str, TuneResult] = {}
+    if isinstance(results, TuneResult):
+        runs[results.name or "run"] = results
+    elif isinstance(results, Mapping):
+        runs.update(results)
+    else:
+        for index, result in enumerate(results):
+            label = result.name or f"run {index + 1}"
+            runs[label if label not in runs else f"run {index + 1}"] = result
+    if not runs:
+        raise ValueError("results: give at least one result")
+    kinds = {(r.metric, r.mode) for r in runs.values()}
+    if len(kinds) > 1:
+        raise ValueError(f"results: the runs tune different metrics or modes: {sorted(kinds)}")
+    return runs
 
 
 def _config_columns(trials: pd.DataFrame) -> list[str]:
@@ -259,8 +319,8 @@ def plot_timeline(result: TuneResult) -> Figure:
     _status_legend(axes, set(bars["status"]), outside=True)
     summary = analysis.efficiency_summary(result)
     axes.set_title(
-        f"Worker timeline: {result.workers} workers, efficiency {summary.efficiency:.0%}, "
-        f"speedup {summary.speedup:.2f}"
+        f"Worker timeline: {summary.concurrency:.2f} of {result.workers} workers busy on "
+        f"average (utilisation {summary.utilisation:.0%})"
     )
     busy = analysis.utilisation(result)
     below.step(busy["time"], busy["busy"], where="post", color="#264653")
@@ -275,34 +335,82 @@ def plot_timeline(result: TuneResult) -> Figure:
 def plot_scaling(
     table: pd.DataFrame, *, title: str = "Scaling", label: str = "measured"
 ) -> Figure:
-    """Speedup and efficiency against the number of workers, with the ideal (linear speedup,
-    efficiency 1) dashed.
+    """Time, speedup and efficiency against the number of workers, each with its ideal
+    dashed (the sequential time / workers, linear speedup, efficiency 1): the panels of
+    `plot_time_vs_workers` and `plot_efficiency_vs_workers` with the speedup between them.
 
     Args:
-        table: a table with ``number_of_workers``, ``speedup_vs_sequential`` and
-            ``efficiency``, as `paratune scaling` or `paratune.analysis.what_if` make.
+        table: a table with ``number_of_workers``, ``time``, ``speedup_vs_sequential`` and
+            ``efficiency`` (and ``startup``, drawn on the time panel when present), as
+            `paratune scaling` or `paratune.analysis.what_if` make; rows in any order.
         title: the figure's title.
         label: what the table's figures are (``"measured"``, ``"predicted"``).
     """
-    figure = _figure(9.0, 3.6)
-    left, right = figure.subplots(1, 2)
-    workers = table["number_of_workers"]
-    left.plot(workers, workers, label="ideal", **_IDEAL)
-    left.plot(workers, table["speedup_vs_sequential"], marker="o", color="#2a9d8f",
-              label=label)  # fmt: skip
-    left.set_xlabel("workers")
-    left.set_ylabel("speedup vs sequential")
-    left.legend(loc="best")
-    right.axhline(1.0, label="ideal", **_IDEAL)
-    right.plot(workers, table["efficiency"], marker="o", color="#e76f51", label=label)
-    right.set_ylim(0, 1.1)
-    right.set_xlabel("workers")
-    right.set_ylabel("efficiency (speedup / workers)")
-    right.legend(loc="best")
-    for axes in (left, right):
-        axes.set_xticks(list(workers))
+    figure = _figure(12.0, 3.6)
+    time_axes, speedup_axes, efficiency_axes = figure.subplots(1, 3)
+    rows = table.sort_values("number_of_workers")
+    _draw_time(time_axes, rows, label)
+    workers = rows["number_of_workers"]
+    speedup_axes.plot(workers, workers, label="ideal", **_IDEAL)
+    speedup_axes.plot(workers, rows["speedup_vs_sequential"], marker="o", color="#2a9d8f",
+                      label=label)  # fmt: skip
+    speedup_axes.set_xlabel("workers")
+    speedup_axes.set_ylabel("speedup vs sequential")
+    speedup_axes.set_xticks(list(workers))
+    speedup_axes.legend(loc="best")
+    _draw_efficiency(efficiency_axes, rows, label)
     figure.suptitle(title)
     return figure
+
+
+def plot_time_vs_workers(
+    table: pd.DataFrame, *, title: str = "Time against workers", label: str = "measured"
+) -> Figure:
+    """Wall time against the number of workers, with the ideal (the sequential time divided
+    by the workers) dashed, and the start-up apart where the table has it; a scaling
+    study's first figure. ``table`` and ``label`` as for `plot_scaling`."""
+    figure = _figure(5.0, 3.6)
+    _draw_time(figure.add_subplot(), table.sort_values("number_of_workers"), label)
+    figure.suptitle(title)
+    return figure
+
+
+def plot_efficiency_vs_workers(
+    table: pd.DataFrame, *, title: str = "Efficiency against workers", label: str = "measured"
+) -> Figure:
+    """Efficiency (speedup / workers) against the number of workers, with the ideal (1)
+    dashed; a scaling study's second figure. ``table`` and ``label`` as for
+    `plot_scaling`."""
+    figure = _figure(5.0, 3.6)
+    _draw_efficiency(figure.add_subplot(), table.sort_values("number_of_workers"), label)
+    figure.suptitle(title)
+    return figure
+
+
+def _draw_time(axes: Axes, rows: pd.DataFrame, label: str) -> None:
+    workers = rows["number_of_workers"]
+    sequential = float((rows["time"] * rows["speedup_vs_sequential"]).iloc[0])
+    axes.plot(workers, sequential / workers, label="ideal", **_IDEAL)
+    axes.plot(workers, rows["time"], marker="o", color="#264653", label=label)
+    if "startup" in rows and (rows["startup"] > 0).any():
+        axes.plot(workers, rows["startup"], marker="s", linestyle=":", color="#8d99ae",
+                  label="start-up (apart)")  # fmt: skip
+    axes.set_ylim(bottom=0)
+    axes.set_xlabel("workers")
+    axes.set_ylabel("wall time (s)")
+    axes.set_xticks(list(workers))
+    axes.legend(loc="best")
+
+
+def _draw_efficiency(axes: Axes, rows: pd.DataFrame, label: str) -> None:
+    workers = rows["number_of_workers"]
+    axes.axhline(1.0, label="ideal", **_IDEAL)
+    axes.plot(workers, rows["efficiency"], marker="o", color="#e76f51", label=label)
+    axes.set_ylim(0, max(1.1, float(rows["efficiency"].max()) * 1.05))
+    axes.set_xlabel("workers")
+    axes.set_ylabel("efficiency (speedup / workers)")
+    axes.set_xticks(list(workers))
+    axes.legend(loc="best")
 
 
 def save(figure: Figure, path: str | os.PathLike[str], *, dpi: int = 110) -> Path:

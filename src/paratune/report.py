@@ -6,7 +6,7 @@ from anywhere else, so it opens offline and can be mailed or archived as one fil
 >>> from paratune.report import report_html
 >>> result = pt.tune(lambda c: c["x"] ** 2, {"x": pt.Float(-1, 1)}, max_trials=5, store=None)
 >>> page = report_html(result)
->>> page.startswith("<!DOCTYPE html>") and "Efficiency" in page
+>>> page.startswith("<!DOCTYPE html>") and "Worker use" in page
 True
 """
 
@@ -121,7 +121,8 @@ def report_html(
         _table(_resources_table(analysis.resources(result))),
         "<h2>What if: the same trials on other worker counts</h2>",
         "<p>The recorded trial durations replayed in trial order on the simulated executor "
-        "(no overhead): predicted wall time, speedup and efficiency.</p>",
+        "(no overhead): predicted wall time, and speedup and efficiency against the "
+        "predicted 1-worker time (the durations one after another).</p>",
         _table(scaling),
         f"<figure>{_image(scaling_figure)}</figure>",
         "<h2>Parameters</h2>",
@@ -158,21 +159,23 @@ def _headline(result: TuneResult, summary: analysis.EfficiencySummary) -> list[s
                 (f"best {result.metric} ({result.mode})", best),
                 ("wall time", f"{result.wall_time:.2f} s"),
                 ("workers", str(result.workers)),
-                ("speedup", f"{summary.speedup:.2f}"),
-                ("efficiency", f"{summary.efficiency:.1%}"),
+                ("busy workers (average)", f"{summary.concurrency:.2f}"),
+                ("utilisation", f"{summary.utilisation:.1%}"),
             ]
         ),
     ]
 
 
 def _efficiency(result: TuneResult, summary: analysis.EfficiencySummary) -> list[str]:
-    """Speedup and efficiency, where the worker-time went, and the worker timeline."""
+    """How busy the workers were, where the worker-time went, and the worker timeline."""
     return [
-        "<h2>Efficiency</h2>",
-        f"<p>Speedup {summary.speedup:.2f} (busy worker-time {summary.busy_time:.2f} s over "
-        f"wall time {summary.wall_time:.2f} s) on {summary.workers} workers: efficiency "
-        f"{summary.efficiency:.1%}. Where the capacity of {summary.capacity:.2f} "
-        "worker-seconds went:</p>",
+        "<h2>Worker use</h2>",
+        f"<p>On average {summary.concurrency:.2f} of the {summary.workers} workers were busy "
+        f"(busy worker-time {summary.busy_time:.2f} s over wall time "
+        f"{summary.wall_time:.2f} s): utilisation {summary.utilisation:.1%}. This is not a "
+        "speedup, which compares with a sequential run: the what-if replay below predicts "
+        "it, and <code>paratune scaling</code> measures it. Where the capacity of "
+        f"{summary.capacity:.2f} worker-seconds went:</p>",
         _table(_breakdown(summary)),
         _figures([("Worker timeline and busy workers", plots.plot_timeline)], result),
     ]
@@ -236,9 +239,10 @@ def write_report(
     what_if_workers: Iterable[int] | None = None,
 ) -> Path:
     """Write one self-contained HTML page about ``result``: summary cards, the best
-    configurations, the efficiency breakdown and worker timeline, resources, a what-if
-    replay on other worker counts, the parameter figures, learning curves (when trials
-    reported intermediate results) and the spec. Figures are embedded as PNG; nothing is
+    configurations, how busy the workers were (where their time went, and the worker
+    timeline), resources, a what-if replay on other worker counts (predicted time, speedup
+    and efficiency), the parameter figures, learning curves (when trials reported
+    intermediate results) and the spec. Figures are embedded as PNG; nothing is
     fetched when the page opens.
 
     Args:
