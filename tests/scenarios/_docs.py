@@ -35,7 +35,7 @@ RUNNER = Path(__file__).with_name("_docs_runner.py")
 
 SHELL = ("sh", "bash", "console", "shell")
 NOT_RUN = re.compile(r"^\s*<!-- not run: (?P<why>.*?) -->\s*$")
-MARKER = re.compile(r"<!--\s*not run")
+MARKER = re.compile(r"^\s*<!--\s*not run")
 FENCE = re.compile(r"^(?P<indent>\s*)```(?P<language>[\w-]*)\s*$")
 MODULE = re.compile(r"# (?P<name>\w+\.py)\n")
 PROGRAMS = ("paratune", "python")
@@ -58,7 +58,8 @@ class Block:
     @property
     def where(self) -> str:
         """The page and line, for messages."""
-        return f"{self.page.relative_to(REPOSITORY)}, line {self.line}"
+        inside = self.page.is_relative_to(REPOSITORY)
+        return f"{self.page.relative_to(REPOSITORY) if inside else self.page}, line {self.line}"
 
     @property
     def module(self) -> str | None:

@@ -141,3 +141,21 @@ def test_the_specs_the_pages_show_are_valid(
     sys.modules.pop(module, None)
     assert set(arguments) == set(data)
     assert arguments["objective"].__module__ == module
+
+
+@pytest.mark.parametrize(
+    ("block", "complaint"),
+    [
+        ("```sh\nparatune status --store x.db \\\n    --nope\n```\n", "has no ['--nope']"),
+        ("```\n$ paratune stats\n```\n", "no command 'stats'"),
+        ("<!-- not run: a synopsis -->\n```sh\nparatune status [NAME] [--store PATH]\n"
+         "                [--json]  # and no --check\n```\n", "lacks ['--check']"),
+    ],
+)  # fmt: skip
+def test_a_command_or_flag_that_does_not_exist_is_caught(
+    block: str, complaint: str, tmp_path: Path
+) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(f"Text.\n\n{block}")
+    with pytest.raises(AssertionError, match=re.escape(complaint)):
+        test_the_commands_and_flags_the_page_shows_exist(page)
