@@ -7,7 +7,9 @@ trials at growing budgets and keep only the promising ones: `SuccessiveHalving`
 
 A scheduler is handed a `Suggest`: it returns new configurations and tells the id the next
 one's trial will have. `Suggestions` makes one of a plain function, to drive a scheduler
-without the tuner. A scheduler answers with a `Proposal`.
+without the tuner. A scheduler answers with a `Proposal`. One that wants new configurations
+in random order (the multi-fidelity ones) says so through the optional `RandomOrder` hook;
+`prefers_random_order` asks it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..trial import Proposal
-from ._base import Scheduler, Suggest
+from ._base import RandomOrder, Scheduler, Suggest, prefers_random_order
 from ._suggest import Suggestions
 from .asha import ASHA, Hyperband
 from .fifo import FIFO
@@ -28,11 +30,13 @@ __all__ = [
     "FIFO",
     "Hyperband",
     "Proposal",
+    "RandomOrder",
     "Scheduler",
     "SuccessiveHalving",
     "Suggest",
     "Suggestions",
     "make_scheduler",
+    "prefers_random_order",
 ]
 
 

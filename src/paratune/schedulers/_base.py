@@ -1,8 +1,8 @@
-"""The scheduler protocol: what runs next, and at which budget."""
+"""The scheduler protocol (what runs next, and at which budget) and its optional hook."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from ..trial import Config, Proposal, Trial
 
@@ -43,3 +43,27 @@ class Scheduler(Protocol):
         """Learn that a running trial reported ``loss`` (the tuned metric, negated for
         mode="max": lower is better) after ``step`` steps; return False to stop it there."""
         ...
+
+
+@runtime_checkable
+class RandomOrder(Protocol):
+    """A scheduler that wants new configurations in random order: an optional hook.
+
+    Successive halving, ASHA and Hyperband judge each new trial against the ones before it,
+    and their analysis assumes the candidates come in random order; from a grid in its own
+    order (one parameter varying slowest), later trials may beat earlier ones at every
+    rung and be promoted far more often. When the scheduler prefers a random order, `tune`
+    has a grid (or a long list of points to evaluate) shuffled with the experiment seed,
+    unless the searcher was given an order (``Grid(order="given")``). A scheduler without
+    this method takes configurations in whatever order they come (`FIFO`).
+    """
+
+    def prefers_random_order(self) -> bool:
+        """Whether new configurations should come in random order."""
+        ...
+
+
+def prefers_random_order(scheduler: object) -> bool:
+    """Whether ``scheduler`` prefers new configurations in random order (`RandomOrder`);
+    False for a scheduler without the hook."""
+    return isinstance(scheduler, RandomOrder) and scheduler.prefers_random_order()

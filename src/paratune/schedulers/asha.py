@@ -123,6 +123,11 @@ class _Asynchronous:
             return True
         return ladder.rank(rung, loss) < ladder.best_fraction(rung)
 
+    def prefers_random_order(self) -> bool:
+        """True: a trial is promoted for beating those that came before it, which is fair
+        only if the candidates come in random order (`RandomOrder`)."""
+        return True
+
 
 class ASHA(_Asynchronous):
     """Asynchronous successive halving: rungs at budgets ``min_budget * eta**k`` up to

@@ -125,6 +125,11 @@ class SuccessiveHalving:
         """Reports do not change synchronous successive halving: every trial goes on."""
         return True
 
+    def prefers_random_order(self) -> bool:
+        """True: with ``candidates`` set, each round takes the next configurations, which
+        should be a random sample, not the next slice of a grid (`RandomOrder`)."""
+        return True
+
     def __repr__(self) -> str:
         return (
             f"SuccessiveHalving(budget={self.budget!r}, min_budget={self.min_budget!r}, "
