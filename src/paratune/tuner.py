@@ -16,7 +16,7 @@ from ._options import TuneOptions
 from ._signals import signals_held, user_stops, winding_down
 from .executors import Executor, Objective
 from .schedulers import Scheduler, Suggest
-from .searchers import Searcher
+from .searchers import Searcher, has_converged
 from .space import Space
 from .store import Experiment, RunTotals, Store
 from .trial import Config, Event, Report, Status, Trial
@@ -29,6 +29,9 @@ class StopReason(enum.StrEnum):
     """``max_trials`` trials were run."""
     EXHAUSTED = "exhausted"
     """The searcher had nothing more to try (a finished grid, say)."""
+    CONVERGED = "converged"
+    """The searcher converged and had nothing more to try (CMA-ES within its tolerances:
+    `searchers.Converging`)."""
     MAX_TIME = "max_time"
     """``max_time`` seconds passed."""
     TARGET = "target"
@@ -233,10 +236,13 @@ class Tuner:
             self.executor.close()
 
     def _reason(self) -> StopReason:
-        """Why the run ended: a stopping rule, else max_trials or nothing more to try."""
+        """Why the run ended: a stopping rule, else the searcher's convergence, max_trials or
+        nothing more to try."""
         limit = self.options.max_trials
         if self._stop is not None:
             return self._stop
+        if has_converged(self.searcher):
+            return StopReason.CONVERGED
         if limit is not None and self._ledger.created >= limit:
             return StopReason.MAX_TRIALS
         return StopReason.EXHAUSTED

@@ -11,7 +11,7 @@ import pytest
 
 import paratune as pt
 from paratune.errors import SpaceError, SpecError
-from paratune.searchers import CMAES, Searcher, make_searcher
+from paratune.searchers import CMAES, Converging, Random, Searcher, has_converged, make_searcher
 from paratune.space import Choice, Float, Int, Space
 from paratune.testing import SearcherContract
 from paratune.trial import Config, Status, Trial
@@ -128,6 +128,14 @@ def test_contract_spans_several_generations() -> None:
         ({"popsize": 3}, r"^popsize must be an integer >= 4, got 3$"),
         ({"popsize": 8.0}, r"^popsize must be an integer >= 4, got 8.0$"),
         ({"popsize": True}, r"^popsize must be an integer >= 4, got True$"),
+        ({"tolfun": -1e-9}, r"^tolfun must be a finite number >= 0, got -1e-09$"),
+        ({"tolfun": math.inf}, r"^tolfun must be a finite number >= 0, got inf$"),
+        ({"tolfun": "1e-9"}, r"^tolfun must be a number, got '1e-9'$"),
+        ({"tolx": math.nan}, r"^tolx must be a finite number >= 0, got nan$"),
+        ({"tolx": False}, r"^tolx must be a number, got False$"),
+        ({"restarts": -1}, r"^restarts must be None or an integer >= 0, got -1$"),
+        ({"restarts": 1.0}, r"^restarts must be None or an integer >= 0, got 1.0$"),
+        ({"restarts": True}, r"^restarts must be None or an integer >= 0, got True$"),
     ],
 )
 def test_bad_arguments(kwargs: dict[str, Any], match: str) -> None:
@@ -138,8 +146,12 @@ def test_bad_arguments(kwargs: dict[str, Any], match: str) -> None:
 def test_by_name_and_repr() -> None:
     searcher = make_searcher("CMAES")
     assert type(searcher) is CMAES and searcher is not make_searcher("cmaes")
-    assert repr(searcher) == "CMAES(sigma0=0.3, popsize=None)"
-    assert repr(CMAES(sigma0=0.5, popsize=12)) == "CMAES(sigma0=0.5, popsize=12)"
+    assert repr(searcher) == (
+        "CMAES(sigma0=0.3, popsize=None, tolfun=1e-11, tolx=1e-11, restarts=0)"
+    )
+    assert repr(CMAES(sigma0=0.5, popsize=12, tolfun=0, tolx=1e-3, restarts=None)) == (
+        "CMAES(sigma0=0.5, popsize=12, tolfun=0.0, tolx=0.001, restarts=None)"
+    )
 
 
 def test_suggest_before_setup_is_an_error() -> None:
@@ -342,12 +354,12 @@ def test_failing_trials_do_not_stall_the_search() -> None:
 
 @pytest.mark.parametrize(("trials", "population"), [(70, 4), (150, 8), (250, 16)])
 def test_it_restarts_with_a_larger_population_once_converged(trials: int, population: int) -> None:
-    # A flat objective: CMA's test on the spread of recent values says stop after 19
-    # generations of 4 (76 trials), then after 15 of 8 (120 more).
+    # A flat objective: the values of the last 10 + ceil(30 d / popsize) generations are
+    # all equal after 18 generations of 4 (72 trials), then after 14 of 8 (112 more).
     result = pt.tune(
         lambda c: 1.0,
         box(1),
-        searcher=(searcher := CMAES()),
+        searcher=(searcher := CMAES(restarts=None)),
         executor="simulated",
         workers=2,
         max_trials=trials,
@@ -451,3 +463,114 @@ def test_searcher_config_values_are_plain_numbers() -> None:
     values = [value for config in generation(searcher) for value in config.values()]
     assert values and {type(value) for value in values} <= {float, int}
     assert not any(isinstance(value, np.generic) for value in values)
+
+
+# ----------------------------------------------------------------------------- convergence
+
+
+def test_tolerances_have_pycmas_defaults_and_one_cma_run() -> None:
+    searcher = CMAES()
+    assert (searcher.tolfun, searcher.tolx, searcher.restarts) == (1e-11, 1e-11, 0)
+    assert isinstance(searcher, Converging) and not searcher.converged()
+    assert not isinstance(Random(), Converging) and not has_converged(Random())
+
+
+def sphere_run(
+    searcher: CMAES, *, seed: int = 0, workers: int = 4, **kwargs: Any
+) -> pt.TuneResult:
+    return pt.tune(
+        sphere,
+        box(2),
+        searcher=searcher,
+        executor="simulated",
+        workers=workers,
+        max_trials=3000,
+        seed=seed,
+        store=None,
+        **kwargs,
+    )
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_quadratic_converges_and_the_run_stops(seed: int) -> None:
+    searcher = CMAES()
+    result = sphere_run(searcher, seed=seed)
+    assert result.stop_reason is pt.StopReason.CONVERGED
+    assert len(result.trial_list) < 800  # of 3000 allowed
+    assert best(result) < 1e-14
+    assert searcher.converged() and searcher.restarted == 0
+    assert searcher.suggest() is None and searcher.suggest() is None  # for good
+    # The last generation's values lie within tolfun of each other.
+    values = [t.value for t in result.trial_list[-searcher.population_size :]]
+    assert all(v is not None for v in values)
+    assert max(values) - min(values) < 1e-11  # type: ignore[type-var,operator]
+
+
+def test_a_looser_tolerance_stops_sooner() -> None:
+    default = sphere_run(CMAES())
+    loose = sphere_run(CMAES(tolfun=1e-4))
+    coarse = sphere_run(CMAES(tolfun=0, tolx=1e-3))  # only the step size can stop it
+    assert loose.stop_reason is coarse.stop_reason is pt.StopReason.CONVERGED
+    assert len(loose.trial_list) < 0.6 * len(default.trial_list)
+    assert len(coarse.trial_list) < 0.6 * len(default.trial_list)
+    assert 1e-12 < best(loose) < 1e-3 and best(coarse) < 1e-4
+
+
+def test_no_tolerance_and_unlimited_restarts_run_to_max_trials() -> None:
+    searcher = CMAES(restarts=None)
+    result = sphere_run(searcher)
+    assert result.stop_reason is pt.StopReason.MAX_TRIALS and len(result.trial_list) == 3000
+    assert searcher.restarted >= 1 and not searcher.converged()
+
+
+def test_restarts_double_the_population_then_the_search_ends() -> None:
+    # Flat: each CMA run ends after 18 generations of 4, 14 of 8 and 12 of 16.
+    searcher = CMAES(restarts=2)
+    result = pt.tune(
+        lambda c: 1.0,
+        box(1),
+        searcher=searcher,
+        executor="simulated",
+        workers=2,
+        max_trials=1000,
+        store=None,
+    )
+    assert len(result.trial_list) == 18 * 4 + 14 * 8 + 12 * 16
+    assert result.stop_reason is pt.StopReason.CONVERGED
+    assert searcher.restarted == 2 and searcher.population_size == 16
+
+
+def test_convergence_is_reproducible_whatever_the_workers() -> None:
+    runs = [sphere_run(CMAES(popsize=8), seed=2, workers=workers) for workers in (1, 8, 3)]
+    assert runs[0].stop_reason is pt.StopReason.CONVERGED
+    for result in runs[1:]:
+        assert history(result) == history(runs[0])
+        assert result.stop_reason is pt.StopReason.CONVERGED
+
+
+def test_convergence_after_points_to_evaluate() -> None:
+    result = sphere_run(CMAES(), points_to_evaluate=[{"x0": 0.0, "x1": 0.0}])
+    assert result.stop_reason is pt.StopReason.CONVERGED
+    assert result.trial_list[0].config == {"x0": 0.0, "x1": 0.0}
+
+
+def test_a_converged_run_is_stored_so_and_resumes_to_nothing_more(tmp_path: Any) -> None:
+    def run(max_trials: int, resume: bool) -> pt.TuneResult:
+        return pt.tune(
+            sphere,
+            box(2),
+            searcher=CMAES(),
+            executor="simulated",
+            workers=2,
+            max_trials=max_trials,
+            store=tmp_path / "runs.db",
+            name="fit",
+            resume=resume,
+        )
+
+    first = run(3000, resume=False)
+    assert first.stop_reason is pt.StopReason.CONVERGED
+    assert pt.load(tmp_path / "runs.db", "fit").stop_reason is pt.StopReason.CONVERGED
+    again = run(5000, resume=True)
+    assert again.stop_reason is pt.StopReason.CONVERGED
+    assert history(again) == history(first)

@@ -1,9 +1,10 @@
 """Searchers: what to try next.
 
 A searcher proposes configs (`Searcher.suggest`) and may learn from finished trials
-(`Searcher.observe`). Pick one by name with `make_searcher` or pass an instance. A searcher
-that runs out of configurations says so through the optional `Finite` hook; `runs_out`
-asks it.
+(`Searcher.observe`). Pick one by name with `make_searcher` or pass an instance. Optional
+hooks: a searcher that runs out of configurations says so through `Finite` (`runs_out` asks
+it), one that converges through `Converging` (`has_converged`), and one that hands out a
+fixed list of configs takes the order a run wants through `Ordered` (`set_auto_order`).
 """
 
 from __future__ import annotations
@@ -11,26 +12,31 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..errors import SpecError
-from ._base import Finite, Searcher, runs_out
+from ._base import Converging, Finite, Searcher, has_converged, runs_out
 from ._cmaes import CMAES
 from ._gp import GP
 from ._grid import Grid
 from ._initial import InitialPoints
+from ._order import Ordered, set_auto_order
 from ._qmc import LatinHypercube, Sobol
 from ._random import Random
 
 __all__ = [
     "CMAES",
     "GP",
+    "Converging",
     "Finite",
     "Grid",
     "InitialPoints",
     "LatinHypercube",
+    "Ordered",
     "Random",
     "Searcher",
     "Sobol",
+    "has_converged",
     "make_searcher",
     "runs_out",
+    "set_auto_order",
 ]
 
 _BY_NAME: dict[str, Callable[[], Searcher]] = {

@@ -1,5 +1,5 @@
-"""What a searcher is, the optional hook by which one says it runs out of configurations,
-and the shared part of the searchers that decode blocks of points."""
+"""What a searcher is, the optional hooks by which one says it runs out of configurations or
+has converged, and the shared part of the searchers that decode blocks of points."""
 
 from __future__ import annotations
 
@@ -62,6 +62,27 @@ class Finite(Protocol):
         """Whether, set up on ``space``, this searcher stops suggesting after finitely many
         configs (`Searcher.suggest` returns None for good)."""
         ...
+
+
+@runtime_checkable
+class Converging(Protocol):
+    """A searcher that may converge, and then has nothing more to try: an optional hook.
+
+    Once `converged` is True, `Searcher.suggest` returns None for good, and a run that ends
+    for want of configurations says so with ``StopReason.CONVERGED``. `CMAES` has it (its
+    tolerances); `InitialPoints` asks the searcher after its points. A searcher without this
+    method never converges (see `has_converged`).
+    """
+
+    def converged(self) -> bool:
+        """Whether the search has converged (and so suggests nothing more)."""
+        ...
+
+
+def has_converged(searcher: object) -> bool:
+    """Whether ``searcher`` has converged: its `Converging.converged`, or False for a
+    searcher without the hook."""
+    return isinstance(searcher, Converging) and searcher.converged()
 
 
 def runs_out(searcher: Searcher, space: Space) -> bool:
