@@ -69,6 +69,10 @@ class Context:
         start_step: where a resumed job starts (0 on a fresh start); `load_checkpoint` sets
             it to the step of the checkpoint it loads.
         attempt: 1 for the first run, 2 for the first retry, ...
+        prepared: what the run's ``setup`` returned in the worker running this job (called
+            once per worker, before its first job: data loaded, libraries imported, a model
+            built once, not once per trial); None when the run has no setup. Every job of
+            that worker gets the same object: treat it as read-only, or copy what you change.
     """
 
     __slots__ = (
@@ -81,6 +85,7 @@ class Context:
         "_virtual",
         "attempt",
         "budget",
+        "prepared",
         "seed",
         "start_step",
         "trial_id",
@@ -97,12 +102,14 @@ class Context:
         virtual: bool = False,
         checkpoint: str | None = None,
         reporter: Reporter | None = None,
+        prepared: Any = None,
     ) -> None:
         self.trial_id = trial_id
         self.seed = seed
         self.budget = budget
         self.start_step = start_step
         self.attempt = attempt
+        self.prepared = prepared
         self._virtual: float | None = 0.0 if virtual else None
         self._cancelled = False
         self._pruned = False

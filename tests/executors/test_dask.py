@@ -413,9 +413,11 @@ def test_the_command_line_runs_a_spec_on_the_cluster(cluster: Cluster, tmp_path:
 
 
 class TestContract(ExecutorContract):
-    """On the shared cluster; 2 of its 5 threads, on two of its workers."""
+    """On the shared cluster; 2 of its 5 threads, on two of its workers (a setup runs on
+    every worker of the cluster)."""
 
     address = ""
+    set_up_workers = len(WORKERS)
 
     @pytest.fixture(autouse=True)
     def _on_the_cluster(self, cluster: Cluster) -> None:

@@ -3,8 +3,8 @@
 An executor of your own needs only the protocol; `run_job`, `make_context` and
 `takes_context` run a job the way the built-in executors do (its `Event`, its `Context`),
 `Clock` and `ReportHandler` type its clock and its report handler, `UsesResources` is the
-optional hook for per-trial resources, and `paratune.testing.ExecutorContract` checks the
-result.
+optional hook for per-trial resources, `Setup` and `SetupError` type the run's per-worker
+setup and its failure, and `paratune.testing.ExecutorContract` checks the result.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from .._checks import is_whole
 from ..context import Clock
 from ._base import (
     Executor,
@@ -24,6 +25,7 @@ from ._base import (
 )
 from ._pacing import Pacing
 from ._resources import Resources, parse_resources
+from ._setup import Setup, SetupError, takes_setup
 from .dask import Dask, WallClock
 from .processes import Processes
 from .serial import Serial
@@ -40,16 +42,20 @@ __all__ = [
     "ReportHandler",
     "Resources",
     "Serial",
+    "Setup",
+    "SetupError",
     "Simulated",
     "Threads",
     "UsesResources",
     "VirtualClock",
     "WallClock",
+    "chosen_executor",
     "make_context",
     "make_executor",
     "parse_resources",
     "run_job",
     "takes_context",
+    "takes_setup",
     "use_resources",
 ]
 
@@ -73,19 +79,43 @@ def max_process_workers() -> int:
     return 64 * (os.cpu_count() or 1)
 
 
+def chosen_executor(
+    executor: str | Executor | None, workers: int | None, address: str | None
+) -> str | Executor:
+    """The executor a run uses: ``executor`` itself when one is named; otherwise
+    ``"dask"`` when a scheduler ``address`` is given, ``"processes"`` for more than one
+    worker, and ``"serial"`` for one worker or None.
+
+    >>> chosen_executor(None, 4, None), chosen_executor(None, None, None)
+    ('processes', 'serial')
+    >>> chosen_executor(None, 2, "tcp://head:8786"), chosen_executor("threads", 4, None)
+    ('dask', 'threads')
+    """
+    if executor is not None:
+        return executor
+    if address is not None:
+        return "dask"
+    if is_whole(workers, 2):
+        return "processes"
+    return "serial"
+
+
 def make_executor(
-    executor: str | Executor,
+    executor: str | Executor | None,
     workers: int | None,
     trial_timeout: float | None = None,
     address: str | None = None,
 ) -> Executor:
     """Turn a name (``"serial"``, ``"threads"``, ``"processes"``, ``"simulated"``,
-    ``"dask"``) into an executor with ``workers`` workers; pass an executor object through
-    unchanged. ``trial_timeout`` needs an executor that can stop a running trial;
-    ``address`` (a Dask scheduler's) goes with ``"dask"`` only."""
+    ``"dask"``; None: the one `chosen_executor` picks) into an executor with ``workers``
+    workers; pass an executor object through unchanged. ``trial_timeout`` needs an executor
+    that can stop a running trial; ``address`` (a Dask scheduler's) goes with ``"dask"``
+    only."""
+    executor = chosen_executor(executor, workers, address)
     if address is not None and executor != "dask":
         raise ValueError(
-            f"address is the Dask scheduler's: it needs executor='dask', got {executor!r}"
+            "address is the Dask scheduler's: it needs executor='dask' (or none named), "
+            f"got {executor!r}"
         )
     if trial_timeout is not None and executor not in ("processes", "simulated"):
         raise ValueError(
@@ -102,7 +132,10 @@ def make_executor(
         _check_bound(executor, workers, address)
     if executor == "serial":
         if workers not in (None, 1):
-            raise ValueError(f"executor='serial' runs one job at a time; got workers={workers}")
+            raise ValueError(
+                f"executor='serial' runs one job at a time; got workers={workers}; "
+                "leave executor out or name 'processes'"
+            )
         return Serial()
     if executor == "threads":
         return Threads(workers)

@@ -14,6 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 from ..context import Clock, Context, Reporter, TrialCancelled, TrialPruned
 from ..trial import Event, Job, Report
 from ._resources import Resources
+from ._setup import Setup
 
 _HOST = socket.gethostname()
 _pid = os.getpid()  # one int shared by every event of this process, not a new one per trial
@@ -58,13 +59,26 @@ class Executor(Protocol):
         """The clock the run is measured with."""
         ...
 
-    def start(self, objective: Objective, on_report: ReportHandler | None = None) -> None:
+    def start(
+        self,
+        objective: Objective,
+        on_report: ReportHandler | None = None,
+        *,
+        setup: Setup | None = None,
+    ) -> None:
         """Start the workers and ship them the objective (once, not once per job).
 
         Every ``ctx.report`` of a running job is handed to ``on_report`` in the driver's
         thread, from within `completed` (or at once, for an executor that runs jobs in the
         driver), and the objective waits for its answer. None: reports are kept nowhere and
         trials always go on.
+
+        ``setup`` (optional: an executor without it refuses runs that have one) is called
+        once in each worker before it takes its first job, also in a worker that replaces
+        one that died, and what it returns is ``ctx.prepared`` of every job that worker
+        runs. Its time is start-up, in no job's span. One that raises (or whose worker dies
+        in it) raises `SetupError` from `start`, or from `completed` for a worker that
+        replaces another, before that worker runs a job.
         """
         ...
 
@@ -127,9 +141,11 @@ def takes_context(objective: Objective) -> bool:
     return positional >= 2
 
 
-def make_context(job: Job, *, virtual: bool = False, reporter: Reporter | None = None) -> Context:
+def make_context(
+    job: Job, *, virtual: bool = False, reporter: Reporter | None = None, prepared: Any = None
+) -> Context:
     """The `Context` an objective gets for ``job``: its trial, seed, budget, start step,
-    attempt and checkpoint.
+    attempt and checkpoint, and what its worker's setup ``prepared``.
 
     Args:
         job: the job about to run.
@@ -138,6 +154,7 @@ def make_context(job: Job, *, virtual: bool = False, reporter: Reporter | None =
         reporter: called with ``(step, metrics)`` on each ``ctx.report``; it returns
             whether the trial goes on (False: the report raises `TrialPruned`). None: reports
             are kept in the context only.
+        prepared: what the run's setup returned in this worker (None without a setup).
     """
     return Context(
         trial_id=job.trial_id,
@@ -148,6 +165,7 @@ def make_context(job: Job, *, virtual: bool = False, reporter: Reporter | None =
         virtual=virtual,
         checkpoint=job.checkpoint,
         reporter=reporter,
+        prepared=prepared,
     )
 
 
@@ -244,7 +262,7 @@ def cancelled_event(
     )
 
 
-def _error_text(exc: Exception) -> tuple[str, str]:
+def _error_text(exc: BaseException) -> tuple[str, str]:
     """``"ValueError: message"`` and the traceback of an exception the objective raised;
     an exception whose own ``str`` raises is named by its class alone."""
     try:
@@ -263,14 +281,19 @@ def run_job(
     now: Callable[[], float],
     cpu: CpuTime | None = None,
     memory: PeakMemory | None = None,
+    contained: bool = False,
 ) -> Event:
     """Run one job and turn whatever happens into an `Event`.
 
     ``ctx`` is None for an objective that takes only the config. An exception is caught and
     recorded with its traceback; `TrialCancelled` marks the job cancelled; `TrialPruned` (or
     a context told to stop) marks it pruned, with its last report as the result.
-    `KeyboardInterrupt` propagates, so Ctrl-C still stops a serial run. ``cpu`` measures
-    the job's CPU time, and ``memory`` its peak memory, where given.
+    `KeyboardInterrupt` and `SystemExit` propagate, so Ctrl-C still stops a serial run,
+    unless the job is ``contained``: run in a worker (a thread or a process of its own),
+    where they can only come from the objective itself (``sys.exit(3)``, a stray ``raise
+    KeyboardInterrupt``), and fail its job with their traceback like any exception, the
+    worker living on. ``cpu`` measures the job's CPU time, and ``memory`` its peak memory,
+    where given.
     """
     measured = memory is not None and memory.start()
     cpu_started = cpu.start() if cpu is not None else None
@@ -286,6 +309,10 @@ def run_job(
     except TrialPruned:
         result = None
     except Exception as exc:
+        ok, result, (error, tb) = False, None, _error_text(exc)
+    except BaseException as exc:
+        if not contained:
+            raise
         ok, result, (error, tb) = False, None, _error_text(exc)
     finished = now()
     cpu_time = cpu.finish(cpu_started, finished - started) if cpu is not None else None

@@ -106,29 +106,35 @@ def _is_ip6(host: str) -> bool:
 
 
 @contextlib.contextmanager
-def pickled_by_value(objective: Objective) -> Iterator[None]:
-    """Pickle the objective's own module by value when it is not an installed package (a
-    script, or a spec's objective module beside it), so that workers on other machines need
-    not have the file: only the packages it imports."""
-    module = sys.modules.get(getattr(objective, "__module__", "") or "")
-    file = getattr(module, "__file__", None)
-    installed = {sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}
-    if (
-        module is None
-        or file is None
-        or module.__name__ == "__main__"
-        or any(
-            os.path.abspath(file).startswith(os.path.abspath(folder) + os.sep)
-            for folder in installed
-        )
-    ):
-        yield
-        return
-    cloudpickle.register_pickle_by_value(module)
+def pickled_by_value(*functions: Objective | None) -> Iterator[None]:
+    """Pickle the own modules of ``functions`` (the objective, the setup; the function a
+    `functools.partial` wraps) by value when they are not installed packages nor the
+    standard library's (a script, or a spec's objective module beside it), so that workers
+    on other machines need not have the files: only the packages they import."""
+    modules = {}
+    for function in functions:
+        function = getattr(function, "func", function)  # a partial's function
+        module = sys.modules.get(getattr(function, "__module__", "") or "")
+        if module is not None and _own(module):
+            modules[module.__name__] = module
+    for module in modules.values():
+        cloudpickle.register_pickle_by_value(module)
     try:
         yield
     finally:
-        cloudpickle.unregister_pickle_by_value(module)
+        for module in modules.values():
+            cloudpickle.unregister_pickle_by_value(module)
+
+
+def _own(module: Any) -> bool:
+    """Whether ``module`` is a file of the user's: not a script's ``__main__``, nor in an
+    installed package or the standard library."""
+    file = getattr(module, "__file__", None)
+    if file is None or module.__name__ == "__main__":
+        return False
+    installed = {sysconfig.get_path(kind) for kind in ("purelib", "platlib", "stdlib")}
+    path = os.path.abspath(file)
+    return not any(path.startswith(os.path.abspath(folder) + os.sep) for folder in installed)
 
 
 def task_error(exc: BaseException | None) -> str:

@@ -14,6 +14,7 @@ import cloudpickle
 from ..context import Context, Reporter
 from ..trial import Event, Job, Report
 from ._base import CpuTime, Objective, make_context, run_job
+from ._setup import call_setup
 
 if TYPE_CHECKING:
     from distributed import WorkerPlugin
@@ -23,8 +24,11 @@ else:
     except ImportError:  # never used then: `Dask` needs distributed to connect at all
         WorkerPlugin = object
 
-# The objectives loaded in this worker process, by run token: (objective, with_context).
-_OBJECTIVES: dict[str, tuple[Objective, bool]] = {}
+# The objectives loaded in this worker process, by run token: (objective, with_context,
+# what the run's setup prepared here).
+_OBJECTIVES: dict[str, tuple[Objective, bool, Any]] = {}
+# The runs whose setup failed in this worker process, by run token.
+_FAILED: dict[str, SetupRaised] = {}
 # The contexts of the jobs running in this worker process, by (run token, trial, attempt).
 _RUNNING: dict[tuple[str, int, int], Context] = {}
 
@@ -49,13 +53,28 @@ def report_topic(token: str) -> str:
     return f"paratune-{token}-reports"
 
 
+class SetupRaised(Exception):
+    """The run's setup raised on a Dask worker: raised there, by the plugin (which fails its
+    registration) and by the run's tasks, for the driver to raise `SetupError`.
+
+    Args:
+        where: the worker (``"Dask worker tcp://..."``).
+        error: what the setup raised, ``"ValueError: message"``.
+        traceback: its traceback.
+    """
+
+    def __init__(self, where: str, error: str, traceback: str) -> None:
+        super().__init__(where, error, traceback)
+        self.where, self.error, self.traceback = where, error, traceback
+
+
 class ShipObjective(WorkerPlugin):
     """Carries the cloudpickled objective to each worker, also to those that join or restart
-    later, and loads it there once.
+    later, loads it there once, and calls the run's setup there once.
 
     Args:
         token: the run's token, which the tasks name the objective by.
-        payload: ``cloudpickle.dumps((objective, takes_context(objective)))``.
+        payload: ``cloudpickle.dumps((objective, takes_context(objective), setup))``.
     """
 
     def __init__(self, token: str, payload: bytes) -> None:
@@ -63,12 +82,20 @@ class ShipObjective(WorkerPlugin):
         self.payload = payload
 
     def setup(self, worker: Any) -> None:
-        """Load the objective on ``worker`` (an error here fails the registration)."""
-        _OBJECTIVES[self.token] = cloudpickle.loads(self.payload)
+        """Load the objective on ``worker`` and call the setup (an error here fails the
+        registration; on a worker that joins later, its tasks raise it)."""
+        objective, with_context, setup = cloudpickle.loads(self.payload)
+        prepared, failed = call_setup(setup, contained=True)
+        if failed is not None:
+            where = f"Dask worker {getattr(worker, 'address', '?')}"
+            _FAILED[self.token] = SetupRaised(where, *failed)
+            raise _FAILED[self.token]
+        _OBJECTIVES[self.token] = (objective, with_context, prepared)
 
     def teardown(self, worker: Any) -> None:
-        """Forget the objective."""
+        """Forget the objective, and what the setup prepared."""
         _OBJECTIVES.pop(self.token, None)
+        _FAILED.pop(self.token, None)
 
 
 def run_task(token: str, jobs: list[Job], reports: bool) -> tuple[list[Event], str] | None:
@@ -76,17 +103,21 @@ def run_task(token: str, jobs: list[Job], reports: bool) -> tuple[list[Event], s
     which every host shares) and this worker's address are pushed to the driver as a worker
     event when they are small, and None is returned; otherwise they are returned. With
     ``reports``, each ``ctx.report`` goes to the driver and waits for its answer."""
-    objective, with_context = _OBJECTIVES[token]
+    if token in _FAILED:
+        raise _FAILED[token]
+    objective, with_context, prepared = _OBJECTIVES[token]
     events = []
     cpu = CpuTime()  # this thread's
     for job in jobs:
         reporter = _reporter(token, job) if reports else None
-        ctx = make_context(job, reporter=reporter) if with_context else None
+        ctx = make_context(job, reporter=reporter, prepared=prepared) if with_context else None
         name = (token, job.trial_id, job.attempt)
         if ctx is not None:
             _RUNNING[name] = ctx
         try:
-            events.append(run_job(objective, job, ctx, worker=-1, now=time.time, cpu=cpu))
+            # Contained: the objective's `SystemExit` fails its job, not the worker's thread.
+            event = run_job(objective, job, ctx, worker=-1, now=time.time, cpu=cpu, contained=True)
+            events.append(event)
         finally:
             _RUNNING.pop(name, None)
     from distributed import get_worker

@@ -8,16 +8,18 @@ import pickle
 import signal
 import threading
 import time
+import traceback
 from collections import deque
 from collections.abc import Mapping
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, NamedTuple
 
 import cloudpickle
 
 from ..trial import Event, Job, Report
-from ._base import _MEASURE_AFTER, CpuTime, PeakMemory, make_context, run_job
+from ._base import _MEASURE_AFTER, CpuTime, Objective, PeakMemory, make_context, run_job
 from ._resources import Placement, apply_placement
+from ._setup import SetupFailed, call_setup
 from ._worker_state import WorkerState
 
 # A worker sends what it has finished at the end of each batch of jobs, or sooner once this
@@ -36,18 +38,28 @@ class Retiring:
     the jobs it had not started to a new worker."""
 
 
+class SetupDone(NamedTuple):
+    """What a worker of a run with a setup sends first, once the setup has run: ``failed``
+    is None when it went well; otherwise the worker exits."""
+
+    failed: SetupFailed | None
+
+
 def worker_main(
-    conn: Connection, payload: bytes, worker: int, placement: Placement | None = None
+    conn: Connection,
+    payload: bytes,
+    worker: int,
+    placement: Placement | None = None,
+    setup: bytes | None = None,
 ) -> None:
-    """Receive batches of jobs, run them, send their events back, until told to stop.
-    ``placement``: the cores and GPUs this worker's trials get (None: no per-trial resources)."""
-    _detach_from_the_driver()
-    _exit_with_the_driver()
-    if placement is not None:
-        apply_placement(placement)  # before the objective (and what it imports) loads
-    objective, with_context, reports = cloudpickle.loads(payload)
-    # Recorded once the objective has loaded: what its imports set up, every trial keeps.
-    state = WorkerState()
+    """Run the setup, if any (``setup``: it, cloudpickled), then receive batches of jobs, run
+    them, send their events back, until told to stop. ``placement``: the cores and GPUs this
+    worker's trials get (None: no per-trial resources)."""
+    started = _start(conn, payload, placement, setup)
+    if started is None:
+        return  # its setup failed, and the driver knows
+    objective, with_context, reports, prepared = started
+    state = WorkerState()  # after the loading and the setup: what they set up, trials keep
     memory = PeakMemory()
     cpu = CpuTime(time.process_time)
     # Batches that arrived while a report waited for its answer.
@@ -79,9 +91,10 @@ def worker_main(
             ctx = None
             if with_context:
                 reporter = (lambda s, m, job=job: ask(job, s, m)) if reports else None
-                ctx = make_context(job, reporter=reporter)
+                ctx = make_context(job, reporter=reporter, prepared=prepared)
+            # Contained: the objective's `SystemExit` fails its job; this worker lives on.
             event = run_job(objective, job, ctx, worker=worker, now=time.monotonic, cpu=cpu,
-                            memory=memory)  # fmt: skip
+                            memory=memory, contained=True)  # fmt: skip
             ready.append(event)
             # Resource limits are compared only where that costs a small part of the trial.
             if not state.restore(thorough=event.finished - event.started >= _MEASURE_AFTER):
@@ -95,6 +108,36 @@ def worker_main(
         if ready:
             _send(conn, ready)
             ready = []
+
+
+def _start(
+    conn: Connection, payload: bytes, placement: Placement | None, setup: bytes | None
+) -> tuple[Objective, bool, bool, Any] | None:
+    """Make this process a worker: out of the driver's stops, ending with the driver, on
+    its ``placement``, with the objective loaded and the setup run. Returns the objective,
+    whether it takes a context, whether it reports, and what the setup prepared; None when
+    the setup failed."""
+    _detach_from_the_driver()
+    _exit_with_the_driver()
+    if placement is not None:
+        apply_placement(placement)  # before the objective (and what it imports) loads
+    objective, with_context, reports = cloudpickle.loads(payload)
+    prepared, failed = _set_up(conn, setup)
+    return None if failed else (objective, with_context, reports, prepared)
+
+
+def _set_up(conn: Connection, setup: bytes | None) -> tuple[Any, bool]:
+    """Call the run's setup, if it has one, and tell the driver how it went; return what it
+    prepared, and whether it failed."""
+    if setup is None:
+        return None, False
+    try:
+        prepared, failed = call_setup(cloudpickle.loads(setup), contained=True)
+    except Exception as exc:  # it cannot be loaded here (its module is missing, say)
+        error = f"it cannot be loaded in the worker: {type(exc).__name__}: {exc}"
+        prepared, failed = None, SetupFailed(error, traceback.format_exc())
+    conn.send(SetupDone(failed))
+    return prepared, failed is not None
 
 
 def _detach_from_the_driver() -> None:

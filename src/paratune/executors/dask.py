@@ -33,6 +33,7 @@ from ._dask_support import (
 from ._dask_survey import Survey
 from ._pacing import Pacing
 from ._resources import Resources, parse_resources
+from ._setup import Setup, SetupError, SetupFailed, setup_error
 
 # How often (seconds) a wait with no completions checks that the scheduler is still there.
 _CHECK_EVERY = 1.0
@@ -144,6 +145,7 @@ class Dask:
         self._inbox: Inbox = queue.SimpleQueue()  # from the client's thread
         self._worker_side: Any = None
         self._on_report: ReportHandler | None = None
+        self._setup: Setup | None = None
 
     def __repr__(self) -> str:
         where = self.address if isinstance(self.address, str) else None
@@ -178,16 +180,31 @@ class Dask:
 
     # ---- the executor protocol -------------------------------------------------------------
 
-    def start(self, objective: Objective, on_report: ReportHandler | None = None) -> None:
+    def start(
+        self,
+        objective: Objective,
+        on_report: ReportHandler | None = None,
+        *,
+        setup: Setup | None = None,
+    ) -> None:
         """Connect (starting the local cluster if there is one) and hand the objective to
-        every worker, once. Each ``ctx.report`` travels to the driver as a worker event, is
-        handed to ``on_report`` within `completed`, and the objective waits for the answer
-        (a Dask `Variable`): a few milliseconds per report."""
+        every worker, once; each worker calls ``setup`` then (a worker that joins later,
+        when it joins), and this returns once the workers there are have. Each
+        ``ctx.report`` travels to the driver as a worker event, is handed to ``on_report``
+        within `completed`, and the objective waits for the answer (a Dask `Variable`): a
+        few milliseconds per report.
+
+        Raises:
+            TypeError: the objective or the setup cannot be pickled.
+            SetupError: the setup raised on a worker.
+        """
         try:
-            with pickled_by_value(objective):
-                payload = cloudpickle.dumps((objective, takes_context(objective)))
+            with pickled_by_value(objective, setup):
+                payload = cloudpickle.dumps((objective, takes_context(objective), setup))
         except Exception as exc:
-            raise TypeError(f"the objective cannot be sent to Dask workers: {exc}") from exc
+            what = "objective" if setup is None else "objective or the setup"
+            raise TypeError(f"the {what} cannot be sent to Dask workers: {exc}") from exc
+        self._setup = setup
         client = self._link.connect()
         try:
             self._begin(client, payload, on_report)
@@ -196,7 +213,8 @@ class Dask:
             raise
 
     def _begin(self, client: Any, payload: bytes, on_report: ReportHandler | None) -> None:
-        """Ship the objective to the workers and listen for the run's events."""
+        """Ship the objective to the workers (running the setup there) and listen for the
+        run's events."""
         from . import _dask_worker
 
         self._worker_side = _dask_worker
@@ -207,6 +225,8 @@ class Dask:
         try:
             plugin = _dask_worker.ShipObjective(self._token, payload)
             client.register_plugin(plugin, name=self._plugin_name())
+        except _dask_worker.SetupRaised as exc:
+            raise self._setup_error(exc) from None
         except Exception as exc:
             raise ParatuneError(
                 f"the objective cannot be loaded on the Dask workers: {type(exc).__name__}: {exc}"
@@ -381,6 +401,8 @@ class Dask:
             if status in ("finished", "pending") or task.future.key not in self._flight.tasks:
                 continue  # pending: a worker's loss touched it, and it runs on
             del self._flight.tasks[task.future.key]
+            if isinstance(task.future.exception(), self._worker_side.SetupRaised):
+                raise self._setup_error(task.future.exception())  # a worker that joined late
             if status == "error" and type(task.future.exception()).__name__ == "KilledWorker":
                 events += self._flight.moved(task, task.address or "?")  # the scheduler gave up
                 continue
@@ -391,6 +413,11 @@ class Dask:
             else:
                 events += self._flight.fail(task, task_error(task.future.exception()))
         return events
+
+    def _setup_error(self, raised: Any) -> SetupError:
+        """The `SetupError` of a setup that raised on a worker."""
+        assert self._setup is not None
+        return setup_error(self._setup, raised.where, SetupFailed(raised.error, raised.traceback))
 
     def _answer(self, answer: str, pickled: bytes) -> None:
         """Hand a report to the driver's handler and send its answer back to the worker."""

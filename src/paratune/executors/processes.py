@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing
 import os
@@ -20,7 +21,8 @@ from ..trial import Event, Job, Report
 from ._base import _HOST, LONGEST_WAIT, Objective, ReportHandler, cancelled_event, takes_context
 from ._pacing import Pacing
 from ._resources import Placement, Resources, plan_slots, visible_cpus, visible_gpus
-from ._worker import Retiring, worker_main
+from ._setup import Setup, SetupFailed, setup_error
+from ._worker import Retiring, SetupDone, worker_main
 from ._worker_process import KILL_GRACE, WorkerProcess
 
 # Seconds `close` gives the workers to finish their jobs and exit before they are killed.
@@ -38,6 +40,7 @@ class _Slot:
     # the events of a message's jobs by the time it ends, so the job running is in the first.
     batches: deque[int] = field(default_factory=deque)
     busy_since: float = 0.0  # when the job now running started, as far as the driver knows
+    ready: bool = True  # False until a worker with a setup to run has said it ran it
 
 
 class Processes:
@@ -50,7 +53,8 @@ class Processes:
     the processes a trial starts end with the trial when its worker dies or is killed. After
     each trial the worker puts back what the trial changed in its process (standard streams,
     working folder, resource limits, signal handlers); where it cannot, it is replaced
-    before the next trial. Very short jobs are sent in chunks (see `free_slots`).
+    before the next trial. Very short jobs are sent in chunks (see `free_slots`). A run's
+    setup runs once in each worker, also in one that replaces a worker that died.
 
     Args:
         workers: number of worker processes (default: the number of CPUs).
@@ -89,6 +93,9 @@ class Processes:
         # Typed loosely: typeshed's BaseContext lacks the Process every concrete context has.
         self._mp: Any = multiprocessing.get_context(start_method)
         self._payload = b""
+        self._setup: Setup | None = None
+        self._setup_payload: bytes | None = None
+        self._setup_failed = False
         self._slots: list[_Slot] = []
         self._taken: list[Event] = []  # taken from the workers, not yet handed over
         self._in_flight = 0
@@ -113,36 +120,87 @@ class Processes:
         self._placements = plan_slots(resources, cpus=cpus, gpus=gpus, workers=self._asked)
         self.workers = len(self._placements)
 
-    def start(self, objective: Objective, on_report: ReportHandler | None = None) -> None:
-        """Prepare the objective for the workers. Each worker process starts when its first
-        job comes, and gets that job at once, so the first trials run while the later
-        workers are still starting. A report travels to the driver, is handled in
-        `completed`, and its worker waits for the answer."""
+    def start(
+        self,
+        objective: Objective,
+        on_report: ReportHandler | None = None,
+        *,
+        setup: Setup | None = None,
+    ) -> None:
+        """Prepare the objective for the workers. Without a ``setup``, each worker process
+        starts when its first job comes, and gets that job at once, so the first trials run
+        while the later workers are still starting. With one, every worker starts here and
+        runs it, and this returns once all have. A report travels to the driver, is
+        handled in `completed`, and its worker waits for the answer.
+
+        Raises:
+            TypeError: the objective or the setup cannot be pickled.
+            SetupError: the setup raised in a worker, or the worker died in it.
+        """
         self._on_report = on_report
         self._pacing.reset()
         self._chunk = 1
         self._suspects.clear()
-        try:
-            payload = (objective, takes_context(objective), on_report is not None)
-            self._payload = cloudpickle.dumps(payload)
-        except Exception as exc:
-            raise TypeError(
-                f"the objective cannot be sent to worker processes: {exc}; "
-                "use executor='threads' for objectives that cannot be pickled"
-            ) from exc
+        payload = (objective, takes_context(objective), on_report is not None)
+        self._payload = _pickled("objective", payload)
+        self._setup, self._setup_failed = setup, False
+        self._setup_payload = None if setup is None else _pickled("setup", setup)
         self._slots = []
+        if setup is not None:
+            self._await_setup()
+
+    def _await_setup(self) -> None:
+        """Start every worker, and wait until each has run the setup.
+
+        Raises:
+            SetupError: the setup failed in one (every worker is then ended).
+        """
+        try:
+            self._slots = [self._spawn(index) for index in range(self.workers)]
+            while waiting := [slot for slot in self._slots if not slot.ready]:
+                watched: dict[Any, _Slot] = {slot.conn: slot for slot in waiting}
+                watched.update((slot.worker.death, slot) for slot in waiting)
+                for slot in dict.fromkeys(watched[key] for key in wait(list(watched))):
+                    self._setup_done(slot)
+        except BaseException:  # also Ctrl-C meanwhile: no worker is left behind
+            self.close()
+            raise
+
+    def _setup_done(self, slot: _Slot) -> None:
+        """Read a worker's first message, which says how its setup went; it is ready then.
+
+        Raises:
+            SetupError: the setup failed, or the worker died before it said.
+        """
+        assert self._setup is not None
+        message = None
+        with contextlib.suppress(EOFError, OSError):
+            if slot.conn.poll(0):
+                message = slot.conn.recv()
+        if isinstance(message, SetupDone) and message.failed is None:
+            slot.ready = True
+            slot.busy_since = time.monotonic()  # its setup is not its first job's time
+            return
+        self._setup_failed = True  # `cancel` then stops the others without waiting
+        if isinstance(message, SetupDone) and message.failed is not None:
+            failed = message.failed
+        else:
+            slot.worker.end()
+            reason = f"the worker died while it ran ({slot.worker.exit_reason()})"
+            failed = SetupFailed(reason, "")
+        raise setup_error(self._setup, f"worker process {slot.worker.pid}", failed)
 
     def _spawn(self, index: int) -> _Slot:
         parent, child = self._mp.Pipe(duplex=True)
         process = self._mp.Process(
             target=worker_main,
-            args=(child, self._payload, index, self._placement(index)),
+            args=(child, self._payload, index, self._placement(index), self._setup_payload),
             name=f"paratune-worker-{index}",
             daemon=True,
         )
         process.start()
         child.close()
-        return _Slot(index, WorkerProcess(process), parent)
+        return _Slot(index, WorkerProcess(process), parent, ready=self._setup is None)
 
     def _placement(self, index: int) -> Placement | None:
         return None if self._placements is None else self._placements[index]
@@ -230,6 +288,10 @@ class Processes:
         replace it if it died, retired or sent what cannot be read."""
         if dead:  # what it sent before it died is still there; read it without waiting
             os.set_blocking(slot.conn.fileno(), False)
+        if not slot.ready:  # a new worker's first message: its setup went well, or it raises
+            self._setup_done(slot)
+            if not dead:
+                return []
         events: list[Event] = []
         while True:
             try:
@@ -325,7 +387,7 @@ class Processes:
         now = time.monotonic()
         events: list[Event] = []
         for slot in list(self._slots):
-            if slot.jobs and now - slot.busy_since >= self.trial_timeout:
+            if slot.jobs and slot.ready and now - slot.busy_since >= self.trial_timeout:
                 events.extend(self._replace(slot, self._timeout_reason(slot.worker)))
         return events
 
@@ -345,7 +407,7 @@ class Processes:
         if self.trial_timeout is None:
             return timeout
         now = time.monotonic()
-        ends = [s.busy_since + self.trial_timeout - now for s in self._slots if s.jobs]
+        ends = [s.busy_since + self.trial_timeout - now for s in self._slots if s.jobs and s.ready]
         if not ends:
             return timeout
         first = max(0.0, min(ends))
@@ -354,7 +416,8 @@ class Processes:
     def cancel(self) -> list[Event]:
         """Kill every busy worker (and its process group) and report its jobs cancelled;
         only `close` may follow."""
-        events = self.completed(timeout=0)
+        # After a failed setup, only what was taken already: a wait would raise again.
+        events = self._handed_over() if self._setup_failed else self.completed(timeout=0)
         now = time.monotonic()
         busy = [slot for slot in self._slots if slot.jobs or slot.outbox]
         for slot in busy:  # all at once, then wait for them together
@@ -389,3 +452,15 @@ class Processes:
             slot.worker.end(deadline - time.monotonic())
             slot.conn.close()
         self._slots = []
+
+
+def _pickled(what: str, value: Any) -> bytes:
+    """``value`` cloudpickled for the workers, or a `TypeError` that names ``what`` it is."""
+    try:
+        pickled: bytes = cloudpickle.dumps(value)
+    except Exception as exc:
+        raise TypeError(
+            f"the {what} cannot be sent to worker processes: {exc}; "
+            f"use executor='threads' for {what}s that cannot be pickled"
+        ) from exc
+    return pickled

@@ -12,6 +12,7 @@ from .._signals import STOPS
 from ..context import RealClock
 from ..trial import Event, Job, Report
 from ._base import CpuTime, Objective, ReportHandler, make_context, run_job, takes_context
+from ._setup import Setup, prepare
 
 
 class Serial:
@@ -38,9 +39,22 @@ class Serial:
         self._cpu = CpuTime()
         self._handlers: tuple[object, ...] = ()  # the driver's, of the signals that stop it
         self._trials = 0
+        self._prepared: Any = None
 
-    def start(self, objective: Objective, on_report: ReportHandler | None = None) -> None:
-        """Keep the objective; nothing to start. Reports are handed over as they are made."""
+    def start(
+        self,
+        objective: Objective,
+        on_report: ReportHandler | None = None,
+        *,
+        setup: Setup | None = None,
+    ) -> None:
+        """Keep the objective and call ``setup``, once, here in the driver. Reports are
+        handed over as they are made.
+
+        Raises:
+            SetupError: the setup raised (its `KeyboardInterrupt` stops the run, as Ctrl-C).
+        """
+        self._prepared = prepare(setup, "the driver")
         self._objective = objective
         self._with_context = takes_context(objective)
         self._on_report = on_report
@@ -62,7 +76,7 @@ class Serial:
                 report = Report(job.trial_id, job.attempt, step, metrics, time.monotonic())
                 return on_report is None or on_report(report)
 
-            ctx = make_context(job, reporter=reporter)
+            ctx = make_context(job, reporter=reporter, prepared=self._prepared)
         # A trial must not take the user's stop away. Reading the handlers costs more than
         # a trivial trial: they are checked after a trial of 1 ms or more, and every 100th.
         self._trials += 1
@@ -84,8 +98,9 @@ class Serial:
         return self.completed()
 
     def close(self) -> None:
-        """Nothing to release."""
+        """Nothing to release but what the setup prepared."""
         self._objective = None
+        self._prepared = None
 
 
 def _stop_handlers() -> tuple[object, ...]:

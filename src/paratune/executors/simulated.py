@@ -20,6 +20,7 @@ from ._base import (
     run_job,
     takes_context,
 )
+from ._setup import Setup, prepare
 
 
 class VirtualClock:
@@ -84,12 +85,25 @@ class Simulated:
         self._objective: Objective | None = None
         self._with_context = False
         self._on_report: ReportHandler | None = None
+        self._prepared: Any = None
         self._pending: list[tuple[float, int, _Running]] = []  # (when, order, job)
         self._order = 0
         self._idle = list(range(workers))  # a heap: the lowest idle worker takes the next job
 
-    def start(self, objective: Objective, on_report: ReportHandler | None = None) -> None:
-        """Keep the objective; the clock starts at 0."""
+    def start(
+        self,
+        objective: Objective,
+        on_report: ReportHandler | None = None,
+        *,
+        setup: Setup | None = None,
+    ) -> None:
+        """Keep the objective and call ``setup`` once, in the driver (every virtual worker
+        shares what it prepared; it takes no virtual time); the clock starts at 0.
+
+        Raises:
+            SetupError: the setup raised.
+        """
+        self._prepared = prepare(setup, "the driver")
         self._objective = objective
         self._with_context = takes_context(objective)
         self._on_report = on_report
@@ -110,7 +124,7 @@ class Simulated:
             self._schedule(_Running(job, worker, started, None, None, event=event))
             return
         reporter = _pause if self._on_report is not None else None
-        ctx = make_context(job, virtual=True, reporter=reporter)
+        ctx = make_context(job, virtual=True, reporter=reporter, prepared=self._prepared)
         runner = greenlet.greenlet(
             lambda: run_job(objective, job, ctx, worker=worker, now=self.clock.now)
         )
@@ -186,8 +200,9 @@ class Simulated:
         running.runner = None
 
     def close(self) -> None:
-        """Nothing to release."""
+        """Nothing to release but what the setup prepared."""
         self._objective = None
+        self._prepared = None
 
 
 def _pause(step: int, metrics: Mapping[str, Any]) -> bool:

@@ -21,6 +21,7 @@ from ._base import (
     run_job,
     takes_context,
 )
+from ._setup import Setup, SetupFailed, call_setup, setup_error
 
 _STOP = None
 
@@ -65,15 +66,27 @@ class Threads:
         self._in_flight = 0
         self._on_report: ReportHandler | None = None
 
-    def start(self, objective: Objective, on_report: ReportHandler | None = None) -> None:
-        """Start the worker threads. A report waits in its thread until the driver has
-        handled it in `completed`."""
+    def start(
+        self,
+        objective: Objective,
+        on_report: ReportHandler | None = None,
+        *,
+        setup: Setup | None = None,
+    ) -> None:
+        """Start the worker threads. With a ``setup``, each thread calls it before its first
+        job, and this returns once every one has. A report waits in its thread until the
+        driver has handled it in `completed`.
+
+        Raises:
+            SetupError: the setup raised in a thread (anything, `SystemExit` included).
+        """
         with_context = takes_context(objective)
         self._on_report = on_report
+        ready: queue.SimpleQueue[tuple[int, SetupFailed | None]] = queue.SimpleQueue()
         self._threads = [
             threading.Thread(
                 target=self._work,
-                args=(objective, with_context, index),
+                args=(objective, with_context, index, setup, ready),
                 name=f"paratune-worker-{index}",
                 daemon=True,
             )
@@ -81,14 +94,46 @@ class Threads:
         ]
         for thread in self._threads:
             thread.start()
+        if setup is not None:
+            self._await_setup(setup, ready)
 
-    def _work(self, objective: Objective, with_context: bool, worker: int) -> None:
+    def _await_setup(
+        self, setup: Setup, ready: queue.SimpleQueue[tuple[int, SetupFailed | None]]
+    ) -> None:
+        """Wait for every thread's setup; at the first that failed, stop them and raise."""
+        try:
+            for _ in self._threads:
+                worker, failed = ready.get()
+                if failed is not None:
+                    raise setup_error(setup, f"worker thread {worker}", failed)
+        except BaseException:  # also Ctrl-C meanwhile: no thread is left waiting for jobs
+            self.close()
+            raise
+
+    def _work(
+        self,
+        objective: Objective,
+        with_context: bool,
+        worker: int,
+        setup: Setup | None,
+        ready: queue.SimpleQueue[tuple[int, SetupFailed | None]],
+    ) -> None:
+        prepared, failed = call_setup(setup, contained=True)
+        if setup is not None:
+            ready.put((worker, failed))
+        if failed is not None:
+            return
         cpu = CpuTime()  # this thread's
         while (job := self._jobs.get()) is not _STOP:
-            ctx = make_context(job, reporter=self._reporter(job)) if with_context else None
+            ctx = None
+            if with_context:
+                ctx = make_context(job, reporter=self._reporter(job), prepared=prepared)
             with self._lock:
                 self._running[job.trial_id] = (ctx, time.monotonic(), worker, job)
-            event = run_job(objective, job, ctx, worker=worker, now=time.monotonic, cpu=cpu)
+            # Contained: a `SystemExit` or `KeyboardInterrupt` of the objective would end
+            # this thread, and its job would never be reported.
+            event = run_job(objective, job, ctx, worker=worker, now=time.monotonic, cpu=cpu,
+                            contained=True)  # fmt: skip
             with self._lock:
                 self._running.pop(job.trial_id, None)
             self._events.put(event)

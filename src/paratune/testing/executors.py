@@ -4,7 +4,10 @@ The contract drives an executor through the `Executor` protocol as the tuner doe
 free_slots, submit, completed, cancel, close, its clock), with the objectives of this module,
 and checks what comes back: every job's event once, results as jobs end rather than in
 submission order, a failure kept to its own job, reports handled in the driver, cancellation,
-and as many jobs at once as the executor has workers.
+as many jobs at once as the executor has workers, and the run's setup: called once per worker
+before its first job, its result each job's ``ctx.prepared``, its time no job's, its failure
+a `SetupError` before any job runs. (The setup checks are skipped for an executor whose
+``start`` takes no ``setup`` keyword: `tune` refuses a setup for it.)
 
 Subclass `ExecutorContract` to check an executor of your own::
 
@@ -18,8 +21,10 @@ Subclass `ExecutorContract` to check an executor of your own::
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import time
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,7 +33,7 @@ from typing import Any, ClassVar
 import pytest
 
 from ..context import Context
-from ..executors import Executor, Objective, ReportHandler
+from ..executors import Executor, Objective, ReportHandler, Setup, SetupError, takes_setup
 from ..trial import Event, Job, Report
 
 __all__ = ["ExecutorContract"]
@@ -40,6 +45,9 @@ _STEP = 0.01
 
 
 # ---- objectives: module level, so that every executor can send them to its workers ----------
+
+# Seconds the slow setup takes: start-up that no job's span may include.
+_SETUP_SECONDS = 0.5
 
 
 def square(config: dict[str, Any]) -> float:
@@ -93,6 +101,36 @@ def holds(config: dict[str, Any], ctx: Context) -> str:
     return "held to the end"
 
 
+def leaves_a_mark(config: dict[str, Any]) -> str:
+    """Leaves a file ``ran-X`` in ``folder``: the job ran."""
+    (Path(config["folder"]) / f"ran-{config['x']}").touch()
+    return "ran"
+
+
+def prepared(config: dict[str, Any], ctx: Context) -> Any:
+    """What the setup of the worker running the job prepared: ``ctx.prepared``."""
+    return ctx.prepared
+
+
+def counted_setup(folder: str) -> str:
+    """A setup (with ``functools.partial``): leaves a file ``setup-TOKEN`` in ``folder``
+    and returns the token, new at each call."""
+    token = uuid.uuid4().hex
+    (Path(folder) / f"setup-{token}").touch()
+    return token
+
+
+def slow_setup() -> str:
+    """A setup that takes half a second (real time), and returns ``"rested"``."""
+    time.sleep(_SETUP_SECONDS)
+    return "rested"
+
+
+def failing_setup() -> None:
+    """A setup that raises `ValueError`."""
+    raise ValueError("the setup failed on purpose")
+
+
 class ExecutorContract(ABC):
     """Tests every executor must pass: the `Executor` protocol as the tuner relies on it.
     Subclass it in a test module, in a class whose name starts with ``Test``, and implement
@@ -110,11 +148,15 @@ class ExecutorContract(ABC):
             for an executor that runs each job inside `Executor.submit` (as `Serial` does):
             the checks that need a job still running are skipped.
         deadline: seconds (real ones) any one check may wait for its jobs before it fails.
+        set_up_workers: the most workers the run's setup may run on (None: ``workers``);
+            more where the executor's workers are a share of a cluster's, each of which
+            runs the setup.
     """
 
     workers: ClassVar[int] = 2
     concurrent: ClassVar[bool] = True
     deadline: ClassVar[float] = 60.0
+    set_up_workers: ClassVar[int | None] = None
 
     @abstractmethod
     def make_executor(self, workers: int) -> Executor:
@@ -124,12 +166,20 @@ class ExecutorContract(ABC):
 
     @contextlib.contextmanager
     def started(
-        self, objective: Objective, on_report: ReportHandler | None = None
+        self,
+        objective: Objective,
+        on_report: ReportHandler | None = None,
+        setup: Setup | None = None,
     ) -> Iterator[Executor]:
-        """A new executor, started with ``objective``; closed on the way out."""
+        """A new executor, started with ``objective`` (and ``setup``, where given: the check
+        is skipped for an executor that takes none); closed on the way out."""
         executor = self.make_executor(self.workers)
         try:
-            executor.start(objective, on_report)
+            if setup is None:
+                executor.start(objective, on_report)
+            else:
+                self.needs_setup(executor)
+                executor.start(objective, on_report, setup=setup)
             yield executor
         finally:
             executor.close()
@@ -165,6 +215,11 @@ class ExecutorContract(ABC):
         while not path.exists():
             assert time.monotonic() < end, f"{path.name} never appeared"
             time.sleep(0.005)
+
+    def needs_setup(self, executor: Executor) -> None:
+        """Skip a check of the setup for an executor whose ``start`` takes none."""
+        if not takes_setup(executor):
+            pytest.skip("this executor's start() takes no setup keyword")
 
     def needs_concurrency(self) -> None:
         """Skip a check that needs a job still running while the driver waits."""
@@ -343,3 +398,46 @@ class ExecutorContract(ABC):
             events = self.collect_at_least(executor, self.workers)
         assert sorted(e.trial_id for e in events) == list(range(self.workers))
         assert all(e.ok for e in events)
+
+    def test_setup_runs_once_per_worker_and_each_job_gets_what_it_prepared(
+        self, tmp_path: Path
+    ) -> None:
+        setup = functools.partial(counted_setup, str(tmp_path))
+        jobs = [Job(i, 1, {}, seed=i) for i in range(4 * self.workers)]
+        with self.started(prepared, setup=setup) as executor:
+            events = self.run_all(executor, jobs)
+            more = self.run_all(executor, [Job(100, 1, {}, seed=0)])  # no worker sets up again
+        tokens = {path.name.removeprefix("setup-") for path in tmp_path.glob("setup-*")}
+        most = self.set_up_workers or self.workers
+        assert 1 <= len(tokens) <= most  # once per worker at most, and before a job
+        assert all(event.ok for event in events + more)
+        assert {event.result for event in events + more} <= tokens
+
+    def test_without_a_setup_nothing_is_prepared(self) -> None:
+        with self.started(prepared) as executor:
+            events = self.run_all(executor, [Job(i, 1, {}, seed=i) for i in range(3)])
+        assert [event.result for event in events] == [None] * 3
+
+    def test_the_setups_time_is_no_jobs_time(self) -> None:
+        jobs = [Job(i, 1, {}, seed=i) for i in range(2 * self.workers)]
+        with self.started(prepared, setup=slow_setup) as executor:
+            events = self.run_all(executor, jobs)
+        assert all(event.result == "rested" for event in events)
+        assert all(event.finished - event.started < _SETUP_SECONDS for event in events)
+
+    def test_a_setup_that_raises_is_a_setup_error_and_runs_no_job(self, tmp_path: Path) -> None:
+        executor = self.make_executor(self.workers)
+        try:
+            self.needs_setup(executor)
+            with pytest.raises(SetupError) as raised:
+                executor.start(leaves_a_mark, None, setup=failing_setup)
+                for x in range(self.workers):  # from `completed` at the latest
+                    executor.submit(Job(x, 1, {"x": x, "folder": str(tmp_path)}, seed=x))
+                self.collect_at_least(executor, self.workers)
+        finally:
+            executor.close()
+        error = raised.value
+        assert error.setup == f"{__name__}:failing_setup"
+        assert error.error == "ValueError: the setup failed on purpose"
+        assert "failing_setup" in error.traceback and error.traceback.strip() in str(error)
+        assert not list(tmp_path.glob("ran-*"))
