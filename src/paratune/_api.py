@@ -19,7 +19,16 @@ from ._folders import folder_name, prepare_checkpoints
 from ._options import DEFAULT_STORE as DEFAULT_STORE  # the CLI's default too
 from ._options import TuneOptions
 from .errors import SpecError, StoreError
-from .executors import Executor, Resources, make_executor, use_resources
+from .executors import (
+    Executor,
+    Resources,
+    Setup,
+    chosen_executor,
+    make_executor,
+    takes_setup,
+    use_resources,
+)
+from .executors._setup import qualified_name as qualified_name  # the spec's way to name one
 from .result import TuneResult
 from .schedulers import Scheduler, make_scheduler
 from .searchers import InitialPoints, Searcher, make_searcher, runs_out
@@ -36,10 +45,11 @@ def tune(
     mode: str = "min",
     searcher: str | Searcher = "random",
     scheduler: str | Mapping[str, Any] | Scheduler = "fifo",
-    executor: str | Executor = "serial",
+    executor: str | Executor | None = None,
     workers: int | None = None,
     address: str | None = None,
     resources: Mapping[str, float] | None = None,
+    setup: Setup | None = None,
     max_trials: int | None = None,
     max_time: float | None = None,
     target: float | None = None,
@@ -74,16 +84,29 @@ def tune(
             promotion continues the same trial at a higher budget.
         executor: ``"serial"``, ``"threads"``, ``"processes"``, ``"simulated"``, ``"dask"``
             or an executor object (such as ``paratune.executors.Dask("tcp://host:8786")``).
+            None (the default) chooses: ``"dask"`` when ``address`` is given, else
+            ``"processes"`` when ``workers`` is more than 1, else ``"serial"``. The
+            executor chosen is stored with the experiment, and a resumed run uses it.
         workers: how many trials run at once (default: the number of CPUs; 1 for serial and
             simulated; for dask, what the cluster runs at once). Ignored when ``executor``
             is an object.
-        address: with ``executor="dask"``, the scheduler of a running Dask cluster
-            (``"tcp://host:8786"``); None starts a local cluster of ``workers`` processes.
+        address: with ``executor="dask"`` (or no executor named), the scheduler of a
+            running Dask cluster (``"tcp://host:8786"``); None starts a local cluster of
+            ``workers`` processes.
         resources: what each trial needs while it runs, ``{"cpus": 2, "gpus": 1}``
             (processes and dask executors). The process executor pins each trial's process
             to its own cores and shows it only its own GPUs (``CUDA_VISIBLE_DEVICES``), and
             runs no more trials at once than fit; on Dask they are the workers' ``CPU`` and
             ``GPU`` resources. A trial no worker could run is refused before the run.
+        setup: ``setup()``, called once in each worker before its first trial (each process
+            of ``"processes"``, also one that replaces a worker that died; each thread of
+            ``"threads"``; each Dask worker; once in the driver for ``"serial"`` and
+            ``"simulated"``) to load data, import libraries or build a model once per
+            worker instead of once per trial. What it returns is ``ctx.prepared`` in every
+            trial that worker runs. Its time is start-up, in no trial's time. One that
+            raises stops the run before a trial runs there, with a `SetupError` that names
+            it and holds the worker's traceback. Stored by its name (``module:function``),
+            so ``paratune resume`` imports it again.
         max_trials: the most trials to create, counting those of earlier sessions of a
             resumed experiment (default: no limit, which needs another stopping rule or a
             finite searcher such as a grid).
@@ -123,6 +146,7 @@ def tune(
         SpecError: an argument is invalid; the message names it.
         StoreError: the store file is unusable, or the experiment exists and neither
             ``resume`` nor ``overwrite`` was asked, or it was stored with another setup.
+        SetupError: ``setup`` raised in a worker (a `ParatuneError`).
 
     Example:
         >>> import paratune as pt
@@ -187,10 +211,15 @@ def build_parts(space: Space | Mapping[str, Any], options: TuneOptions) -> Parts
         scheduler = make_scheduler(options.scheduler)
     with naming_errors("executor"):
         executor = make_executor(
-            options.executor,
+            chosen_executor(options.executor, options.workers, options.address),
             options.workers,
             trial_timeout=options.trial_timeout,
             address=options.address,
+        )
+    if options.setup is not None and not takes_setup(executor):
+        raise SpecError(
+            f"setup needs an executor whose start() takes a setup keyword; "
+            f"{type(executor).__name__}.start does not"
         )
     with naming_errors("resources"):
         resources = use_resources(executor, options.resources)
@@ -206,11 +235,15 @@ def build_parts(space: Space | Mapping[str, Any], options: TuneOptions) -> Parts
 def _experiment(
     options: TuneOptions, name: str, objective: Callable[..., Any], parts: Parts
 ) -> Experiment:
-    """The experiment as the store keeps it: what the run tunes, and its stored settings."""
+    """The experiment as the store keeps it: what the run tunes, and its stored settings
+    (among them the executor chosen, when none was named: a resumed run uses it again)."""
+    chosen = chosen_executor(options.executor, options.workers, options.address)
     stored = options.stored(
         workers=parts.executor.workers,
         resources=parts.resources.as_dict() if parts.resources else None,
         objective_folder=_module_folder(objective),
+        **({"executor": chosen} if options.executor is None else {}),
+        **({"setup_folder": _module_folder(options.setup)} if options.setup else {}),
     )
     return Experiment(
         name=name,
@@ -285,13 +318,6 @@ def open_store(store: str | os.PathLike[str] | Store | None) -> Store:
     if isinstance(store, str | os.PathLike):
         return SQLiteStore(store)
     return store
-
-
-def qualified_name(objective: Callable[..., Any]) -> str:
-    """``module:qualname`` of a function, as a spec's ``objective`` key names it."""
-    module = getattr(objective, "__module__", None) or "?"
-    name = getattr(objective, "__qualname__", None) or type(objective).__qualname__
-    return f"{module}:{name}"
 
 
 def _module_folder(objective: Callable[..., Any]) -> str | None:

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 from ._checks import is_whole
 from ._folders import check_name
 from .errors import SpecError
-from .executors import Executor
+from .executors import Executor, Setup
+from .executors._setup import qualified_name
 from .schedulers import Scheduler
 from .searchers import Searcher
 from .store import Store
@@ -103,6 +104,11 @@ def _name(value: Any) -> str | None:
     return None
 
 
+def _function(value: Any) -> str | None:
+    ok = callable(value)
+    return None if ok else f"must be a function taking no arguments, got {value!r}"
+
+
 def _described(part: Any) -> Any:
     """A part as JSON keeps it: names and dicts as they are, objects by their repr."""
     return part if isinstance(part, str | dict) else repr(part)
@@ -131,13 +137,20 @@ class TuneOptions:
     scheduler: str | Mapping[str, Any] | Scheduler = field(
         default="fifo", metadata=_given(spec=(str, dict), stored=True, keep=_described)
     )
-    executor: str | Executor = field(
-        default="serial", metadata=_given(spec=(str,), stored=True, keep=_described)
+    # None: chosen from workers and address (`paratune.executors.chosen_executor`); the
+    # executor chosen is the one stored, so a resumed run uses it again.
+    executor: str | Executor | None = field(
+        default=None, metadata=_given(spec=(str,), stored=True, keep=_described)
     )
     workers: int | None = field(default=None, metadata=_given(spec=(int,), stored=True))
     address: str | None = field(default=None, metadata=_given(spec=(str,), stored=True))
     resources: Mapping[str, float] | None = field(
         default=None, metadata=_given(spec=(dict,), stored=True)
+    )
+    # A spec names it as "module:function"; stored by that name, imported again on resume.
+    setup: Setup | None = field(
+        default=None,
+        metadata=_given(spec=(str,), stored=True, check=_function, keep=qualified_name),
     )
     max_trials: int | None = field(
         default=None, metadata=_given(spec=(int,), stored=True, check=_whole_at_least(1))
@@ -183,8 +196,8 @@ class TuneOptions:
 
     def stored(self, **built: Any) -> dict[str, Any]:
         """The settings kept with the experiment: each stored option as JSON keeps it, where
-        ``built`` gives what the run made of some of them (the executor's actual number of
-        workers, the checked resources) and anything else to keep."""
+        ``built`` gives what the run made of some of them (the executor chosen, its actual
+        number of workers, the checked resources) and anything else to keep."""
         settings: dict[str, Any] = {}
         for option in fields(self):
             rule = _rule(option)

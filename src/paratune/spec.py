@@ -36,7 +36,8 @@ def load_run_spec(path: str | os.PathLike[str]) -> dict[str, Any]:
     ``space`` built.
 
     ``objective`` is ``"module:function"``, imported with the spec's folder first on the
-    module search path, so a spec and its objective module can sit side by side.
+    module search path, so a spec and its objective module can sit side by side; so is
+    ``setup``, when given.
 
     Raises:
         SpecError: naming the file and the key, for a missing, unknown or mistyped key, an
@@ -80,6 +81,10 @@ def resolve_run_spec(data: dict[str, Any], *, source: Path) -> dict[str, Any]:
         except ValueError as exc:
             raise SpecError(f"{source}: key 'resources': {exc}") from exc
     kwargs["objective"] = import_objective(data["objective"], folder=source.parent, source=source)
+    if data.get("setup") is not None:
+        kwargs["setup"] = import_objective(
+            data["setup"], folder=source.parent, source=source, key="setup"
+        )
     try:
         kwargs["space"] = Space(data["space"])
     except SpaceError as exc:
@@ -87,11 +92,14 @@ def resolve_run_spec(data: dict[str, Any], *, source: Path) -> dict[str, Any]:
     return kwargs
 
 
-def import_objective(reference: str, *, folder: Path, source: Path) -> Callable[..., Any]:
-    """Import ``"module:function"``, looking in ``folder`` first."""
+def import_objective(
+    reference: str, *, folder: Path, source: Path, key: str = "objective"
+) -> Callable[..., Any]:
+    """Import ``"module:function"``, looking in ``folder`` first; an error names the spec's
+    ``key`` that gave it."""
     module_name, _, attribute = reference.partition(":")
     if not module_name or not attribute:
-        raise SpecError(f"{source}: key 'objective' must be 'module:function', got {reference!r}")
+        raise SpecError(f"{source}: key {key!r} must be 'module:function', got {reference!r}")
     folder_name = str(folder.resolve())
     if folder_name not in sys.path:
         sys.path.insert(0, folder_name)
@@ -99,36 +107,29 @@ def import_objective(reference: str, *, folder: Path, source: Path) -> Callable[
         module = importlib.import_module(module_name)
     except Exception as exc:
         raise SpecError(
-            f"{source}: key 'objective': cannot import module {module_name!r} "
+            f"{source}: key {key!r}: cannot import module {module_name!r} "
             f"(looked in {folder} and the Python path): {type(exc).__name__}: {exc}"
         ) from exc
     function = getattr(module, attribute, None)
     if function is None:
-        raise SpecError(f"{source}: key 'objective': module {module_name!r} has no {attribute!r}")
+        raise SpecError(f"{source}: key {key!r}: module {module_name!r} has no {attribute!r}")
     if not callable(function):
-        raise SpecError(f"{source}: key 'objective': {reference!r} is not callable")
+        raise SpecError(f"{source}: key {key!r}: {reference!r} is not callable")
     return function  # type: ignore[no-any-return]
 
 
 def resume_arguments(experiment: Experiment, *, source: str) -> dict[str, Any]:
-    """`tune`'s arguments to continue a stored experiment: its objective imported again by
-    name (from the folder of the module that defined it), its space and its settings.
+    """`tune`'s arguments to continue a stored experiment: its objective (and setup, if it
+    had one) imported again by name (from the folder of the module that defined it), its
+    space and its settings.
 
     Raises:
-        SpecError: the objective cannot be imported (defined in a script's ``__main__`` or
-            a notebook, say), or a part was an object rather than a name.
+        SpecError: the objective or the setup cannot be imported (defined in a script's
+            ``__main__`` or a notebook, say), or a part was an object rather than a name.
     """
     details = experiment.settings
-    module, _, attribute = experiment.objective.partition(":")
-    if module in ("__main__", "__mp_main__", "?") or "<" in attribute or "." in attribute:
-        raise SpecError(
-            f"{source}: experiment {experiment.name!r} ran objective {experiment.objective!r}, "
-            "which cannot be imported again; resume it from Python with "
-            "pt.tune(..., name=..., resume=True)"
-        )
-    folder = Path(details.get("objective_folder") or ".")
     kwargs: dict[str, Any] = {
-        "objective": import_objective(experiment.objective, folder=folder, source=Path(source)),
+        "objective": _import_again(experiment, "objective", experiment.objective, source),
         "space": Space(experiment.space),
         "metric": experiment.metric,
         "mode": experiment.mode,
@@ -141,4 +142,21 @@ def resume_arguments(experiment: Experiment, *, source: str) -> dict[str, Any]:
             "pt.tune(..., name=..., resume=True)"
         )
 
-    return kwargs | resumed_options(details, refuse=refuse)
+    given = resumed_options(details, refuse=refuse)
+    if given.get("setup") is not None:
+        given["setup"] = _import_again(experiment, "setup", given["setup"], source)
+    return kwargs | given
+
+
+def _import_again(experiment: Experiment, key: str, name: str, source: str) -> Any:
+    """Import the experiment's objective or setup again by the ``name`` it was stored
+    under, from the folder of the module that defined it."""
+    module, _, attribute = name.partition(":")
+    if module in ("__main__", "__mp_main__", "?") or "<" in attribute or "." in attribute:
+        raise SpecError(
+            f"{source}: experiment {experiment.name!r} ran {key} {name!r}, "
+            "which cannot be imported again; resume it from Python with "
+            "pt.tune(..., name=..., resume=True)"
+        )
+    folder = Path(experiment.settings.get(f"{key}_folder") or ".")
+    return import_objective(name, folder=folder, source=Path(source), key=key)
