@@ -25,11 +25,13 @@ from paratune.executors import (
     ReportHandler,
     Resources,
     Serial,
+    Setup,
     Simulated,
     Threads,
     UsesResources,
     make_context,
     run_job,
+    run_setup,
     takes_context,
     use_resources,
 )
@@ -57,7 +59,8 @@ class Asked:
 
 class ThreadPerJob:
     """An executor from the public parts only: each job in a thread of its own, its reports
-    handed to the driver within `completed`."""
+    handed to the driver within `completed`; the run's setup called once, in the driver, as
+    its jobs share one process."""
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
@@ -66,8 +69,16 @@ class ThreadPerJob:
         self._running: dict[tuple[int, int], tuple[threading.Thread, Context | None]] = {}
         self._objective: Objective | None = None
         self._on_report: ReportHandler | None = None
+        self._prepared: Any = None
 
-    def start(self, objective: Objective, on_report: ReportHandler | None = None) -> None:
+    def start(
+        self,
+        objective: Objective,
+        on_report: ReportHandler | None = None,
+        *,
+        setup: Setup | None = None,
+    ) -> None:
+        self._prepared = run_setup(setup, "the driver")
         self._objective, self._on_report = objective, on_report
 
     def free_slots(self) -> int:
@@ -76,7 +87,9 @@ class ThreadPerJob:
     def submit(self, job: Job) -> None:
         assert self._objective is not None
         objective, inbox = self._objective, self._inbox
-        ctx = make_context(job, reporter=self._reporter(job)) if takes_context(objective) else None
+        ctx = None
+        if takes_context(objective):
+            ctx = make_context(job, reporter=self._reporter(job), prepared=self._prepared)
         worker = len(self._running)
 
         def run() -> None:
@@ -140,10 +153,12 @@ def test_an_executor_of_ones_own_runs_an_experiment() -> None:
 
 def test_the_parts_for_executor_authors_are_exported_with_docstrings() -> None:
     parts = ["Clock", "ReportHandler", "UsesResources", "make_context", "run_job",
-             "takes_context", "Pacing"]  # fmt: skip
+             "takes_context", "Pacing", "SetupError", "run_setup", "takes_setup",
+             "chosen_executor"]  # fmt: skip
     for name in parts:
         assert name in executors.__all__
         assert getattr(executors, name).__doc__, name
+    assert {"Objective", "Setup"} <= set(executors.__all__)  # type aliases: no docstrings
 
 
 def test_run_job_turns_what_happens_into_an_event() -> None:

@@ -4,7 +4,8 @@ An executor of your own needs only the protocol; `run_job`, `make_context` and
 `takes_context` run a job the way the built-in executors do (its `Event`, its `Context`),
 `Clock` and `ReportHandler` type its clock and its report handler, `UsesResources` is the
 optional hook for per-trial resources, `Setup` and `SetupError` type the run's per-worker
-setup and its failure, and `paratune.testing.ExecutorContract` checks the result.
+setup and its failure (`run_setup` calls one where the jobs run in the caller's thread),
+and `paratune.testing.ExecutorContract` checks the result.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from ._base import (
 )
 from ._pacing import Pacing
 from ._resources import Resources, parse_resources
-from ._setup import Setup, SetupError, takes_setup
+from ._setup import Setup, SetupError, run_setup, takes_setup
 from .dask import Dask, WallClock
 from .processes import Processes
 from .serial import Serial
@@ -54,6 +55,7 @@ __all__ = [
     "make_executor",
     "parse_resources",
     "run_job",
+    "run_setup",
     "takes_context",
     "takes_setup",
     "use_resources",

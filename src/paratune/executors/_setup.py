@@ -78,11 +78,13 @@ def call_setup(setup: Setup | None, *, contained: bool) -> tuple[Any, SetupFaile
         return None, _failure(exc)
 
 
-def prepare(setup: Setup | None, where: str) -> Any:
-    """Call ``setup`` where it runs in the driver (serial and simulated executors).
+def run_setup(setup: Setup | None, where: str) -> Any:
+    """Call ``setup`` (None: nothing to call) in this thread and return what it prepared:
+    for an executor that runs jobs where it runs, such as the serial and simulated ones,
+    with ``where`` ``"the driver"``. `KeyboardInterrupt` goes on up (the user's stop).
 
     Raises:
-        SetupError: it raised.
+        SetupError: it raised; the message names it and ``where``, with its traceback.
     """
     prepared, failed = call_setup(setup, contained=False)
     if failed is not None:

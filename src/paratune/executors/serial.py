@@ -12,7 +12,7 @@ from .._signals import STOPS
 from ..context import RealClock
 from ..trial import Event, Job, Report
 from ._base import CpuTime, Objective, ReportHandler, make_context, run_job, takes_context
-from ._setup import Setup, prepare
+from ._setup import Setup, run_setup
 
 
 class Serial:
@@ -54,7 +54,7 @@ class Serial:
         Raises:
             SetupError: the setup raised (its `KeyboardInterrupt` stops the run, as Ctrl-C).
         """
-        self._prepared = prepare(setup, "the driver")
+        self._prepared = run_setup(setup, "the driver")
         self._objective = objective
         self._with_context = takes_context(objective)
         self._on_report = on_report

@@ -20,7 +20,7 @@ from ._base import (
     run_job,
     takes_context,
 )
-from ._setup import Setup, prepare
+from ._setup import Setup, run_setup
 
 
 class VirtualClock:
@@ -103,7 +103,7 @@ class Simulated:
         Raises:
             SetupError: the setup raised.
         """
-        self._prepared = prepare(setup, "the driver")
+        self._prepared = run_setup(setup, "the driver")
         self._objective = objective
         self._with_context = takes_context(objective)
         self._on_report = on_report
