@@ -1,7 +1,8 @@
 """A small residual network regressor (PyTorch, CPU) on scikit-learn's bundled diabetes data,
 tuned with a 10-point initial design evaluated in parallel, then the Gaussian-process
 surrogate: the scenario of spotpython's parallel appendix. Runs the same search sequentially
-and on every core, and prints the times, the speedup and the efficiency.
+and on every core, and prints the times, the speedup and the efficiency. Each worker imports
+PyTorch and loads the data once, in the run's setup (`prepare`), not once per trial.
 
     pip install torch==2.13.0      # the CPU build; the 'torch' extra asks only for torch>=2
     python examples/spotpython_diabetes.py [--trials N] [--init N] [--workers N]
@@ -16,29 +17,31 @@ from typing import Any
 import paratune as pt
 
 
-def objective(config: dict[str, Any], ctx: pt.Context) -> dict[str, float]:
-    """Validation mean squared error of the network after early-stopped training."""
+def prepare() -> dict[str, Any]:
+    """The run's setup, once per worker: import PyTorch (one thread per worker: one trial per
+    core, no oversubscription) and load the data, split and standardised, as tensors."""
     import torch
     from sklearn.datasets import load_diabetes
     from sklearn.model_selection import train_test_split
-    from torch import nn
 
-    torch.set_num_threads(1)  # one trial per core: no oversubscription
-    torch.manual_seed(ctx.seed % 2**63)
+    torch.set_num_threads(1)
     features, target = load_diabetes(return_X_y=True, scaled=True)
     target = (target - target.mean()) / target.std()
-    x_train, x_val, y_train, y_val = train_test_split(
-        features, target, test_size=0.25, random_state=0
-    )
-    x_train, x_val = (
-        torch.tensor(x_train, dtype=torch.float32),
-        torch.tensor(x_val, dtype=torch.float32),
-    )
-    y_train, y_val = (
-        torch.tensor(y_train, dtype=torch.float32),
-        torch.tensor(y_val, dtype=torch.float32),
-    )
+    split = train_test_split(features, target, test_size=0.25, random_state=0)
+    names = ("x_train", "x_val", "y_train", "y_val")
+    tensors = [torch.tensor(part, dtype=torch.float32) for part in split]
+    return dict(zip(names, tensors, strict=True))
 
+
+def objective(config: dict[str, Any], ctx: pt.Context) -> dict[str, float]:
+    """Validation mean squared error of the network after early-stopped training."""
+    import torch  # imported by the setup already: this only names it
+    from torch import nn
+
+    # What `prepare` returned in this worker (prepared here for a run without the setup).
+    data = ctx.prepared if ctx.prepared is not None else prepare()
+    x_train, x_val, y_train, y_val = (data[k] for k in ("x_train", "x_val", "y_train", "y_val"))
+    torch.manual_seed(ctx.seed % 2**63)
     width = 2 ** config["l1"]
 
     class Residual(nn.Module):
@@ -53,7 +56,7 @@ def objective(config: dict[str, Any], ctx: pt.Context) -> dict[str, float]:
             return x + change
 
     model = nn.Sequential(
-        nn.Linear(features.shape[1], width), nn.ReLU(), Residual(), Residual(), nn.Linear(width, 1)
+        nn.Linear(x_train.shape[1], width), nn.ReLU(), Residual(), Residual(), nn.Linear(width, 1)
     )
     optimizers = {
         "Adadelta": (torch.optim.Adadelta, 1.0),
@@ -109,12 +112,10 @@ def main() -> None:
         help="epochs up to 2**N (spotpython uses 8; 6 keeps this under a minute)",
     )
     args = parser.parse_args()
-    # Load torch and the data once before either run is timed, so that neither pays the
-    # one-off import (a few seconds) inside its first trial.
+    # Import torch once before either run, so that neither run's start-up (the setup, in
+    # the driver or in each forked worker) pays the one-off import of a few seconds.
     import torch  # noqa: F401
-    from sklearn.datasets import load_diabetes
 
-    load_diabetes()
     runs: dict[str, pt.TuneResult] = {}
     for label, executor, workers in (
         ("sequential", "serial", None),
@@ -128,6 +129,7 @@ def main() -> None:
             searcher=pt.searchers.GP(init_size=args.init),
             executor=executor,
             workers=workers,
+            setup=prepare,
             max_trials=args.trials,
             seed=0,
             store=None,
