@@ -180,6 +180,13 @@ class PeakMemory:
 
     Both take tens of microseconds, which would double the cost of a trivial job, so a job is
     measured only when the previous one of this process took a millisecond or more.
+
+    Used only where a job has its process to itself (a worker process). The serial and
+    simulated executors run jobs in the user's own process, the driver: its peak only grows
+    (``ru_maxrss``), so a job under an earlier peak would read as using nothing, and
+    resetting the peak would change what the user's program reads of its own; and the
+    simulated executor interleaves jobs at each report. There, and on threads (jobs share
+    the process), no job's peak is its own, and none is recorded.
     """
 
     def __init__(self) -> None:
