@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -66,10 +67,12 @@ LAZY = """
 import time
 
 _cache = None
+calls = []
 
 
 def trial(config):
     global _cache
+    calls.append(config["i"])
     if _cache is None:
         time.sleep(0.6)
         _cache = {}
@@ -78,17 +81,21 @@ def trial(config):
 """
 
 
-def lazy_spec(folder: Path, executor: str) -> Path:
+def lazy_spec(folder: Path, executor: str, *more: str) -> Path:
     """8 trials of the lazy objective, in a module of its own (a module imported once per
     driver process keeps its cache: each test needs a fresh one)."""
-    module = f"lazy_{executor}_{folder.name}".replace("-", "_")
+    module = lazy_module(folder, executor)
     (folder / f"{module}.py").write_text(LAZY)
     path = folder / "lazy.yaml"
     path.write_text(
         f"objective: {module}:trial\nspace: {{i: {{type: int, low: 0, high: 7}}}}\n"
-        f"searcher: grid\nexecutor: {executor}\n"
+        f"searcher: grid\nexecutor: {executor}\n" + "".join(f"{line}\n" for line in more)
     )
     return path
+
+
+def lazy_module(folder: Path, executor: str) -> str:
+    return f"lazy_{executor}_{folder.name}".replace("-", "_")
 
 
 def speedup_at_two(table: pd.DataFrame) -> float:
@@ -153,3 +160,31 @@ def test_a_serial_spec_is_refused_before_anything_runs(spec: Path) -> None:
     with pytest.raises(SpecError, match="executor 'serial' runs one trial at a time"):
         measure_scaling(spec, [1, 2], on_run=lambda n, r: ran.append(n))
     assert ran == []
+
+
+def test_simulated_runs_its_trials_on_a_warm_pool_once(tmp_path: Path) -> None:
+    spec = lazy_spec(tmp_path, "threads", "workers: 2", "store: runs.db")
+    table, run = simulate_scaling(spec, [1, 2])
+    # The one-off 0.6 s went into the warm-up, not into a replayed duration.
+    assert len(run.trial_list) == 8
+    assert all(0.15 <= t.worker_time < 0.15 + 0.1 for t in run.trial_list), run.trials
+    assert 1.2 <= table["time"].iloc[0] < 1.2 + 0.4, table
+    stored = pt.load(tmp_path / "runs.db", "lazy")
+    assert len(stored.trial_list) == 8  # the warm-up trials are kept nowhere
+    assert stored_setting(tmp_path / "runs.db", "lazy", "executor") == "threads"
+    module = sys.modules[lazy_module(tmp_path, "threads")]
+    ran = len(module.calls)
+    assert ran == 8 + 2  # the trials, and one warm-up trial per worker
+    again, _ = simulate_scaling(spec, [1, 2])  # nothing left to run: no warm-up either
+    assert len(module.calls) == ran and again["time"].tolist() == table["time"].tolist()
+
+
+def stored_setting(store: Path, name: str, key: str) -> object:
+    from paratune.store import SQLiteStore
+
+    db = SQLiteStore(store, readonly=True)
+    try:
+        db.select(name)
+        return db.experiment().settings[key]
+    finally:
+        db.close()

@@ -110,11 +110,12 @@ def _measured_arguments(
 
 
 def _run_on_warm_pool(
-    arguments: dict[str, Any], workers: int, *, warm_up: bool = True
+    arguments: dict[str, Any], workers: int | None, *, warm_up: bool = True
 ) -> tuple[float, TuneResult]:
-    """Run `tune` with ``arguments`` on ``workers`` workers of a pool that is started and
-    warmed up first (one untimed warm-up trial per worker, on the same objective, space and
-    searcher, kept nowhere), so the run's ``wall_time`` holds no start-up.
+    """Run `tune` with ``arguments`` on ``workers`` workers (None: the executor's default)
+    of a pool that is started and warmed up first (one untimed warm-up trial per worker, on
+    the same objective, space and searcher, kept nowhere), so the run's ``wall_time`` and
+    its trials' durations hold no start-up.
 
     Args:
         arguments: `tune`'s keyword arguments; ``executor`` by name (default: processes;
@@ -132,8 +133,8 @@ def _run_on_warm_pool(
     pool, run = _build_pool(arguments, workers)
     try:
         if warm_up and not pool.clock.virtual:
-            warm = {**run, "max_trials": pool.workers, "max_time": None, "target": None}
-            tune(**{**warm, "name": f"{run.get('name') or 'run'}-warm-up", "progress": False},
+            name = f"{run.get('name') or 'run'}-warm-up"
+            tune(**{**run, **_WARM_UP_RUN, "max_trials": pool.workers, "name": name},
                  executor=pool)  # fmt: skip
             startup = time.perf_counter() - began
         else:
@@ -143,22 +144,34 @@ def _run_on_warm_pool(
         pool.shut()
 
 
-def _build_pool(arguments: dict[str, Any], workers: int) -> tuple[_WarmPool, dict[str, Any]]:
+# What a warm-up run changes of the run it warms up for: it stops after one trial per
+# worker, and is kept nowhere.
+_WARM_UP_RUN: dict[str, Any] = {
+    "max_time": None,
+    "target": None,
+    "store": None,
+    "resume": False,
+    "overwrite": False,
+    "progress": False,
+}
+
+
+def _build_pool(
+    arguments: dict[str, Any], workers: int | None
+) -> tuple[_WarmPool, dict[str, Any]]:
     """The pool ``arguments`` ask for, and the arguments left for each run on it."""
     from .executors import make_executor, use_resources
 
     options = {key: arguments.get(key) for key in _POOL_OPTIONS}
+    name = options["executor"] or "processes"
     with naming_errors("executor"):
         inner = make_executor(
-            options["executor"] or "processes",
-            workers,
-            trial_timeout=options["trial_timeout"],
-            address=options["address"],
+            name, workers, trial_timeout=options["trial_timeout"], address=options["address"]
         )
     with naming_errors("resources"):
         use_resources(inner, options["resources"])
     rest = {key: value for key, value in arguments.items() if key not in _POOL_OPTIONS}
-    return _WarmPool(inner), rest
+    return _WarmPool(inner, name), rest
 
 
 class _WarmPool:
@@ -171,12 +184,19 @@ class _WarmPool:
 
     Args:
         inner: the executor to keep started.
+        name: the name it was built from.
     """
 
-    def __init__(self, inner: Executor) -> None:
+    def __init__(self, inner: Executor, name: str) -> None:
         self._inner = inner
+        self._name = name
         self._started = False
         self._on_report: ReportHandler | None = None
+
+    def __repr__(self) -> str:
+        # A run's stored settings keep an executor object by its repr: the name it was
+        # built from keeps the experiment one that `paratune resume` can build again.
+        return self._name
 
     @property
     def workers(self) -> int:
@@ -237,9 +257,12 @@ def simulate_scaling(
     (`paratune.analysis.what_if`): the speedup is against the predicted 1-worker time, the
     durations' sum.
 
-    The durations are as recorded: a one-off cost a worker paid in its first trial counts
-    as that trial's work, and trials that slowed each other down on shared cores are
-    replayed as slow on every count; `measure_scaling` measures both.
+    Trials it runs, it runs on a warm pool (see `WARM_UP`; its warm-up trials are kept
+    nowhere), so that a worker's one-off costs stay out of the durations replayed, unless
+    the spec sets ``trial_timeout`` or ``address``, which a run given a built pool cannot
+    keep in its stored settings. The durations of an experiment already run are replayed
+    as recorded. Trials that slowed each other down on shared cores are replayed as slow on
+    every count; `measure_scaling` measures that.
 
     Returns:
         The table, and the run it was predicted from.
@@ -255,8 +278,42 @@ def simulate_scaling(
     kwargs = {**load_run_spec(spec), **(overrides or {})}
     kwargs.setdefault("name", Path(spec).stem)
     kwargs.setdefault("store", DEFAULT_STORE)
-    result = tune(**kwargs, resume=True)
+    kwargs["resume"] = True
+    executor = kwargs.get("executor", "serial")
+    warm = (
+        executor not in ("serial", "simulated")
+        and isinstance(executor, str)
+        and kwargs.get("trial_timeout") is None
+        and kwargs.get("address") is None
+        and _runs_trials(kwargs)
+    )
+    if warm:
+        result = _run_on_warm_pool(kwargs, kwargs.get("workers"))[1]
+    else:
+        result = tune(**kwargs)
     return what_if(result, workers), result
+
+
+def _runs_trials(kwargs: dict[str, Any]) -> bool:
+    """Whether continuing the stored experiment of ``kwargs`` runs any trial: not for one
+    that ended with nothing left to run."""
+    from ._api import load
+    from .errors import ParatuneError
+    from .tuner import StopReason
+
+    store = kwargs["store"]
+    if not isinstance(store, str | os.PathLike) or not Path(store).is_file():
+        return True
+    try:
+        stored = load(store, kwargs["name"])
+    except ParatuneError:
+        return True  # not there yet
+    if stored.stop_reason in (StopReason.EXHAUSTED, StopReason.TARGET):
+        return False
+    limit = kwargs.get("max_trials")
+    return stored.stop_reason is not StopReason.MAX_TRIALS or (
+        limit is not None and len(stored.trial_list) < limit
+    )
 
 
 def _check_counts(workers: Sequence[int]) -> None:
