@@ -146,6 +146,7 @@ class Dask:
         self._worker_side: Any = None
         self._on_report: ReportHandler | None = None
         self._setup: Setup | None = None
+        self._set_up_failed = False
 
     def __repr__(self) -> str:
         where = self.address if isinstance(self.address, str) else None
@@ -204,7 +205,7 @@ class Dask:
         except Exception as exc:
             what = "objective" if setup is None else "objective or the setup"
             raise TypeError(f"the {what} cannot be sent to Dask workers: {exc}") from exc
-        self._setup = setup
+        self._setup, self._set_up_failed = setup, False
         client = self._link.connect()
         try:
             self._begin(client, payload, on_report)
@@ -401,9 +402,11 @@ class Dask:
             if status in ("finished", "pending") or task.future.key not in self._flight.tasks:
                 continue  # pending: a worker's loss touched it, and it runs on
             del self._flight.tasks[task.future.key]
-            if isinstance(task.future.exception(), self._worker_side.SetupRaised):
-                raise self._setup_error(task.future.exception())  # a worker that joined late
-            if status == "error" and type(task.future.exception()).__name__ == "KilledWorker":
+            failure = task.future.exception() if status == "error" else None
+            if isinstance(failure, self._worker_side.SetupRaised) and not self._set_up_failed:
+                self._set_up_failed = True  # once: its other tasks fail while the run ends
+                raise self._setup_error(failure)  # on a worker that joined later
+            if type(failure).__name__ == "KilledWorker":
                 events += self._flight.moved(task, task.address or "?")  # the scheduler gave up
                 continue
             self._flight.start_next(task.address)
