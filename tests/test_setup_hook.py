@@ -91,7 +91,7 @@ def test_the_setups_time_is_start_up_not_trial_time() -> None:
 def test_a_setup_that_raises_stops_the_run_before_any_trial(tmp_path: Path, executor: str) -> None:
     store = tmp_path / "runs.db"
     workers = None if executor == "serial" else 2
-    with pytest.raises(SetupError) as raised:
+    with pytest.raises(pt.SetupError) as raised:
         pt.tune(uses_prepared, SPACE, executor=executor, workers=workers, setup=broken_load,
                 max_trials=4, store=store, name="e")  # fmt: skip
     error = raised.value

@@ -54,6 +54,10 @@ def fails(config):
 
 def returns_nan(config):
     return math.nan
+
+
+def prepare():
+    return {"ready": True}
 """
 
 # No example database (nothing written to disk); no health checks that a loaded machine or
@@ -268,8 +272,8 @@ _VALUES: dict[str, st.SearchStrategy[Any]] = {
     ),
     "executor": st.sampled_from(["serial", "threads", "processes", "simulated"]),
     "workers": st.integers(),
-    # A Dask address goes with executor "dask" only, which the fuzzer never picks (it would
-    # start a cluster): every address here is an error that names it.
+    # An address means Dask: with another executor named it is an error that names it;
+    # with none, a connection to nothing there is refused at once.
     "address": st.one_of(_TEXT, st.just("tcp://127.0.0.1:8786")),
     "resources": st.dictionaries(st.sampled_from(["cpus", "gpus", "ram"]), _NUMBERS, max_size=2),
     "max_trials": st.integers(),
@@ -285,6 +289,9 @@ _VALUES: dict[str, st.SearchStrategy[Any]] = {
     ),
     "name": _TEXT,
     "checkpoint_dir": st.sampled_from(["checkpoints", ""]),
+    "setup": st.integers(0, 3).flatmap(
+        lambda n: _ODD_OBJECTIVES if n == 0 else st.just(f"{MODULE}:prepare")
+    ),
 }
 
 
@@ -445,6 +452,7 @@ _CLI_VALUES: dict[str, st.SearchStrategy[Any]] = {
         + [f"{MODULE}:NOT_CALLABLE", f"{MODULE}:missing", "no_such_module_for_paratune:f"]
     ),
     "executor": st.sampled_from(["serial", "threads", "simulated", "gpu", 3]),
+    "address": st.just("not an address"),  # never a cluster to wait for
     "workers": st.sampled_from([1, 2, 0, -1, 2.5, "2", True]),
     "retries": st.sampled_from([0, 1, 2, -1, 1.5, "1"]),
     "max_time": st.sampled_from([5.0, 60, 1e-9, 0, -1.0, math.nan, "10"]),

@@ -13,6 +13,7 @@ from ._api import load, tune
 from ._map import parallel_map
 from .context import Context, TrialCancelled, TrialPruned
 from .errors import ParatuneError, SpaceError, SpecError, StoreError, TrialError
+from .executors import SetupError
 from .result import TuneResult
 from .seeding import seed_everything
 from .space import Choice, Float, Int, Space
@@ -29,6 +30,7 @@ __all__ = [
     "ParatuneError",
     "Progress",
     "Report",
+    "SetupError",
     "Space",
     "SpaceError",
     "SpecError",

@@ -120,8 +120,10 @@ class Event(NamedTuple):
             metrics of that last report.
         checkpoint_step: the step of the checkpoint the job saved (None: it saved none).
         cpu_time: CPU seconds used while the objective ran (None when not measured).
-        peak_memory: peak resident memory in bytes while the objective ran (None when the
-            platform or executor cannot tell it for one job).
+        peak_memory: peak resident memory in bytes of the worker process while the objective
+            ran, where the job had a process to itself (processes, Linux); None where jobs
+            share a process (serial, simulated, threads): its peak only grows, so a job under
+            an earlier peak would read as using nothing.
         moved: how many times the job was sent to another worker because the one running
             it was lost (Dask's ``worker_loss_retries``); 0 elsewhere.
     """
@@ -171,8 +173,8 @@ class Trial(NamedTuple):
         traceback: the traceback of the latest failure.
         checkpoint_step: the step its saved checkpoint reaches (None: no checkpoint).
         cpu_time: CPU seconds its jobs used, over all attempts (None when not measured).
-        peak_memory: the highest peak resident memory of its jobs, in bytes (None when not
-            measured).
+        peak_memory: the highest peak resident memory of its jobs, in bytes, where each had
+            a process to itself (None when not measured: see `Event.peak_memory`).
         moved: how many times its jobs were run again on another worker because the one
             running them was lost (Dask), over all attempts; not counted in ``attempts``.
     """

@@ -180,7 +180,9 @@ class Tuner:
         # second Ctrl-C stops it at once: the trials still marked running in the store
         # run again on resume, as after a crash.
         with user_stops():
-            executor.start(self.objective, self._on_report)
+            # A setup goes only to an executor given one: one of the user's may take none.
+            setup = {} if options.setup is None else {"setup": options.setup}
+            executor.start(self.objective, self._on_report, **setup)
             try:
                 self._loop()
             except KeyboardInterrupt:
