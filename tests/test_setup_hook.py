@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 import paratune as pt
-from paratune.executors import Objective, ReportHandler, Serial, SetupError, takes_setup
+from paratune.executors import Objective, ReportHandler, Serial, takes_setup
 from paratune.spec import load_run_spec, resume_arguments
 from paratune.store import SQLiteStore
 
