@@ -111,6 +111,12 @@ class Ledger:
         return len(self._running)
 
     @property
+    def waiting(self) -> int:
+        """How many of the trials not ended wait to run again (a retry, or a trial resumed
+        from a crash), not yet handed to the executor."""
+        return len(self._queued)
+
+    @property
     def counts(self) -> Mapping[Status, int]:
         """How many trials ended with each status (a continued trial counts once)."""
         return MappingProxyType(self._counts)

@@ -52,13 +52,15 @@ class Progress:
         failed: trials failed for good.
         cancelled: trials cancelled by a stop.
         pruned: trials stopped early by the scheduler.
-        running: trials in flight.
+        running: trials a worker is running now (at most ``workers``).
         max_trials: the trial limit, if any.
         workers: the executor's worker count.
         best_value: the best metric so far, or None.
         best_config: the configuration that gave it.
         finished: True on the last call, once the run has ended.
         interrupted: trials cut short by the user's stop, to run again on resume.
+        queued: trials not ended that no worker runs yet: handed to the executor ahead of a
+            free worker, or waiting to run again (a retry).
     """
 
     elapsed: float
@@ -73,6 +75,7 @@ class Progress:
     best_config: Config | None
     finished: bool = False
     interrupted: int = 0
+    queued: int = 0
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -413,8 +416,10 @@ class Tuner:
         if not finished and now - self._last_progress < _PROGRESS_EVERY:
             return
         self._last_progress = now
-        ledger = self._ledger
+        ledger, workers = self._ledger, self.executor.workers
         best, counts = ledger.best, ledger.counts
+        # The executor may hold jobs ahead of a free worker: at most `workers` run.
+        running = min(ledger.running - ledger.waiting, workers)
         self.progress(
             Progress(
                 elapsed=self._elapsed(),
@@ -422,13 +427,14 @@ class Tuner:
                 failed=counts[Status.FAILED],
                 cancelled=counts[Status.CANCELLED],
                 pruned=counts[Status.PRUNED],
-                running=ledger.running,
+                running=running,
                 max_trials=self.options.max_trials,
-                workers=self.executor.workers,
+                workers=workers,
                 best_value=best.value if best else None,
                 best_config=best.config if best else None,
                 finished=finished,
                 interrupted=counts[Status.INTERRUPTED],
+                queued=ledger.running - running,
             )
         )
 
