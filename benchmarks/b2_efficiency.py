@@ -73,7 +73,7 @@ def paratune_run(
                 store=path if durable else None,
             )
         )
-    return {"wall": wall, "trials": len(result.trial_list), "self": result.efficiency}
+    return {"wall": wall, "trials": len(result.trial_list), "self": result.utilisation}
 
 
 def optuna_threads(workers: int, n: int, seconds: float) -> Figures:
@@ -235,7 +235,7 @@ def run(options: Options) -> list[Table]:
     table.notes += [
         "efficiency = trials run x nominal duration / (workers x wall); wall is measured "
         "around the whole call (pool start-up, and for Optuna the storage set-up, included).",
-        "paratune's own = result.efficiency: measured busy time / (workers x its own wall).",
+        "paratune's own = result.utilisation: measured busy time / (workers x its own wall).",
         "Optuna's processes each run study.optimize on the shared storage with "
         "MaxTrialsCallback(n, states=(COMPLETE, RUNNING)); they may run a trial or two more.",
         "paratune runs with store=None (trials in memory) unless the row says otherwise.",

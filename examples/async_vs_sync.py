@@ -38,8 +38,8 @@ def main() -> None:
         )
         label = "synchronous " if synchronous else "asynchronous"
         print(
-            f"{label}: wall time {result.wall_time:6.2f} s, efficiency "
-            f"{result.efficiency:.3f}, best {result.best_value:.4f}"
+            f"{label}: wall time {result.wall_time:6.2f} s, utilisation "
+            f"{result.utilisation:.3f}, best {result.best_value:.4f}"
         )
 
 

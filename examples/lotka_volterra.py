@@ -136,9 +136,10 @@ def main() -> None:
         f"evaluations {count} per run, {failed} failed; the same parameters in both runs: {same}"
     )
     print(f"time per evaluation {1000 * serial.busy_time / max(1, len(serial.trial_list)):.1f} ms")
+    speedup = serial.wall_time / parallel.wall_time
     print(
-        f"speedup     {serial.wall_time / parallel.wall_time:.2f}x (wall serial / wall parallel "
-        f"on {workers} workers; efficiency {parallel.efficiency:.2f})"
+        f"speedup     {speedup:.2f}x (wall serial / wall parallel "
+        f"on {workers} workers; efficiency {speedup / workers:.2f})"
     )
 
 

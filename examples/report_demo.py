@@ -64,7 +64,8 @@ def main() -> None:
         "retries": 1,
     }
     page = write_report(result, args.out / "demo.html", spec=spec)
-    print(f"report: {page} ({len(result.trial_list)} trials, efficiency {result.efficiency:.3f})")
+    trials = len(result.trial_list)
+    print(f"report: {page} ({trials} trials, utilisation {result.utilisation:.3f})")
     if args.screenshot is not None:
         from paratune._browser import check_page
 

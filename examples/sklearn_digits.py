@@ -55,7 +55,7 @@ def main() -> None:
     )
     print(result.trials[["trial_id", "value", "duration", "worker"]].head(10).to_string())
     print(f"best accuracy {result.best_value:.4f} with {result.best_config}")
-    print(f"wall time {result.wall_time:.2f} s, efficiency {result.efficiency:.3f}")
+    print(f"wall time {result.wall_time:.2f} s, utilisation {result.utilisation:.3f}")
 
 
 if __name__ == "__main__":

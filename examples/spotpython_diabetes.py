@@ -137,7 +137,7 @@ def main() -> None:
         runs[label] = result
         print(
             f"{label:>10}: {result.wall_time:6.2f} s, {result.busy_time:6.2f} s in trials, "
-            f"best val_mse {result.best_value:.4f}, efficiency {result.efficiency:.3f}"
+            f"best val_mse {result.best_value:.4f}, utilisation {result.utilisation:.3f}"
         )
     sequential, parallel = runs["sequential"], runs["parallel"]
     # The two runs train different networks after the design (the GP sees results in a

@@ -163,7 +163,7 @@ def test_simulated_thousand_hour_trials_on_64_workers() -> None:
     assert len(result.trial_list) == 1000
     assert result.wall_time == 16 * 3600.0  # ceil(1000 / 64) rounds of one hour
     assert result.busy_time == 1000 * 3600.0
-    assert result.efficiency == pytest.approx(1000 / (64 * 16))
+    assert result.utilisation == pytest.approx(1000 / (64 * 16))
 
 
 def straggler(config: dict[str, Any], ctx: pt.Context) -> float:
@@ -178,7 +178,7 @@ def test_asynchronous_beats_synchronous_on_stragglers() -> None:
     assert history(asynchronous) == history(synchronous)  # same trials, other schedule
     assert asynchronous.busy_time == pytest.approx(synchronous.busy_time)
     assert asynchronous.wall_time < synchronous.wall_time
-    assert asynchronous.efficiency > 0.85 > 0.7 > synchronous.efficiency
+    assert asynchronous.utilisation > 0.85 > 0.7 > synchronous.utilisation
     # Synchronous: each batch of 8 waits for its slowest trial.
     durations = [0.05 + 0.45 * t.config["x"] for t in synchronous.trial_list]
     batches = [max(durations[i : i + 8]) for i in range(0, 64, 8)]

@@ -30,8 +30,8 @@ from .executors import (
 )
 from .executors._setup import qualified_name as qualified_name  # the spec's way to name one
 from .result import TuneResult
-from .schedulers import Scheduler, make_scheduler
-from .searchers import InitialPoints, Searcher, make_searcher, runs_out
+from .schedulers import Scheduler, make_scheduler, prefers_random_order
+from .searchers import InitialPoints, Searcher, make_searcher, runs_out, set_auto_order
 from .space import Space
 from .store import Experiment, MemoryStore, SQLiteStore, Store
 from .tuner import ProgressCallback, RunOutcome, StopReason, Tuner
@@ -209,6 +209,9 @@ def build_parts(space: Space | Mapping[str, Any], options: TuneOptions) -> Parts
         searcher = InitialPoints(options.points_to_evaluate, then=searcher)
     with naming_errors("scheduler"):
         scheduler = make_scheduler(options.scheduler)
+    # Successive halving assumes new configurations come in random order: a grid (or a long
+    # list of points) left to order "auto" is shuffled with the seed under such a scheduler.
+    set_auto_order(searcher, "shuffled" if prefers_random_order(scheduler) else "given")
     with naming_errors("executor"):
         executor = make_executor(
             chosen_executor(options.executor, options.workers, options.address),

@@ -35,7 +35,7 @@ def test_async_vs_sync_prints_both_wall_times() -> None:
 def test_sklearn_example_tunes_a_forest() -> None:
     done = run(str(ROOT / "examples/sklearn_digits.py"), "--workers", "2", "--trials", "4")
     assert done.returncode == 0, done.stderr
-    assert "best accuracy 0." in done.stdout and "efficiency" in done.stdout
+    assert "best accuracy 0." in done.stdout and "utilisation" in done.stdout
 
 
 def test_main_job_spec_runs() -> None:
