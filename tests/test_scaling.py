@@ -188,3 +188,31 @@ def stored_setting(store: Path, name: str, key: str) -> object:
         return db.experiment().settings[key]
     finally:
         db.close()
+
+
+SETUP = """
+prepared = []
+
+
+def prepare():
+    prepared.append(1)
+    return 7.0
+
+
+def trial(config, ctx):
+    return ctx.prepared
+"""
+
+
+def test_the_setup_runs_in_the_warm_up_once_per_worker(tmp_path: Path) -> None:
+    module = f"setup_{tmp_path.name}".replace("-", "_")
+    (tmp_path / f"{module}.py").write_text(SETUP)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(f"objective: {module}:trial\nsetup: {module}:prepare\n"
+                    "space: {x: {type: float, low: 0, high: 1}}\nexecutor: threads\n"
+                    "max_trials: 6\n")  # fmt: skip
+    runs: dict[int, pt.TuneResult] = {}
+    measure_scaling(spec, [1, 2], on_run=runs.__setitem__)
+    assert all(t.value == 7.0 for r in runs.values() for t in r.trial_list)
+    # Once per worker of each pool (1, then 2), all before the timed runs.
+    assert len(sys.modules[module].prepared) == 1 + 2

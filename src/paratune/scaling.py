@@ -98,7 +98,9 @@ def _measured_arguments(
     from .spec import load_run_spec
 
     kwargs = {**load_run_spec(spec), **(overrides or {})}
-    executor = kwargs.setdefault("executor", "processes")
+    if kwargs.get("executor") is None:  # as tune chooses for more than one worker
+        kwargs["executor"] = "dask" if kwargs.get("address") else "processes"
+    executor = kwargs["executor"]
     if not isinstance(executor, str):
         raise SpecError("executor: scaling builds a pool per worker count: give it by name")
     if executor == "serial" and max(workers) > 1:
