@@ -58,6 +58,19 @@ def test_run_prints_progress_and_the_best_config(folder: Path) -> None:
     assert "[paratune] trials: 20/20 ended" in done.stderr  # plain progress: not a terminal
 
 
+def test_run_says_which_executor_it_chose(folder: Path) -> None:
+    alone = run_cli("run", "spec.yaml", "--max-trials", "2", cwd=folder)
+    assert alone.returncode == 0, alone.stderr
+    assert "[paratune] executor: serial\n" in alone.stderr
+    two = run_cli("run", "spec.yaml", "--workers", "2", "--max-trials", "4", "--overwrite",
+                  cwd=folder)  # fmt: skip
+    assert two.returncode == 0, two.stderr
+    assert "[paratune] executor: processes (2 workers)" in two.stderr
+    quiet = run_cli("run", "spec.yaml", "--max-trials", "5", "-q", "--json", cwd=folder)
+    assert quiet.returncode == 0, quiet.stderr
+    assert "executor:" not in quiet.stderr and json.loads(quiet.stdout)
+
+
 def test_flags_override_the_spec(tmp_path: Path, folder: Path) -> None:
     spec = folder / "spec.yaml"
     done = run_cli(

@@ -115,11 +115,23 @@ def _tune_and_report(
     try:
         kwargs = arguments()
         kwargs.update({key: value for key, value in overrides.items() if value is not None})
+        if not quiet:  # on standard error, so that --json output stays clean
+            click.echo(f"[paratune] executor: {_chosen(kwargs)}", err=True)
         display = ConsoleProgress(quiet=quiet, max_time=kwargs.get("max_time"))
         result = tune(**kwargs, progress=display)
     except ParatuneError as exc:
         raise click.ClickException(str(exc)) from exc
     _print_summary(result, as_json=as_json)
+
+
+def _chosen(kwargs: dict[str, Any]) -> str:
+    """The executor a run uses, as `tune` chooses it when none is named, and its workers."""
+    from .executors import chosen_executor
+
+    workers = kwargs.get("workers")
+    executor = chosen_executor(kwargs.get("executor"), workers, kwargs.get("address"))
+    name = executor if isinstance(executor, str) else type(executor).__name__
+    return f"{name} ({workers} workers)" if workers else name
 
 
 def _print_summary(result: TuneResult, *, as_json: bool) -> None:
