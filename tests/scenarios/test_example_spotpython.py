@@ -24,6 +24,6 @@ def test_spotpython_example_prints_times_speedup_and_efficiency() -> None:
     lines = done.stdout.splitlines()
     assert lines[0].strip().startswith("sequential:") and "best val_mse" in lines[0]
     assert lines[1].strip().startswith("parallel:")
-    assert lines[2].startswith("speedup ") and "on 2 workers, efficiency" in lines[2]
-    assert "wall times" in lines[2] and float(lines[2].split()[1]) > 0
+    assert lines[2].startswith("work rate ") and "on 2 workers," in lines[2]
+    assert "speedup in wall time" in lines[2] and float(lines[2].split()[2].rstrip("x")) > 0
     assert lines[3].startswith("best config: {'optimizer': ")
