@@ -269,6 +269,34 @@ def cancelled_event(
     )
 
 
+def failed_event(
+    job: Job,
+    started: float,
+    finished: float,
+    worker: int,
+    error: str,
+    *,
+    host: str | None = None,
+    pid: int | None = None,
+    moved: int = 0,
+) -> Event:
+    """The event of a job that failed without a result of its own: its worker died, it ran
+    past its timeout, or its task was lost (``worker`` -1: not known)."""
+    return Event(
+        trial_id=job.trial_id,
+        attempt=job.attempt,
+        ok=False,
+        result=None,
+        started=started,
+        finished=finished,
+        worker=worker,
+        error=error,
+        host=host,
+        pid=pid,
+        moved=moved,
+    )
+
+
 def _error_text(exc: BaseException) -> tuple[str, str]:
     """``"ValueError: message"`` and the traceback of an exception the objective raised;
     an exception whose own ``str`` raises is named by its class alone."""

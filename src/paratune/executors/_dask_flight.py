@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..trial import Event, Job
+from ._base import failed_event
 from ._dask_support import lost_reason, placements
 from ._pacing import Pacing
 
@@ -135,17 +136,8 @@ class Flight:
 
     def failed(self, running: Running, reason: str, worker: int = -1) -> Event:
         """The failed event of a job (``worker`` -1: not known)."""
-        job, started = running.job, running.submitted
-        return Event(
-            trial_id=job.trial_id,
-            attempt=job.attempt,
-            ok=False,
-            result=None,
-            started=started,
-            finished=self.now(),
-            worker=worker,
-            error=reason,
-            moved=running.moved,
+        return failed_event(
+            running.job, running.submitted, self.now(), worker, reason, moved=running.moved
         )
 
     def index(self, address: str) -> int:

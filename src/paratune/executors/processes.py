@@ -18,7 +18,15 @@ import cloudpickle
 from .._signals import signals_held
 from ..context import RealClock
 from ..trial import Event, Job, Report
-from ._base import _HOST, LONGEST_WAIT, Objective, ReportHandler, cancelled_event, takes_context
+from ._base import (
+    _HOST,
+    LONGEST_WAIT,
+    Objective,
+    ReportHandler,
+    cancelled_event,
+    failed_event,
+    takes_context,
+)
 from ._pacing import Pacing
 from ._resources import Placement, Resources, plan_slots, visible_cpus, visible_gpus
 from ._setup import Setup, SetupFailed, setup_error
@@ -366,19 +374,11 @@ class Processes:
             return []
         if reason is None:
             reason = f"worker process {worker.pid} died ({worker.exit_reason()})"
-        event = Event(
-            trial_id=dead.trial_id,
-            attempt=dead.attempt,
-            ok=False,
-            result=None,
-            started=slot.busy_since,
-            finished=now,
-            worker=slot.index,
-            error=reason,
-            host=_HOST,
-            pid=worker.pid,
-        )
-        return [event]
+        return [
+            failed_event(
+                dead, slot.busy_since, now, slot.index, reason, host=_HOST, pid=worker.pid
+            )
+        ]
 
     def _expire(self) -> list[Event]:
         """Kill the workers whose job has run past ``trial_timeout``."""

@@ -16,6 +16,7 @@ from ._base import (
     Objective,
     ReportHandler,
     cancelled_event,
+    failed_event,
     make_context,
     run_job,
     takes_context,
@@ -215,14 +216,4 @@ def _pause(step: int, metrics: Mapping[str, Any]) -> bool:
 
 def _ended(running: _Running, finished: float, reason: str) -> Event:
     """The event of a job stopped at ``finished`` by a timeout."""
-    job = running.job
-    return Event(
-        trial_id=job.trial_id,
-        attempt=job.attempt,
-        ok=False,
-        result=None,
-        started=running.started,
-        finished=finished,
-        worker=running.worker,
-        error=reason,
-    )
+    return failed_event(running.job, running.started, finished, running.worker, reason)
