@@ -15,11 +15,43 @@ def test_nothing_known_means_one_job_at_a_time_and_none_waiting() -> None:
     assert pacing.typical_run is None and pacing.short_runs == 0
 
 
-def test_one_short_job_queues_ahead_but_is_no_reason_to_send_more_at_once() -> None:
+def test_one_short_job_is_no_reason_to_queue_ahead_or_send_more_at_once() -> None:
     pacing = Pacing()
     pacing.observe(0.0001)
     assert pacing.typical_run == 0.0001  # the average starts at the first job's time
-    assert (pacing.chunk(), pacing.ahead()) == (1, 1)
+    assert pacing.typical_spread is None  # one run time says nothing of how they vary
+    assert (pacing.chunk(), pacing.ahead()) == (1, 0)
+    pacing.observe(0.0001)
+    assert (pacing.chunk(), pacing.ahead()) == (2, 1)  # two alike: steady (and short)
+
+
+def test_run_times_that_vary_stop_the_queue_ahead_until_they_settle() -> None:
+    # The spotpython design's run times on one worker: from 0.09 s to 0.9 s.
+    pacing = Pacing()
+    aheads = []
+    for seconds in (0.09, 0.44, 0.15, 0.11, 0.12, 0.9, 0.09, 0.2, 0.25, 0.23):
+        pacing.observe(seconds)
+        aheads.append(pacing.ahead())
+    assert aheads == [0] * 10
+    for _ in range(20):  # then steady 0.2 s jobs: the spread decays by a fifth per job
+        pacing.observe(0.2)
+        aheads.append(pacing.ahead())
+    assert aheads[-1] == 1
+    assert pacing.typical_spread is not None
+    assert pacing.typical_spread <= 0.25 * 0.2
+
+
+def test_jobs_within_10_ms_of_each_other_are_steady_however_short() -> None:
+    pacing = Pacing()
+    for seconds in (0.001, 0.009, 0.002, 0.008):  # +-80%, but never more than 10 ms apart
+        pacing.observe(seconds)
+    assert pacing.ahead() == 1
+    strict = Pacing(steady_within=0.0)
+    for seconds in (0.2, 0.21, 0.2):  # 10 ms apart at most: steady even at 0
+        strict.observe(seconds)
+    assert strict.ahead() == 1
+    strict.observe(0.3)
+    assert strict.ahead() == 0
 
 
 def test_chunks_hold_no_more_jobs_than_were_short_in_a_row() -> None:
@@ -59,6 +91,7 @@ def test_short_runs_count_from_when_the_average_falls_under_the_threshold() -> N
 def test_a_job_at_a_threshold_counts_as_long() -> None:
     pacing = Pacing(chunk_below=0.5, queue_ahead_below=0.5)
     pacing.observe(0.5)
+    pacing.observe(0.5)
     assert (pacing.chunk(), pacing.ahead(), pacing.short_runs) == (1, 0, 0)
 
 
@@ -77,6 +110,7 @@ def test_reset_forgets_the_jobs_seen() -> None:
     assert (pacing.chunk(), pacing.ahead()) == (10, 1)
     pacing.reset()
     assert pacing.typical_run is None and pacing.short_runs == 0
+    assert pacing.typical_spread is None
     assert (pacing.chunk(), pacing.ahead()) == (1, 0)
 
 
@@ -90,6 +124,8 @@ def test_reset_forgets_the_jobs_seen() -> None:
             "queue_ahead_below must be a number of seconds >= 0, got '1'",
         ),
         ({"chunk_below": True}, "chunk_below must be a number"),
+        ({"steady_within": -0.1}, "steady_within must be a fraction >= 0, got -0.1"),
+        ({"steady_within": float("inf")}, "steady_within must be a fraction >= 0"),
         ({"max_chunk": 0}, "max_chunk must be a positive integer, got 0"),
         ({"max_chunk": 2.0}, "max_chunk must be a positive integer, got 2.0"),
         ({"weight": 0}, r"weight must be a number in \(0, 1\], got 0"),

@@ -64,10 +64,11 @@ class Dask:
     The objective is cloudpickled once and handed to every worker (also to workers that join
     later) as a worker plugin, not once per job. Jobs are tasks that are never treated as pure
     or cached (one key per attempt), taken as they complete. Short jobs are dispatched ahead
-    (see `Pacing`): once jobs are seen to take under 5 s on average, each worker thread has
-    one task queued behind the one it runs (where every thread of the cluster is this
-    executor's), and while they take under 5 ms, a task carries as many jobs as have been so
-    in a row, up to 64, so the round trip through the scheduler is not paid by every job.
+    (see `Pacing`): once jobs are seen to take under 5 s on average, with steady run times,
+    each worker thread has one task queued behind the one it runs (where every thread of the
+    cluster is this executor's), and while they take under 5 ms, a task carries as many jobs
+    as have been so in a row, up to 64, so the round trip through the scheduler is not paid
+    by every job.
 
     A trial whose worker is lost (killed, out of memory, its node gone) is not at fault: it
     is sent to another worker as the same attempt, up to ``worker_loss_retries`` times (its
