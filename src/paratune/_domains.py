@@ -2,15 +2,16 @@
 
 Each domain maps a column of unit-cube coordinates to values (``_decode``), a value back to
 a coordinate (``_encode``) and checks a value (``_validate``); `paratune.space.Space` puts
-one domain on each coordinate.
+one domain on each coordinate. Each may carry a condition (``when``, see
+`paratune._conditions`): the parameter is then active only when it holds.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 import numpy as np
@@ -24,7 +25,15 @@ integer owns a cell of the unit interval wide enough for rounding to never skip 
 scale too."""
 
 
-@dataclass(frozen=True, slots=True)
+WHEN = (
+    "a condition maps parameter names to forms, all of which must hold: a value (equal to "
+    "it), a list (one of its items) or a dict of operators, such as {'>=': 3} or "
+    "{'not in': ['sgd']}, with '==', '!=', '<', '<=', '>', '>=', 'in', 'not in'"
+)
+"""What a ``when`` may hold, for docstrings and messages."""
+
+
+@dataclass(frozen=True, slots=True, repr=False)
 class Float:
     """A real parameter in the closed range ``[low, high]``.
 
@@ -33,15 +42,17 @@ class Float:
         high: the largest value; above ``low``.
         log: spread values evenly in log space (learning rates, regularisation strengths);
             needs ``low > 0``.
+        when: the condition under which the parameter is active (`WHEN`); None: always.
 
     Raises:
-        SpaceError: a bound is not a finite number, ``low >= high``, or ``log`` with
-            ``low <= 0``.
+        SpaceError: a bound is not a finite number, ``low >= high``, ``log`` with
+            ``low <= 0``, or ``when`` is badly formed.
     """
 
     low: float
     high: float
     log: bool = False
+    when: Mapping[str, Any] | None = field(default=None, kw_only=True, hash=False)
 
     def __post_init__(self) -> None:
         low = _real(self.low, "low")
@@ -53,6 +64,10 @@ class Float:
         object.__setattr__(self, "low", low)
         object.__setattr__(self, "high", high)
         object.__setattr__(self, "log", log)
+        object.__setattr__(self, "when", _when(self.when))
+
+    def __repr__(self) -> str:
+        return f"Float(low={self.low!r}, high={self.high!r}, log={self.log!r}{_shown(self)})"
 
     def _values(self, u: NDArray[np.float64]) -> NDArray[np.float64]:
         if self.log:
@@ -90,7 +105,7 @@ class Float:
         return number
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Int:
     """An integer parameter in the closed range ``[low, high]``, both ends included.
 
@@ -98,15 +113,18 @@ class Int:
         low: the smallest value.
         high: the largest value; above ``low`` (a single value is a constant, not an Int).
         log: spread values evenly in log space (layer widths, batch sizes); needs ``low > 0``.
+        when: the condition under which the parameter is active (`WHEN`); None: always.
 
     Raises:
         SpaceError: a bound is not an integer (integral floats such as ``2.0`` are accepted)
-            or is outside [-2**40, 2**40], ``low >= high``, or ``log`` with ``low <= 0``.
+            or is outside [-2**40, 2**40], ``low >= high``, ``log`` with ``low <= 0``, or
+            ``when`` is badly formed.
     """
 
     low: int
     high: int
     log: bool = False
+    when: Mapping[str, Any] | None = field(default=None, kw_only=True, hash=False)
 
     def __post_init__(self) -> None:
         low = _integer(self.low, "low")
@@ -116,6 +134,10 @@ class Int:
         object.__setattr__(self, "low", low)
         object.__setattr__(self, "high", high)
         object.__setattr__(self, "log", log)
+        object.__setattr__(self, "when", _when(self.when))
+
+    def __repr__(self) -> str:
+        return f"Int(low={self.low!r}, high={self.high!r}, log={self.log!r}{_shown(self)})"
 
     def _values(self, u: NDArray[np.float64]) -> NDArray[np.int64]:
         # Each integer owns an equal cell of [0, 1] (of log space with log=True): the cell of
@@ -152,7 +174,7 @@ MAX_CHOICES = 100_000
 choice of millions is a range (`Int`) in disguise that no searcher could cover."""
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@dataclass(frozen=True, slots=True, init=False, repr=False)
 class Choice:
     """A parameter that takes one of a fixed set of values.
 
@@ -162,19 +184,36 @@ class Choice:
 
     Attributes:
         values: the options, in the order given.
+        when: the condition under which the parameter is active (`WHEN`); None: always.
+        branches: parameters that exist only under some options, as
+            ``{option: {name: domain, ...}}``; a `paratune.space.Space` makes each a
+            parameter of its own, active when this choice is that option (and its own
+            ``when`` holds). None: no branches.
 
     Raises:
         SpaceError: ``values`` is not a list or tuple (a string is refused), is empty,
-            holds the same value twice, or holds more than `MAX_CHOICES` values.
+            holds the same value twice, or holds more than `MAX_CHOICES` values; ``when``
+            is badly formed; ``branches`` is not a mapping of options to mappings, or
+            names an option that is not among ``values``.
     """
 
     values: tuple[Any, ...]
+    when: Mapping[str, Any] | None = field(default=None, hash=False)
+    branches: Mapping[Any, Mapping[str, Any]] | None = field(default=None, hash=False)
 
-    def __init__(self, values: Sequence[Any]) -> None:
+    def __init__(
+        self,
+        values: Sequence[Any],
+        *,
+        when: Mapping[str, Any] | None = None,
+        branches: Mapping[Any, Mapping[str, Any]] | None = None,
+    ) -> None:
         """Build a choice between ``values``.
 
         Args:
             values: the options, as a list, tuple or other sequence.
+            when: the condition under which the parameter is active.
+            branches: the parameters of each option that has some.
         """
         if isinstance(values, str | bytes) or not isinstance(values, Sequence | np.ndarray):
             raise SpaceError(f"choice values must be a list or tuple, got {values!r}")
@@ -188,6 +227,44 @@ class Choice:
             raise SpaceError("choice values must not be empty")
         _check_distinct(options)
         object.__setattr__(self, "values", options)
+        object.__setattr__(self, "when", _when(when))
+        object.__setattr__(self, "branches", self._check_branches(branches))
+
+    def option(self, key: Any) -> Any:
+        """The value a branch key stands for: the equal value, or else the one value whose
+        text is ``key`` (the keys of a JSON object are always strings).
+
+        Raises:
+            SpaceError: no value fits.
+        """
+        for value in self.values:
+            if same_value(value, key):
+                return value
+        texts = [value for value in self.values if isinstance(key, str) and str(value) == key]
+        if len(texts) == 1:
+            return texts[0]
+        raise SpaceError(f"branch {key!r} is not one of the values {list(self.values)!r}")
+
+    def _check_branches(
+        self, branches: Mapping[Any, Mapping[str, Any]] | None
+    ) -> dict[Any, dict[str, Any]] | None:
+        if branches is None:
+            return None
+        if not isinstance(branches, Mapping):
+            raise SpaceError(f"branches must map options to parameters, got {branches!r}")
+        checked: dict[Any, dict[str, Any]] = {}
+        for key, params in branches.items():
+            self.option(key)
+            if not isinstance(params, Mapping):
+                raise SpaceError(
+                    f"branch {key!r} must map parameter names to domains, got {params!r}"
+                )
+            checked[key] = dict(params)
+        return checked or None
+
+    def __repr__(self) -> str:
+        branches = "" if self.branches is None else f", branches={self.branches!r}"
+        return f"Choice(values={self.values!r}{_shown(self)}{branches})"
 
     def _decode(self, u: NDArray[np.float64]) -> list[Any]:
         k = len(self.values)
@@ -211,6 +288,18 @@ class Choice:
 
 Domain: TypeAlias = Float | Int | Choice
 """The domain of a tunable parameter."""
+
+
+def _when(when: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    # Here, not at the top: the conditions module reads this one's domains.
+    from ._conditions import normalise_when
+
+    return normalise_when(when)
+
+
+def _shown(domain: Float | Int | Choice) -> str:
+    """The ``when`` part of a repr: nothing for an unconditional domain."""
+    return "" if domain.when is None else f", when={domain.when!r}"
 
 
 def _real(value: Any, what: str) -> float:

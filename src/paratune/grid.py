@@ -1,16 +1,19 @@
 """Grids: every combination of a space's choices and integers, as a lazy sequence.
 
-A grid reads a space only through `Parameters` (names, constants, domains), so this module
-needs the domains and not `paratune.space`, which builds its grids here.
+A grid reads a space only through `Parameters` (names, constants, domains) and, for a
+conditional space, its `Conditions`, so this module needs the domains and not
+`paratune.space`, which builds its grids here.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import operator
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol, overload
 
+from ._conditions import Conditions, Entry, named_numbers
 from ._domains import Domain, Float, Int
 from .errors import SpaceError
 from .trial import Config
@@ -41,12 +44,17 @@ class ParameterGrid(Sequence[Config]):
     The last tunable parameter varies fastest. Item ``i`` is computed from ``i`` (mixed
     radix), so a grid of any size costs no memory; constants appear in every config. A space
     with only constants has a grid of one config.
+
+    With ``conditions``, the grid holds every distinct combination of active parameters
+    once, each config only its active parameters: the parameters are taken parents first
+    (in the given order otherwise), an inactive one adding no combinations, in the same
+    order as the plain grid keeps (the last parameter varies fastest).
     """
 
-    __slots__ = ("_axes", "_constants", "_names", "_size")
+    __slots__ = ("_axes", "_constants", "_names", "_size", "_tree")
 
-    def __init__(self, space: Parameters) -> None:
-        """Build the grid of ``space``.
+    def __init__(self, space: Parameters, conditions: Conditions | None = None) -> None:
+        """Build the grid of ``space``, under ``conditions`` if they are given.
 
         Raises:
             SpaceError: a parameter is a Float range.
@@ -65,7 +73,10 @@ class ParameterGrid(Sequence[Config]):
         self._axes = axes
         self._names = space.names
         self._constants = space.constants
-        self._size = math.prod(len(points) for _, points in axes)
+        self._tree = _Tree(axes, conditions) if conditions and conditions.entries else None
+        self._size = (
+            math.prod(len(points) for _, points in axes) if self._tree is None else self._tree.size
+        )
 
     @property
     def size(self) -> int:
@@ -89,6 +100,8 @@ class ParameterGrid(Sequence[Config]):
             position += self._size
         if not 0 <= position < self._size:
             raise IndexError(f"grid index {index} is out of range for {self._size} configs")
+        if self._tree is not None:
+            return self._config(self._tree.at(position))
         chosen: dict[str, Any] = {}
         for name, points in reversed(self._axes):
             position, digit = divmod(position, len(points))
@@ -96,6 +109,9 @@ class ParameterGrid(Sequence[Config]):
         return self._config(chosen)
 
     def __iter__(self) -> Iterator[Config]:
+        if self._tree is not None:
+            yield from (self._config(chosen) for chosen in self._tree.walk(0, 0, {}))
+            return
         # An odometer, last axis fastest. (itertools.product would first copy every axis,
         # and an Int axis may hold 2**41 integers.)
         axes = self._axes
@@ -116,6 +132,114 @@ class ParameterGrid(Sequence[Config]):
         return f"ParameterGrid(size={self._size}, axes={[name for name, _ in self._axes]})"
 
     def _config(self, chosen: dict[str, Any]) -> Config:
+        if self._tree is not None:  # inactive parameters are not chosen
+            return {
+                name: chosen[name] if name in chosen else self._constants[name]
+                for name in self._names
+                if name in chosen or name in self._constants
+            }
         return {
             name: chosen[name] if name in chosen else self._constants[name] for name in self._names
         }
+
+
+class _Tree:
+    """The distinct active combinations of a conditional grid, counted and indexed without
+    listing them.
+
+    The axes are taken parents first. A state is the set of axes found inactive so far (a
+    bit mask): at an inactive axis the walk goes on, its children inactive too; at an
+    active one it branches over the axis's values, each of which rules out the children
+    whose condition it fails. The values of an axis fall into runs that rule out the same
+    children (an Int range changes outcome only at the numbers the conditions name), so
+    counting costs a few runs per axis, whatever the size of the ranges; counts are
+    remembered per axis and state.
+    """
+
+    def __init__(self, axes: list[tuple[str, Sequence[Any]]], conditions: Conditions) -> None:
+        points_of = dict(axes)
+        self._names = [name for name in conditions.order if name in points_of]
+        self._points = [points_of[name] for name in self._names]
+        position = {name: i for i, name in enumerate(self._names)}
+        children: list[list[tuple[int, Entry]]] = [[] for _ in self._names]
+        for child, found in conditions.entries.items():
+            for entry in found:
+                # An entry on a constant always holds (the space checked it).
+                if entry.parent in position:
+                    children[position[entry.parent]].append((position[child], entry))
+        self._all_children = [sum({1 << j for j, _ in pairs}) for pairs in children]
+        self._runs = [_runs(points, pairs) for points, pairs in zip(self._points, children,
+                                                                    strict=True)]  # fmt: skip
+        self._counts: dict[tuple[int, int], int] = {}
+        self.size = self._count(0, 0)
+
+    def _count(self, axis: int, ruled_out: int) -> int:
+        """How many combinations the axes from ``axis`` on give, in state ``ruled_out``."""
+        if axis == len(self._names):
+            return 1
+        ruled_out &= ~((1 << axis) - 1)  # the axes before this one no longer matter
+        key = (axis, ruled_out)
+        if key not in self._counts:
+            if ruled_out >> axis & 1:
+                total = self._count(axis + 1, ruled_out | self._all_children[axis])
+            else:
+                total = sum(
+                    length * self._count(axis + 1, ruled_out | failed)
+                    for _, length, failed in self._runs[axis]
+                )
+            self._counts[key] = total
+        return self._counts[key]
+
+    def at(self, position: int) -> dict[str, Any]:
+        """The values chosen by combination ``position`` (0 <= position < size)."""
+        chosen: dict[str, Any] = {}
+        ruled_out = 0
+        for axis, name in enumerate(self._names):
+            if ruled_out >> axis & 1:
+                ruled_out |= self._all_children[axis]
+                continue
+            for start, length, failed in self._runs[axis]:
+                each = self._count(axis + 1, ruled_out | failed)
+                if position < length * each:
+                    offset, position = divmod(position, each)
+                    chosen[name] = self._points[axis][start + offset]
+                    ruled_out |= failed
+                    break
+                position -= length * each
+        return chosen
+
+    def walk(self, axis: int, ruled_out: int, chosen: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Every combination of the axes from ``axis`` on, after ``chosen``, in order."""
+        if axis == len(self._names):
+            yield dict(chosen)
+            return
+        if ruled_out >> axis & 1:
+            yield from self.walk(axis + 1, ruled_out | self._all_children[axis], chosen)
+            return
+        name, points = self._names[axis], self._points[axis]
+        for start, length, failed in self._runs[axis]:
+            for offset in range(length):
+                chosen[name] = points[start + offset]
+                yield from self.walk(axis + 1, ruled_out | failed, chosen)
+        del chosen[name]
+
+
+def _runs(points: Sequence[Any], children: list[tuple[int, Entry]]) -> list[tuple[int, int, int]]:
+    """An axis's points as runs ``(start, length, children ruled out)``: each Choice value
+    alone, an Int range cut where a condition on it may change its outcome."""
+    if isinstance(points, range):
+        cuts = {0, len(points)}
+        for _, entry in children:
+            for number in named_numbers(entry):
+                for value in (math.floor(number), math.floor(number) + 1):
+                    cuts.add(min(max(value - points.start, 0), len(points)))
+        edges = sorted(cuts)
+        spans = [(start, end - start) for start, end in itertools.pairwise(edges)]
+    else:
+        spans = [(index, 1) for index in range(len(points))]
+    return [(start, length, _failed(points[start], children)) for start, length in spans]
+
+
+def _failed(value: Any, children: list[tuple[int, Entry]]) -> int:
+    """The children (as bits) whose condition ``value`` fails."""
+    return sum({1 << child for child, entry in children if not entry.holds(value)})

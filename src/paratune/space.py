@@ -4,6 +4,11 @@ Every searcher works in the unit cube ``[0, 1]**dimension``: random sampling is 
 uniform points, quasi-random sampling is decoding Sobol' or Latin hypercube points. Each
 tunable parameter owns one coordinate; constants own none and appear in every config.
 
+A parameter may be conditional: active only when a condition on other parameters holds
+(``when=``, or a choice's ``branches=``). A config holds only its active parameters;
+decoding draws every coordinate, then drops the parameters inactive under the result, so
+the numbers drawn never depend on the conditions.
+
 The domains (`Float`, `Int`, `Choice`) are defined in `paratune._domains` and imported from
 here.
 """
@@ -19,20 +24,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ._conditions import Conditions
 from ._domains import MAX_CHOICES, Choice, Domain, Float, Int, same_value
 from ._files import load_mapping
+from ._space_forms import domain_to_dict, flatten, to_domain
 from .errors import SpaceError
 from .grid import ParameterGrid
 from .trial import Config
 
 __all__ = ["MAX_CHOICES", "Choice", "Domain", "Float", "Int", "Space"]
-
-_DICT_FORMS = (
-    "a dict must describe a domain in one of three forms: "
-    "{'type': 'float', 'low': ..., 'high': ..., 'log': false}, "
-    "{'type': 'int', 'low': ..., 'high': ..., 'log': false} or "
-    "{'type': 'choice', 'values': [...]}"
-)
 
 
 # ----------------------------------------------------------------------------- space
@@ -47,27 +47,36 @@ class Space:
     * a list or tuple: a `Choice` between its items;
     * a dict with a ``"type"`` key, the form used in files:
       ``{"type": "float" | "int", "low": ..., "high": ..., "log": true}`` (``log`` optional)
-      or ``{"type": "choice", "values": [...]}``;
+      or ``{"type": "choice", "values": [...]}``, each with an optional ``"when"`` and a
+      choice with optional ``"branches"``;
     * anything else: a constant, passed unchanged to every config.
 
-    Parameters keep the order given; configs list them in that order.
+    Parameters keep the order given; configs list them in that order. A choice's branch
+    parameters become parameters of their own, right after the choice, each with the
+    branch's option added to its condition (names are global: no two may be the same).
 
     >>> space = Space({"lr": Float(1e-4, 1e-1, log=True), "depth": Int(1, 8), "opt": "adam"})
     >>> space.tunable, space.constants
     (('lr', 'depth'), {'opt': 'adam'})
+    >>> optimizer = Choice(["sgd", "adam"], branches={"sgd": {"momentum": Float(0, 1)}})
+    >>> space = Space({"opt": optimizer})
+    >>> space.conditional, space.active({"opt": "adam", "momentum": 0.5})
+    (('momentum',), {'opt': 'adam'})
 
     Raises:
-        SpaceError: the space is empty, a name is not a non-empty string, or a value is not
-            a valid domain; the message names the parameter.
+        SpaceError: the space is empty, a name is not a non-empty string or is given twice
+            (in branches), a value is not a valid domain, or a condition names an unknown
+            parameter, forms a cycle or can never hold; the message names the parameter.
     """
 
-    __slots__ = ("_constants", "_domains", "_names", "_params", "_tunable")
+    __slots__ = ("_conditions", "_constants", "_domains", "_names", "_params", "_tunable")
 
     _params: dict[str, Any]
     _domains: dict[str, Domain]
     _constants: dict[str, Any]
     _names: tuple[str, ...]
     _tunable: tuple[str, ...]
+    _conditions: Conditions
 
     def __init__(self, params: Mapping[str, Any]) -> None:
         """Build a space from ``params``, a mapping of parameter name to domain or constant."""
@@ -84,19 +93,24 @@ class Space:
             if not isinstance(name, str) or not name:
                 raise SpaceError(f"parameter names must be non-empty strings, got {name!r}")
             try:
-                domain = _to_domain(value)
+                domain = to_domain(value)
+                flat = [] if domain is None else list(flatten(name, domain))
             except (TypeError, ValueError) as exc:
                 raise SpaceError(f"parameter {name!r}: {exc}") from exc
             if domain is None:
                 values[name] = constants[name] = value
-            else:
-                values[name] = domains[name] = domain
+            for flat_name, flat_domain, where in flat:
+                if flat_name in values:
+                    raise SpaceError(f"parameter {flat_name!r} of {where} is given twice: "
+                                     "names are global, in branches too")  # fmt: skip
+                values[flat_name] = domains[flat_name] = flat_domain
         setattr_ = object.__setattr__
         setattr_(self, "_params", values)
         setattr_(self, "_domains", domains)
         setattr_(self, "_constants", constants)
         setattr_(self, "_names", tuple(values))
         setattr_(self, "_tunable", tuple(domains))
+        setattr_(self, "_conditions", Conditions(self._names, domains, constants))
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> Space:
@@ -147,6 +161,44 @@ class Space:
         """The number of tunable parameters: the dimension of the unit cube."""
         return len(self._tunable)
 
+    @property
+    def conditional(self) -> tuple[str, ...]:
+        """The names of the parameters with a condition, in the order given."""
+        return self._conditions.conditional
+
+    # -- conditions
+
+    def active(self, config: Mapping[str, Any]) -> Config:
+        """``config`` without the parameters inactive under it, in the space's order.
+
+        Conditions are evaluated parents first; a parameter whose condition names a
+        parameter that is inactive, or absent from ``config``, is inactive. Values are not
+        checked (`validate` does that); absent parameters stay absent.
+
+        Raises:
+            SpaceError: ``config`` is not a mapping, or names a parameter not in the space.
+        """
+        self._check_names(config)
+        if not self._conditions.entries:
+            return {name: config[name] for name in self._names if name in config}
+        active = self._conditions.active_names(config)
+        return {name: config[name] for name in self._names if name in config and name in active}
+
+    def is_active(self, name: str, config: Mapping[str, Any]) -> bool:
+        """Whether parameter ``name`` is active under ``config`` (its own value, given or
+        not, does not matter; see `active`).
+
+        Raises:
+            SpaceError: ``name`` is not a parameter of the space, or ``config`` is not a
+                mapping or names a parameter not in the space.
+        """
+        if name not in self._params:
+            raise SpaceError(f"unknown parameter {name!r}; the space has {', '.join(self._names)}")
+        self._check_names(config)
+        return name not in self._conditions.entries or name in self._conditions.active_names(
+            config
+        )
+
     # -- sampling and the unit cube
 
     def sample(self, rng: np.random.Generator) -> Config:
@@ -171,14 +223,18 @@ class Space:
         An Int or Choice value maps to the centre of its cell. ``decode(encode(config))``
         gives back ``config`` for every config that decoding can produce (every sampled or
         grid config, every Int and Choice value); a float that no point of the cube decodes
-        to exactly comes back as its nearest neighbour.
+        to exactly comes back as its nearest neighbour. ``config`` holds only its active
+        parameters; the coordinate of each inactive one is NaN.
 
         Raises:
             SpaceError: ``config`` does not validate (see `validate`).
         """
         config = self.validate(config)
         return np.array(
-            [domain._encode(config[name]) for name, domain in self._domains.items()],
+            [
+                domain._encode(config[name]) if name in config else np.nan
+                for name, domain in self._domains.items()
+            ],
             dtype=np.float64,
         )
 
@@ -200,7 +256,8 @@ class Space:
 
         Coordinates are clipped to ``[0, 1]``. Values are plain Python objects: ``float``
         for Float, ``int`` for Int, the choice's own objects for Choice; constants appear
-        in every config.
+        in every config. Every coordinate is decoded, then the parameters inactive under
+        the result are dropped (see `active`).
 
         Raises:
             SpaceError: ``X`` has the wrong shape or a value that is not finite.
@@ -229,15 +286,25 @@ class Space:
             for name in self._names
         ]
         names = self._names
-        return [dict(zip(names, row, strict=True)) for row in zip(*ordered, strict=False)]
+        configs = [dict(zip(names, row, strict=True)) for row in zip(*ordered, strict=False)]
+        if not self._conditions.entries:
+            return configs
+        active_names = self._conditions.active_names
+        return [
+            {name: value for name, value in config.items() if name in active}
+            for config, active in ((config, active_names(config)) for config in configs)
+        ]
 
     def grid(self) -> ParameterGrid:
         """Every combination of Choice values and Int integers, indexed lazily.
 
+        On a conditional space, every distinct combination of the active parameters, once
+        each: an inactive parameter adds no combinations.
+
         Raises:
             SpaceError: a parameter is a Float range, which has no finite set of points.
         """
-        return ParameterGrid(self)
+        return ParameterGrid(self, self._conditions)
 
     # -- checking and serialising
 
@@ -245,13 +312,51 @@ class Space:
         """Check ``config`` against the space and return it complete and in order.
 
         Constants may be left out (they are filled in). Numbers are returned as plain
-        ``float`` and ``int``, choice values as the choice's own objects.
+        ``float`` and ``int``, choice values as the choice's own objects. On a conditional
+        space, ``config`` holds exactly the parameters active under it.
 
         Raises:
             SpaceError: naming the parameter, when a tunable parameter is missing, a name is
                 not in the space, a value is of the wrong type, outside its range or not
-                among its choices, or a constant is given a different value.
+                among its choices, a constant is given a different value, or a parameter
+                is given that is inactive under the config (naming its condition).
         """
+        self._check_names(config)
+        checked: Config = {}
+        conditions = self._conditions
+        active: set[str] = set()
+        for name in conditions.order:  # parents first: a condition reads checked values
+            found = conditions.entries.get(name)
+            if found is not None and not all(
+                conditions._holds(entry, checked, active) for entry in found
+            ):
+                if name in config:
+                    why = conditions.why_inactive(name, checked, active)
+                    raise SpaceError(f"parameter {name!r} is inactive here: {why}")
+                continue
+            active.add(name)
+            checked[name] = self._checked_value(name, config)
+        return {name: checked[name] for name in self._names if name in checked}
+
+    def _checked_value(self, name: str, config: Mapping[str, Any]) -> Any:
+        """The value of active parameter ``name`` in ``config``, checked."""
+        domain = self._domains.get(name)
+        if domain is None:
+            constant = self._constants[name]
+            if name in config and not same_value(config[name], constant):
+                raise SpaceError(
+                    f"parameter {name!r} is the constant {constant!r}, got {config[name]!r}"
+                )
+            return constant
+        if name not in config:
+            raise SpaceError(f"parameter {name!r} is missing")
+        try:
+            return domain._validate(config[name])
+        except SpaceError as exc:
+            raise SpaceError(f"parameter {name!r}: {exc}") from exc
+
+    def _check_names(self, config: Mapping[str, Any]) -> None:
+        """Refuse a config that is not a mapping or names a parameter not in the space."""
         if not isinstance(config, Mapping):
             raise SpaceError(
                 f"a config must be a mapping of parameter name to value, got {config!r}"
@@ -261,32 +366,15 @@ class Space:
                 raise SpaceError(
                     f"unknown parameter {name!r}; the space has {', '.join(self._names)}"
                 )
-        result: Config = {}
-        for name in self._names:
-            domain = self._domains.get(name)
-            if domain is None:
-                constant = self._constants[name]
-                if name in config and not same_value(config[name], constant):
-                    raise SpaceError(
-                        f"parameter {name!r} is the constant {constant!r}, got {config[name]!r}"
-                    )
-                result[name] = constant
-            elif name not in config:
-                raise SpaceError(f"parameter {name!r} is missing")
-            else:
-                try:
-                    result[name] = domain._validate(config[name])
-                except SpaceError as exc:
-                    raise SpaceError(f"parameter {name!r}: {exc}") from exc
-        return result
 
     def to_dict(self) -> dict[str, Any]:
         """Return the space in the form files use; ``Space(space.to_dict()) == space``.
 
-        It is JSON-serialisable when the choice values and constants are.
+        Branch parameters appear as parameters of their own, each with its full ``when``.
+        It is JSON-serialisable when the choice values, constants and conditions are.
         """
         return {
-            name: _domain_to_dict(value) if name in self._domains else value
+            name: domain_to_dict(value) if name in self._domains else value
             for name, value in self._params.items()
         }
 
@@ -310,54 +398,3 @@ class Space:
     def __reduce__(self) -> tuple[type[Space], tuple[dict[str, Any]]]:
         # Pickle by rebuilding: the default protocol would go through __setattr__.
         return (Space, (self._params,))
-
-
-# ----------------------------------------------------------------------------- helpers
-
-
-def _to_domain(value: Any) -> Domain | None:
-    """Return the domain ``value`` describes, or None for a constant."""
-    if isinstance(value, Float | Int | Choice):
-        return value
-    if isinstance(value, list | tuple):
-        try:
-            return Choice(value)
-        except SpaceError as exc:
-            raise SpaceError(f"a list or tuple is a choice between its items: {exc}") from exc
-    if isinstance(value, Mapping):
-        if "type" not in value:
-            raise SpaceError(f"{_DICT_FORMS}; got {dict(value)!r}")
-        return _domain_from_dict(value)
-    return None
-
-
-_KEYS = {
-    "float": ({"type", "low", "high", "log"}, ("low", "high")),
-    "int": ({"type", "low", "high", "log"}, ("low", "high")),
-    "choice": ({"type", "values"}, ("values",)),
-}
-
-
-def _domain_from_dict(spec: Mapping[str, Any]) -> Domain:
-    kind = spec["type"]
-    if not isinstance(kind, str) or kind not in _KEYS:
-        raise SpaceError(f"unknown type {kind!r}; expected 'float', 'int' or 'choice'")
-    allowed, required = _KEYS[kind]
-    expected = ", ".join(repr(key) for key in sorted(allowed))
-    for key in spec:
-        if key not in allowed:
-            raise SpaceError(f"unknown key {key!r} for type {kind!r}; expected {expected}")
-    for key in required:
-        if key not in spec:
-            raise SpaceError(f"type {kind!r} needs the key {key!r}")
-    if kind == "choice":
-        return Choice(spec["values"])
-    cls = Float if kind == "float" else Int
-    return cls(spec["low"], spec["high"], log=spec.get("log", False))
-
-
-def _domain_to_dict(domain: Domain) -> dict[str, Any]:
-    if isinstance(domain, Choice):
-        return {"type": "choice", "values": list(domain.values)}
-    kind = "float" if isinstance(domain, Float) else "int"
-    return {"type": kind, "low": domain.low, "high": domain.high, "log": domain.log}

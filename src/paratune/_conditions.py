@@ -1,0 +1,308 @@
+"""Conditions: when a parameter of a space is active.
+
+A parameter's ``when`` maps other parameters' names to forms, and the parameter is active
+only when every entry holds. A form is a value (equal to it), a list (one of its items) or a
+dict of operators that must all hold, such as ``{">=": 3}`` or ``{"not in": ["sgd"]}``. A
+parameter whose condition names an inactive parameter is inactive; constants are always
+active.
+
+`normalise_when` checks a ``when`` on its own (its form and operators), when a domain is
+built; `Conditions` checks the conditions of a whole space (unknown names, cycles,
+conditions that can never hold) and evaluates them, parents before children.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import numbers
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ._domains import Choice, Domain, Int, same_value
+from .errors import SpaceError
+
+OPERATORS = ("==", "!=", "<", "<=", ">", ">=", "in", "not in")
+"""The operators a condition may use."""
+
+_ORDERING: dict[str, Callable[[Any, Any], bool]] = {
+    "<": lambda a, b: bool(a < b),
+    "<=": lambda a, b: bool(a <= b),
+    ">": lambda a, b: bool(a > b),
+    ">=": lambda a, b: bool(a >= b),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    """One test of a parent's value: ``value <operator> operand``."""
+
+    operator: str
+    operand: Any
+
+    def holds(self, value: Any) -> bool:
+        """Whether ``value`` passes the test (a comparison that cannot be made fails)."""
+        operator, operand = self.operator, self.operand
+        if operator in ("==", "!="):
+            return same_value(value, operand) == (operator == "==")
+        if operator in ("in", "not in"):
+            found = any(same_value(value, option) for option in operand)
+            return found == (operator == "in")
+        try:
+            return _ORDERING[operator](value, operand)
+        except TypeError:  # "adam" < 3: no order between them
+            return False
+
+    def describe(self, parent: str) -> str:
+        """The test as text, such as ``layers >= 3``."""
+        return f"{parent} {self.operator} {self.operand!r}"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One entry of a condition: the tests that a parent's value must all pass."""
+
+    parent: str
+    clauses: tuple[Clause, ...]
+
+    def holds(self, value: Any) -> bool:
+        """Whether ``value``, the parent's, passes every test."""
+        return all(clause.holds(value) for clause in self.clauses)
+
+    def describe(self) -> str:
+        """The entry as text, such as ``layers >= 2 and layers < 5``."""
+        return " and ".join(clause.describe(self.parent) for clause in self.clauses)
+
+
+def normalise_when(when: Any) -> dict[str, Any] | None:
+    """Check the form of a ``when`` and return it as a plain dict (lists for tuples), or
+    None when it is None or empty (always active).
+
+    Raises:
+        SpaceError: ``when`` is not a mapping of names to forms, or a form is bad (an
+            unknown operator, an empty list, ``in`` without a list); the message names the
+            parameter the entry is about.
+    """
+    if when is None:
+        return None
+    if not isinstance(when, Mapping):
+        raise SpaceError(f"when must be a mapping of parameter name to condition, got {when!r}")
+    normal: dict[str, Any] = {}
+    for parent, form in when.items():
+        if not isinstance(parent, str) or not parent:
+            raise SpaceError(f"when: parameter names must be non-empty strings, got {parent!r}")
+        normal[parent] = _normalise_form(parent, form)
+    return normal or None
+
+
+def _normalise_form(parent: str, form: Any) -> Any:
+    where = f"the condition on {parent!r}"
+    if isinstance(form, list | tuple):
+        if not form:
+            raise SpaceError(f"{where} is an empty list, which no value is one of")
+        return list(form)
+    if not isinstance(form, Mapping):
+        return form
+    if not form:
+        raise SpaceError(f"{where} is an empty dict; give operators such as {{'>=': 3}}")
+    normal: dict[str, Any] = {}
+    for operator, operand in form.items():
+        if operator not in OPERATORS:
+            known = ", ".join(repr(op) for op in OPERATORS)
+            raise SpaceError(f"{where}: unknown operator {operator!r}; expected one of {known}")
+        if operator in ("in", "not in"):
+            if isinstance(operand, str | bytes) or not isinstance(operand, list | tuple):
+                raise SpaceError(f"{where}: {operator!r} needs a list, got {operand!r}")
+            operand = list(operand)
+        normal[operator] = operand
+    return normal
+
+
+def entries(when: Mapping[str, Any] | None) -> tuple[Entry, ...]:
+    """The entries of a normalised ``when`` (see `normalise_when`)."""
+    found: list[Entry] = []
+    for parent, form in (when or {}).items():
+        clauses: tuple[Clause, ...]
+        if isinstance(form, list):
+            clauses = (Clause("in", form),)
+        elif isinstance(form, Mapping):
+            clauses = tuple(Clause(op, operand) for op, operand in form.items())
+        else:
+            clauses = (Clause("==", form),)
+        found.append(Entry(parent, clauses))
+    return tuple(found)
+
+
+def describe_when(when: Mapping[str, Any] | None) -> str:
+    """A ``when`` as text, such as ``optimizer == 'sgd' and layers >= 2``."""
+    return " and ".join(entry.describe() for entry in entries(when)) or "always"
+
+
+class Conditions:
+    """The conditions of a space's parameters, checked together and ready to evaluate.
+
+    Args:
+        names: every parameter name, in the space's order.
+        domains: the tunable parameters' domains, each with its ``when``.
+        constants: the constant parameters' values (always active).
+
+    Raises:
+        SpaceError: a condition names an unknown parameter or its own parameter, the
+            conditions form a cycle, or an entry can never hold for its parent's domain;
+            the message names the parameter and the condition.
+    """
+
+    def __init__(
+        self, names: tuple[str, ...], domains: Mapping[str, Domain], constants: Mapping[str, Any]
+    ) -> None:
+        self.entries: dict[str, tuple[Entry, ...]] = {
+            name: entries(domain.when) for name, domain in domains.items() if domain.when
+        }
+        """The entries of each conditional parameter, in space order."""
+        self._constants = dict(constants)
+        for name, found in self.entries.items():
+            for entry in found:
+                _check_entry(name, entry, domains, constants)
+        self.order: tuple[str, ...] = _dependency_order(names, self.entries)
+        """Every parameter name, each after the parameters its condition names."""
+
+    @property
+    def conditional(self) -> tuple[str, ...]:
+        """The names of the parameters with a condition, in space order."""
+        return tuple(self.entries)
+
+    def active_names(self, values: Mapping[str, Any]) -> set[str]:
+        """The names active under ``values``: every parameter whose condition holds, its
+        parents active and given in ``values`` (constants count as given)."""
+        active: set[str] = set()
+        for name in self.order:
+            found = self.entries.get(name)
+            if found is None or all(self._holds(entry, values, active) for entry in found):
+                active.add(name)
+        return active
+
+    def why_inactive(self, name: str, values: Mapping[str, Any], active: set[str]) -> str:
+        """Why ``name`` is inactive under ``values`` (``active``: the names active there),
+        such as ``it needs optimizer == 'sgd', got 'adam'``."""
+        for entry in self.entries.get(name, ()):
+            if self._holds(entry, values, active):
+                continue
+            parent = entry.parent
+            if parent not in active:
+                return f"it needs {entry.describe()}, and {parent!r} is inactive"
+            if parent not in values and parent not in self._constants:
+                return f"it needs {entry.describe()}, and {parent!r} is not given"
+            return f"it needs {entry.describe()}, got {self._value(parent, values)!r}"
+        return "its condition holds"  # not reached for an inactive parameter
+
+    def _holds(self, entry: Entry, values: Mapping[str, Any], active: set[str]) -> bool:
+        parent = entry.parent
+        if parent not in active:
+            return False
+        if parent not in values and parent not in self._constants:
+            return False
+        return entry.holds(self._value(parent, values))
+
+    def _value(self, parent: str, values: Mapping[str, Any]) -> Any:
+        return values[parent] if parent in values else self._constants[parent]
+
+
+def _check_entry(
+    name: str, entry: Entry, domains: Mapping[str, Domain], constants: Mapping[str, Any]
+) -> None:
+    """Refuse an entry on an unknown parameter, on its own parameter, or that can never
+    hold for its parent's domain."""
+    where = f"parameter {name!r}: the condition {entry.describe()}"
+    parent = entry.parent
+    if parent == name:
+        raise SpaceError(f"{where} names {name!r} itself")
+    if parent in constants:
+        if not entry.holds(constants[parent]):
+            raise SpaceError(f"{where} can never hold: {parent!r} is the constant "
+                             f"{constants[parent]!r}")  # fmt: skip
+        return
+    if parent not in domains:
+        known = ", ".join(repr(other) for other in (*domains, *constants))
+        raise SpaceError(f"{where} names an unknown parameter {parent!r}; the space has {known}")
+    domain = domains[parent]
+    if not any(entry.holds(value) for value in _witnesses(domain, entry)):
+        raise SpaceError(f"{where} can never hold: {parent!r} {_takes(domain)}")
+
+
+def _witnesses(domain: Domain, entry: Entry) -> list[Any]:
+    """Values of ``domain`` among which one passes ``entry`` if any value of it does.
+
+    The tests change their outcome only at the numbers they name, so it is enough to try
+    those numbers and one value between each two of them (and the ends of the range).
+    """
+    if isinstance(domain, Choice):
+        return list(domain.values)
+    named = named_numbers(entry)
+    low, high = domain.low, domain.high
+    if isinstance(domain, Int):
+        points = {low, high, low + 1, *(math.floor(n) + 1 for n in named)}
+        points |= {int(n) for n in named if n.is_integer()}
+        return sorted(p for p in points if low <= p <= high)
+    inside = sorted({low, high, *(n for n in named if low <= n <= high)})
+    return inside + [(a + b) / 2 for a, b in itertools.pairwise(inside)]
+
+
+def named_numbers(entry: Entry) -> list[float]:
+    """The finite numbers ``entry``'s tests name."""
+    operands = [
+        operand
+        for clause in entry.clauses
+        for operand in (clause.operand if isinstance(clause.operand, list) else [clause.operand])
+    ]
+    found = []
+    for operand in operands:
+        if isinstance(operand, numbers.Real) and not isinstance(operand, bool):
+            try:
+                number = float(operand)
+            except OverflowError:  # an int beyond any float: outside every range
+                continue
+            if math.isfinite(number):
+                found.append(number)
+    return found
+
+
+def _takes(domain: Domain) -> str:
+    if isinstance(domain, Choice):
+        return f"takes one of {list(domain.values)!r}"
+    kind = "an integer" if isinstance(domain, Int) else "a number"
+    return f"is {kind} in [{domain.low!r}, {domain.high!r}]"
+
+
+def _dependency_order(
+    names: tuple[str, ...], found: Mapping[str, tuple[Entry, ...]]
+) -> tuple[str, ...]:
+    """``names`` with each parameter after the ones its condition names, otherwise in the
+    given order.
+
+    Raises:
+        SpaceError: the conditions form a cycle; the message shows it.
+    """
+    order: list[str] = []
+    done: set[str] = set()
+    path: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in done:
+            return
+        if name in path:
+            cycle = [*path[path.index(name) :], name]
+            shown = " -> ".join(repr(step) for step in cycle)
+            raise SpaceError(
+                f"the conditions form a cycle: {shown} (each is active depending on the next)"
+            )
+        path.append(name)
+        for entry in found.get(name, ()):
+            visit(entry.parent)
+        path.pop()
+        done.add(name)
+        order.append(name)
+
+    for name in names:
+        visit(name)
+    return tuple(order)
