@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._checks import is_whole
+from .._conditions import describe_when
 from ..errors import SpaceError, SpecError
 from ..space import Choice, Space
 from ..trial import Config, Status, Trial
@@ -64,7 +65,8 @@ class CMAES:
     twice as large (IPOP-CMA-ES), up to ``restarts`` times; after that, `converged` is True,
     `suggest` returns None for good, and the run ends with ``StopReason.CONVERGED``.
 
-    Choice parameters have no order for CMA to follow: `setup` refuses them. Everything is
+    Choice parameters have no order for CMA to follow: `setup` refuses them, and conditional
+    parameters too (`paratune.space.Space.conditional`). Everything is
     drawn from generators seeded by the experiment seed, so with ``popsize`` given the
     trials are the same whatever the number of workers.
 
@@ -138,8 +140,16 @@ class CMAES:
         """Start a new search over ``space``; see `Searcher.setup`.
 
         Raises:
-            SpaceError: a parameter is a Choice.
+            SpaceError: a parameter is a Choice, or is conditional (CMA-ES moves every
+                coordinate at once, and a coordinate that is sometimes absent has no place
+                in its distribution).
         """
+        if space.conditional:
+            name = space.conditional[0]
+            raise SpaceError(
+                f"CMAES cannot search a conditional space: {name!r} is active only when "
+                f"{describe_when(space.domains[name].when)}; use 'tpe', 'gp' or 'random'"
+            )
         for name, domain in space.domains.items():
             if isinstance(domain, Choice):
                 raise SpaceError(
