@@ -20,10 +20,12 @@ from ._initial import InitialPoints
 from ._order import Ordered, set_auto_order
 from ._qmc import LatinHypercube, Sobol
 from ._random import Random
+from ._tpe import TPE
 
 __all__ = [
     "CMAES",
     "GP",
+    "TPE",
     "Converging",
     "Finite",
     "Grid",
@@ -46,6 +48,7 @@ _BY_NAME: dict[str, Callable[[], Searcher]] = {
     "lhs": LatinHypercube,
     "cmaes": CMAES,
     "gp": GP,
+    "tpe": TPE,
 }
 
 
@@ -53,8 +56,9 @@ def make_searcher(searcher: str | Searcher) -> Searcher:
     """Return a new searcher for a name, or ``searcher`` itself when it is one already.
 
     Args:
-        searcher: ``"grid"``, ``"random"``, ``"sobol"``, ``"lhs"``, ``"cmaes"`` or ``"gp"``
-            (any case), or an object with ``setup``, ``suggest`` and ``observe`` methods.
+        searcher: ``"grid"``, ``"random"``, ``"sobol"``, ``"lhs"``, ``"cmaes"``, ``"gp"``
+            or ``"tpe"`` (any case), or an object with ``setup``, ``suggest`` and ``observe``
+            methods.
 
     Raises:
         SpecError: an unknown name (the message lists the valid ones), a searcher class
