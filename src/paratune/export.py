@@ -28,11 +28,13 @@ FORMATS = ("csv", "json", "parquet")
 
 def export_frame(result: TuneResult) -> pd.DataFrame:
     """`TuneResult.trials` made plain for files: ``status`` as text, ``seed`` as a 64-bit
-    integer, and a column whose values are not all of one simple type (a choice among a
-    number and a string, a list) as JSON text."""
+    integer, a parameter whose values are integers as integers where it is inactive in some
+    trials (left empty there), and a column whose values are not all of one simple type (a
+    choice among a number and a string, a list) as JSON text."""
     frame = result.trials.copy()
     frame["status"] = frame["status"].astype(str)
     frame["seed"] = frame["seed"].astype("int64")  # trial seeds are below 2**63
+    _keep_integers(frame, result)
     for column in frame.columns:
         if frame[column].dtype != object:
             continue
@@ -41,6 +43,23 @@ def export_frame(result: TuneResult) -> pd.DataFrame:
             frame[column] = [None if v is None else json.dumps(v, default=str)
                              for v in frame[column]]  # fmt: skip
     return frame
+
+
+def _keep_integers(frame: pd.DataFrame, result: TuneResult) -> None:
+    """Make each float column of a parameter that is absent from some configs (inactive
+    there) and an integer in all the others a nullable integer column, which pandas
+    would otherwise write as 3.0."""
+    import pandas as pd
+
+    configs = [trial.config for trial in result.trial_list]
+    for column in frame.columns:
+        name = column.removeprefix("config.")
+        if name == column or frame[column].dtype != float or not frame[column].isna().any():
+            continue
+        values = [config.get(name) for config in configs]
+        given = [value for value in values if value is not None]
+        if given and all(type(value) is int for value in given):
+            frame[column] = pd.array(values, dtype="Int64")
 
 
 def _write_json(frame: pd.DataFrame, target: Path) -> None:
