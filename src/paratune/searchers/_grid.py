@@ -18,7 +18,9 @@ class Grid:
     building the configs first, so a grid of any size costs no memory.
 
     Every tunable parameter must be a Choice or an Int; `setup` raises `SpaceError` for a
-    Float range.
+    Float range. On a conditional space the grid holds each distinct combination of active
+    parameters once (an inactive parameter adds none), each config only its active
+    parameters.
 
     Args:
         order: ``"given"``, ``"shuffled"``, or ``"auto"`` (the default): shuffled under a

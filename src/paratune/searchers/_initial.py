@@ -24,7 +24,9 @@ class InitialPoints:
     trial runs. Every result, of the points' trials too, is passed on to ``then``.
 
     Args:
-        points: configs to try first. Constants may be left out.
+        points: configs to try first. Constants may be left out; on a conditional space a
+            point holds exactly the parameters active under it (`paratune.space.Space.active`
+            drops the others).
         then: the searcher to use once the points are used up.
         order: ``"given"`` (the points as listed), ``"shuffled"`` (in an order drawn from
             the experiment seed), or ``"auto"`` (the default): shuffled when there are more
@@ -64,7 +66,8 @@ class InitialPoints:
 
         Raises:
             SpaceError: a point does not fit the space; the message names the point's index
-                and the parameter.
+                and the parameter (and, for a parameter given where it is inactive, its
+                condition).
         """
         queue = []
         for index, point in enumerate(self.points):
