@@ -25,6 +25,10 @@ _KEYS = {
 }
 
 
+TOP = "at the top level"
+"""Where a parameter not in a branch was written (see `flatten`)."""
+
+
 def to_domain(value: Any) -> Domain | None:
     """Return the domain ``value`` describes, or None for a constant."""
     if isinstance(value, Float | Int | Choice):
@@ -83,12 +87,12 @@ def flatten(name: str, domain: Domain) -> Iterator[tuple[str, Domain, str]]:
             on the choice it is a branch of; the message names it and the branch.
     """
     if not isinstance(domain, Choice) or domain.branches is None:
-        yield name, domain, "the top level"
+        yield name, domain, TOP
         return
-    yield name, dataclasses.replace(domain, branches=None), "the top level"
+    yield name, dataclasses.replace(domain, branches=None), TOP
     for key, params in domain.branches.items():
         option = domain.option(key)
-        where = f"the branch {option!r} of {name!r}"
+        where = f"in the branch {option!r} of {name!r}"
         for child, value in params.items():
             if not isinstance(child, str) or not child:
                 raise SpaceError(f"{where}: parameter names must be non-empty strings, "
@@ -111,4 +115,4 @@ def flatten(name: str, domain: Domain) -> Iterator[tuple[str, Domain, str]]:
             form = {"==": option} if isinstance(option, list | tuple | Mapping) else option
             when = {name: form, **(found.when or {})}
             for flat_name, flat, inner in flatten(child, dataclasses.replace(found, when=when)):
-                yield flat_name, flat, where if inner == "the top level" else inner
+                yield flat_name, flat, where if inner == TOP else inner

@@ -27,7 +27,7 @@ from numpy.typing import ArrayLike, NDArray
 from ._conditions import Conditions
 from ._domains import MAX_CHOICES, Choice, Domain, Float, Int, same_value
 from ._files import load_mapping
-from ._space_forms import domain_to_dict, flatten, to_domain
+from ._space_forms import TOP, domain_to_dict, flatten, to_domain
 from .errors import SpaceError
 from .grid import ParameterGrid
 from .trial import Config
@@ -98,11 +98,10 @@ class Space:
             except (TypeError, ValueError) as exc:
                 raise SpaceError(f"parameter {name!r}: {exc}") from exc
             if domain is None:
+                _check_new(name, TOP, values)
                 values[name] = constants[name] = value
             for flat_name, flat_domain, where in flat:
-                if flat_name in values:
-                    raise SpaceError(f"parameter {flat_name!r} of {where} is given twice: "
-                                     "names are global, in branches too")  # fmt: skip
+                _check_new(flat_name, where, values)
                 values[flat_name] = domains[flat_name] = flat_domain
         setattr_ = object.__setattr__
         setattr_(self, "_params", values)
@@ -398,3 +397,11 @@ class Space:
     def __reduce__(self) -> tuple[type[Space], tuple[dict[str, Any]]]:
         # Pickle by rebuilding: the default protocol would go through __setattr__.
         return (Space, (self._params,))
+
+
+def _check_new(name: str, where: str, values: Mapping[str, Any]) -> None:
+    """Refuse a parameter name given before (at the top level or in a branch)."""
+    if name in values:
+        raise SpaceError(
+            f"parameter {name!r} {where} is given twice: names are global, in branches too"
+        )
