@@ -186,11 +186,12 @@ _DICT_FORMS = re.escape("a dict must describe a domain in one of three forms: {'
         (
             {"x": {"type": "float", "low": 0, "high": 1, "step": 0.1}},
             r"^parameter 'x': unknown key 'step' for type 'float'; "
-            r"expected 'high', 'log', 'low', 'type'$",
+            r"expected 'high', 'log', 'low', 'type', 'when'$",
         ),
         (
             {"x": {"type": "choice", "values": [1], "low": 0}},
-            r"^parameter 'x': unknown key 'low' for type 'choice'; expected 'type', 'values'$",
+            r"^parameter 'x': unknown key 'low' for type 'choice'; "
+            r"expected 'branches', 'type', 'values', 'when'$",
         ),
         ({"x": {"type": "int", "low": 0}}, r"^parameter 'x': type 'int' needs the key 'high'$"),
         ({"x": {"type": "choice"}}, r"^parameter 'x': type 'choice' needs the key 'values'$"),
@@ -619,6 +620,20 @@ def test_validate_accepts_an_equal_constant() -> None:
     assert space.validate({"x": 0, "k": 3.0}) == {"x": 0.0, "k": 3}
 
 
+def test_a_space_without_conditions_has_every_parameter_active() -> None:
+    space = mixed_space()
+    assert space.conditional == ()
+    config = space.sample(np.random.default_rng(0))
+    assert space.active(config) == config
+    assert space.active({"lr": 0.01}) == {"lr": 0.01}
+    assert all(space.is_active(name, {}) for name in space.names)
+    assert not np.isnan(space.encode(config)).any()
+    assert space.to_dict() == {
+        name: {k: v for k, v in value.items() if k != "when"} if isinstance(value, dict) else value
+        for name, value in space.to_dict().items()
+    }  # no "when" written for an unconditional domain
+
+
 # ----------------------------------------------------------------------------- serialising
 
 
@@ -643,6 +658,10 @@ def test_equality() -> None:
     assert Space({"a": Float(0, 1), "b": 2}) == Space({"a": Float(0.0, 1.0), "b": 2})
     assert Space({"a": Float(0, 1), "b": 2}) != Space({"b": 2, "a": Float(0, 1)})
     assert Space({"a": Float(0, 1)}) != Space({"a": Float(0, 2)})
+    # A condition is part of the domain.
+    assert Space({"k": [1, 2], "a": Float(0, 1, when={"k": 1})}) != Space(
+        {"k": [1, 2], "a": Float(0, 1, when={"k": 2})}
+    )
     assert Space({"a": [1, 2]}) != {"a": [1, 2]}
     with pytest.raises(TypeError):
         hash(Space({"a": 1}))
