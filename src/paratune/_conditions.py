@@ -177,10 +177,15 @@ class Conditions:
         parents active and given in ``values`` (constants count as given)."""
         active: set[str] = set()
         for name in self.order:
-            found = self.entries.get(name)
-            if found is None or all(self._holds(entry, values, active) for entry in found):
+            if self.holds(name, values, active):
                 active.add(name)
         return active
+
+    def holds(self, name: str, values: Mapping[str, Any], active: set[str]) -> bool:
+        """Whether the condition of ``name`` holds under ``values``, ``active`` holding
+        the names found active so far (its parents at least)."""
+        found = self.entries.get(name)
+        return found is None or all(self._holds(entry, values, active) for entry in found)
 
     def why_inactive(self, name: str, values: Mapping[str, Any], active: set[str]) -> str:
         """Why ``name`` is inactive under ``values`` (``active``: the names active there),

@@ -325,10 +325,7 @@ class Space:
         conditions = self._conditions
         active: set[str] = set()
         for name in conditions.order:  # parents first: a condition reads checked values
-            found = conditions.entries.get(name)
-            if found is not None and not all(
-                conditions._holds(entry, checked, active) for entry in found
-            ):
+            if not conditions.holds(name, checked, active):
                 if name in config:
                     why = conditions.why_inactive(name, checked, active)
                     raise SpaceError(f"parameter {name!r} is inactive here: {why}")
