@@ -56,8 +56,12 @@ REFERENCE_BUDGET = 40  # the spec's reference point: Branin at 40 evaluations
 GP_BRANIN_GOAL = {1: 0.400, 8: 0.41}  # paratune gp median best at 40 evaluations, per workers
 TOLERANCE = 1e-4  # "at least as good": paratune gp median <= Optuna GPSampler median + this
 
-PARATUNE_SEARCHERS = ("gp", "cmaes", "random", "sobol")
+PARATUNE_SEARCHERS = ("gp", "tpe", "cmaes", "random", "sobol")
 OPTUNA_SAMPLERS = ("TPESampler", "GPSampler", "CmaEsSampler")
+# The TPE that paratune's is held to: Optuna's, with joint kernels and pending trials as
+# bad ones, as paratune's TPE models them by default.
+OPTUNA_TPE_OPTIONS: tuple[tuple[str, Any], ...] = (("multivariate", True), ("constant_liar", True))
+TPE_GAIN_KEPT = 0.9  # 8-worker tpe keeps at least this share of its 1-worker gain over random
 # Median best on Branin at 40 evaluations (1 worker, 10 seeds), as measured elsewhere.
 ELSEWHERE = {
     ("Optuna GPSampler", 1): 0.398,
@@ -225,16 +229,47 @@ class Contender:
     label: str
     tool: str  # "paratune" or "optuna"
     name: str  # the searcher's name, or the Optuna sampler class
+    key: str  # its name in B8_CONTENDERS
     gp: bool = False
+    options: tuple[tuple[str, Any], ...] = ()  # keyword arguments of an Optuna sampler
 
 
+def _optuna_key(name: str) -> str:
+    """``optuna-tpe`` for ``TPESampler``."""
+    return "optuna-" + name.removesuffix("Sampler").lower()
+
+
+OPTUNA_TPE = Contender(
+    "Optuna TPESampler (mv, liar)", "optuna", "TPESampler", "optuna-tpe-mv",
+    options=OPTUNA_TPE_OPTIONS,
+)  # fmt: skip
 CONTENDERS = tuple(
-    Contender(f"paratune {name}", "paratune", name, gp=name == "gp") for name in PARATUNE_SEARCHERS
+    Contender(f"paratune {name}", "paratune", name, name, gp=name == "gp")
+    for name in PARATUNE_SEARCHERS
 ) + tuple(
-    Contender(f"Optuna {name}", "optuna", name, gp=name == "GPSampler") for name in OPTUNA_SAMPLERS
+    contender
+    for name in OPTUNA_SAMPLERS
+    for contender in (
+        Contender(f"Optuna {name}", "optuna", name, _optuna_key(name), gp=name == "GPSampler"),
+        *((OPTUNA_TPE,) if name == "TPESampler" else ()),
+    )
 )
 PARATUNE_GP = CONTENDERS[0]
+PARATUNE_TPE = next(c for c in CONTENDERS if c.key == "tpe")
+PARATUNE_RANDOM = next(c for c in CONTENDERS if c.key == "random")
 OPTUNA_GP = next(c for c in CONTENDERS if c.name == "GPSampler")
+
+
+def chosen_contenders() -> tuple[Contender, ...]:
+    """The contenders named in the environment variable B8_CONTENDERS (keys, comma-separated),
+    or all of them: ``B8_CONTENDERS=tpe,optuna-tpe-mv,random,gp`` runs the TPE rows and what
+    they are compared with, in minutes rather than the hour that GPSampler takes."""
+    keys = [key.strip() for key in os.environ.get("B8_CONTENDERS", "").split(",") if key.strip()]
+    unknown = sorted(set(keys) - {contender.key for contender in CONTENDERS})
+    if unknown:
+        known = ", ".join(contender.key for contender in CONTENDERS)
+        raise SystemExit(f"B8_CONTENDERS: unknown contender {unknown[0]!r}; known: {known}")
+    return tuple(contender for contender in CONTENDERS if not keys or contender.key in keys)
 
 
 def unavailable(contender: Contender) -> str | None:
@@ -311,13 +346,21 @@ def paratune_run(problem: Problem, name: str, workers: int, budget: int, seed: i
     return Run(values, wall - objective.seconds, suggest)
 
 
-def optuna_sampler(name: str, seed: int) -> Any:
+def optuna_sampler(name: str, seed: int, options: tuple[tuple[str, Any], ...] = ()) -> Any:
+    """Optuna's sampler class ``name``, seeded, with the keyword arguments ``options``."""
     import optuna
 
-    return getattr(optuna.samplers, name)(seed=seed)
+    return getattr(optuna.samplers, name)(seed=seed, **dict(options))
 
 
-def optuna_run(problem: Problem, name: str, workers: int, budget: int, seed: int) -> Run:
+def optuna_run(
+    problem: Problem,
+    name: str,
+    workers: int,
+    budget: int,
+    seed: int,
+    options: tuple[tuple[str, Any], ...] = (),
+) -> Run:
     """One worker: ``study.optimize``. More: ask ``workers`` trials (each sampled at ask
     time, seeing the earlier ones as running), evaluate them, tell them all, repeat."""
     import optuna
@@ -327,7 +370,7 @@ def optuna_run(problem: Problem, name: str, workers: int, budget: int, seed: int
     objective = Counted(problem)
     values: list[float] = []
     start = time.perf_counter()
-    study = optuna.create_study(sampler=optuna_sampler(name, seed))
+    study = optuna.create_study(sampler=optuna_sampler(name, seed, options))
     if workers == 1:
 
         def through_trial(trial: Any) -> float:
@@ -363,6 +406,7 @@ class Plan:
     seeds: int
     gp_budget: int
     gp_seeds: int
+    contenders: tuple[Contender, ...] = CONTENDERS
 
     def length(self, seed: int) -> int:
         """Runs of the largest budget on the first ``seeds`` seeds, shorter ones (GP
@@ -398,7 +442,9 @@ def chosen_problems() -> tuple[Problem, ...]:
 def plans(options: Options) -> list[Plan]:
     if options.quick:
         seeds = options.repeat or QUICK_SEEDS
-        return [Plan(PROBLEMS[0], (QUICK_BUDGET,), seeds, QUICK_BUDGET, seeds)]
+        return [
+            Plan(PROBLEMS[0], (QUICK_BUDGET,), seeds, QUICK_BUDGET, seeds, chosen_contenders())
+        ]
     return [
         Plan(
             problem,
@@ -406,6 +452,7 @@ def plans(options: Options) -> list[Plan]:
             options.repeat or SEEDS,
             GP_BUDGET,
             options.repeat or GP_SEEDS[problem.key],
+            chosen_contenders(),
         )
         for problem in chosen_problems()
     ]
@@ -420,9 +467,10 @@ def run_task(task: Task) -> Run | str:
     """One run, or why it failed (its traceback goes to stderr)."""
     key, contender, workers, budget, seed = task
     problem = next(problem for problem in PROBLEMS if problem.key == key)
-    go = paratune_run if contender.tool == "paratune" else optuna_run
     try:
-        return go(problem, contender.name, workers, budget, seed)
+        if contender.tool == "paratune":
+            return paratune_run(problem, contender.name, workers, budget, seed)
+        return optuna_run(problem, contender.name, workers, budget, seed, contender.options)
     except Exception as exc:  # a contender that breaks gets a row that says so
         traceback.print_exc(file=sys.stderr)
         return f"failed: {type(exc).__name__}"
@@ -443,7 +491,7 @@ def measure(plan: Plan, jobs: int = 1) -> Outcome:
     > 1, that many processes take the runs in that order."""
     outcome = Outcome(plan)
     began = time.perf_counter()
-    keys = [(c, w) for c in CONTENDERS for w in WORKERS]
+    keys = [(c, w) for c in plan.contenders for w in WORKERS]
     for contender, workers in keys:
         why = unavailable(contender)
         if why is not None:
@@ -559,13 +607,16 @@ def gap_ratio(outcome: Outcome, key: tuple[str, int], budgets: Sequence[int]) ->
     return None
 
 
-def judge_against_optuna(outcome: Outcome, workers: int, row: Row) -> None:
-    """paratune gp at least as good as Optuna GPSampler at every budget both ran."""
-    mine, theirs = (PARATUNE_GP.label, workers), (OPTUNA_GP.label, workers)
-    row.goal = "<= Optuna GP at each budget"
+def judge_against_optuna(
+    outcome: Outcome, workers: int, row: Row, mine: Contender, theirs: Contender, goal: str
+) -> None:
+    """``mine`` at least as good as ``theirs`` (medians) at every budget both ran, both on
+    ``workers`` workers."""
+    mine_key, theirs_key = (mine.label, workers), (theirs.label, workers)
+    row.goal = goal
     compared = []
     for budget in outcome.plan.budgets:
-        a, b = median_best(outcome, mine, budget), median_best(outcome, theirs, budget)
+        a, b = median_best(outcome, mine_key, budget), median_best(outcome, theirs_key, budget)
         if a == a and b == b:
             compared.append((budget, a, b))
     if not compared:
@@ -594,28 +645,52 @@ def quality_table(outcome: Outcome) -> Table:
         ["seeds", *(f"best @{b}" for b in budgets), "tool ms/trial"],
         ratio_label="gap / gp gap",
     )
-    judged = plan.problem.key in ("hartmann6", "rosenbrock10")
-    for contender in CONTENDERS:
+    for contender in plan.contenders:
         for workers in WORKERS:
             key = (contender.label, workers)
             label = f"{contender.label}, {workers_label(workers)}"
             if key in outcome.missing:
                 table.missing(label, outcome.missing[key])
-                continue
-            runs = outcome.runs[key]
-            cells = [str(len(runs))]
-            for budget in budgets:
-                values = bests(outcome, key, budget)
-                cells.append(DASH if values is None else fmt_spread(values))
-            cells.append(fmt_ms(tool_ms(longest(runs))))
-            row = Row(label, cells)
-            if contender == PARATUNE_GP:
-                if judged and (OPTUNA_GP.label, workers) in outcome.runs:
-                    judge_against_optuna(outcome, workers, row)
-            elif (PARATUNE_GP.label, workers) in outcome.runs:
-                row.ratio = gap_ratio(outcome, key, budgets)
-            table.add(row)
-    table.notes += [
+            else:
+                table.add(quality_row(outcome, contender, workers, label))
+    table.notes += quality_notes(outcome)
+    table.notes.append(f"this problem took {outcome.seconds:.0f} s")
+    return table
+
+
+def quality_row(outcome: Outcome, contender: Contender, workers: int, label: str) -> Row:
+    """A contender's row: its best values at each budget and, for paratune gp and tpe, the
+    goal against Optuna's sampler of the same kind."""
+    key = (contender.label, workers)
+    runs = outcome.runs[key]
+    cells = [str(len(runs))]
+    for budget in outcome.plan.budgets:
+        values = bests(outcome, key, budget)
+        cells.append(DASH if values is None else fmt_spread(values))
+    cells.append(fmt_ms(tool_ms(longest(runs))))
+    row = Row(label, cells)
+    if contender == PARATUNE_GP:
+        if gp_judged(outcome) and (OPTUNA_GP.label, workers) in outcome.runs:
+            goal = "<= Optuna GP at each budget"
+            judge_against_optuna(outcome, workers, row, PARATUNE_GP, OPTUNA_GP, goal)
+        return row
+    if contender == PARATUNE_TPE and (OPTUNA_TPE.label, workers) in outcome.runs:
+        goal = "<= Optuna TPE (mv, liar) at each budget"
+        judge_against_optuna(outcome, workers, row, PARATUNE_TPE, OPTUNA_TPE, goal)
+    if (PARATUNE_GP.label, workers) in outcome.runs:
+        row.ratio = gap_ratio(outcome, key, outcome.plan.budgets)
+    return row
+
+
+def gp_judged(outcome: Outcome) -> bool:
+    """Whether paratune gp is held to Optuna's GPSampler on this problem."""
+    return outcome.plan.problem.key in ("hartmann6", "rosenbrock10")
+
+
+def quality_notes(outcome: Outcome) -> list[str]:
+    """The notes under a problem's table."""
+    plan = outcome.plan
+    notes = [
         "best @N: the least value among the first N trials in trial-id order, from one run "
         f"per seed (seeds 0, 1, ...); {DASH}: runs shorter than N.",
         "paratune: pt.tune(..., executor='simulated', workers=W, max_trials=N, seed=s, "
@@ -623,28 +698,34 @@ def quality_table(outcome: Outcome) -> Table:
         "trials and takes their 8 results together, batch after batch.",
         "Optuna (default samplers, seeded): 1 worker is study.optimize; 8 workers is ask/tell "
         "in batches of 8 (ask 8, each sampled at ask time with the earlier ones running, "
-        "evaluate, tell 8): the same batches.",
+        "evaluate, tell 8): the same batches. TPESampler (mv, liar) is "
+        "TPESampler(multivariate=True, constant_liar=True, seed=s): the running trials of a "
+        "batch count as bad ones, as paratune tpe's pending trials do.",
         "tool ms/trial: (wall time of the run - time in the objective) / trials, median over the "
         "seeds of the longest runs: paratune's or Optuna's own cost per trial, suggestion "
         "included.",
         f"gap / gp gap: this row's (median - minimum) over paratune gp's, same workers, at the "
         f"largest budget both ran (minimum {outcome.minimum:.7g}); > 1: paratune gp is closer.",
     ]
-    if judged:
-        table.notes.append(
+    if gp_judged(outcome):
+        notes.append(
             f"goal: paratune gp's median <= Optuna GPSampler's (+ {TOLERANCE:g}) at every "
             "budget both ran, same workers."
         )
+    if PARATUNE_TPE in plan.contenders and OPTUNA_TPE in plan.contenders:
+        notes.append(
+            f"goal: paratune tpe's median <= Optuna TPESampler (mv, liar)'s (+ {TOLERANCE:g}) "
+            f"at every budget, same workers, over {plan.seeds} seeds."
+        )
     if plan.problem.key == "lotka_volterra":
-        table.notes.append(
+        notes.append(
             f"alpha, beta, delta, gamma = {LV_TRUE}, start {LV_START}, {LV_POINTS} points on "
             f"[0, {LV_END:g}], noise sd {LV_NOISE} on both series (data seed {LV_DATA_SEED}); "
             f"scipy solve_ivp LSODA, rtol 1e-6; a failed solve scores {LV_FAILED:g}; minimum "
             "by Nelder-Mead from the true parameters; values cached (random and sobol give the "
             "same trials on 1 and 8 workers)."
         )
-    table.notes.append(f"this problem took {outcome.seconds:.0f} s")
-    return table
+    return notes
 
 
 def reference_table(outcome: Outcome) -> Table:
@@ -657,7 +738,7 @@ def reference_table(outcome: Outcome) -> Table:
         ["seeds", f"best @{budget}", "elsewhere"],
         ratio_label="gap / gp gap",
     )
-    for contender in CONTENDERS:
+    for contender in plan.contenders:
         for workers in WORKERS:
             key = (contender.label, workers)
             label = f"{contender.label}, {workers_label(workers)}"
@@ -758,12 +839,61 @@ def timing_table(outcomes: Sequence[Outcome]) -> Table:
     return table
 
 
+def tpe_gain(outcome: Outcome, contender: Contender, workers: int) -> float:
+    """(median best of paratune random on 1 worker - median best of ``contender`` on
+    ``workers``), at the largest budget: how much the model finds beyond random search
+    (NaN where either did not run). Random search gives the same trials on any workers."""
+    budget = max(outcome.plan.budgets)
+    random_median = median_best(outcome, (PARATUNE_RANDOM.label, 1), budget)
+    return random_median - median_best(outcome, (contender.label, workers), budget)
+
+
+def tpe_gain_table(outcomes: Sequence[Outcome]) -> Table:
+    """How much of its gain over random search each TPE keeps on 8 workers, per problem."""
+    many = max(WORKERS)
+    table = Table(
+        f"{TITLE}: the TPEs' gain over random search on 1 and {many} workers; medians over "
+        "the seeds at the largest budget",
+        ["budget", "gain, 1 worker", f"gain, {many} workers", "kept"],
+    )
+    for outcome in outcomes:
+        problem = outcome.plan.problem.label.split(" (")[0]
+        budget = max(outcome.plan.budgets)
+        for contender in (PARATUNE_TPE, OPTUNA_TPE):
+            if contender not in outcome.plan.contenders:
+                continue
+            one, more = tpe_gain(outcome, contender, 1), tpe_gain(outcome, contender, many)
+            kept = more / one if one > 0 else math.nan
+            cells = [str(budget), fmt_value(one), fmt_value(more), fmt_value(kept)]
+            row = Row(f"{contender.label}, {problem}", cells)
+            if contender == PARATUNE_TPE and one == one and more == more:
+                row.goal = f">= {TPE_GAIN_KEPT:.0%} of the 1-worker gain"
+                row.passed = one > 0 and more >= TPE_GAIN_KEPT * one
+                row.achieved = f"kept {fmt_value(kept)} ({fmt_value(more)} of {fmt_value(one)})"
+            table.add(row)
+    table.notes += [
+        "gain on W workers: (median best of paratune random, 1 worker) - (median best of the "
+        "TPE on W workers), both at the largest budget (200 trials; 40 with --quick), over the "
+        "same seeds; > 0: the TPE beats random search. Random search draws the same trials on "
+        "any number of workers, so its 1-worker runs are the reference for both.",
+        f"kept: gain on {many} workers / gain on 1 ({DASH} where the 1-worker gain is not "
+        f"positive: then the goal fails, as there is no gain to keep).",
+        f"goal (paratune tpe): kept >= {TPE_GAIN_KEPT:g}; Optuna TPESampler (mv, liar) is shown "
+        "for comparison.",
+    ]
+    return table
+
+
 def run(options: Options) -> list[Table]:
     outcomes = [measure(plan, options.jobs) for plan in plans(options)]
     tables = [quality_table(outcome) for outcome in outcomes]
+    contenders = outcomes[0].plan.contenders
     if outcomes[0].plan.problem.key == "branin":
         tables.insert(1, reference_table(outcomes[0]))
-    tables.append(timing_table(outcomes))
+    if PARATUNE_TPE in contenders and PARATUNE_RANDOM in contenders:
+        tables.append(tpe_gain_table(outcomes))
+    if PARATUNE_GP in contenders or OPTUNA_GP in contenders:
+        tables.append(timing_table(outcomes))
     return tables
 
 
