@@ -113,7 +113,7 @@ class TPE:
             raise SpecError(f"gamma must be a number in (0, 1], got {gamma!r}")
         if not is_whole(candidates, 1):
             raise SpecError(f"candidates must be a positive integer, got {candidates!r}")
-        if not _real_in(prior_weight, 0.0, math.inf) or prior_weight == 0.0:
+        if not _real_in(prior_weight, 0.0, math.inf) or not 0.0 < prior_weight < math.inf:
             raise SpecError(f"prior_weight must be a positive number, got {prior_weight!r}")
         if not isinstance(multivariate, bool):
             raise SpecError(f"multivariate must be True or False, got {multivariate!r}")
@@ -165,7 +165,9 @@ class TPE:
         if self._valued >= self.startup:
             config = self._first_new(self._ranked_candidates())
         if config is None:
-            config = self._random_new() or self._grid_new()
+            config = self._random_new()
+        if config is None:
+            config = self._grid_new()
         if config is None:
             self._exhausted = True
         return config
