@@ -13,7 +13,7 @@ import pytest
 from scipy.stats import truncnorm
 
 from paratune.searchers import TPE
-from paratune.searchers._parzen import Mixture, fit, log_pdf, sample
+from paratune.searchers._parzen import Mixture, draw, fit, log_pdf, sample
 from paratune.searchers._tpe import _age_weights
 from paratune.searchers._tpelayout import Layout
 from paratune.space import Choice, Float, Int, Space
@@ -185,3 +185,13 @@ def test_age_weights_ramp_up_past_the_latest_25() -> None:
     assert weights[0] == pytest.approx(1 / 35)
     assert weights[9] == pytest.approx(1.0)
     assert (np.diff(weights) >= 0).all() and (weights[10:] == 1.0).all()
+
+
+def test_draw_picks_indices_in_proportion_to_their_weights() -> None:
+    rng = np.random.default_rng(2)
+    picked = draw(rng, np.array([1.0, 0.0, 3.0, 4.0]), 80_000)
+    shares = np.bincount(picked, minlength=4) / len(picked)
+    np.testing.assert_allclose(shares, [0.125, 0.0, 0.375, 0.5], atol=0.01)
+    assert draw(np.random.default_rng(2), np.array([1.0, 0.0, 3.0, 4.0]), 50).tolist() == (
+        picked[:50].tolist()
+    )

@@ -24,6 +24,7 @@ _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 # Optuna's multivariate bandwidth: 0.2 range widths times n ** (-1 / (d + 4)), the rate of
 # Scott's rule for d dimensions.
 _BANDWIDTH_SCALE = 0.2
+_PRODUCT_COLUMNS = 300  # 0.34 ** 300 is far above the smallest float64
 
 
 @dataclass(frozen=True)
@@ -98,17 +99,23 @@ def fit(
     log_weights = np.log(all_weights / all_weights.sum())
     kernels = observed + 1  # the observations and the prior
     means = np.vstack([points[:, numeric], np.full((1, len(numeric)), 0.5)])
-    if multivariate:
-        width = _BANDWIDTH_SCALE * max(observed, 1) ** (-1.0 / (len(choices) + 4))
-        sigmas = np.full(means.shape, width)
-    else:
-        sigmas = np.vstack([_neighbour_sigmas(points[:, numeric]), np.zeros((1, len(numeric)))])
     # Optuna's "magic clip" (from hyperopt): no kernel narrower than the range over the
     # number of kernels (at most 100), none wider than the range; the prior spans it.
-    sigmas = np.clip(sigmas, 1.0 / min(100.0, 1.0 + kernels), 1.0)
-    sigmas[-1] = 1.0
+    narrowest = 1.0 / min(100.0, 1.0 + kernels)
+    if multivariate:
+        width = _BANDWIDTH_SCALE * max(observed, 1) ** (-1.0 / (len(choices) + 4))
+        width = min(max(width, narrowest), 1.0)
+        sigmas = np.full(means.shape, width)
+        sigmas[-1] = 1.0
+        # One width per coordinate: no logarithm per kernel (the prior's log widths are 0).
+        log_sigmas = np.full(len(means), len(numeric) * math.log(width))
+        log_sigmas[-1] = 0.0
+    else:
+        sigmas = np.vstack([_neighbour_sigmas(points[:, numeric]), np.ones((1, len(numeric)))])
+        sigmas = np.clip(sigmas, narrowest, 1.0)
+        log_sigmas = np.log(sigmas).sum(axis=1)
     cdf_low, cdf_high = ndtr(-means / sigmas), ndtr((1.0 - means) / sigmas)
-    log_norm = (np.log(sigmas) + np.log(cdf_high - cdf_low) + _HALF_LOG_2PI).sum(axis=1)
+    log_norm = log_sigmas + _log_row_products(cdf_high - cdf_low) + len(numeric) * _HALF_LOG_2PI
     precisions = 1.0 / sigmas**2
     values = np.vstack(
         [points[:, categorical].astype(np.intp), np.full((1, len(categorical)), -1, np.intp)]
@@ -126,7 +133,7 @@ def fit(
         sigmas=sigmas,
         cdf_low=cdf_low,
         cdf_high=cdf_high,
-        base=log_weights - log_norm - 0.5 * (means**2 * precisions).sum(axis=1),
+        base=log_weights - log_norm - 0.5 * np.einsum("kd,kd->k", means * means, precisions),
         precisions=precisions,
         pulls=means * precisions,
         values=values,
@@ -135,6 +142,23 @@ def fit(
         log_hit=np.log((1.0 + spread) / total),
         log_miss=np.log(spread / total),
     )
+
+
+def _log_row_products(masses: _Array) -> _Array:
+    """``log(masses).sum(axis=1)`` for masses in (0, 1], by one logarithm per row where a
+    row's product cannot underflow (each truncated normal keeps at least a third of its
+    mass on [0, 1], as its centre lies inside)."""
+    if masses.shape[1] <= _PRODUCT_COLUMNS:
+        return np.asarray(np.log(masses.prod(axis=1)), dtype=np.float64)
+    return np.asarray(np.log(masses).sum(axis=1), dtype=np.float64)
+
+
+def draw(rng: np.random.Generator, weights: _Array, size: int) -> NDArray[np.intp]:
+    """``size`` indices drawn with replacement with probability proportional to
+    ``weights`` (by inverse CDF: ``Generator.choice`` with ``p`` checks and copies more)."""
+    cumulative = np.cumsum(weights)
+    picked = np.searchsorted(cumulative, rng.random(size) * cumulative[-1], side="right")
+    return np.asarray(np.minimum(picked, len(weights) - 1), dtype=np.intp)
 
 
 def _neighbour_sigmas(means: _Array) -> _Array:
@@ -160,8 +184,7 @@ def _neighbour_sigmas(means: _Array) -> _Array:
 def sample(mixture: Mixture, rng: np.random.Generator, size: int) -> _Array:
     """Draw ``size`` points from ``mixture``: a kernel by weight, then each coordinate
     from that kernel (the same kernel for every coordinate of a point)."""
-    weights = np.exp(mixture.log_weights)
-    kernel = rng.choice(len(weights), size=size, p=weights / weights.sum())
+    kernel = draw(rng, np.exp(mixture.log_weights), size)
     points = np.empty((size, len(mixture.numeric) + len(mixture.categorical)))
     if len(mixture.numeric):
         low, high = mixture.cdf_low[kernel], mixture.cdf_high[kernel]

@@ -19,7 +19,7 @@ from .._checks import is_whole
 from ..errors import SpecError
 from ..space import Float, Space
 from ..trial import Config, Status, Trial
-from ._parzen import Mixture, fit, log_pdf, sample
+from ._parzen import Mixture, draw, fit, log_pdf, sample
 from ._tpelayout import Key, Layout, active
 
 _Array = NDArray[np.float64]
@@ -313,8 +313,13 @@ class TPE:
 
     def _good_model(self, below: _Indices, columns: _Indices) -> Mixture:
         rows = self._active_rows(below, columns)
-        points = self._x[np.ix_(rows, columns)]
+        points = self._gather(rows, columns)
         return self._fit(points, _age_weights(len(rows)), columns, len(rows))
+
+    def _gather(self, rows: _Indices, columns: _Indices) -> _Array:
+        """The observations' coordinates at ``rows`` and ``columns``."""
+        picked = self._x[rows]
+        return picked if len(columns) == self._layout.width else picked[:, columns]
 
     def _bad_model(self, above: _Indices, pending: _Array, columns: _Indices) -> Mixture:
         rows = self._active_rows(above, columns)
@@ -322,10 +327,10 @@ class TPE:
         observed = len(rows)
         if len(rows) > _MAX_BAD_KERNELS:
             total = weights.sum()
-            drawn = self._rng.choice(len(rows), size=_MAX_BAD_KERNELS, p=weights / total)
+            drawn = draw(self._rng, weights, _MAX_BAD_KERNELS)
             picked, counts = np.unique(drawn, return_counts=True)
             rows, weights = rows[picked], counts * (total / _MAX_BAD_KERNELS)
-        points = self._x[np.ix_(rows, columns)]
+        points = self._gather(rows, columns)
         liars = pending[:, columns]
         liars = liars[~np.isnan(liars).any(axis=1)]
         if len(liars):
@@ -378,7 +383,7 @@ def _age_weights(count: int) -> _Array:
     from ``1 / count`` for the older ones (in the order they were observed)."""
     if count <= _FLAT_WEIGHTS:
         return np.ones(count)
-    ramp = np.linspace(1.0 / count, 1.0, num=count - _FLAT_WEIGHTS)
+    ramp = np.linspace(1.0 / count, 1.0, num=count - _FLAT_WEIGHTS)  # oldest first
     return np.concatenate([ramp, np.ones(_FLAT_WEIGHTS)])
 
 
