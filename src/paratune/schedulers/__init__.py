@@ -41,6 +41,7 @@ __all__ = [
 
 
 _KINDS: dict[str, Any] = {
+    "fifo": FIFO,
     "asha": ASHA,
     "hyperband": Hyperband,
     "successive_halving": SuccessiveHalving,
@@ -49,21 +50,20 @@ _KINDS: dict[str, Any] = {
 
 def make_scheduler(scheduler: str | Mapping[str, Any] | Scheduler) -> Scheduler:
     """Turn ``"fifo"``, or a dict such as ``{"type": "asha", "budget": "epochs",
-    "min_budget": 1, "max_budget": 64, "eta": 2}`` (as a spec file gives it), into a
-    scheduler; pass a scheduler object through unchanged.
+    "min_budget": 1, "max_budget": 64, "eta": 2}`` or ``{"type": "fifo", "max_budget": 64}``
+    (as a spec file gives it), into a scheduler; pass a scheduler object through unchanged.
 
     >>> make_scheduler({"type": "asha", "max_budget": 8}).budgets
     [1, 2, 4, 8]
+    >>> make_scheduler({"type": "fifo", "budget": "epochs", "max_budget": 8})
+    FIFO(budget='epochs', max_budget=8)
     """
     if isinstance(scheduler, Mapping):
         options = dict(scheduler)
         kind = options.pop("type", None)
-        if kind == "fifo" and not options:
-            return FIFO()
         if kind not in _KINDS:
             raise ValueError(
-                f"a scheduler dict needs 'type': one of {', '.join(['fifo', *_KINDS])}; "
-                f"got {kind!r}"
+                f"a scheduler dict needs 'type': one of {', '.join(_KINDS)}; got {kind!r}"
             )
         try:
             made: Scheduler = _KINDS[kind](**options)
@@ -77,8 +77,6 @@ def make_scheduler(scheduler: str | Mapping[str, Any] | Scheduler) -> Scheduler:
         return made
     if not isinstance(scheduler, str):
         return scheduler
-    if scheduler == "fifo":
-        return FIFO()
     if scheduler in _KINDS:
         return _KINDS[scheduler]()  # type: ignore[no-any-return]
     raise ValueError(

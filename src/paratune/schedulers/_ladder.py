@@ -21,8 +21,13 @@ an absurd eta would overflow."""
 
 
 def rung_budgets(min_budget: float, max_budget: float, eta: float) -> list[float]:
-    """``min_budget * eta**k`` for k = 0, 1, ... up to ``max_budget``, which is always the
-    top rung. Whole numbers stay whole.
+    """Hyperband's rungs: ``max_budget * eta**-k`` for k = 0, 1, ... down to the last one
+    at or above ``min_budget``, lowest first. The ladder is anchored at ``max_budget``, so
+    every step, the top one included, multiplies the budget by ``eta``; ``min_budget`` is a
+    floor, and the lowest rung is at most ``eta`` times above it. When ``min_budget`` and
+    ``max_budget`` are both ints, every rung is rounded to the nearest whole number and
+    returned as an int (rungs that round alike are one rung), so that ``range(ctx.budget)``
+    works and a report's whole step can fall on a rung; otherwise budgets are floats.
 
     Raises:
         ValueError: naming min_budget, max_budget or eta, for a budget that is not a finite
@@ -31,25 +36,30 @@ def rung_budgets(min_budget: float, max_budget: float, eta: float) -> list[float
 
     >>> rung_budgets(1, 64, 2)
     [1, 2, 4, 8, 16, 32, 64]
-    >>> rung_budgets(1, 10, 3)
-    [1, 3, 9, 10]
+    >>> rung_budgets(1, 100, 3)
+    [1, 4, 11, 33, 100]
+    >>> [round(budget, 2) for budget in rung_budgets(1.0, 100.0, 3)]
+    [1.23, 3.7, 11.11, 33.33, 100.0]
     """
-    _check_number("min_budget", min_budget, 0)
-    _check_number("max_budget", max_budget, 0)
+    check_budget("min_budget", min_budget)
+    check_budget("max_budget", max_budget)
     if max_budget < min_budget:
         raise ValueError(f"max_budget ({max_budget}) must be >= min_budget ({min_budget})")
     _check_number("eta", eta, 1)
-    budgets: list[float] = []
-    budget: float = min_budget
-    while budget < max_budget * (1 - 1e-9):
-        budgets.append(budget)
-        budget = budget * eta
-        if len(budgets) >= MAX_RUNGS:  # counted as built: an eta of 1 + 1e-15 never ends
+    exact: list[float] = []
+    budget: float = max_budget
+    while budget >= min_budget * (1 - 1e-9):  # budget / eta may land a hair below a rung
+        exact.append(budget)
+        budget = budget / eta
+        if len(exact) >= MAX_RUNGS:  # counted as built: an eta of 1 + 1e-15 never ends
             raise ValueError(
                 f"min_budget={min_budget!r}, max_budget={max_budget!r} and eta={eta!r} make "
                 f"more than {MAX_RUNGS} rungs: raise min_budget or eta, or lower max_budget"
             )
-    budgets.append(max_budget)
+    if _both_whole(min_budget, max_budget):
+        budgets = _whole(exact, min_budget)
+    else:  # floats, the lowest no lower than min_budget for a rounding error
+        budgets = [float(max(budget, min_budget)) for budget in reversed(exact)]
     if (len(budgets) - 1) * math.log(eta) > math.log(MAX_WIDTH):
         raise ValueError(
             f"eta={eta!r} with min_budget={min_budget!r} and max_budget={max_budget!r} "
@@ -57,6 +67,22 @@ def rung_budgets(min_budget: float, max_budget: float, eta: float) -> list[float
             f"the top; at most 1 in {MAX_WIDTH:.0e} may: lower eta or max_budget"
         )
     return budgets
+
+
+def _both_whole(*budgets: float) -> bool:
+    return all(isinstance(budget, int) and not isinstance(budget, bool) for budget in budgets)
+
+
+def _whole(exact: list[float], floor: float) -> list[float]:
+    """``exact`` (highest first) rounded to whole numbers, at least ``floor``, lowest first,
+    each once."""
+    rounded = {max(math.floor(budget + 0.5), int(floor)) for budget in exact}
+    return sorted(rounded)
+
+
+def check_budget(name: str, value: Any) -> None:
+    """Refuse a budget that is not a finite int or float > 0; the message names it."""
+    _check_number(name, value, 0)
 
 
 def _check_number(name: str, value: Any, low: int) -> None:

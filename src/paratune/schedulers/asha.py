@@ -130,12 +130,13 @@ class _Asynchronous:
 
 
 class ASHA(_Asynchronous):
-    """Asynchronous successive halving: rungs at budgets ``min_budget * eta**k`` up to
-    ``max_budget``; no worker ever waits for a rung to fill.
+    """Asynchronous successive halving: rungs at budgets ``max_budget * eta**-k`` down to
+    ``min_budget`` (`rung_budgets`: Hyperband's ladder, whole numbers for int arguments);
+    no worker ever waits for a rung to fill.
 
     Promotion variant (default): a free worker first takes the best not-yet-promoted trial
     in the top 1/eta of the highest rung that has one, and continues it (same trial, same
-    config) at the next rung's budget; otherwise it starts a new trial at ``min_budget``.
+    config) at the next rung's budget; otherwise it starts a new trial at the lowest rung.
     A promoted trial resumes from its checkpoint when the objective saved one
     (``ctx.start_step`` > 0), and retrains from the start when not. With ``max_trials``
     the pool of candidates is finite; without, new ones come until a stopping rule ends the
@@ -148,9 +149,11 @@ class ASHA(_Asynchronous):
 
     Args:
         budget: the budget's name, for display (``"epochs"``, ``"iterations"``, ...).
-        min_budget: the budget of the lowest rung.
+        min_budget: the least budget a rung may have (the lowest rung is at most ``eta``
+            times above it).
         max_budget: the budget of the top rung.
-        eta: the halving rate (2 keeps half at each rung, 3 a third).
+        eta: the halving rate (2 keeps half at each rung, 3 a third), and the ratio of one
+            rung's budget to the next.
         stopping: use the stopping variant.
 
     >>> ASHA(budget="epochs", min_budget=1, max_budget=8, eta=2).budgets
@@ -187,9 +190,9 @@ class Hyperband(_Asynchronous):
 
     Args:
         budget: the budget's name, for display.
-        min_budget: the budget of the lowest rung.
+        min_budget: the least budget a rung may have (as in `ASHA`).
         max_budget: the budget of the top rung.
-        eta: the halving rate.
+        eta: the halving rate, and the ratio of one rung's budget to the next.
         brackets: how many brackets (default: one per rung below the top, i.e. from every
             starting budget but the last).
         stopping: the stopping variant of `ASHA` in every bracket.

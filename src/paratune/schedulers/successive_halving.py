@@ -11,10 +11,10 @@ from ._ladder import Ladder, check_label, rung_budgets, start_step
 
 
 class SuccessiveHalving:
-    """Successive halving, synchronous: ``candidates`` trials at ``min_budget``; once the
+    """Successive halving, synchronous: ``candidates`` trials at the lowest rung; once the
     whole rung has finished, the best 1/eta of it (at least one) go on to ``eta`` times the
-    budget, and so on up to ``max_budget``. Workers left idle while a rung finishes stay
-    idle: this is the baseline that `ASHA` improves on.
+    budget, and so on up to ``max_budget`` (the rungs of `ASHA`). Workers left idle while a
+    rung finishes stay idle: this is the baseline that `ASHA` improves on.
 
     A promoted trial is the same trial continued at the higher budget: it resumes from its
     checkpoint when the objective saved one, and retrains from the start when not. When a
@@ -22,9 +22,9 @@ class SuccessiveHalving:
 
     Args:
         budget: the budget's name, for display (``"epochs"``, say).
-        min_budget: the budget of the lowest rung.
+        min_budget: the least budget a rung may have (as in `ASHA`).
         max_budget: the budget of the top rung.
-        eta: the halving rate.
+        eta: the halving rate, and the ratio of one rung's budget to the next.
         candidates: trials at the lowest rung of each round (default: as many as the
             searcher and ``max_trials`` give, or ``eta**(rungs - 1)`` when there is no
             limit, so that one trial reaches the top).
