@@ -9,8 +9,9 @@ import io
 from paratune.progress import ConsoleProgress
 from paratune.tuner import Progress
 
-RUNNING = Progress(elapsed=10.0, done=3, failed=1, cancelled=0, pruned=4, running=6,
-                   max_trials=16, workers=4, best_value=0.5, best_config={"x": 1})  # fmt: skip
+RUNNING = Progress(elapsed=10.0, done=3, failed=1, cancelled=0, pruned=4, running=4,
+                   max_trials=16, workers=4, best_value=0.5, best_config={"x": 1},
+                   queued=2)  # fmt: skip
 
 
 def shown(progress: Progress, max_time: float | None = None) -> str:
@@ -21,9 +22,16 @@ def shown(progress: Progress, max_time: float | None = None) -> str:
 
 def test_counts_pruned_trials_and_busy_workers() -> None:
     text = shown(RUNNING)
-    assert "trials: 8/16 ended, 6 running" in text
+    assert "trials: 8/16 ended, 4 running, 2 queued" in text
     assert "outcome: 3 done, 4 pruned, 1 failed, 0 cancelled" in text
-    assert "workers busy: 4/4" in text  # more running than workers: some are queued
+    assert "workers busy: 4/4" in text
+    assert "queued" not in shown(dataclasses.replace(RUNNING, queued=0))
+
+
+def test_a_lost_worker_is_neither_busy_nor_idle() -> None:
+    text = shown(dataclasses.replace(RUNNING, running=3, lost=1))
+    assert "workers busy: 3/3 (1 of 4 lost)" in text
+    assert "lost" not in shown(RUNNING)
     assert "best: 0.5  {'x': 1}" in text
 
 

@@ -23,9 +23,9 @@ def _summary(p: Progress, *, time_left: float | None = None) -> list[tuple[str, 
     if p.interrupted:
         outcome += f", {p.interrupted} interrupted (run again on resume)"
     rows = [
-        ("trials", f"{ended}{total} ended, {p.running} running"),
+        ("trials", f"{ended}{total} ended, {p.running} running" + _queued(p)),
         ("outcome", outcome),
-        ("workers busy", f"{min(p.running, p.workers)}/{p.workers}"),
+        ("workers busy", _busy(p)),
         ("elapsed", f"{p.elapsed:.1f} s"),
     ]
     if not p.finished and (left := _estimate(p, ended, time_left)) is not None:
@@ -33,6 +33,17 @@ def _summary(p: Progress, *, time_left: float | None = None) -> list[tuple[str, 
     if p.best_value is not None:
         rows.append(("best", f"{p.best_value:.6g}  {p.best_config}"))
     return rows
+
+
+def _queued(p: Progress) -> str:
+    return f", {p.queued} queued" if p.queued else ""
+
+
+def _busy(p: Progress) -> str:
+    """Busy workers out of those there: a lost worker is neither busy nor idle."""
+    present = p.workers - p.lost
+    busy = f"{min(p.running, present)}/{present}"
+    return f"{busy} ({p.lost} of {p.workers} lost)" if p.lost else busy
 
 
 def _estimate(p: Progress, ended: int, time_left: float | None) -> float | None:

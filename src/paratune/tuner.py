@@ -14,7 +14,7 @@ from ._folders import clear_checkpoints
 from ._ledger import Heard, Ledger
 from ._options import TuneOptions
 from ._signals import signals_held, user_stops, winding_down
-from .executors import Executor, Objective
+from .executors import Executor, Objective, present_workers
 from .schedulers import Scheduler, Suggest
 from .searchers import Searcher, has_converged
 from .space import Space
@@ -52,7 +52,7 @@ class Progress:
         failed: trials failed for good.
         cancelled: trials cancelled by a stop.
         pruned: trials stopped early by the scheduler.
-        running: trials a worker is running now (at most ``workers``).
+        running: trials a worker is running now (at most ``workers - lost``).
         max_trials: the trial limit, if any.
         workers: the executor's worker count.
         best_value: the best metric so far, or None.
@@ -61,6 +61,8 @@ class Progress:
         interrupted: trials cut short by the user's stop, to run again on resume.
         queued: trials not ended that no worker runs yet: handed to the executor ahead of a
             free worker, or waiting to run again (a retry).
+        lost: of ``workers``, those the executor has lost and not replaced yet (a Dask
+            worker gone: see `paratune.executors.LosesWorkers`); 0 on other executors.
     """
 
     elapsed: float
@@ -76,6 +78,7 @@ class Progress:
     finished: bool = False
     interrupted: int = 0
     queued: int = 0
+    lost: int = 0
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -417,9 +420,10 @@ class Tuner:
             return
         self._last_progress = now
         ledger, workers = self._ledger, self.executor.workers
+        present = present_workers(self.executor)
         best, counts = ledger.best, ledger.counts
-        # The executor may hold jobs ahead of a free worker: at most `workers` run.
-        running = min(ledger.running - ledger.waiting, workers)
+        # The executor may hold jobs ahead of a free worker: at most one per worker runs.
+        running = min(ledger.running - ledger.waiting, present)
         self.progress(
             Progress(
                 elapsed=self._elapsed(),
@@ -435,6 +439,7 @@ class Tuner:
                 finished=finished,
                 interrupted=counts[Status.INTERRUPTED],
                 queued=ledger.running - running,
+                lost=workers - present,
             )
         )
 

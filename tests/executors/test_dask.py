@@ -175,6 +175,7 @@ def test_short_trials_are_queued_ahead_only_when_every_thread_is_ours(
     try:
         assert executor.free_slots() == threads  # length unknown: one task per thread
         run_one(executor)
+        run_one(executor)  # two alike: their run times are steady
         assert executor.free_slots() == after * threads
     finally:
         executor.close()
@@ -344,9 +345,10 @@ def test_a_lost_scheduler_stops_the_run_and_it_resumes(tmp_path: Path) -> None:
     stored = pt.load(store, "lost")
     statuses = {t.trial_id: t.status for t in stored.trial_list}
     # Trials 0 and 1 were sent first, one per thread; once trial 0 had ended (quickly),
-    # trials 2 and 3 followed, one to run and one queued behind a running one.
+    # trial 2 took its thread (one run time says nothing of how steady they are: nothing is
+    # queued behind a running trial yet).
     running = pt.Status.RUNNING
-    assert statuses == {0: pt.Status.DONE, 1: running, 2: running, 3: running}
+    assert statuses == {0: pt.Status.DONE, 1: running, 2: running}
 
     with warnings.catch_warnings():
         # The run that raised left its lease; how the store words taking it over is its own.

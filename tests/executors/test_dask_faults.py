@@ -22,6 +22,7 @@ import paratune as pt
 from paratune.executors import Dask, _dask_cluster, make_executor
 from paratune.trial import Event, Job
 
+from .._wait import poll
 from . import dask_census
 from .dask_cluster import need_distributed
 
@@ -250,3 +251,40 @@ def test_a_moved_trial_is_done_at_its_first_attempt(local: Any, tmp_path: Path) 
     assert (trial.status, trial.attempts, trial.error, trial.moved) == (pt.Status.DONE, 1, None, 1)
     assert trial.pid != int((tmp_path / "died-0-0").read_text())
     assert pt.load(store, "moved").trial_list == [trial]
+
+
+# ---- a worker that leaves and is not replaced ---------------------------------------------------
+
+
+def waits_for_the_gate(config: dict[str, Any]) -> float:
+    """From trial 2 on, wait (a minute at most) for the test to open the gate."""
+    if config["x"] >= 2:
+        poll(lambda: Path(config["gate"]).exists(), 60)
+    return float(config["x"])
+
+
+def test_progress_counts_a_worker_lost_and_not_replaced(tmp_path: Path) -> None:
+    need_distributed()
+    cluster, client = _dask_cluster.start_local(2, 1, {"CPU": 1}, None)
+    gate = tmp_path / "gate"
+    seen: list[pt.Progress] = []
+
+    def watch(progress: pt.Progress) -> None:
+        seen.append(progress)
+        if len(seen) == 1:  # retired: closed with its nanny, so nothing takes its place
+            address = sorted(client.scheduler_info()["workers"])[0]
+            client.retire_workers(workers=[address], close_workers=True, remove=True)
+        if progress.lost:
+            gate.touch()
+
+    try:
+        space = {"x": pt.Int(0, 5), "gate": str(gate)}
+        result = pt.tune(waits_for_the_gate, space, searcher=pt.searchers.Grid(order="given"),
+                         executor=Dask(client), store=None, progress=watch)  # fmt: skip
+    finally:
+        _dask_cluster.close_local(cluster, client)
+    assert [t.status for t in result.trial_list] == [pt.Status.DONE] * 6
+    assert seen[0].lost == 0 and seen[0].workers == 2
+    lost = [p for p in seen if p.lost]
+    assert lost, "no progress showed the lost worker"
+    assert all(p.workers == 2 and p.lost == 1 and p.running <= 1 for p in lost)

@@ -12,13 +12,16 @@ import pytest
 import paratune as pt
 from paratune.context import Context
 from paratune.executors import (
+    Dask,
     Executor,
+    LosesWorkers,
     Pacing,
     Processes,
     Serial,
     Simulated,
     Threads,
     make_executor,
+    present_workers,
 )
 from paratune.executors._base import CpuTime
 from paratune.testing.executors import ExecutorContract
@@ -230,6 +233,30 @@ def test_short_jobs_wait_in_line_behind_running_ones(pacing: Pacing | None, afte
     finally:
         ex.close()
     assert sorted(e.result for e in events) == [0.0, 1.0, 2.0, 3.0]
+
+
+def nap_for(config: dict[str, Any], ctx: Context) -> float:
+    ctx.elapse(config["seconds"])
+    return float(config["seconds"])
+
+
+def test_present_workers_are_all_workers_unless_the_executor_loses_some() -> None:
+    assert present_workers(Processes(3)) == 3  # a dead worker is replaced at once
+    assert not isinstance(Processes(3), LosesWorkers)
+    dask = Dask(workers=2)  # not started: no survey yet, so every worker counts
+    assert isinstance(dask, LosesWorkers) and present_workers(dask) == 2
+
+
+def test_jobs_whose_run_times_vary_do_not_wait_behind_running_ones() -> None:
+    # A job queued behind a long one would wait for it while the other worker sat idle.
+    ex = Processes(2)
+    ex.start(nap_for)
+    try:
+        events = drain(ex, jobs_for([{"seconds": s} for s in (0.01, 0.2, 0.01, 0.2)]))
+        assert ex.free_slots() == 2  # one per worker, none waiting
+    finally:
+        ex.close()
+    assert sorted(e.result for e in events) == [0.01, 0.01, 0.2, 0.2]
 
 
 def test_cpu_time_is_taken_only_after_a_job_of_a_millisecond_or_more() -> None:

@@ -17,10 +17,12 @@ from .._checks import is_whole
 from ..context import Clock
 from ._base import (
     Executor,
+    LosesWorkers,
     Objective,
     ReportHandler,
     UsesResources,
     make_context,
+    present_workers,
     run_job,
     takes_context,
 )
@@ -37,6 +39,7 @@ __all__ = [
     "Clock",
     "Dask",
     "Executor",
+    "LosesWorkers",
     "Objective",
     "Pacing",
     "Processes",
@@ -54,6 +57,7 @@ __all__ = [
     "make_context",
     "make_executor",
     "parse_resources",
+    "present_workers",
     "run_job",
     "run_setup",
     "takes_context",

@@ -123,6 +123,27 @@ class UsesResources(Protocol):
         ...
 
 
+@runtime_checkable
+class LosesWorkers(Protocol):
+    """An executor whose workers can leave during a run without being replaced at once (a
+    Dask worker killed, or its node gone, until another joins): the optional hook
+    `present_workers` looks for, so that progress shows the workers there are. `Dask` has
+    it; `Processes` replaces a dead worker at once and does not need it."""
+
+    @property
+    def present(self) -> int:
+        """How many trials the workers still there run at once (at most `workers`)."""
+        ...
+
+
+def present_workers(executor: Executor) -> int:
+    """How many trials ``executor`` can run at once now: its `LosesWorkers.present` count if it
+    has the hook (within 0 and ``workers``), else ``workers``."""
+    if isinstance(executor, LosesWorkers):
+        return max(0, min(executor.present, executor.workers))
+    return executor.workers
+
+
 def takes_context(objective: Objective) -> bool:
     """True when ``objective`` accepts a second positional argument (the `Context`)."""
     try:

@@ -45,6 +45,13 @@ class Survey:
             self._workers = self.asked or self._capacity()
         return self._workers
 
+    def present(self, workers: int) -> int:
+        """Of ``workers``, how many trials the workers as last surveyed run at once; all of
+        them before a first survey."""
+        if self.stale and not self.room:  # not surveyed since the connection was made
+            return workers
+        return min(workers, sum(self.room.values()))
+
     def use_resources(self, resources: Resources) -> None:
         """Give every trial ``resources``, and check that some worker can run such a trial
         (connecting to a running cluster to ask).

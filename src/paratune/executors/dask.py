@@ -160,6 +160,12 @@ class Dask:
         cluster's from its scheduler, connecting if need be)."""
         return self._survey.workers
 
+    @property
+    def present(self) -> int:
+        """How many trials the cluster's workers run at once as last surveyed (at most
+        `workers`): fewer while a lost worker is not replaced. The `LosesWorkers` hook."""
+        return self._survey.present(self.workers)
+
     def use_resources(self, resources: Resources) -> None:
         """Run every trial with ``resources`` held on its worker (Dask's ``CPU`` and ``GPU``
         worker resources). Checks that some worker can run such a trial (connecting to a

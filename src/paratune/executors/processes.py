@@ -215,8 +215,8 @@ class Processes:
 
     def free_slots(self) -> int:
         """Jobs that may be sent now: one per idle worker; for jobs seen to take under 5 s
-        with steady run times, also one waiting behind each running job; for jobs under 5 ms, up to 64 times as
-        many, as the run of them grows (see `Pacing`)."""
+        with steady run times, also one waiting behind each running job; for jobs under
+        5 ms, up to 64 times as many, as the run of them grows (see `Pacing`)."""
         depth = 1 + self._pacing.ahead()
         return self.workers * self._chunk * depth - self._in_flight
 
