@@ -20,6 +20,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
 from ._domains import Choice, Domain, Int, same_value
 from .errors import SpaceError
 
@@ -181,6 +184,24 @@ class Conditions:
                 active.add(name)
         return active
 
+    def active_rows(self, columns: Mapping[str, list[Any]], n: int) -> dict[str, list[bool]]:
+        """For each conditional parameter, whether it is active in each of ``n`` configs
+        whose tunable values are ``columns`` (one list per parameter): `active_names` for
+        a whole batch, each test run once per distinct value."""
+        masks: dict[str, NDArray[np.bool_]] = {}
+        for name in self.order:
+            found = self.entries.get(name)
+            if found is None:
+                continue
+            mask = np.ones(n, dtype=bool)
+            for entry in found:
+                if entry.parent in columns:  # an entry on a constant holds (checked)
+                    mask &= _column_holds(entry, columns[entry.parent])
+                    if entry.parent in masks:
+                        mask &= masks[entry.parent]
+            masks[name] = mask
+        return {name: mask.tolist() for name, mask in masks.items()}
+
     def holds(self, name: str, values: Mapping[str, Any], active: set[str]) -> bool:
         """Whether the condition of ``name`` holds under ``values``, ``active`` holding
         the names found active so far (its parents at least)."""
@@ -211,6 +232,22 @@ class Conditions:
 
     def _value(self, parent: str, values: Mapping[str, Any]) -> Any:
         return values[parent] if parent in values else self._constants[parent]
+
+
+def _column_holds(entry: Entry, values: list[Any]) -> NDArray[np.bool_]:
+    """``entry.holds`` of each value, computed once per distinct value."""
+    seen: dict[tuple[type, Any], bool] = {}
+    result = np.empty(len(values), dtype=bool)
+    for index, value in enumerate(values):
+        try:
+            key = (type(value), value)  # the type keeps True, 1 and 1.0 apart
+            found = seen.get(key)
+            if found is None:
+                found = seen[key] = entry.holds(value)
+        except TypeError:  # an unhashable value: no cache
+            found = entry.holds(value)
+        result[index] = found
+    return result
 
 
 def _check_entry(

@@ -286,13 +286,11 @@ class Space:
         ]
         names = self._names
         configs = [dict(zip(names, row, strict=True)) for row in zip(*ordered, strict=False)]
-        if not self._conditions.entries:
-            return configs
-        active_names = self._conditions.active_names
-        return [
-            {name: value for name, value in config.items() if name in active}
-            for config, active in ((config, active_names(config)) for config in configs)
-        ]
+        for name, active in self._conditions.active_rows(decoded, n).items():
+            for config, keep in zip(configs, active, strict=True):
+                if not keep:
+                    del config[name]
+        return configs
 
     def grid(self) -> ParameterGrid:
         """Every combination of Choice values and Int integers, indexed lazily.
@@ -324,8 +322,9 @@ class Space:
         checked: Config = {}
         conditions = self._conditions
         active: set[str] = set()
+        entries = conditions.entries
         for name in conditions.order:  # parents first: a condition reads checked values
-            if not conditions.holds(name, checked, active):
+            if name in entries and not conditions.holds(name, checked, active):
                 if name in config:
                     why = conditions.why_inactive(name, checked, active)
                     raise SpaceError(f"parameter {name!r} is inactive here: {why}")
