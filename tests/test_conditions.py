@@ -403,6 +403,17 @@ def test_decode_draws_every_coordinate_then_drops_the_inactive_ones() -> None:
     assert space.decode(points[0]) == configs[0]
 
 
+@pytest.mark.parametrize("make", [layers, lambda: _nested()], ids=["layers", "nested"])
+def test_a_batch_drops_what_each_config_alone_would(make: Any) -> None:
+    space = make()
+    plain = Space({name: _unconditional(value) for name, value in space.to_dict().items()})
+    points = np.random.default_rng(8).random((300, space.dimension))
+    configs = space.decode_many(points)
+    assert configs == [space.active(config) for config in plain.decode_many(points)]
+    assert configs == [space.decode(point) for point in points]
+    assert len({tuple(config) for config in configs}) > 2  # several sets of active names
+
+
 def test_sampling_is_decoding_and_is_deterministic() -> None:
     space = layers()
     drawn = space.sample_many(np.random.default_rng(5), 50)
