@@ -4,6 +4,7 @@ FIFO at a given budget, alone and through the tuner."""
 from __future__ import annotations
 
 import itertools
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,15 @@ def test_whole_arguments_give_whole_rungs_each_once() -> None:
     # 5, 4.17, 3.47, 2.89, 2.41, 2.01, 1.67, 1.40, 1.16: nine exact rungs, five whole ones.
     assert rung_budgets(1, 5, 1.2) == [1, 2, 3, 4, 5]
     assert rung_budgets(3, 3, 2) == [3]
+
+
+@pytest.mark.parametrize(("low", "high", "eta"), [(1, 2, 3), (1, 64, 1e308), (0.5, 0.9, 2)])
+def test_an_eta_that_leaves_only_the_top_rung_is_refused(
+    low: float, high: float, eta: float
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(f"eta={eta!r} leaves no rung between")):
+        rung_budgets(low, high, eta)
+    assert rung_budgets(low, high, high / low) == [low, high]
 
 
 def test_hyperbands_brackets_follow_the_ladder() -> None:

@@ -31,8 +31,9 @@ def rung_budgets(min_budget: float, max_budget: float, eta: float) -> list[float
 
     Raises:
         ValueError: naming min_budget, max_budget or eta, for a budget that is not a finite
-            number > 0, max_budget < min_budget, eta not a finite number > 1, or a ladder
-            of more than `MAX_RUNGS` rungs or wider than `MAX_WIDTH`.
+            number > 0, max_budget < min_budget, eta not a finite number > 1, an eta above
+            max_budget / min_budget (no rung but the top one, though the budgets differ),
+            or a ladder of more than `MAX_RUNGS` rungs or wider than `MAX_WIDTH`.
 
     >>> rung_budgets(1, 64, 2)
     [1, 2, 4, 8, 16, 32, 64]
@@ -56,6 +57,12 @@ def rung_budgets(min_budget: float, max_budget: float, eta: float) -> list[float
                 f"min_budget={min_budget!r}, max_budget={max_budget!r} and eta={eta!r} make "
                 f"more than {MAX_RUNGS} rungs: raise min_budget or eta, or lower max_budget"
             )
+    if len(exact) == 1 and min_budget < max_budget:
+        raise ValueError(
+            f"eta={eta!r} leaves no rung between min_budget={min_budget!r} and "
+            f"max_budget={max_budget!r} but the top one: eta may be at most "
+            f"max_budget / min_budget = {max_budget / min_budget:.4g}"
+        )
     if _both_whole(min_budget, max_budget):
         budgets = _whole(exact, min_budget)
     else:  # floats, the lowest no lower than min_budget for a rounding error
