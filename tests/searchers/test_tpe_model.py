@@ -58,8 +58,8 @@ def test_the_bad_model_is_subsampled_and_keeps_its_weight() -> None:
     # The prior's share is what it would be with every trial as a kernel.
     full = _age_weights(2975).sum()
     assert math.exp(bad.log_weights[-1]) == pytest.approx(1.0 / (full + 1.0))
-    # The bandwidth is that of 2,975 kernels in 2 dimensions.
-    assert bad.sigmas[0, 0] == pytest.approx(0.2 * 2975 ** (-1 / 6))
+    # The narrowest bandwidth is that of 2,975 kernels: 1 / min(100, 2,975 + 2).
+    assert bad.sigmas.min() == pytest.approx(0.01)
 
 
 # ----------------------------------------------------------------------------- the layout
@@ -116,16 +116,11 @@ def reference_density(mixture: Mixture, points: np.ndarray[Any, Any]) -> np.ndar
     return total
 
 
-@pytest.mark.parametrize("multivariate", [True, False], ids=["multivariate", "univariate"])
-def test_log_pdf_is_the_mixture_of_truncated_normals_and_categorical_kernels(
-    multivariate: bool,
-) -> None:
+def test_log_pdf_is_the_mixture_of_truncated_normals_and_categorical_kernels() -> None:
     rng = np.random.default_rng(0)
     points = np.column_stack([rng.random(7), rng.random(7), rng.integers(0, 3, 7)])
     choices = np.array([0, 0, 3])
-    mixture = fit(
-        points, np.arange(1, 8.0), choices, observed=7, prior_weight=1.0, multivariate=multivariate
-    )
+    mixture = fit(points, np.arange(1, 8.0), choices, observed=7, prior_weight=1.0)
     assert np.exp(mixture.log_weights).sum() == pytest.approx(1.0)
     at = np.column_stack([rng.random(20), rng.random(20), rng.integers(0, 3, 20)])
     np.testing.assert_allclose(log_pdf(mixture, at), np.log(reference_density(mixture, at)))
@@ -134,9 +129,7 @@ def test_log_pdf_is_the_mixture_of_truncated_normals_and_categorical_kernels(
 def test_samples_follow_the_mixture() -> None:
     rng = np.random.default_rng(1)
     points = np.array([[0.2, 0.0], [0.8, 2.0]])
-    mixture = fit(
-        points, np.ones(2), np.array([0, 4]), observed=2, prior_weight=1.0, multivariate=True
-    )
+    mixture = fit(points, np.ones(2), np.array([0, 4]), observed=2, prior_weight=1.0)
     drawn = sample(mixture, rng, 100_000)
     assert ((drawn[:, 0] >= 0) & (drawn[:, 0] <= 1)).all()
     # A Choice's marginal: each kernel's probabilities, by weight.
@@ -160,22 +153,49 @@ def test_samples_follow_the_mixture() -> None:
     assert drawn[:, 0].mean() == pytest.approx(float(np.dot(weights, means)), abs=0.01)
 
 
-def test_univariate_bandwidths_are_the_gaps_to_the_neighbours() -> None:
-    # Optuna's rule: centres 0.1, 0.3, 0.9 and the prior's 0.5, the ends 0 and 1; the
-    # outermost kernels take their inner gap.
-    points = np.array([[0.1], [0.3], [0.9]])
-    mixture = fit(
-        points, np.ones(3), np.array([0]), observed=3, prior_weight=1.0, multivariate=False
-    )
-    np.testing.assert_allclose(mixture.sigmas[:, 0], [0.2, 0.2, 0.4, 1.0])
+def test_bandwidths_are_the_gaps_to_the_neighbours() -> None:
+    # Optuna's rule: centres 0.1, 0.3 and 0.9 between the ends 0 and 1, each the larger of
+    # its two gaps, the outermost kernels their inner gap; the prior spans the range.
+    points = np.array([[0.1, 0.5], [0.3, 0.5], [0.9, 0.5]])
+    mixture = fit(points, np.ones(3), np.array([0, 0]), observed=3, prior_weight=1.0)
+    np.testing.assert_allclose(mixture.sigmas[:, 0], [0.2, 0.6, 0.6, 1.0])
+    # A lone kernel reaches the farther end.
+    lone = fit(np.array([[0.3]]), np.ones(1), np.array([0]), observed=1, prior_weight=1.0)
+    np.testing.assert_allclose(lone.sigmas[:, 0], [0.7, 1.0])
 
 
 def test_bandwidths_are_clipped_to_the_range_over_the_kernels() -> None:
     points = np.full((5, 1), 0.5)
-    mixture = fit(
-        points, np.ones(5), np.array([0]), observed=5, prior_weight=1.0, multivariate=False
-    )
+    mixture = fit(points, np.ones(5), np.array([0]), observed=5, prior_weight=1.0)
     np.testing.assert_allclose(mixture.sigmas[:5, 0], 1 / 7)  # 1 / min(100, 5 + 1 + 1)
+
+
+@pytest.mark.parametrize("count", [1, 2, 12, 40])
+def test_densities_are_those_of_optunas_parzen_estimator(count: int) -> None:
+    optuna = pytest.importorskip("optuna")
+    from optuna.samplers._tpe.parzen_estimator import (
+        _ParzenEstimator,
+        _ParzenEstimatorParameters,
+    )
+
+    rng = np.random.default_rng(count)
+    points = np.column_stack([rng.random((count, 3)), rng.integers(0, 4, count)])
+    names = ("a", "b", "c", "k")
+    box = {name: optuna.distributions.FloatDistribution(0, 1) for name in names[:3]}
+    space = {**box, "k": optuna.distributions.CategoricalDistribution([0, 1, 2, 3])}
+    parameters = _ParzenEstimatorParameters(
+        prior_weight=1.0,
+        consider_magic_clip=True,
+        consider_endpoints=False,
+        weights=optuna.samplers._tpe.sampler.default_weights,
+        multivariate=True,
+    )
+    theirs = _ParzenEstimator(dict(zip(names, points.T, strict=True)), space, parameters)
+    mine = fit(points, _age_weights(count), np.array([0, 0, 0, 4]), observed=count,
+               prior_weight=1.0)  # fmt: skip
+    at = np.column_stack([rng.random((50, 3)), rng.integers(0, 4, 50)])
+    expected = theirs.log_pdf(dict(zip(names, at.T, strict=True)))
+    np.testing.assert_allclose(log_pdf(mine, at), expected, rtol=1e-10)
 
 
 def test_age_weights_ramp_up_past_the_latest_25() -> None:

@@ -6,8 +6,9 @@ is its unit-cube coordinate (log ranges in log space), a Choice is the index of 
 Each observation is a kernel: a truncated normal on ``[0, 1]`` for each numeric coordinate,
 and for each Choice a distribution that puts most of its mass on the observed value. One
 more kernel, the prior, is wide: a normal centred on the range of width 1 and a uniform
-choice. These are the kernels of Optuna's `TPESampler` (its ``_ParzenEstimator``), with its
-defaults (``consider_prior``, ``consider_magic_clip``, no ``consider_endpoints``).
+choice. These are the kernels of Optuna's `TPESampler` (its ``_ParzenEstimator``, as of
+Optuna 5), with its defaults (``consider_prior``, ``consider_magic_clip``, no
+``consider_endpoints``).
 """
 
 from __future__ import annotations
@@ -21,10 +22,9 @@ from scipy.special import ndtr, ndtri
 
 _Array = NDArray[np.float64]
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
-# Optuna's multivariate bandwidth: 0.2 range widths times n ** (-1 / (d + 4)), the rate of
-# Scott's rule for d dimensions.
-_BANDWIDTH_SCALE = 0.2
-_PRODUCT_COLUMNS = 300  # 0.34 ** 300 is far above the smallest float64
+# A kernel is at least 0.01 wide and keeps at least a third of its mass on [0, 1]: over up
+# to 100 coordinates the product of those factors stays far above the smallest float64.
+_PRODUCT_COLUMNS = 100
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,6 @@ def fit(
     *,
     observed: int,
     prior_weight: float,
-    multivariate: bool,
 ) -> Mixture:
     """Fit a Parzen estimator to ``points`` (one kernel each) and the prior.
 
@@ -87,11 +86,11 @@ def fit(
         weights: each observation's weight, shape ``(n,)`` (not normalised).
         choices: for each coordinate, 0 when it is numeric, else the number of values.
         observed: how many observations the kernels stand for (more than ``n`` when they
-            are a subsample): it sets the bandwidths and the Choice kernels' spread.
+            are a subsample): it sets the narrowest bandwidth and the Choice kernels' spread.
         prior_weight: the prior kernel's weight, next to the observations' weights.
-        multivariate: one bandwidth per coordinate from the number of observations (the
-            kernels are joint); False: each kernel's bandwidth is the distance to its
-            neighbours on that coordinate (Optuna's univariate rule).
+
+    A kernel's bandwidth on a numeric coordinate is the larger of its gaps to its two
+    neighbours there (Optuna's rule, joint kernels or not).
     """
     numeric = np.flatnonzero(choices == 0)
     categorical = np.flatnonzero(choices > 0)
@@ -102,20 +101,11 @@ def fit(
     # Optuna's "magic clip" (from hyperopt): no kernel narrower than the range over the
     # number of kernels (at most 100), none wider than the range; the prior spans it.
     narrowest = 1.0 / min(100.0, 1.0 + kernels)
-    if multivariate:
-        width = _BANDWIDTH_SCALE * max(observed, 1) ** (-1.0 / (len(choices) + 4))
-        width = min(max(width, narrowest), 1.0)
-        sigmas = np.full(means.shape, width)
-        sigmas[-1] = 1.0
-        # One width per coordinate: no logarithm per kernel (the prior's log widths are 0).
-        log_sigmas = np.full(len(means), len(numeric) * math.log(width))
-        log_sigmas[-1] = 0.0
-    else:
-        sigmas = np.vstack([_neighbour_sigmas(points[:, numeric]), np.ones((1, len(numeric)))])
-        sigmas = np.clip(sigmas, narrowest, 1.0)
-        log_sigmas = np.log(sigmas).sum(axis=1)
+    sigmas = np.clip(_neighbour_sigmas(points[:, numeric]), narrowest, 1.0)
+    sigmas = np.vstack([sigmas, np.ones((1, len(numeric)))])
     cdf_low, cdf_high = ndtr(-means / sigmas), ndtr((1.0 - means) / sigmas)
-    log_norm = log_sigmas + _log_row_products(cdf_high - cdf_low) + len(numeric) * _HALF_LOG_2PI
+    masses = sigmas * (cdf_high - cdf_low)  # a kernel's normaliser on each coordinate
+    log_norm = _log_row_products(masses) + len(numeric) * _HALF_LOG_2PI
     precisions = 1.0 / sigmas**2
     values = np.vstack(
         [points[:, categorical].astype(np.intp), np.full((1, len(categorical)), -1, np.intp)]
@@ -145,9 +135,8 @@ def fit(
 
 
 def _log_row_products(masses: _Array) -> _Array:
-    """``log(masses).sum(axis=1)`` for masses in (0, 1], by one logarithm per row where a
-    row's product cannot underflow (each truncated normal keeps at least a third of its
-    mass on [0, 1], as its centre lies inside)."""
+    """``log(masses).sum(axis=1)``, by one logarithm per row where a row's product cannot
+    underflow."""
     if masses.shape[1] <= _PRODUCT_COLUMNS:
         return np.asarray(np.log(masses.prod(axis=1)), dtype=np.float64)
     return np.asarray(np.log(masses).sum(axis=1), dtype=np.float64)
@@ -162,15 +151,14 @@ def draw(rng: np.random.Generator, weights: _Array, size: int) -> NDArray[np.int
 
 
 def _neighbour_sigmas(means: _Array) -> _Array:
-    """Optuna's univariate bandwidths: per coordinate, the larger of the gaps to a kernel's
-    two neighbours among the observations, the prior's centre 0.5 and the ends 0 and 1; the
-    outermost kernels take their one inner gap."""
+    """Optuna's bandwidths: per coordinate, the larger of the gaps to a kernel's two
+    neighbours among the observations and the ends 0 and 1; with two observations or more,
+    the outermost kernels take their one inner gap."""
     count, columns = means.shape
     if count == 0:
         return np.zeros((0, columns))
-    centres = np.vstack([means, np.full((1, columns), 0.5)])
-    order = np.argsort(centres, axis=0, kind="stable")
-    ordered = np.take_along_axis(centres, order, axis=0)
+    order = np.argsort(means, axis=0, kind="stable")
+    ordered = np.take_along_axis(means, order, axis=0)
     padded = np.vstack([np.zeros((1, columns)), ordered, np.ones((1, columns))])
     gaps = np.maximum(padded[1:-1] - padded[:-2], padded[2:] - padded[1:-1])
     if len(padded) >= 4:
