@@ -63,12 +63,9 @@ class Dask:
 
     The objective is cloudpickled once and handed to every worker (also to workers that join
     later) as a worker plugin, not once per job. Jobs are tasks that are never treated as pure
-    or cached (one key per attempt), taken as they complete. Short jobs are dispatched ahead
-    (see `Pacing`): once jobs are seen to take under 5 s on average, with steady run times,
-    each worker thread has one task queued behind the one it runs (where every thread of the
-    cluster is this executor's), and while they take under 5 ms, a task carries as many jobs
-    as have been so in a row, up to 64, so the round trip through the scheduler is not paid
-    by every job.
+    or cached (one key per attempt), taken as they complete. Short, steady jobs are
+    dispatched ahead, one task queued behind each running one (where every thread of the
+    cluster is this executor's), very short ones several to a task (see `Pacing`).
 
     A trial whose worker is lost (killed, out of memory, its node gone) is not at fault: it
     is sent to another worker as the same attempt, up to ``worker_loss_retries`` times (its
@@ -80,10 +77,9 @@ class Dask:
     `completed` raises `ParatuneError`: the trials finished so far are in the store and the
     ones in flight stay running there, so the experiment resumes later.
 
-    A task runs in a thread of its worker, so a cancelled trial that is already running stops
-    only where its objective lets it (``ctx.elapse``, ``ctx.report``, ``ctx.cancelled``, as
-    on the thread executor), else it goes on until it returns (its result is dropped);
-    ``trial_timeout`` is not offered.
+    A task runs in a thread of its worker, so a running trial that is cancelled stops only
+    where its objective lets it (``ctx.elapse``, ``ctx.report``, ``ctx.cancelled``), else its
+    result is dropped; ``trial_timeout`` is not offered.
 
     Args:
         address: the scheduler's address (``"tcp://host:8786"``, ``"tls://..."``), a
@@ -104,8 +100,7 @@ class Dask:
             has none.
         worker_loss_retries: how many times a trial whose worker was lost moves to another
             worker before that attempt fails (0: it fails at once).
-        pacing: when jobs go several to a task, and tasks wait behind running ones (default:
-            `Pacing` with its defaults).
+        pacing: when jobs go several to a task, and tasks wait behind running ones.
 
     Raises:
         ValueError: an argument is malformed (an address that is not
@@ -162,8 +157,7 @@ class Dask:
 
     @property
     def present(self) -> int:
-        """How many trials the cluster's workers run at once as last surveyed (at most
-        `workers`): fewer while a lost worker is not replaced. The `LosesWorkers` hook."""
+        """Trials the workers as last surveyed run at once (`LosesWorkers`)."""
         return self._survey.present(self.workers)
 
     def use_resources(self, resources: Resources) -> None:
