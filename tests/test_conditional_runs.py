@@ -159,3 +159,15 @@ def test_a_conditional_spec_runs_and_resumes_from_the_command_line(tmp_path: Pat
         (True, "sgd"),
         (False, "adam"),
     }
+
+
+def test_the_trials_table_keeps_a_sometimes_inactive_integer_an_integer() -> None:
+    result = pt.tune(objective, SPACE, max_trials=24, seed=3, store=None)
+    table = result.trials
+    layers = [t.config["layers"] for t in result.trial_list]
+    assert 1 in layers and 3 in layers  # units_3 active in some trials, not in others
+    column = table["config.units_3"]
+    assert str(column.dtype) == "Int64"
+    assert [pd.isna(v) for v in column] == [n < 3 for n in layers]
+    assert all(isinstance(v, int) for v in column.dropna().tolist())
+    assert table["config.units_1"].dtype == "int64"  # always active: a plain column

@@ -200,7 +200,7 @@ def trials_frame(trials: list[Trial]) -> pd.DataFrame:
     }
     for prefix, dicts in (("config.", configs), ("metric.", metrics)):
         for key in dict.fromkeys(itertools.chain.from_iterable(dicts)):
-            columns[prefix + key] = [d.get(key) for d in dicts]
+            columns[prefix + key] = _column([d.get(key) for d in dicts])
     columns["attempts"] = np.array([t.attempts for t in trials], dtype=np.int64)
     columns["seed"] = [t.seed for t in trials]  # up to 2**63: Python ints, not int64
     columns["budget"] = floats(t.budget for t in trials)
@@ -220,3 +220,14 @@ def trials_frame(trials: list[Trial]) -> pd.DataFrame:
     )
     columns["error"] = [t.error for t in trials]
     return pd.DataFrame(columns, copy=False)
+
+
+def _column(values: list[Any]) -> Any:
+    """A config or metric column: a parameter inactive in some trials is None there, and
+    integers stay integers (pandas would make ``[3, None]`` the floats 3.0 and NaN)."""
+    import pandas as pd
+
+    given = [v for v in values if v is not None]
+    if 0 < len(given) < len(values) and all(type(v) is int and abs(v) < 2**63 for v in given):
+        return pd.array(values, dtype="Int64")
+    return values
