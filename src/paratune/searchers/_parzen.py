@@ -157,16 +157,19 @@ def _neighbour_sigmas(means: _Array) -> _Array:
     count, columns = means.shape
     if count == 0:
         return np.zeros((0, columns))
-    order = np.argsort(means, axis=0, kind="stable")
-    ordered = np.take_along_axis(means, order, axis=0)
-    padded = np.vstack([np.zeros((1, columns)), ordered, np.ones((1, columns))])
-    gaps = np.maximum(padded[1:-1] - padded[:-2], padded[2:] - padded[1:-1])
-    if len(padded) >= 4:
-        gaps[0] = padded[2] - padded[1]
-        gaps[-1] = padded[-2] - padded[-3]
+    # Column by column as contiguous rows: sorting along a row is several times faster.
+    rows = np.ascontiguousarray(means.T)
+    order = np.argsort(rows, axis=1)
+    padded = np.empty((columns, count + 2))
+    padded[:, 0], padded[:, -1] = 0.0, 1.0
+    padded[:, 1:-1] = np.take_along_axis(rows, order, axis=1)
+    gaps = np.maximum(padded[:, 1:-1] - padded[:, :-2], padded[:, 2:] - padded[:, 1:-1])
+    if count >= 2:
+        gaps[:, 0] = padded[:, 2] - padded[:, 1]
+        gaps[:, -1] = padded[:, -2] - padded[:, -3]
     sigmas = np.empty_like(gaps)
-    np.put_along_axis(sigmas, order, gaps, axis=0)
-    return np.asarray(sigmas[:count], dtype=np.float64)
+    np.put_along_axis(sigmas, order, gaps, axis=1)
+    return np.asarray(sigmas.T, dtype=np.float64)
 
 
 def sample(mixture: Mixture, rng: np.random.Generator, size: int) -> _Array:
