@@ -30,6 +30,7 @@ SEARCHERS: dict[str, Callable[[], Any]] = {
     "CMAES(popsize=8)": lambda: pt.searchers.CMAES(popsize=8),
     '"cmaes"': lambda: "cmaes",
     '"gp"': lambda: pt.searchers.GP(candidates=200),  # fewer than by default: quicker
+    '"tpe"': lambda: "tpe",
 }
 """The searchers of the table, by what its first column shows."""
 
