@@ -25,6 +25,7 @@ _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 # A kernel is at least 0.01 wide and keeps at least a third of its mass on [0, 1]: over up
 # to 100 coordinates the product of those factors stays far above the smallest float64.
 _PRODUCT_COLUMNS = 100
+_NEGLIGIBLE = -60.0  # log of a kernel's share of a density that no float64 sum would keep
 
 
 @dataclass(frozen=True)
@@ -212,4 +213,7 @@ def log_pdf(mixture: Mixture, points: _Array) -> _Array:
         uniform = -np.log(mixture.choices.astype(np.float64))
         terms[:, -1] += float((uniform - mixture.log_miss).sum())
     top = terms.max(axis=1)
-    return np.asarray(top + np.log(np.exp(terms - top[:, np.newaxis]).sum(axis=1)))
+    # A kernel this far below the largest adds under 1e-26 of it: flooring such terms keeps
+    # exp off its slow underflow path and changes the sum by nothing that float64 keeps.
+    relative = np.maximum(terms - top[:, np.newaxis], _NEGLIGIBLE)
+    return np.asarray(top + np.log(np.exp(relative).sum(axis=1)))
