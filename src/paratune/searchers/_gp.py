@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -20,8 +19,9 @@ from .._checks import is_whole
 from ..errors import SpecError
 from ..space import Float, Space
 from ..trial import Config, Status, Trial
+from ._gpdata import Observations
 from ._gpmodel import Posterior, default_theta, fit_theta, warp_outputs
-from ._gpscore import Acquisition, Layout, one_blas_thread
+from ._gpscore import INACTIVE, Acquisition, Layout, one_blas_thread
 from ._lbfgsb import minimize_each
 from ._qmc import _qmc, _rng
 
@@ -93,9 +93,12 @@ class GP:
        far better than the plain believer; averaging the acquisition over joint draws of
        the pending results did no better there and worse on Rosenbrock-10. Suggestions that
        never became trials must not linger: a trial that matches no suggestion, observed
-       right after the latest one, takes that one's place (so a resumed run, which asks for
-       a suggestion before replaying each stored trial, leaves none behind), and only the
-       ``workers`` latest pending suggestions count, since the tuner never runs more.
+       for the first time right after the latest one, takes that one's place (so a resumed
+       run, which asks for a suggestion before replaying each stored trial, leaves none
+       behind), and only the ``workers`` latest pending suggestions count, since the tuner
+       never runs more. A trial observed again (ASHA or Hyperband promoted it: the same
+       trial at a higher budget) adds its result at that budget (item 8) and leaves every
+       pending suggestion where it is: they are other trials, still running.
     5. **Failures.** A FAILED trial is in the model two standard deviations above the worst
        (warped) value observed so far, to steer away from configs that crash. No config
        suggested or observed, failed and cancelled ones included, is suggested again.
@@ -104,6 +107,29 @@ class GP:
        every 5 up to 200, then every 20, on at most 200 observations (the 100 best and 100
        of the others drawn at random); in between they are reused as they are. The model's
        linear algebra runs on one BLAS thread, as the workers own the cores.
+
+    7. **Conditional spaces.** `Space.encode` gives NaN for a parameter inactive in a
+       config; the GP puts it at `_gpscore.INACTIVE`, half a range below the unit cube (an
+       inactive Choice: a one-hot block of zeros), so configs without the parameter are
+       alike there and apart from those with it, and nothing is fitted to its value.
+       Every point the acquisition scores is canonical: random and local candidates, and
+       the ends of the local searches, are decoded to a config (only its active
+       parameters), encoded again and imputed, so the acquisition is evaluated where the
+       trial will run. A local search holds the coordinates inactive at its start where
+       they are; its end is made canonical and scored again.
+    8. **Budgets.** Under a multi-fidelity scheduler (`ASHA`, `Hyperband`,
+       `SuccessiveHalving`) a config has a result at each rung it completed; results at
+       different budgets are not fitted together. The model fits the highest budget that
+       at least ``init_size`` configs have reached (else the lowest budget observed), as
+       BOHB does: once enough trials were promoted, new configs are chosen for how they
+       do at the longer budget, not at the first rung, where every promotion would
+       otherwise overwrite a low-budget value with a better one of another fidelity. A
+       config seen only above that budget (a stopped trial's last report, a resumed run)
+       counts with its result at the lowest budget above it. A config seen only below it
+       (stopped at a lower rung, or not yet promoted) is in the model as a pending one is
+       (item 4): without it, the model would keep proposing the same spot, whose trials
+       it never sees at the budget it fits. A result at a budget already observed
+       replaces the earlier one. Without budgets (`FIFO`) every result is fitted.
 
     Before two trials have finished there is no model: suggestions past the design are the
     candidates farthest from every config suggested so far (maximin).
@@ -168,19 +194,24 @@ class GP:
         self._suggested: list[_Array] = []  # their unit-cube points, for maximin
         self._pending: dict[_Key, _Array] = {}  # suggested, not observed; in order
         self._latest: _Key | None = None  # the latest suggestion, until the next observation
-        self._done_u: list[_Array] = []
+        self._observed: set[int] = set()  # the ids of the trials observed
+        self._observations = Observations()
+        self._fidelity: float | None = None  # the budget of the results fitted
+        self._done_u: list[_Array] = []  # the results fitted: points and values
         self._done_y: list[float] = []
-        self._done_at: dict[Any, int] = {}  # a config's key -> its index in _done_*
-        self._failed_u: list[_Array] = []
+        self._below: list[_Array] = []  # configs with results only below the fidelity
+        self._failed_u = self._observations.failed
         self._theta: _Array | None = None  # the latest fitted hyperparameters
         self._fitted_at = 0  # observations at the latest hyperparameter fit
+        self._fitted_on: float | None = None  # ... and their fidelity
         self._exhausted = False
         self._design: list[Config] = []
         self._pool: _Array | None = None
         self._pool_keys: list[_Key] = []
+        size = self.init_size or max(10, space.dimension + 1, self._workers)
+        self._enough = size  # results at a budget for the model to fit that budget
         if space.dimension == 0:
             return
-        size = self.init_size or max(10, space.dimension + 1, self._workers)
         self._design = self._draw_design(space, seed, size)
         self._pool, self._pool_keys = self._grid_pool(space)
 
@@ -200,35 +231,28 @@ class GP:
 
     def observe(self, trial: Trial) -> None:
         """Learn from a trial that ended: DONE (and PRUNED) trials are fitted, FAILED ones
-        avoided. A trial seen again (promoted to a higher budget) has its value replaced."""
+        avoided. A trial seen again (promoted to a higher budget) adds its result there;
+        the model fits one budget (see the class docstring, item 8)."""
         space = self._space
         if space is None:
             raise RuntimeError(f"{self!r}: call setup() before observe()")
         if space.dimension == 0 or trial.status is Status.RUNNING:
             return
-        u = space.encode(trial.config)
+        u = self._layout.encode(trial.config)
         key = _key(u)
-        if self._pending.pop(key, None) is None and self._latest in self._pending:
+        if trial.trial_id in self._observed:
+            pass  # a later result of a promoted trial: no suggestion of ours is involved
+        elif self._pending.pop(key, None) is None and self._latest in self._pending:
             # Not one of ours, observed right after our latest suggestion: the tuner ran a
             # stored trial in its place (a resumed run replays each trial after a suggest).
             del self._pending[self._latest]
+        self._observed.add(trial.trial_id)
         self._latest = None
         self._known.add(key)
-        value = trial.value
-        valued = trial.status in (Status.DONE, Status.PRUNED)
-        if valued and value is not None and math.isfinite(value):
-            if key in self._done_at:
-                # Seen before: a promotion's result at a higher budget replaces it.
-                self._done_y[self._done_at[key]] = float(value)
-            else:
-                self._done_at[key] = len(self._done_y)
-                self._done_u.append(u)
-                self._done_y.append(float(value))
-        elif key in self._done_at:
-            pass  # a promotion that failed or was cancelled: its lower-budget value stands
-        elif trial.status is not Status.CANCELLED:
-            # Cancelled trials were stopped by the run, not by their config.
-            self._failed_u.append(u)
+        self._observations.add(key, u, trial)
+        self._fidelity, self._done_u, self._done_y, self._below = self._observations.training_set(
+            self._enough
+        )
 
     def __repr__(self) -> str:
         return (
@@ -246,7 +270,7 @@ class GP:
             return space.decode_many(np.zeros((1, 0)))[0]
         while self._design:
             config = self._design.pop(0)
-            u = space.encode(config)
+            u = self._layout.encode(config)
             if _key(u) not in self._known:  # an observation from elsewhere may have taken it
                 self._remember(u)
                 return config
@@ -261,8 +285,8 @@ class GP:
             with one_blas_thread():
                 ranked = self._acquisition_order(candidates)
         for u in ranked:
-            config = space.decode(u)
-            canonical = space.encode(config)
+            config = self._layout.decode(u)
+            canonical = self._layout.encode(config)
             if _key(canonical) not in self._known:
                 self._remember(canonical)
                 return config
@@ -288,7 +312,7 @@ class GP:
         design: list[Config] = []
         seen: set[_Key] = set()
         for config in space.decode_many(points):
-            key = _key(space.encode(config))
+            key = _key(self._layout.encode(config))
             if key not in seen:
                 seen.add(key)
                 design.append(config)
@@ -301,7 +325,7 @@ class GP:
         grid = space.grid()
         if grid.size > self.candidates:
             return None, []
-        points = np.array([space.encode(config) for config in grid], dtype=np.float64)
+        points = np.array([self._layout.encode(config) for config in grid], dtype=np.float64)
         return points, [_key(u) for u in points]
 
     def _candidates(self) -> _Array:
@@ -309,17 +333,19 @@ class GP:
         if self._pool is not None:
             fresh = [key not in self._known for key in self._pool_keys]
             return np.asarray(self._pool[np.array(fresh, dtype=bool)], dtype=np.float64)
-        rng, n, dimension = self._rng, self.candidates, self._layout.dimension
+        rng, n, layout = self._rng, self.candidates, self._layout
         local = n // _LOCAL_SHARE if self._done_y else 0
-        points = rng.random((n, dimension))
+        points = rng.random((n, layout.dimension))
         if local:
             best = np.argsort(self._done_y, kind="stable")[:_LOCAL_CENTRES]
             centres = np.array(self._done_u)[best]
             around = centres[rng.integers(len(centres), size=local)]
+            if layout.conditional:  # a parameter inactive at the centre: anywhere, if active
+                around = np.where(around == INACTIVE, points[:local], around)
             scales = _LOCAL_SCALES[rng.integers(len(_LOCAL_SCALES), size=local)]
-            noise = rng.normal(size=(local, dimension)) * scales[:, np.newaxis]
+            noise = rng.normal(size=(local, layout.dimension)) * scales[:, np.newaxis]
             points[:local] = np.clip(around + noise, 0.0, 1.0)
-        return points
+        return layout.canonical(points)
 
     def _maximin_order(self, candidates: _Array) -> NDArray[np.intp]:
         """Candidates from farthest to nearest to every config suggested or observed."""
@@ -368,30 +394,35 @@ class GP:
 
     def _polish(self, model: Acquisition, starts: _Array) -> tuple[_Array, _Array]:
         """Refine each start by its own L-BFGS-B search over its continuous coordinates
-        (their Choice values stay as they are), in coordinates divided by the length scales
-        so that every direction is equally steep. Returns the points and their scores."""
+        (their Choice values stay as they are, and so do coordinates inactive at the start),
+        in coordinates divided by the length scales so that every direction is equally
+        steep. The ends are made canonical (`Layout.canonical`) and scored again. Returns
+        the points and their scores."""
         layout = self._layout
         columns = layout.continuous
         feature_columns = layout.columns
         lengths = model.lengths[feature_columns]
         base = layout.features(starts)
         initial = model.score(base)
+        held = starts[:, columns] == INACTIVE  # what the search must not make active
 
         def negative(indices: NDArray[np.intp], scaled: _Array) -> tuple[_Array, _Array]:
             features = base[indices]  # the starts' Choice columns, then the searched ones
-            features[:, feature_columns] = scaled * lengths
+            features[:, feature_columns] = np.where(held[indices], INACTIVE, scaled * lengths)
             values, gradient = model.score_with_gradient(features)
-            return -values, -(gradient[:, feature_columns] * lengths)
+            moved = np.where(held[indices], 0.0, gradient[:, feature_columns] * lengths)
+            return -values, -moved
 
         ends, _ = minimize_each(
             negative,
-            starts[:, columns] / lengths,
+            np.clip(starts[:, columns], 0.0, 1.0) / lengths,
             [(0.0, 1.0 / length) for length in lengths],
             max_iterations=_POLISH_ITERATIONS,
             gradient_tolerance=_POLISH_TOLERANCE,
         )
         points = starts.copy()
-        points[:, columns] = np.clip(ends * lengths, 0.0, 1.0)
+        points[:, columns] = np.where(held, INACTIVE, np.clip(ends * lengths, 0.0, 1.0))
+        points = layout.canonical(points)  # a search may have switched a parameter on or off
         values = model.score(layout.features(points))
         worse = ~(values > initial)  # keep a start that its search did not improve
         points[worse], values[worse] = starts[worse], initial[worse]
@@ -408,9 +439,10 @@ class GP:
         # Warped by the real values alone: failures and believed values must not move the
         # scale.
         y = warp_outputs(done_y)
-        if self._theta is None or count - self._fitted_at >= _refit_every(count):
+        moved = self._fitted_on != self._fidelity  # the model fits another budget now
+        if self._theta is None or moved or count - self._fitted_at >= _refit_every(count):
             self._theta = self._fit_hyperparameters(done_x, y)
-            self._fitted_at = count
+            self._fitted_at, self._fitted_on = count, self._fidelity
         theta = self._theta
         rows, values = [done_x], [y]
         if self._failed_u:
@@ -419,10 +451,11 @@ class GP:
             # towards the others, Branin runs that fail for x1 > 7.5 kept going back there.)
             rows.append(layout.features(np.array(self._failed_u)))
             values.append(np.full(len(self._failed_u), y.max() + 2.0))
-        pending = list(self._pending.values())[-self._workers :]
+        pending = self._below + list(self._pending.values())[-self._workers :]
         if pending:
             # Kriging believer: each pending config is in the model at what the model
-            # predicts there, floored at the best result, so a batch spreads out.
+            # predicts there, floored at the best result, so a batch spreads out; so is
+            # each config seen only below the budget fitted, so none is proposed again.
             known = Posterior(theta, np.concatenate(rows), np.concatenate(values))
             pending_x = layout.features(np.array(pending))
             believed = np.maximum(known.predict(pending_x)[0], y.min())

@@ -1,6 +1,7 @@
 """How `GP` sees a space and scores points: the model's inputs for unit-cube points
-(`Layout`), the acquisition over a fitted posterior (`Acquisition`), and the one BLAS
-thread the model's linear algebra runs on (`one_blas_thread`)."""
+(`Layout`, with inactive parameters imputed), the acquisition over a fitted posterior
+(`Acquisition`), and the one BLAS thread the model's linear algebra runs on
+(`one_blas_thread`)."""
 
 from __future__ import annotations
 
@@ -12,17 +13,38 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..space import Choice, Space
+from ..trial import Config
 from ._gpmodel import Posterior, log_ei
 
 _Array = NDArray[np.float64]
 
 _LCB_KAPPA = 2.0
 
+INACTIVE = -0.5
+"""The unit-cube coordinate of an inactive parameter (`Space.encode` gives NaN there):
+half a range below every active value, so that configs where a parameter is inactive are
+alike in that coordinate and apart from every config where it is active, and no
+active value is nearer to them than another."""
+
+
+def impute(points: _Array) -> _Array:
+    """``points`` (from `Space.encode`) with `INACTIVE` where they hold NaN."""
+    return np.where(np.isnan(points), INACTIVE, points)
+
 
 class Layout:
-    """How the GP sees a space: a column per Float or Int, a one-hot block per Choice."""
+    """How the GP sees a space: a column per Float or Int, a one-hot block per Choice; an
+    inactive parameter's coordinate is `INACTIVE`, and so is its column (an inactive
+    Choice's block is all zeros).
+
+    On a conditional space (`Space.conditional`), `canonical` maps unit-cube points to the
+    points of the configs they decode to, so that the acquisition is scored where a trial
+    would really run: a coordinate of a parameter inactive there becomes `INACTIVE`.
+    """
 
     def __init__(self, space: Space) -> None:
+        self.space = space
+        self.conditional = bool(getattr(space, "conditional", ()))
         self.dimension = space.dimension
         continuous: list[int] = []
         self.blocks: list[tuple[int, int, int]] = []  # (unit coordinate, first column, k)
@@ -41,16 +63,34 @@ class Layout:
         self.continuous = np.array(continuous, dtype=np.intp)
         self.columns = np.array(columns, dtype=np.intp)
 
+    def encode(self, config: Config) -> _Array:
+        """``config``'s unit-cube point, `INACTIVE` at its inactive parameters."""
+        return impute(self.space.encode(config))
+
+    def decode(self, point: _Array) -> Config:
+        """The config at a unit-cube ``point`` (`INACTIVE` coordinates are dropped by the
+        space, whatever they decode to)."""
+        return self.space.decode(np.clip(point, 0.0, 1.0))
+
+    def canonical(self, points: _Array) -> _Array:
+        """The points of the configs that ``points`` decode to, on a conditional space;
+        ``points`` themselves on another (where decoding changes only rounding)."""
+        if not self.conditional or len(points) == 0:
+            return points
+        configs = self.space.decode_many(np.clip(points, 0.0, 1.0))
+        return np.array([self.encode(config) for config in configs], dtype=np.float64)
+
     def features(self, points: _Array) -> _Array:
         """The model's inputs for unit-cube ``points`` of shape (n, dimension)."""
         n = len(points)
         features = np.zeros((n, self.width))
         features[:, self.columns] = points[:, self.continuous]
-        rows = np.arange(n)
         for index, first, k in self.blocks:
-            # The Choice's own decoding: the value whose cell holds the coordinate.
-            chosen = np.minimum((np.clip(points[:, index], 0.0, 1.0) * k).astype(np.intp), k - 1)
-            features[rows, first + chosen] = 1.0
+            # The Choice's own decoding: the value whose cell holds the coordinate; none
+            # for an inactive Choice.
+            rows = np.flatnonzero(points[:, index] != INACTIVE)
+            cell = np.clip(points[rows, index], 0.0, 1.0) * k
+            features[rows, first + np.minimum(cell.astype(np.intp), k - 1)] = 1.0
         return features
 
 

@@ -1,0 +1,84 @@
+"""What `GP` has observed: each config's results by budget, the configs that failed, and
+the training set its model fits, at one fidelity."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..trial import Status, Trial
+
+_Array = NDArray[np.float64]
+_Key = tuple[float, ...]
+
+
+class Observations:
+    """Results by config (its `Space.encode` key) and budget, and the failed configs.
+
+    A multi-fidelity scheduler (`ASHA`, `Hyperband`) hands the searcher a trial once per
+    rung it completes: the same config at growing budgets. Results at different budgets are
+    different fidelities; `training_set` fits one of them, not a mix that promotions keep
+    overwriting. A trial without a budget (`FIFO`) is at the full budget (``math.inf``).
+
+    Attributes:
+        failed: the unit-cube points of the configs that failed (never with a result).
+    """
+
+    def __init__(self) -> None:
+        self._points: dict[_Key, _Array] = {}
+        self._results: dict[_Key, dict[float, float]] = {}  # key -> budget -> value
+        self.failed: list[_Array] = []
+
+    def add(self, key: _Key, point: _Array, trial: Trial) -> None:
+        """Keep ``trial``'s result at its budget (a later result there replaces an earlier
+        one); a FAILED trial of a config without a result is kept as failed; a CANCELLED
+        one is dropped (the run stopped it, not its config)."""
+        value = trial.value
+        valued = trial.status in (Status.DONE, Status.PRUNED)
+        if valued and value is not None and math.isfinite(value):
+            budget = math.inf if trial.budget is None else float(trial.budget)
+            self._points.setdefault(key, point)
+            self._results.setdefault(key, {})[budget] = float(value)
+        elif key in self._results:
+            pass  # a promotion that failed or was cancelled: its lower-budget result stands
+        elif trial.status is not Status.CANCELLED:
+            self.failed.append(point)
+
+    def training_set(
+        self, enough: int
+    ) -> tuple[float | None, list[_Array], list[float], list[_Array]]:
+        """The fidelity to fit, the points and values there (in the order the configs were
+        first observed), and the points of the configs seen only below it.
+
+        The fidelity is the highest budget that at least ``enough`` configs reached, else
+        the lowest budget observed (None before any result). A config that reached it has
+        its result there, or, when it was seen only above (a stopped trial's last report, a
+        resumed run's stored trials), its result at the lowest budget above: it went on,
+        so its result there is what it was worth.
+        """
+        results = self._results
+        budgets = sorted({budget for by_budget in results.values() for budget in by_budget})
+        if not budgets:
+            return None, [], [], []
+        reached = [max(by_budget) for by_budget in results.values()]
+        fidelity = next(
+            (
+                budget
+                for budget in reversed(budgets)
+                if sum(top >= budget for top in reached) >= enough
+            ),
+            budgets[0],
+        )
+        points: list[_Array] = []
+        values: list[float] = []
+        below: list[_Array] = []
+        for key, by_budget in results.items():
+            above = [budget for budget in by_budget if budget >= fidelity]
+            if above:
+                points.append(self._points[key])
+                values.append(by_budget[min(above)])
+            else:
+                below.append(self._points[key])
+        return fidelity, points, values, below
