@@ -82,19 +82,23 @@ class TPE:
     8. **Speed.** Observations are kept in NumPy arrays; a suggestion splits them with
        ``argpartition`` and, past 1,000 bad trials, fits the bad model to 1,000 of them
        drawn by weight (with replacement, the counts as weights, which keeps its density in
-       expectation), so its cost stays flat as observations grow.
+       expectation), so its cost stays flat as observations grow: a few milliseconds of CPU
+       at 10,000 and at 50,000 observations in 10 dimensions (B13).
 
     The same seed and the same sequence of `suggest` and `observe` calls give the same
     suggestions. TPE minimises `Trial.value`, as every searcher does.
 
     Args:
         startup: trials with a value before the model takes over (random search until
-            then).
-        gamma: the share of the trials with a value that are good (at most 25 are).
-        candidates: points drawn from the good model per suggestion.
-        prior_weight: the weight of the prior kernel in each model, next to a trial's 1.
-        multivariate: joint kernels over each group of parameters (True) or a model per
-            parameter (False).
+            then); 10, Optuna's default.
+        gamma: the share of the trials with a value that are good (at most 25 are); 0.1,
+            Optuna's default.
+        candidates: points drawn from the good model per suggestion; 24, Optuna's default
+            (and hyperopt's).
+        prior_weight: the weight of the prior kernel in each model, next to a trial's 1;
+            1.0, Optuna's default.
+        multivariate: joint kernels over each group of parameters (True, as Optuna's
+            ``multivariate=True``) or a model per parameter (False, Optuna's default).
 
     Raises:
         SpecError: an argument is out of range; the message names it.
