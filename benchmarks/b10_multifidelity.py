@@ -1076,18 +1076,28 @@ def run(options: Options) -> list[Table]:
     for workers in CURVE_WORKERS:
         tables.append(curve_table(measure_curves(workers, curve_seeds, trainings)))
     tables.extend(run_grid(options))
+    tables.extend(run_model(options))
     return tables
 
 
+def run_model(options: Options) -> list[Table]:
+    """Part 5 alone: model-based multi-fidelity (its own module)."""
+    import b10_model_based
+
+    return b10_model_based.run(options)
+
+
 def main() -> None:
-    """Run every part, or with ``--part grid`` only the grid under ASHA (part 4)."""
+    """Run every part, or with ``--part grid`` only the grid under ASHA (part 4), with
+    ``--part model`` only model-based multi-fidelity (part 5)."""
     parser = argparse.ArgumentParser(description=TITLE)
     add_option_arguments(parser)
-    parser.add_argument("--part", choices=("all", "grid"), default="all", help="what to run")
+    parts = {"all": run, "grid": run_grid, "model": run_model}
+    parser.add_argument("--part", choices=tuple(parts), default="all", help="what to run")
     args = parser.parse_args()
     options = options_from(args)
     print_header(TITLE, options)
-    for table in (run if args.part == "all" else run_grid)(options):
+    for table in parts[args.part](options):
         table.print()
 
 
