@@ -113,7 +113,7 @@ def test_a_schema_1_store_is_upgraded_in_place(tmp_path: Path) -> None:
     for column in ("checkpoint_step", "cpu_time", "peak_memory", "moved"):
         db.execute(f"ALTER TABLE trials DROP COLUMN {column}")
     db.execute("ALTER TABLE reports DROP COLUMN attempt")
-    for column in ("lease", "heartbeat"):
+    for column in ("lease", "heartbeat", "lost_time"):
         db.execute(f"ALTER TABLE experiments DROP COLUMN {column}")
     db.execute("PRAGMA user_version = 1")
     db.commit()
@@ -131,6 +131,23 @@ def test_a_schema_1_store_is_upgraded_in_place(tmp_path: Path) -> None:
     assert [t.trial_id for t in store.trials()] == [0, 1, 2, 3, 4]
     store.close()
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_a_schema_3_store_gains_the_lost_workers_time(tmp_path: Path) -> None:
+    path = tmp_path / "three.db"
+    pt.tune(lambda c: c["x"], {"x": pt.Float(0, 1)}, max_trials=2, store=path, name="three")
+    db = sqlite3.connect(path)
+    db.execute("ALTER TABLE experiments DROP COLUMN lost_time")
+    db.execute("PRAGMA user_version = 3")
+    db.commit()
+    db.close()
+    assert pt.load(path, "three").lost_time == 0.0  # read as none lost, the file unchanged
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 3
+    resumed = pt.tune(lambda c: c["x"], {"x": pt.Float(0, 1)}, max_trials=3, store=path,
+                      name="three", resume=True)  # fmt: skip
+    assert len(resumed.trial_list) == 3 and resumed.lost_time == 0.0
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert pt.load(path, "three").lost_time == 0.0
 
 
 def test_a_checkpoint_is_private_to_its_owner_whatever_the_umask(tmp_path: Path) -> None:

@@ -308,6 +308,7 @@ def load(store: str | os.PathLike[str], name: str | None = None) -> TuneResult:
         cancelled_time=totals.cancelled_time,
         workers=totals.workers or int(experiment.settings.get("workers") or 1),
         stop_reason=StopReason(totals.stop_reason or StopReason.UNFINISHED),
+        lost_time=totals.lost_time,
     )
     return TuneResult.from_outcome(
         outcome, metric=experiment.metric, mode=experiment.mode, name=name, reports=reports

@@ -119,7 +119,8 @@ class EfficiencySummary:
     from the recorded durations, or what ``paratune scaling`` measures.
 
     The capacity (``workers x wall_time`` worker-seconds) is split into busy time (useful,
-    failed, retried and cancelled work) and idle time (start-up, between trials, and the
+    failed, retried and cancelled work), the absence of workers the executor lost (a Dask
+    worker gone until another joins) and idle time (start-up, between trials, and the
     tail). The parts add up to the capacity.
 
     Attributes:
@@ -135,7 +136,7 @@ class EfficiencySummary:
         failed_time: worker-seconds of trials that failed for good (every attempt).
         retried_time: worker-seconds of earlier attempts of trials that were run again.
         cancelled_time: worker-seconds of trials cancelled when the run stopped.
-        idle_time: ``capacity - busy_time``.
+        idle_time: ``capacity - busy_time - lost_time``.
         startup_idle: idle worker-seconds before each worker's first trial (starting the
             pool and sending the first jobs).
         between_idle: idle worker-seconds between a worker's trials: the driver recording a
@@ -144,6 +145,8 @@ class EfficiencySummary:
             results).
         tail_idle: idle worker-seconds after each worker's last trial: no work left for it
             while the other workers finish (waiting for work), and shutting down.
+        lost_time: worker-seconds during which lost workers were absent (capacity asked
+            for that the run did not have: neither busy nor idle).
     """
 
     workers: int
@@ -160,6 +163,7 @@ class EfficiencySummary:
     startup_idle: float
     between_idle: float
     tail_idle: float
+    lost_time: float = 0.0
 
     @property
     def speedup(self) -> float:
@@ -177,7 +181,7 @@ class EfficiencySummary:
 
     def breakdown(self) -> pd.DataFrame:
         """The capacity split into its parts: ``part``, ``seconds`` (worker-seconds) and
-        ``share`` (of the capacity)."""
+        ``share`` (of the capacity); "lost workers (absent)" only when some were."""
         import pandas as pd
 
         parts = [
@@ -189,6 +193,8 @@ class EfficiencySummary:
             ("idle: between trials (overhead)", self.between_idle),
             ("idle: waiting for work", self.tail_idle),
         ]
+        if self.lost_time > 0:  # only where the executor lost workers: rare, and not idle
+            parts.insert(4, ("lost workers (absent)", self.lost_time))
         frame = pd.DataFrame(parts, columns=["part", "seconds"])
         frame["share"] = frame["seconds"] / self.capacity if self.capacity > 0 else 0.0
         return frame
@@ -209,8 +215,8 @@ def efficiency_summary(result: TuneResult) -> EfficiencySummary:
     useful, failed, retried, cancelled = _busy_parts(result.trial_list)
     workers, wall = result.workers, result.wall_time
     capacity = workers * wall
-    busy = result.busy_time
-    idle = max(0.0, capacity - busy)
+    busy, lost = result.busy_time, min(result.lost_time, capacity)
+    idle = max(0.0, capacity - busy - lost)
     startup, tail = _idle_ends(result.trial_list, workers, wall, idle)
     return EfficiencySummary(
         workers=workers,
@@ -227,6 +233,7 @@ def efficiency_summary(result: TuneResult) -> EfficiencySummary:
         startup_idle=startup,
         between_idle=max(0.0, idle - startup - tail),
         tail_idle=tail,
+        lost_time=lost,
     )
 
 

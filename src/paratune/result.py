@@ -40,6 +40,8 @@ class TuneResult:
             None for a result read from a store (`paratune.load`), which does not keep it.
         suggestions: how many times the searcher was asked for a configuration during this
             call (0 for a stored result).
+        lost_time: worker-seconds during which workers the executor lost were absent (a
+            Dask worker gone until another joins); 0 on executors that replace them at once.
     """
 
     trial_list: list[Trial]
@@ -54,6 +56,7 @@ class TuneResult:
     report_list: list[Report] = field(default_factory=list)
     searcher_time: float | None = None
     suggestions: int = 0
+    lost_time: float = 0.0
 
     @classmethod
     def from_outcome(
@@ -73,6 +76,7 @@ class TuneResult:
             report_list=reports,
             searcher_time=outcome.searcher_time,
             suggestions=outcome.suggestions,
+            lost_time=outcome.lost_time,
         )
 
     @cached_property

@@ -96,6 +96,7 @@ class RunOutcome:
     stop_reason: StopReason
     searcher_time: float | None = None  # None: not measured (a result read from a store)
     suggestions: int = 0
+    lost_time: float = 0.0  # worker-seconds that lost workers were absent
 
 
 # How often (real seconds) a progress callback is called while trials are running.
@@ -165,6 +166,8 @@ class Tuner:
         self._stop: StopReason | None = None
         self._t0 = 0.0
         self._offset = 0.0  # wall time of earlier sessions of a resumed experiment
+        # Worker-seconds that lost workers were absent, and how many were as of when.
+        self._lost_time, self._lost, self._lost_since = 0.0, 0, 0.0
         self._last_progress = 0.0
 
     # ---- the loop -------------------------------------------------------------------------
@@ -180,7 +183,7 @@ class Tuner:
             max_trials=options.max_trials,
         )
         self._replay(stored)
-        self._t0 = executor.clock.now()
+        self._t0 = self._lost_since = executor.clock.now()
         ledger.origin = self._t0 - self._offset
         # A first stop while the run winds down finds it ending, and it ends as it was; a
         # second Ctrl-C stops it at once: the trials still marked running in the store
@@ -205,6 +208,7 @@ class Tuner:
                             cancelled_time=ledger.cancelled_time,
                             workers=executor.workers,
                             stop_reason=reason.value,
+                            lost_time=self._lost_time,
                         )
                         self.store.finish(totals)
         self._report_progress(finished=True)
@@ -217,6 +221,7 @@ class Tuner:
             stop_reason=reason,
             searcher_time=self._searcher_time,
             suggestions=self._suggestions,
+            lost_time=self._lost_time,
         )
 
     def _open(self) -> list[Trial]:
@@ -229,7 +234,7 @@ class Tuner:
         if not stored and self.checkpoints is not None:
             clear_checkpoints(self.checkpoints)  # left by an earlier run; only if marked ours
         earlier = self.store.totals()
-        self._offset = earlier.wall_time
+        self._offset, self._lost_time = earlier.wall_time, earlier.lost_time
         self._ledger.busy, self._ledger.cancelled_time = earlier.busy_time, earlier.cancelled_time
         return stored
 
@@ -305,10 +310,18 @@ class Tuner:
                 self._commit()  # nothing to share a transaction with: commit before waiting
                 events = executor.completed(self._wait_timeout())
             self._take(events)
+            self._count_absence()
             if self.options.max_time is not None and self._session() >= self.options.max_time:
                 self._stop = self._stop or StopReason.MAX_TIME
             if self.progress is not None:
                 self._report_progress()
+
+    def _count_absence(self) -> None:
+        """Add the worker-time that lost workers were absent since the last call: capacity
+        the run did not have, which is not idle time."""
+        now, executor = self.executor.clock.now(), self.executor
+        self._lost_time += self._lost * max(0.0, now - self._lost_since)
+        self._lost, self._lost_since = executor.workers - present_workers(executor), now
 
     def _fill(self) -> None:
         """Give every free slot a job: queued ones first, then what the scheduler proposes."""

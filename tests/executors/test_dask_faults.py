@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 import paratune as pt
+from paratune.analysis import efficiency_summary
 from paratune.executors import Dask, _dask_cluster, make_executor
 from paratune.trial import Event, Job
 
@@ -280,10 +281,22 @@ def test_progress_counts_a_worker_lost_and_not_replaced(tmp_path: Path) -> None:
     try:
         space = {"x": pt.Int(0, 5), "gate": str(gate)}
         result = pt.tune(waits_for_the_gate, space, searcher=pt.searchers.Grid(order="given"),
-                         executor=Dask(client), store=None, progress=watch)  # fmt: skip
+                         executor=Dask(client), store=tmp_path / "runs.db", name="lost",
+                         progress=watch)  # fmt: skip
     finally:
         _dask_cluster.close_local(cluster, client)
     assert [t.status for t in result.trial_list] == [pt.Status.DONE] * 6
+    # The lost worker's absence is neither busy nor idle time, and it is kept with the run.
+    assert 0 < result.lost_time < result.wall_time
+    assert pt.load(tmp_path / "runs.db", "lost").lost_time == result.lost_time
+    summary = efficiency_summary(result)
+    assert summary.lost_time == result.lost_time
+    assert summary.idle_time == pytest.approx(
+        summary.capacity - summary.busy_time - result.lost_time
+    )
+    table = summary.breakdown().set_index("part")["seconds"]
+    assert table["lost workers (absent)"] == result.lost_time
+    assert table.sum() == pytest.approx(summary.capacity)
     assert seen[0].lost == 0 and seen[0].workers == 2
     lost = [p for p in seen if p.lost]
     assert lost, "no progress showed the lost worker"

@@ -141,7 +141,7 @@ def newer_store(folder: Path) -> Path:
     [
         (not_a_store, "notes.db is not an SQLite database, so not a paratune store"),
         (other_sqlite, "other.db is an SQLite database but not a paratune store"),
-        (newer_store, "newer.db was written by a newer paratune \\(store schema 4"),
+        (newer_store, "newer.db was written by a newer paratune \\(store schema 5"),
     ],
 )
 def test_a_bad_store_file_is_refused_and_left_unchanged(make: Any, message: str) -> None:

@@ -53,6 +53,8 @@ class RunTotals:
         cancelled_time: worker-seconds spent on trials cancelled at a stop.
         workers: the worker count of the latest session.
         stop_reason: why the latest session ended (``""`` while it runs).
+        lost_time: worker-seconds during which workers the executor lost were absent (a
+            Dask worker gone until another joins): capacity the run did not have.
     """
 
     wall_time: float = 0.0
@@ -60,6 +62,7 @@ class RunTotals:
     cancelled_time: float = 0.0
     workers: int = 0
     stop_reason: str = ""
+    lost_time: float = 0.0
 
 
 class Store(Protocol):

@@ -27,7 +27,7 @@ from ._base import Experiment, RunTotals, refuse_reopening
 from ._integrity import APPLICATION_ID, guard_sqlite_errors
 from ._lease import Heartbeat, Owner, hold, let_go, read_owner, token_of
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The schema this paratune writes; it reads this one and older."""
 
 _SCHEMA = """
@@ -50,7 +50,8 @@ CREATE TABLE experiments (
     workers INTEGER NOT NULL DEFAULT 0,
     stop_reason TEXT NOT NULL DEFAULT '',
     lease TEXT,                     -- schema 3 on: the owning driver's token (see _lease.py)
-    heartbeat REAL                  -- schema 3 on: Unix time the lease was last renewed
+    heartbeat REAL,                 -- schema 3 on: Unix time the lease was last renewed
+    lost_time REAL NOT NULL DEFAULT 0  -- schema 4 on: worker-seconds of lost workers' absence
 );
 CREATE TABLE trials (
     experiment TEXT NOT NULL,
@@ -162,6 +163,7 @@ class SQLiteStore:
         if not new:
             integrity.check_structure(self._db, self.path)  # before reading or writing it
         self._columns = {1: _TRIAL_COLUMNS_1, 2: _TRIAL_COLUMNS_2}.get(version, _TRIAL_COLUMNS)
+        self._lost_time = "lost_time" if new or version >= 4 else "0"  # read, not upgraded
         if self.readonly:
             return
         if new or version < SCHEMA_VERSION:
@@ -174,7 +176,7 @@ class SQLiteStore:
         # WAL only once the store is whole (a no-op for a store already in WAL mode).
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = NORMAL")
-        self._columns = _TRIAL_COLUMNS
+        self._columns, self._lost_time = _TRIAL_COLUMNS, "lost_time"
 
     def _identity(self) -> tuple[bool, int]:
         """Whether the file is still empty, and its schema version; a file that is not a
@@ -207,8 +209,10 @@ class SQLiteStore:
         if version == 1:
             added += [f"ALTER TABLE trials ADD COLUMN {c}" for c in _ADDED_IN_2]
             added += ["ALTER TABLE reports ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0"]
-        added += [f"ALTER TABLE experiments ADD COLUMN {c}" for c in _ADDED_IN_3]
-        added += ["ALTER TABLE trials ADD COLUMN moved INTEGER NOT NULL DEFAULT 0"]
+        if version <= 2:
+            added += [f"ALTER TABLE experiments ADD COLUMN {c}" for c in _ADDED_IN_3]
+            added += ["ALTER TABLE trials ADD COLUMN moved INTEGER NOT NULL DEFAULT 0"]
+        added += ["ALTER TABLE experiments ADD COLUMN lost_time REAL NOT NULL DEFAULT 0"]
         return [*added, f"PRAGMA user_version = {SCHEMA_VERSION}"]
 
     # ---- writing (the driver) ----------------------------------------------------------
@@ -345,8 +349,8 @@ class SQLiteStore:
             self._check_lease(name)
             self._db.execute(
                 "UPDATE experiments SET finished = ?, wall_time = ?, busy_time = ?, "
-                "cancelled_time = ?, workers = ?, stop_reason = ?, lease = NULL "
-                "WHERE name = ?",
+                "cancelled_time = ?, workers = ?, stop_reason = ?, lost_time = ?, "
+                "lease = NULL WHERE name = ?",
                 (
                     time.time(),
                     totals.wall_time,
@@ -354,6 +358,7 @@ class SQLiteStore:
                     totals.cancelled_time,
                     totals.workers,
                     totals.stop_reason,
+                    totals.lost_time,
                     name,
                 ),
             )
@@ -431,17 +436,17 @@ class SQLiteStore:
         time so far is added to the wall time and its trials' time to the busy time."""
         row = self._db.execute(
             "SELECT wall_time, busy_time, cancelled_time, workers, stop_reason, finished, "
-            "session_started FROM experiments WHERE name = ?",
+            f"session_started, {self._lost_time} FROM experiments WHERE name = ?",
             (self._require_open(),),
         ).fetchone()
-        wall, busy, cancelled, workers, reason, finished, started = row
+        wall, busy, cancelled, workers, reason, finished, started, lost = row
         if finished is None and self.readonly:
             wall += max(0.0, time.time() - started)
             busy = self._db.execute(
                 "SELECT coalesce(sum(worker_time), 0) FROM trials WHERE experiment = ?",
                 (self._name,),
             ).fetchone()[0]
-        return RunTotals(wall, busy, cancelled, workers, reason)
+        return RunTotals(wall, busy, cancelled, workers, reason, lost)
 
     def running_driver(self) -> Owner | None:
         """The driver of the selected experiment's session that has not ended, or None."""
