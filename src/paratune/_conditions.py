@@ -13,17 +13,18 @@ conditions that can never hold) and evaluates them, parents before children.
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import math
 import numbers
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ._domains import Choice, Domain, Int, same_value
+from ._domains import SHOWN, Choice, Domain, Int, same_value, shown
 from .errors import SpaceError
 
 OPERATORS = ("==", "!=", "<", "<=", ">", ">=", "in", "not in")
@@ -43,23 +44,66 @@ class Clause:
 
     operator: str
     operand: Any
+    # For "in" and "not in": the hashable operands as `_key`s, looked up at once, and the
+    # others, compared one by one (a list of a million values costs one lookup, not a scan).
+    _keys: frozenset[Hashable] = field(init=False, repr=False, compare=False)
+    _rest: tuple[Any, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        keys: set[Hashable] = set()
+        rest: list[Any] = []
+        for option in self.operand if self.operator in ("in", "not in") else ():
+            key = _key(option)
+            if key is None:
+                rest.append(option)
+            else:
+                keys.add(key)
+        object.__setattr__(self, "_keys", frozenset(keys))
+        object.__setattr__(self, "_rest", tuple(rest))
 
     def holds(self, value: Any) -> bool:
         """Whether ``value`` passes the test (a comparison that cannot be made fails)."""
         operator, operand = self.operator, self.operand
         if operator in ("==", "!="):
-            return same_value(value, operand) == (operator == "==")
+            return _equal(value, operand) == (operator == "==")
         if operator in ("in", "not in"):
-            found = any(same_value(value, option) for option in operand)
-            return found == (operator == "in")
+            return self._contains(value) == (operator == "in")
         try:
             return _ORDERING[operator](value, operand)
         except TypeError:  # "adam" < 3: no order between them
             return False
 
     def describe(self, parent: str) -> str:
-        """The test as text, such as ``layers >= 3``."""
-        return f"{parent} {self.operator} {self.operand!r}"
+        """The test as text, such as ``layers >= 3`` (a long operand cut short)."""
+        return f"{parent} {self.operator} {shown(self.operand)}"
+
+    def _contains(self, value: Any) -> bool:
+        key = _key(value)
+        if key is not None and key in self._keys:
+            return True
+        rest = self.operand if key is None else self._rest  # unhashable: compare with all
+        return any(_equal(value, option) for option in rest)
+
+
+def _equal(a: Any, b: Any) -> bool:
+    """`same_value`, except that a list and a tuple of equal items are equal: a file, and
+    the store, keep only lists."""
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b, strict=True))
+    return same_value(a, b)
+
+
+def _key(value: Any) -> Hashable | None:
+    """A hashable key that two values share when `_equal` holds between them, or None for
+    a value that has none (unhashable)."""
+    if isinstance(value, list | tuple):
+        keys = tuple(_key(item) for item in value)
+        return None if None in keys else ("sequence", keys)
+    try:
+        hash(value)
+    except TypeError:
+        return None
+    return (isinstance(value, bool | np.bool_), value)  # True and 1 differ, 1 and 1.0 not
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,11 +134,15 @@ def normalise_when(when: Any) -> dict[str, Any] | None:
     if when is None:
         return None
     if not isinstance(when, Mapping):
-        raise SpaceError(f"when must be a mapping of parameter name to condition, got {when!r}")
+        raise SpaceError(
+            f"when must be a mapping of parameter name to condition, got {shown(when)}"
+        )
     normal: dict[str, Any] = {}
     for parent, form in when.items():
         if not isinstance(parent, str) or not parent:
-            raise SpaceError(f"when: parameter names must be non-empty strings, got {parent!r}")
+            raise SpaceError(
+                f"when: parameter names must be non-empty strings, got {shown(parent)}"
+            )
         normal[parent] = _normalise_form(parent, form)
     return normal or None
 
@@ -104,8 +152,10 @@ def _normalise_form(parent: str, form: Any) -> Any:
     if isinstance(form, list | tuple):
         if not form:
             raise SpaceError(f"{where} is an empty list, which no value is one of")
+        _check_finite(where, form)
         return list(form)
     if not isinstance(form, Mapping):
+        _check_finite(where, [form])
         return form
     if not form:
         raise SpaceError(f"{where} is an empty dict; give operators such as {{'>=': 3}}")
@@ -113,13 +163,32 @@ def _normalise_form(parent: str, form: Any) -> Any:
     for operator, operand in form.items():
         if operator not in OPERATORS:
             known = ", ".join(repr(op) for op in OPERATORS)
-            raise SpaceError(f"{where}: unknown operator {operator!r}; expected one of {known}")
+            raise SpaceError(
+                f"{where}: unknown operator {shown(operator)}; expected one of {known}"
+            )
         if operator in ("in", "not in"):
             if isinstance(operand, str | bytes) or not isinstance(operand, list | tuple):
-                raise SpaceError(f"{where}: {operator!r} needs a list, got {operand!r}")
+                raise SpaceError(f"{where}: {operator!r} needs a list, got {shown(operand)}")
             operand = list(operand)
+        _check_finite(where, operand if operator in ("in", "not in") else [operand])
         normal[operator] = operand
     return normal
+
+
+def _check_finite(where: str, operands: list[Any] | tuple[Any, ...]) -> None:
+    """Refuse a NaN or infinite operand: NaN equals nothing and is never above or below
+    anything, an infinite bound always or never holds, and a store (JSON) keeps neither."""
+    for operand in operands:
+        if isinstance(operand, numbers.Real) and not isinstance(operand, bool):
+            try:
+                finite = math.isfinite(operand)
+            except OverflowError:  # an int beyond any float: finite
+                finite = True
+            if not finite:
+                raise SpaceError(
+                    f"{where}: {operand!r} is not a finite number; a condition compares "
+                    "with finite numbers (NaN equals nothing)"
+                )
 
 
 def entries(when: Mapping[str, Any] | None) -> tuple[Entry, ...]:
@@ -219,7 +288,7 @@ class Conditions:
                 return f"it needs {entry.describe()}, and {parent!r} is inactive"
             if parent not in values and parent not in self._constants:
                 return f"it needs {entry.describe()}, and {parent!r} is not given"
-            return f"it needs {entry.describe()}, got {self._value(parent, values)!r}"
+            return f"it needs {entry.describe()}, got {shown(self._value(parent, values))}"
         return "its condition holds"  # not reached for an inactive parameter
 
     def _holds(self, entry: Entry, values: Mapping[str, Any], active: set[str]) -> bool:
@@ -255,21 +324,45 @@ def _check_entry(
 ) -> None:
     """Refuse an entry on an unknown parameter, on its own parameter, or that can never
     hold for its parent's domain."""
-    where = f"parameter {name!r}: the condition {entry.describe()}"
     parent = entry.parent
+    problem = None
     if parent == name:
-        raise SpaceError(f"{where} names {name!r} itself")
-    if parent in constants:
+        problem = f"names {name!r} itself"
+    elif parent in constants:
         if not entry.holds(constants[parent]):
-            raise SpaceError(f"{where} can never hold: {parent!r} is the constant "
-                             f"{constants[parent]!r}")  # fmt: skip
-        return
-    if parent not in domains:
-        known = ", ".join(repr(other) for other in (*domains, *constants))
-        raise SpaceError(f"{where} names an unknown parameter {parent!r}; the space has {known}")
-    domain = domains[parent]
-    if not any(entry.holds(value) for value in _witnesses(domain, entry)):
-        raise SpaceError(f"{where} can never hold: {parent!r} {_takes(domain)}")
+            problem = f"can never hold: {parent!r} is the constant {shown(constants[parent])}"
+    elif parent not in domains:
+        known = _cut(", ".join(repr(other) for other in (*domains, *constants)))
+        problem = f"names an unknown parameter {parent!r}; the space has {known}"
+    elif not any(entry.holds(value) for value in _witnesses(domains[parent], entry)):
+        domain = domains[parent]
+        problem = f"can never hold: {parent!r} {_takes(domain)}{_file_hint(entry, domain)}"
+    if problem is not None:  # described only now: an operand may hold a million values
+        raise SpaceError(f"parameter {name!r}: the condition {entry.describe()} {problem}")
+
+
+def _file_hint(entry: Entry, domain: Domain) -> str:
+    """A hint for a YAML file whose unquoted ``yes`` or ``2020-01-01`` was read as a
+    boolean or a date where the choice holds text."""
+    operands = [o for clause in entry.clauses for o in _listed(clause.operand)]
+    unquoted = any(isinstance(o, bool | datetime.date) for o in operands)
+    if not unquoted or not isinstance(domain, Choice):
+        return ""
+    if not any(isinstance(value, str) for value in domain.values):
+        return ""
+    return (
+        " (YAML reads yes, no, on, off, true and false as booleans, and 2020-01-01 as a "
+        "date: quote such a value, as 'yes', to compare with text)"
+    )
+
+
+def _cut(text: str) -> str:
+    """``text`` cut to `SHOWN` characters, for a message."""
+    return text if len(text) <= SHOWN else f"{text[: SHOWN - 3]}..."
+
+
+def _listed(operand: Any) -> list[Any]:
+    return operand if isinstance(operand, list) else [operand]
 
 
 def _witnesses(domain: Domain, entry: Entry) -> list[Any]:
@@ -292,11 +385,7 @@ def _witnesses(domain: Domain, entry: Entry) -> list[Any]:
 
 def named_numbers(entry: Entry) -> list[float]:
     """The finite numbers ``entry``'s tests name."""
-    operands = [
-        operand
-        for clause in entry.clauses
-        for operand in (clause.operand if isinstance(clause.operand, list) else [clause.operand])
-    ]
+    operands = [operand for clause in entry.clauses for operand in _listed(clause.operand)]
     found = []
     for operand in operands:
         if isinstance(operand, numbers.Real) and not isinstance(operand, bool):
@@ -311,7 +400,7 @@ def named_numbers(entry: Entry) -> list[float]:
 
 def _takes(domain: Domain) -> str:
     if isinstance(domain, Choice):
-        return f"takes one of {list(domain.values)!r}"
+        return f"takes one of {shown(list(domain.values))}"
     kind = "an integer" if isinstance(domain, Int) else "a number"
     return f"is {kind} in [{domain.low!r}, {domain.high!r}]"
 
@@ -327,24 +416,27 @@ def _dependency_order(
     """
     order: list[str] = []
     done: set[str] = set()
-    path: list[str] = []
-
-    def visit(name: str) -> None:
-        if name in done:
-            return
-        if name in path:
-            cycle = [*path[path.index(name) :], name]
-            shown = " -> ".join(repr(step) for step in cycle)
-            raise SpaceError(
-                f"the conditions form a cycle: {shown} (each is active depending on the next)"
-            )
-        path.append(name)
-        for entry in found.get(name, ()):
-            visit(entry.parent)
-        path.pop()
-        done.add(name)
-        order.append(name)
-
-    for name in names:
-        visit(name)
+    for root in names:  # a depth-first walk with a stack: a chain may be thousands long
+        if root in done:
+            continue
+        path, on_path = [root], {root}
+        parents = [iter([entry.parent for entry in found.get(root, ())])]
+        while path:
+            parent = next(parents[-1], None)
+            if parent is None:  # every parent placed: place this one
+                done.add(path[-1])
+                on_path.discard(path[-1])
+                order.append(path.pop())
+                parents.pop()
+            elif parent in on_path:
+                cycle = [*path[path.index(parent) :], parent]
+                steps = " -> ".join(repr(step) for step in cycle)
+                raise SpaceError(
+                    f"the conditions form a cycle: {_cut(steps)} "
+                    "(each is active depending on the next)"
+                )
+            elif parent not in done:
+                path.append(parent)
+                on_path.add(parent)
+                parents.append(iter([entry.parent for entry in found.get(parent, ())]))
     return tuple(order)

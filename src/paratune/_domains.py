@@ -356,6 +356,20 @@ def _interval(domain: Float | Int) -> str:
     return f"[{domain.low!r}, {domain.high!r}]{scale}"
 
 
+SHOWN = 200
+"""The most characters of a value that a message shows."""
+
+
+def shown(value: Any) -> str:
+    """``repr(value)`` for a message, cut to `SHOWN` characters: a condition may name a
+    list of a million values, or an int too long to print at all."""
+    try:
+        text = repr(value)
+    except Exception:  # an int of more than 4,300 digits, or a repr that raises
+        return f"<{type(value).__name__} that cannot be shown>"
+    return text if len(text) <= SHOWN else f"{text[: SHOWN - 3]}..."
+
+
 def same_value(a: Any, b: Any) -> bool:
     """Whether two parameter values are the same: equal, and not a bool against a number."""
     if a is b:

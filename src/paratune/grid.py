@@ -110,7 +110,7 @@ class ParameterGrid(Sequence[Config]):
 
     def __iter__(self) -> Iterator[Config]:
         if self._tree is not None:
-            yield from (self._config(chosen) for chosen in self._tree.walk(0, 0, {}))
+            yield from (self._config(chosen) for chosen in self._tree.walk())
             return
         # An odometer, last axis fastest. (itertools.product would first copy every axis,
         # and an Int axis may hold 2**41 integers.)
@@ -170,25 +170,43 @@ class _Tree:
         self._all_children = [sum({1 << j for j, _ in pairs}) for pairs in children]
         self._runs = [_runs(points, pairs) for points, pairs in zip(self._points, children,
                                                                     strict=True)]  # fmt: skip
-        self._counts: dict[tuple[int, int], int] = {}
+        self._counts: dict[tuple[int, int], int] = {(len(self._names), 0): 1}
         self.size = self._count(0, 0)
 
     def _count(self, axis: int, ruled_out: int) -> int:
-        """How many combinations the axes from ``axis`` on give, in state ``ruled_out``."""
-        if axis == len(self._names):
-            return 1
-        ruled_out &= ~((1 << axis) - 1)  # the axes before this one no longer matter
-        key = (axis, ruled_out)
-        if key not in self._counts:
-            if ruled_out >> axis & 1:
-                total = self._count(axis + 1, ruled_out | self._all_children[axis])
-            else:
-                total = sum(
-                    length * self._count(axis + 1, ruled_out | failed)
-                    for _, length, failed in self._runs[axis]
-                )
-            self._counts[key] = total
-        return self._counts[key]
+        """How many combinations the axes from ``axis`` on give, in state ``ruled_out``.
+
+        Counted with a stack rather than by recursion: a chain of conditions may be
+        thousands of axes deep."""
+        start = self._state(axis, ruled_out)
+        counts = self._counts
+        stack = [start]
+        while stack:
+            state = stack[-1]
+            if state in counts:
+                stack.pop()
+                continue
+            following = self._following(*state)
+            missing = [after for _, after in following if after not in counts]
+            if missing:
+                stack.extend(missing)
+                continue
+            counts[state] = sum(length * counts[after] for length, after in following)
+            stack.pop()
+        return counts[start]
+
+    def _state(self, axis: int, ruled_out: int) -> tuple[int, int]:
+        """The key of a state: the axes before ``axis`` no longer matter."""
+        return axis, ruled_out & ~((1 << axis) - 1)
+
+    def _following(self, axis: int, ruled_out: int) -> list[tuple[int, tuple[int, int]]]:
+        """The states after ``axis``, each with how many of its values lead there."""
+        if ruled_out >> axis & 1:
+            return [(1, self._state(axis + 1, ruled_out | self._all_children[axis]))]
+        return [
+            (length, self._state(axis + 1, ruled_out | failed))
+            for _, length, failed in self._runs[axis]
+        ]
 
     def at(self, position: int) -> dict[str, Any]:
         """The values chosen by combination ``position`` (0 <= position < size)."""
@@ -208,20 +226,50 @@ class _Tree:
                 position -= length * each
         return chosen
 
-    def walk(self, axis: int, ruled_out: int, chosen: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        """Every combination of the axes from ``axis`` on, after ``chosen``, in order."""
-        if axis == len(self._names):
+    def walk(self) -> Iterator[dict[str, Any]]:
+        """Every combination, in order: an odometer over the axes, with no recursion (a
+        chain of conditions may be thousands of axes deep)."""
+        count = len(self._names)
+        entered = [0] * (count + 1)  # the state on entering each axis
+        picks: list[tuple[int, int] | None] = [None] * count  # (run, offset); None: inactive
+        chosen: dict[str, Any] = {}
+
+        def pick(axis: int, run: int, offset: int) -> None:
+            start, _, failed = self._runs[axis][run]
+            picks[axis] = (run, offset)
+            chosen[self._names[axis]] = self._points[axis][start + offset]
+            entered[axis + 1] = entered[axis] | failed
+
+        def advance(axis: int) -> bool:
+            """Take the axis's next value; False when it has none left (or is inactive)."""
+            current = picks[axis]
+            if current is None:
+                return False
+            run, offset = current
+            offset += 1
+            if offset == self._runs[axis][run][1]:
+                run, offset = run + 1, 0
+            if run == len(self._runs[axis]):
+                del chosen[self._names[axis]]
+                return False
+            pick(axis, run, offset)
+            return True
+
+        axis = 0
+        while True:
+            for below in range(axis, count):  # down: the first value of each active axis
+                if entered[below] >> below & 1:
+                    picks[below] = None
+                    entered[below + 1] = entered[below] | self._all_children[below]
+                else:
+                    pick(below, 0, 0)
             yield dict(chosen)
-            return
-        if ruled_out >> axis & 1:
-            yield from self.walk(axis + 1, ruled_out | self._all_children[axis], chosen)
-            return
-        name, points = self._names[axis], self._points[axis]
-        for start, length, failed in self._runs[axis]:
-            for offset in range(length):
-                chosen[name] = points[start + offset]
-                yield from self.walk(axis + 1, ruled_out | failed, chosen)
-        del chosen[name]
+            axis = count - 1  # up: to the last axis with a value left
+            while axis >= 0 and not advance(axis):
+                axis -= 1
+            if axis < 0:
+                return
+            axis += 1
 
 
 def _runs(points: Sequence[Any], children: list[tuple[int, Entry]]) -> list[tuple[int, int, int]]:

@@ -97,6 +97,8 @@ class Space:
                 flat = [] if domain is None else list(flatten(name, domain))
             except (TypeError, ValueError) as exc:
                 raise SpaceError(f"parameter {name!r}: {exc}") from exc
+            except RecursionError as exc:  # branches in branches, thousands deep
+                raise SpaceError(f"parameter {name!r}: its branches nest too deeply") from exc
             if domain is None:
                 _check_new(name, TOP, values)
                 values[name] = constants[name] = value
