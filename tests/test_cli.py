@@ -166,6 +166,12 @@ def test_a_missing_spec_file(folder: Path) -> None:
     assert done.returncode != 0 and "nothing.yaml" in done.stderr
 
 
+def test_every_searcher_name_is_a_choice_of_the_searcher_flag() -> None:
+    from paratune import cli, searchers
+
+    assert sorted(cli._SEARCHERS.choices) == sorted(searchers._BY_NAME)
+
+
 def test_bad_flags_are_refused(folder: Path) -> None:
     done = run_cli("run", "spec.yaml", "--workers", "0", cwd=folder)
     assert done.returncode == 2 and "--workers" in done.stderr

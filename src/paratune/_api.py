@@ -75,7 +75,8 @@ def tune(
         metric: the metric to tune; a number returned by the objective is this metric.
         mode: ``"min"`` or ``"max"``.
         searcher: ``"random"``, ``"grid"``, ``"sobol"``, ``"lhs"``, ``"gp"`` (a Gaussian-process
-            surrogate), ``"cmaes"`` or a searcher object.
+            surrogate), ``"cmaes"``, ``"tpe"`` (a tree-structured Parzen estimator) or a
+            searcher object.
         scheduler: ``"fifo"`` (each configuration once, at full budget), ``"asha"``,
             ``"successive_halving"``, ``"hyperband"`` (their defaults), a dict with a
             ``"type"`` and the scheduler's options, or a scheduler object

@@ -20,7 +20,7 @@ from .store import Experiment
 from .tuner import StopReason
 
 _EXECUTORS = click.Choice(["serial", "threads", "processes", "simulated", "dask"])
-_SEARCHERS = click.Choice(["random", "grid", "sobol", "lhs", "gp", "cmaes"])
+_SEARCHERS = click.Choice(["random", "grid", "sobol", "lhs", "gp", "cmaes", "tpe"])
 _STORE_HELP = STORE_HELP
 
 
