@@ -149,3 +149,21 @@ def test_gp_on_branches_beats_random_search() -> None:
     random = [best_of("random", seed)[0] for seed in range(3)]
     assert statistics.median(gp) < statistics.median(random)
     assert statistics.median(gp) < 0.1  # near the optimum: adam, lr 1e-3, beta .95, 3 x 128
+
+
+def test_a_small_discrete_conditional_space_is_searched_whole_once() -> None:
+    space = Space(
+        {
+            "opt": Choice(["a", "b"], branches={"a": {"k": Int(1, 3)}, "b": {"m": ["x", "y"]}}),
+            "n": Int(1, 2),
+        }
+    )
+    searcher = GP(init_size=3)
+    searcher.setup(space, seed=0, workers=1, max_trials=None)
+    configs: list[Config] = []
+    while (config := searcher.suggest()) is not None:
+        searcher.observe(Trial(len(configs), config, 0, Status.DONE, float(len(configs) % 3)))
+        configs.append(config)
+    # Every active combination once: (a, k, n) 3 x 2 and (b, m, n) 2 x 2.
+    assert len(configs) == 10
+    assert sorted(map(repr, configs)) == sorted(map(repr, space.grid()))
