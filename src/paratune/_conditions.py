@@ -25,6 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._domains import SHOWN, Choice, Domain, Int, same_value, shown
+from ._reachable import unreachable
 from .errors import SpaceError
 
 OPERATORS = ("==", "!=", "<", "<=", ">", ">=", "in", "not in")
@@ -238,6 +239,13 @@ class Conditions:
                 _check_entry(name, entry, domains, constants)
         self.order: tuple[str, ...] = _dependency_order(names, self.entries)
         """Every parameter name, each after the parameters its condition names."""
+        never = unreachable(self.order, self.entries, domains, constants, _joint_witnesses)
+        if never is not None:
+            raise SpaceError(
+                f"parameter {never!r} can never be active: its condition "
+                f"{_cut(describe_when(domains[never].when))} never holds as a whole, since "
+                "the conditions of the parameters it names rule out those values together"
+            )
 
     @property
     def conditional(self) -> tuple[str, ...]:
@@ -381,6 +389,12 @@ def _witnesses(domain: Domain, entry: Entry) -> list[Any]:
         return sorted(p for p in points if low <= p <= high)
     inside = sorted({low, high, *(n for n in named if low <= n <= high)})
     return inside + [(a + b) / 2 for a, b in itertools.pairwise(inside)]
+
+
+def _joint_witnesses(domain: Domain, tests: list[Entry]) -> list[Any]:
+    """`_witnesses` for several entries on one parameter at once: a value of each class of
+    values that they all treat alike."""
+    return _witnesses(domain, Entry("", tuple(c for entry in tests for c in entry.clauses)))
 
 
 def named_numbers(entry: Entry) -> list[float]:
