@@ -206,7 +206,11 @@ def test_given_points_are_checked_against_the_conditions() -> None:
     ):
         bad.setup(space, seed=0, workers=1, max_trials=None)
     lacking = InitialPoints([{"optimizer": "sgd", "momentum": 0.9, "batch": 32}], then=Random())
-    with pytest.raises(SpaceError, match=r"^initial point 0: parameter 'nesterov' is missing$"):
+    with pytest.raises(
+        SpaceError,
+        match=r"^initial point 0: parameter 'nesterov' is missing: it is active here "
+        r"\(optimizer == 'sgd'\)$",
+    ):
         lacking.setup(space, seed=0, workers=1, max_trials=None)
 
 

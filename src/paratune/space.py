@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._conditions import Conditions
+from ._conditions import Conditions, describe_when
 from ._domains import MAX_CHOICES, Choice, Domain, Float, Int, same_value
 from ._files import load_mapping
 from ._space_forms import TOP, domain_to_dict, flatten, to_domain
@@ -346,7 +346,12 @@ class Space:
                 )
             return constant
         if name not in config:
-            raise SpaceError(f"parameter {name!r} is missing")
+            when = (
+                ""
+                if domain.when is None
+                else f": it is active here ({describe_when(domain.when)})"
+            )
+            raise SpaceError(f"parameter {name!r} is missing{when}")
         try:
             return domain._validate(config[name])
         except SpaceError as exc:
