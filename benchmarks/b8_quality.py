@@ -683,8 +683,9 @@ def quality_row(outcome: Outcome, contender: Contender, workers: int, label: str
 
 
 def gp_judged(outcome: Outcome) -> bool:
-    """Whether paratune gp is held to Optuna's GPSampler on this problem."""
-    return outcome.plan.problem.key in ("hartmann6", "rosenbrock10")
+    """Whether paratune gp is held to Optuna's GPSampler on this problem (and both ran)."""
+    both = PARATUNE_GP in outcome.plan.contenders and OPTUNA_GP in outcome.plan.contenders
+    return both and outcome.plan.problem.key in ("hartmann6", "rosenbrock10")
 
 
 def quality_notes(outcome: Outcome) -> list[str]:
