@@ -360,3 +360,18 @@ def test_dates_and_yaml_booleans_from_python_get_the_same_hint() -> None:
         Space({"d": ["2021-05-01"], "y": Float(0, 1, when={"d": datetime.date(2021, 5, 1)})})
     with pytest.raises(SpaceError, match=r"can never hold: 'd' is an integer in \[0, 1\]$"):
         Space({"d": Int(0, 1), "y": Float(0, 1, when={"d": True})})  # no text: no hint
+
+
+def test_a_parent_value_with_no_order_leaves_its_children_inactive() -> None:
+    space = Space({"layers": Int(1, 5), "units": Int(1, 3, when={"layers": {">=": 2}})})
+    for odd in (np.array([1, 2]), "abc", [3], None, {"a": 1}):
+        assert space.active({"layers": odd, "units": 1}) == {"layers": odd}
+
+
+def test_an_infinite_branch_option_is_refused_naming_the_branch() -> None:
+    with pytest.raises(
+        SpaceError,
+        match=r"^parameter 'x': in the branch inf of 'x': parameter 'm': the condition on 'x': "
+        r"inf is not a finite number",
+    ):
+        Space({"x": Choice([math.inf, 1.0], branches={math.inf: {"m": Float(0, 1)}})})

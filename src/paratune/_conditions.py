@@ -71,7 +71,7 @@ class Clause:
             return self._contains(value) == (operator == "in")
         try:
             return _ORDERING[operator](value, operand)
-        except TypeError:  # "adam" < 3: no order between them
+        except (TypeError, ValueError):  # "adam" < 3, or an array: no order to test
             return False
 
     def describe(self, parent: str) -> str:

@@ -113,6 +113,9 @@ def flatten(name: str, domain: Domain) -> Iterator[tuple[str, Domain, str]]:
                 )
             # A list or dict would read as "one of" or as operators: test equality.
             form = {"==": option} if isinstance(option, list | tuple | Mapping) else option
-            when = {name: form, **(found.when or {})}
-            for flat_name, flat, inner in flatten(child, dataclasses.replace(found, when=when)):
+            try:  # the option joins the condition: an infinite one is refused there
+                branch = dataclasses.replace(found, when={name: form, **(found.when or {})})
+            except SpaceError as exc:
+                raise SpaceError(f"{where}: parameter {child!r}: {exc}") from exc
+            for flat_name, flat, inner in flatten(child, branch):
                 yield flat_name, flat, where if inner == TOP else inner
