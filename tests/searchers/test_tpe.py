@@ -104,6 +104,12 @@ def drive(
     return configs
 
 
+def fitted(searcher: TPE) -> tuple[np.ndarray[Any, np.dtype[np.intp]], np.ndarray[Any, Any]]:
+    """The rows the models fit now, and their values (inf for failed trials)."""
+    results = searcher._results
+    return results.at(results.fidelity(searcher._enough))
+
+
 def distinct(configs: list[Config]) -> int:
     return len({repr(sorted(config.items())) for config in configs})
 
@@ -218,10 +224,10 @@ def test_failed_trials_are_bad_and_cancelled_ones_left_out() -> None:
     searcher.observe(failed(1, configs[1]))  # type: ignore[arg-type]
     searcher.observe(Trial(2, configs[2], 0, Status.CANCELLED))  # type: ignore[arg-type]
     searcher.observe(Trial(3, configs[3], 0, Status.PRUNED))  # type: ignore[arg-type]
-    assert searcher._n == 2 and searcher._valued == 1
+    assert searcher._n == 2 and searcher._results.valued == 1
     below, above = searcher._split()
     assert below.tolist() == [0] and above.tolist() == [1]
-    assert searcher._y[1] == math.inf
+    assert fitted(searcher)[1].tolist() == [1.0, math.inf]
 
 
 def test_failures_through_the_tuner_steer_the_search_away() -> None:
@@ -263,12 +269,12 @@ def test_a_promotion_replaces_the_value_and_keeps_the_running_suggestion_pending
     running = searcher.suggest()  # trial 2: still running below
     assert running is not None
     searcher.observe(done(0, first, 0.5, budget=3))  # trial 0 promoted: a better value
-    assert searcher._y[: searcher._n].tolist() == [0.5, 4.0]
+    assert fitted(searcher)[1].tolist() == [0.5, 4.0]
     assert list(searcher._pending) == [searcher._layout.key(running)]
     # A promotion that failed leaves the value as it was, and marks nothing failed.
     searcher.observe(Trial(0, first, 0, Status.FAILED, error="boom", budget=9))
-    assert searcher._y[: searcher._n].tolist() == [0.5, 4.0]
-    assert searcher._valued == 2
+    assert fitted(searcher)[1].tolist() == [0.5, 4.0]
+    assert searcher._results.valued == 2
     assert list(searcher._pending) == [searcher._layout.key(running)]
 
 

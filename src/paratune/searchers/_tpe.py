@@ -20,6 +20,7 @@ from ..errors import SpecError
 from ..space import Float, Space
 from ..trial import Config, Status, Trial
 from ._parzen import Mixture, draw, fit, log_pdf, sample
+from ._tpebudgets import ResultsByBudget
 from ._tpelayout import Key, Layout, active
 
 _Array = NDArray[np.float64]
@@ -74,12 +75,21 @@ class TPE:
        runs more; a first result that matches no suggestion, observed right after the
        latest one, takes that one's place (a resumed run replays each stored trial after a
        suggestion). A trial observed again (a promotion to a higher budget under ASHA or
-       Hyperband) has its value replaced and leaves every pending config alone.
+       Hyperband) leaves every pending config alone.
     7. **Failures.** A FAILED trial is a bad trial, never a good one; a CANCELLED one, or
        one PRUNED without a value, is left out of both models. No config suggested or
        observed, failed and cancelled ones included, is suggested again; once a discrete
        space has no config left, `suggest` returns None.
-    8. **Speed.** Observations are kept in NumPy arrays; a suggestion splits them with
+    8. **Budgets.** With ``scheduler="asha"`` or ``"hyperband"``, TPE is BOHB (Falkner
+       et al. 2018), asynchronous: the models fit the trials that reached the highest
+       budget that at least ``max(startup, d + 2)`` trials with a value reached (``d``
+       tunable parameters; BOHB asks for ``d + 1`` and a margin), each trial once, at its
+       latest value (the one at the highest budget it reached; a promotion's replaces the
+       one below). Until a budget above the lowest has that many, they fit every trial with
+       a value. Trials that stopped below the budget are left out; failed and pending ones
+       are bad ones at every budget. Start-up still counts trials with a value at any
+       budget. Without budgets (`FIFO`) every trial is at one budget, and nothing changes.
+    9. **Speed.** Observations are kept in NumPy arrays; a suggestion splits them with
        ``argpartition`` and, past 1,000 bad trials, fits the bad model to 1,000 of them
        drawn by weight (with replacement, the counts as weights, which keeps its density in
        expectation), so its cost stays flat as observations grow: a few milliseconds of CPU
@@ -140,9 +150,11 @@ class TPE:
         self._conditional = bool(getattr(space, "conditional", ()))
         width = self._layout.width
         self._x = np.empty((64, width))  # one row per observed trial, in order
-        self._y = np.empty(64)  # its value; inf for a failed trial
+        self._results = ResultsByBudget()  # each row's results by budget
         self._n = 0
-        self._valued = 0  # rows with a finite value
+        # A budget's results are fitted once this many trials reached it (BOHB: d + 1 and
+        # a margin), and no sooner than start-up ends.
+        self._enough = max(self.startup, width + 2)
         self._row_of: dict[int, int] = {}  # trial id -> its row
         self._ended: set[int] = set()  # every trial id observed
         self._known: set[Key] = set()  # every config suggested or observed
@@ -167,7 +179,7 @@ class TPE:
             self._exhausted = True  # every suggestion would be the same config
             return space.decode_many(np.zeros((1, 0)))[0]
         config = None
-        if self._valued >= self.startup:
+        if self._results.valued >= self.startup:
             config = self._first_new(self._ranked_candidates())
         if config is None:
             config = self._random_new()
@@ -180,7 +192,7 @@ class TPE:
     def observe(self, trial: Trial) -> None:
         """Learn from a trial that ended: DONE and PRUNED trials with a value are modelled,
         FAILED ones are bad ones. A trial seen again (promoted to a higher budget) has its
-        value replaced."""
+        value replaced by the one at the higher budget (the class docstring, item 8)."""
         space = self._space
         if space is None:
             raise RuntimeError(f"{self!r}: call setup() before observe()")
@@ -199,7 +211,8 @@ class TPE:
         self._latest = None
         self._known.add(key)
         if not math.isnan(score):  # cancelled trials were stopped by the run, not the config
-            self._row_of[trial.trial_id] = self._append(self._layout.row(trial.config), score)
+            self._row_of[trial.trial_id] = self._append(self._layout.row(trial.config))
+            self._results.add(self._row_of[trial.trial_id], _budget(trial), score)
 
     def __repr__(self) -> str:
         return (
@@ -210,14 +223,12 @@ class TPE:
 
     # ---- observations -------------------------------------------------------------------
 
-    def _append(self, row: _Array, score: float) -> int:
-        if self._n == len(self._y):  # full: double, so appends cost O(1) on average
+    def _append(self, row: _Array) -> int:
+        if self._n == len(self._x):  # full: double, so appends cost O(1) on average
             self._x = np.vstack([self._x, np.empty_like(self._x)])
-            self._y = np.concatenate([self._y, np.empty_like(self._y)])
         index = self._n
-        self._x[index], self._y[index] = row, score
+        self._x[index] = row
         self._n += 1
-        self._valued += math.isfinite(score)
         pattern = tuple((~np.isnan(row)).tolist())
         if pattern not in self._patterns:
             self._patterns.add(pattern)
@@ -226,15 +237,14 @@ class TPE:
 
     def _observe_again(self, trial: Trial, score: float) -> None:
         """A later result of a trial already observed: a promotion's value replaces the
-        earlier one; a promotion that failed or was cancelled leaves it as it was."""
+        earlier one (`ResultsByBudget.add`); a promotion that failed or was cancelled leaves
+        it as it was."""
         if not math.isfinite(score):
             return
         row = self._row_of.get(trial.trial_id)
         if row is None:
-            self._row_of[trial.trial_id] = self._append(self._layout.row(trial.config), score)
-            return
-        self._valued += not math.isfinite(self._y[row])
-        self._y[row] = score
+            row = self._row_of[trial.trial_id] = self._append(self._layout.row(trial.config))
+        self._results.add(row, _budget(trial), score)
 
     # ---- suggesting ---------------------------------------------------------------------
 
@@ -297,17 +307,18 @@ class TPE:
         return points
 
     def _split(self) -> tuple[_Indices, _Indices]:
-        """The rows of the good trials and of the bad ones (failed included), in order."""
-        n = self._n
-        good = min(math.ceil(self.gamma * self._valued), _MAX_GOOD)
+        """The rows of the good trials and of the bad ones (failed included), in order, at
+        the budget the models fit (all rows, without budgets)."""
+        rows, y = self._results.at(self._results.fidelity(self._enough))
+        n = len(rows)
+        good = min(math.ceil(self.gamma * np.count_nonzero(np.isfinite(y))), _MAX_GOOD)
         if good == 0:
-            return np.empty(0, dtype=np.intp), np.arange(n)
-        y = self._y[:n]
+            return np.empty(0, dtype=np.intp), rows
         # Failed rows are inf: never among the `good` smallest while `good` <= valued rows.
         below = np.sort(np.argpartition(y, good - 1)[:good]) if good < n else np.arange(n)
         is_bad = np.ones(n, dtype=bool)
         is_bad[below] = False
-        return below, np.flatnonzero(is_bad)
+        return rows[below], rows[is_bad]
 
     def _active_rows(self, rows: _Indices, columns: _Indices) -> _Indices:
         """Those of ``rows`` where the group's parameters are active."""
@@ -380,6 +391,11 @@ def _score(trial: Trial) -> float:
     if trial.status in (Status.DONE, Status.PRUNED) and value is not None:
         return float(value) if math.isfinite(value) else math.inf
     return math.inf if trial.status is Status.FAILED else math.nan
+
+
+def _budget(trial: Trial) -> float:
+    """The budget of a trial's result: the full budget, inf, for one without (`FIFO`)."""
+    return math.inf if trial.budget is None else float(trial.budget)
 
 
 def _age_weights(count: int) -> _Array:
