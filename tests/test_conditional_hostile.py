@@ -16,10 +16,14 @@ import pytest
 from click.testing import CliRunner
 
 import paratune as pt
+from paratune._conditions import _joint_witnesses
+from paratune._conditions import entries as entries_of
+from paratune._domains import SHOWN, shown
+from paratune._reachable import unreachable
 from paratune.cli import cli
 from paratune.errors import SpaceError
 from paratune.searchers import make_searcher
-from paratune.space import Choice, Float, Int, Space
+from paratune.space import Choice, Domain, Float, Int, Space
 from paratune.trial import Status, Trial
 
 OBJECTIVE = """
@@ -375,3 +379,28 @@ def test_an_infinite_branch_option_is_refused_naming_the_branch() -> None:
         r"inf is not a finite number",
     ):
         Space({"x": Choice([math.inf, 1.0], branches={math.inf: {"m": Float(0, 1)}})})
+
+
+def test_shown_cuts_long_values_and_survives_unprintable_ones() -> None:
+    assert shown("sgd") == "'sgd'"
+    assert shown(list(range(10**5))).endswith("...") and len(shown(list(range(10**5)))) == SHOWN
+    assert shown(10**5000) == "<int that cannot be shown>"
+
+
+def test_unreachable_names_the_first_parameter_no_values_make_active() -> None:
+    def first(params: dict[str, Any]) -> str | None:
+        space = Space(params)
+        conditions = space._conditions
+        return unreachable(
+            conditions.order, conditions.entries, space.domains, {}, _joint_witnesses
+        )
+
+    assert first({"a": Choice([1, 2]), "b": Choice([1, 2], when={"a": 1})}) is None
+    nested = {"a": Choice([1, 2], branches={1: {"b": Choice([3, 4], branches={3: {}})}})}
+    assert first(nested) is None
+    # Built without the space's own check, to see what the search says.
+    domains: dict[str, Domain] = {"a": Choice([1, 2]), "b": Int(0, 9), "c": Float(0, 1)}
+    entries = {"b": entries_of({"a": 1}), "c": entries_of({"a": 2, "b": {">": 4}})}
+    assert unreachable(("a", "b", "c"), entries, domains, {}, _joint_witnesses) == "c"
+    entries["c"] = entries_of({"a": 1, "b": {">": 4}})
+    assert unreachable(("a", "b", "c"), entries, domains, {}, _joint_witnesses) is None

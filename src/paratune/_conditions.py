@@ -6,9 +6,11 @@ dict of operators that must all hold, such as ``{">=": 3}`` or ``{"not in": ["sg
 parameter whose condition names an inactive parameter is inactive; constants are always
 active.
 
-`normalise_when` checks a ``when`` on its own (its form and operators), when a domain is
-built; `Conditions` checks the conditions of a whole space (unknown names, cycles,
-conditions that can never hold) and evaluates them, parents before children.
+`normalise_when` checks a ``when`` on its own (its form, its operators, finite operands),
+when a domain is built; `Conditions` checks the conditions of a whole space (unknown names,
+cycles, conditions that can never hold, alone or together) and evaluates them, parents
+before children. A list and a tuple of equal items count as equal in a condition: files
+and the store keep only lists.
 """
 
 from __future__ import annotations
@@ -222,8 +224,9 @@ class Conditions:
 
     Raises:
         SpaceError: a condition names an unknown parameter or its own parameter, the
-            conditions form a cycle, or an entry can never hold for its parent's domain;
-            the message names the parameter and the condition.
+            conditions form a cycle, an entry can never hold for its parent's domain, or
+            the entries of a condition can never hold together (`unreachable`); the
+            message names the parameter and the condition.
     """
 
     def __init__(
