@@ -404,3 +404,15 @@ def test_unreachable_names_the_first_parameter_no_values_make_active() -> None:
     assert unreachable(("a", "b", "c"), entries, domains, {}, _joint_witnesses) == "c"
     entries["c"] = entries_of({"a": 1, "b": {">": 4}})
     assert unreachable(("a", "b", "c"), entries, domains, {}, _joint_witnesses) is None
+
+
+def test_booleans_and_numbers_have_no_order_between_them() -> None:
+    """As ``True == 1`` never holds in a condition, neither does ``True > 0``."""
+    with pytest.raises(SpaceError, match=r"the condition x > 0 can never hold: 'x' takes one of"):
+        Space({"x": Choice([True, False]), "y": Float(0, 1, when={"x": {">": 0}})})
+    with pytest.raises(SpaceError, match=r"the condition x >= True can never hold: 'x' is an int"):
+        Space({"x": Int(0, 3), "y": Float(0, 1, when={"x": {">=": True}})})
+    flags = Space({"x": Choice([True, False]), "y": Float(0, 1, when={"x": {">": False}})})
+    assert flags.is_active("y", {"x": True}) and not flags.is_active("y", {"x": False})
+    mixed = Space({"x": Choice([True, 2]), "y": Float(0, 1, when={"x": {">=": 1}})})
+    assert mixed.is_active("y", {"x": 2}) and not mixed.is_active("y", {"x": True})

@@ -71,6 +71,8 @@ class Clause:
             return _equal(value, operand) == (operator == "==")
         if operator in ("in", "not in"):
             return self._contains(value) == (operator == "in")
+        if isinstance(value, bool | np.bool_) != isinstance(operand, bool | np.bool_):
+            return False  # True is not 1 (see `same_value`), nor above 0
         try:
             return _ORDERING[operator](value, operand)
         except (TypeError, ValueError):  # "adam" < 3, or an array: no order to test
