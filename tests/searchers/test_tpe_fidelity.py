@@ -66,7 +66,7 @@ def test_a_budget_first_seen_between_others_counts_the_trials_above_it() -> None
 
 
 def test_the_models_fit_the_highest_budget_that_enough_trials_reached() -> None:
-    searcher = TPE(startup=2)  # one parameter: a budget needs max(2, 1 + 2) = 3 trials
+    searcher = TPE(startup=1)  # one parameter: a budget needs max(2 * 1, 1 + 2) = 3 trials
     searcher.setup(Space({"x": Float(0, 1)}), seed=0, workers=2, max_trials=None)
     configs = [searcher.suggest() for _ in range(6)]
     for trial_id, config in enumerate(configs):
@@ -157,14 +157,18 @@ SPACE = {f"x{i}": pt.Float(0, 1) for i in range(5)}
 TOP = 27
 
 
+def sphere(config: Config) -> float:
+    x = np.array([config[f"x{i}"] for i in range(5)])
+    return float(((x - CENTRE) ** 2).sum())
+
+
 def learning_curve(config: dict[str, Any], ctx: pt.Context) -> float:
     """A loss that falls towards a 5-d sphere's as the budget grows; low budgets rank
     configs about as the top budget does."""
     assert ctx.budget is not None
     budget = float(ctx.budget)
     ctx.elapse(budget)
-    x = np.array([config[f"x{i}"] for i in range(5)])
-    return float(((x - CENTRE) ** 2).sum() + (1.0 + 0.5 * math.sin(7 * x[0])) / budget)
+    return sphere(config) + (1.0 + 0.5 * math.sin(7 * config["x0"])) / budget
 
 
 def schedulers() -> dict[str, Any]:
@@ -188,20 +192,22 @@ def tuned(searcher: str | TPE, scheduler: str, seed: int) -> pt.TuneResult:
     )
 
 
-def best_at_the_top(result: pt.TuneResult) -> float:
-    values = [t.value for t in result.trial_list if t.budget == TOP and t.value is not None]
-    return min(values)
+def regret_at_the_top(result: pt.TuneResult) -> float:
+    """How far the config that did best at the top budget is from the sphere's minimum."""
+    top = [t for t in result.trial_list if t.budget == TOP and t.value is not None]
+    return sphere(min(top, key=lambda t: t.value or 0.0).config)
 
 
 @pytest.mark.parametrize("scheduler", ["asha", "hyperband"])
 def test_bohb_style_finds_better_final_values_than_random_search(scheduler: str) -> None:
     def median_best(searcher: str) -> float:
         return statistics.median(
-            best_at_the_top(tuned(searcher, scheduler, seed)) for seed in range(5)
+            regret_at_the_top(tuned(searcher, scheduler, seed)) for seed in range(5)
         )
 
+    # Median regrets of 0.056 against 0.099 under ASHA, 0.021 against 0.096 under Hyperband.
     tpe, random = median_best("tpe"), median_best("random")
-    assert tpe < 0.75 * random, (tpe, random)
+    assert tpe < 0.7 * random, (tpe, random)
 
 
 class _Fidelities(TPE):

@@ -82,13 +82,15 @@ class TPE:
        space has no config left, `suggest` returns None.
     8. **Budgets.** With ``scheduler="asha"`` or ``"hyperband"``, TPE is BOHB (Falkner
        et al. 2018), asynchronous: the models fit the trials that reached the highest
-       budget that at least ``max(startup, d + 2)`` trials with a value reached (``d``
-       tunable parameters; BOHB asks for ``d + 1`` and a margin), each trial once, at its
-       latest value (the one at the highest budget it reached; a promotion's replaces the
-       one below). Until a budget above the lowest has that many, they fit every trial with
-       a value. Trials that stopped below the budget are left out; failed and pending ones
-       are bad ones at every budget. Start-up still counts trials with a value at any
-       budget. Without budgets (`FIFO`) every trial is at one budget, and nothing changes.
+       budget that at least ``max(2 * startup, d + 2)`` trials with a value reached (``d``
+       tunable parameters; BOHB asks for ``d + 1`` and a margin; 20 by default, so the good
+       model holds two trials or more), each trial once, at its latest value (the one at
+       the highest budget it reached; a promotion's replaces the one below). Until a budget
+       above the lowest has that many, they fit every trial with a value. Trials that
+       stopped below the budget are left out; failed and pending ones are bad ones at every
+       budget. Start-up counts trials with a value at any budget. Without budgets (`FIFO`),
+       or with one for all, every trial is at one budget and nothing changes. Choosing the
+       budget costs a step per budget, not per trial (`ResultsByBudget`).
     9. **Speed.** Observations are kept in NumPy arrays; a suggestion splits them with
        ``argpartition`` and, past 1,000 bad trials, fits the bad model to 1,000 of them
        drawn by weight (with replacement, the counts as weights, which keeps its density in
@@ -152,9 +154,10 @@ class TPE:
         self._x = np.empty((64, width))  # one row per observed trial, in order
         self._results = ResultsByBudget()  # each row's results by budget
         self._n = 0
-        # A budget's results are fitted once this many trials reached it (BOHB: d + 1 and
-        # a margin), and no sooner than start-up ends.
-        self._enough = max(self.startup, width + 2)
+        # A budget's trials are fitted once this many reached it: BOHB's d + 1 and a margin,
+        # and at least two good ones. With one, Hyperband (whose last bracket starts at the
+        # top budget) fitted the top rung too soon and did worse than fitting every trial.
+        self._enough = max(2 * self.startup, width + 2)
         self._row_of: dict[int, int] = {}  # trial id -> its row
         self._ended: set[int] = set()  # every trial id observed
         self._known: set[Key] = set()  # every config suggested or observed
