@@ -2,9 +2,10 @@
 suggest where the good ones are dense and the bad ones are not.
 
 `TPE` keeps every observation as a row of numbers (`_tpelayout`), splits the rows into the
-best few and the rest at each suggestion, fits a Parzen estimator to each part (`_parzen`),
-draws candidates from the good one and suggests the candidate with the highest ratio of good
-to bad density.
+best few and the rest at each suggestion (under ASHA and Hyperband, the rows that reached
+one budget: `_tpebudgets`), fits a Parzen estimator to each part (`_parzen`), draws
+candidates from the good one and suggests the candidate with the highest ratio of good to
+bad density.
 """
 
 from __future__ import annotations
@@ -152,7 +153,7 @@ class TPE:
         self._conditional = bool(getattr(space, "conditional", ()))
         width = self._layout.width
         self._x = np.empty((64, width))  # one row per observed trial, in order
-        self._results = ResultsByBudget()  # each row's results by budget
+        self._results = ResultsByBudget()  # each row's highest budget and its value there
         self._n = 0
         # A budget's trials are fitted once this many reached it: BOHB's d + 1 and a margin,
         # and at least two good ones. With one, Hyperband (whose last bracket starts at the
