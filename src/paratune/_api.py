@@ -18,6 +18,7 @@ from ._checks import naming_errors
 from ._folders import folder_name, prepare_checkpoints
 from ._options import DEFAULT_STORE as DEFAULT_STORE  # the CLI's default too
 from ._options import TuneOptions
+from ._storable import stored_space
 from .errors import SpecError, StoreError
 from .executors import (
     Executor,
@@ -164,6 +165,8 @@ def tune(
     name = options.name or _new_name(objective)
     checkpoints, temporary = _checkpoint_folder(options.checkpoint_dir, options.store, name)
     parts = build_parts(space, options)
+    in_a_file = isinstance(options.store, str | os.PathLike) and options.store != ":memory:"
+    described = stored_space(parts.space.to_dict(), in_a_file=in_a_file)  # before any file
     the_store = open_store(options.store)
     tuner = Tuner(
         objective,
@@ -173,7 +176,7 @@ def tune(
         executor=parts.executor,
         store=the_store,
         options=options,
-        experiment=_experiment(options, name, objective, parts),
+        experiment=_experiment(options, name, objective, parts, described),
         progress=_console_progress() if progress is True else progress or None,
         checkpoints=checkpoints,
     )
@@ -208,6 +211,7 @@ def build_parts(space: Space | Mapping[str, Any], options: TuneOptions) -> Parts
         searcher = make_searcher(options.searcher)
     if options.points_to_evaluate:
         searcher = InitialPoints(options.points_to_evaluate, then=searcher)
+        searcher.check(the_space)  # before the store holds an experiment that cannot run
     with naming_errors("scheduler"):
         scheduler = make_scheduler(options.scheduler)
     # Successive halving assumes new configurations come in random order: a grid (or a long
@@ -237,10 +241,15 @@ def build_parts(space: Space | Mapping[str, Any], options: TuneOptions) -> Parts
 
 
 def _experiment(
-    options: TuneOptions, name: str, objective: Callable[..., Any], parts: Parts
+    options: TuneOptions,
+    name: str,
+    objective: Callable[..., Any],
+    parts: Parts,
+    space: dict[str, Any],
 ) -> Experiment:
-    """The experiment as the store keeps it: what the run tunes, and its stored settings
-    (among them the executor chosen, when none was named: a resumed run uses it again)."""
+    """The experiment as the store keeps it: what the run tunes (``space`` as the store
+    keeps it), and its stored settings (among them the executor chosen, when none was
+    named: a resumed run uses it again)."""
     chosen = chosen_executor(options.executor, options.workers, options.address)
     stored = options.stored(
         workers=parts.executor.workers,
@@ -251,7 +260,7 @@ def _experiment(
     )
     return Experiment(
         name=name,
-        space=parts.space.to_dict(),
+        space=space,
         metric=options.metric,
         mode=options.mode,
         seed=options.seed,

@@ -8,6 +8,8 @@ import json
 from collections.abc import Mapping
 from typing import Any, SupportsFloat
 
+from .errors import SpaceError
+
 MAX_RESULT_BYTES = 1_000_000
 """The most a trial's metrics (or one report's) may take as JSON: a result is a summary,
 and megabytes per trial would make every read of the store slow."""
@@ -109,3 +111,29 @@ def as_float(raw: SupportsFloat) -> float | None:
         return float(raw)
     except OverflowError:
         return None
+
+
+def stored_space(described: dict[str, Any], *, in_a_file: bool) -> dict[str, Any]:
+    """A space (``Space.to_dict()``) as a store keeps it: through JSON, so that tuples come
+    back as lists and a resumed run compares like with like. A store in memory keeps what
+    JSON cannot hold as it is; a store file cannot keep it.
+
+    Raises:
+        SpaceError: ``in_a_file``, and a parameter holds what JSON cannot (named), so the
+            run is refused before any file is made.
+    """
+    try:
+        kept: dict[str, Any] = json.loads(json.dumps(described, allow_nan=False))
+        return kept
+    except (TypeError, ValueError, RecursionError):
+        if not in_a_file:
+            return described
+    for name, value in described.items():
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise SpaceError(
+                f"parameter {name!r}: a store file keeps the space as JSON, which cannot hold "
+                f"it ({shown(exc)}); give store=None to keep the run in memory"
+            ) from exc
+    return described

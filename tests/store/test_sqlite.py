@@ -171,13 +171,24 @@ def test_folders_missing_files_and_unknown_names() -> None:
 
 
 def test_a_space_json_cannot_hold_is_refused_with_a_hint() -> None:
-    with pytest.raises(pt.StoreError, match="use store=None"):
+    # Refused before the store file is made, naming the parameter.
+    with pytest.raises(pt.SpaceError, match=r"^parameter 'f': .* give store=None"):
         pt.tune(
             objective,
             {"x": pt.Float(0, 1), "f": pt.Choice([len, abs])},
             metric="loss",
             max_trials=1,
             store="runs.db",
+        )
+    assert not Path("runs.db").exists()
+    # The store says so too, for a store object given ready-made.
+    with pytest.raises(pt.StoreError, match="use store=None"):
+        pt.tune(
+            objective,
+            {"x": pt.Float(0, 1), "f": pt.Choice([len, abs])},
+            metric="loss",
+            max_trials=1,
+            store=SQLiteStore("other.db"),
         )
 
 

@@ -61,6 +61,22 @@ class InitialPoints:
         self._queue: list[Config] = []
         self._next = 0
 
+    def check(self, space: Space) -> list[Config]:
+        """The points, each validated against ``space`` (complete and in order).
+
+        Raises:
+            SpaceError: a point does not fit the space; the message names the point's index
+                and the parameter (and, for a parameter given where it is inactive, its
+                condition).
+        """
+        checked = []
+        for index, point in enumerate(self.points):
+            try:
+                checked.append(space.validate(point))
+            except SpaceError as exc:
+                raise SpaceError(f"initial point {index}: {exc}") from exc
+        return checked
+
     def setup(self, space: Space, *, seed: int, workers: int, max_trials: int | None) -> None:
         """Check the points against ``space`` and set up ``then`` for the trials left.
 
@@ -69,12 +85,7 @@ class InitialPoints:
                 and the parameter (and, for a parameter given where it is inactive, its
                 condition).
         """
-        queue = []
-        for index, point in enumerate(self.points):
-            try:
-                queue.append(space.validate(point))
-            except SpaceError as exc:
-                raise SpaceError(f"initial point {index}: {exc}") from exc
+        queue = self.check(space)
         if self.resolved_order == "shuffled":
             queue = [queue[index] for index in shuffled_indices(len(queue), seed)]
         self._queue = queue
