@@ -1,6 +1,5 @@
 """Problems that hostile use of conditional spaces found outside the spaces themselves (in
-TPE, the run's start-up and the store), each reproduced; one not fixed yet is marked as an
-expected failure."""
+TPE, the run's start-up and the store), each reproduced."""
 
 from __future__ import annotations
 
@@ -15,12 +14,6 @@ from paratune.space import Choice, Int, Space
 from paratune.trial import Status, Trial
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="TPE gives up (suggest returns None, ending the run) once 64 random draws find "
-    "nothing new, on a discrete space too large to list (over 100,000 configs) whose "
-    "configs a uniform draw rarely reaches: here a rare branch holds 160,000 of them",
-)
 def test_tpe_does_not_end_a_conditional_search_with_configs_left() -> None:
     space = Space({"a": Int(0, 30), **{f"c{i}": Int(0, 19, when={"a": 0}) for i in range(4)}})
     assert space.grid().size == 30 + 20**4
@@ -77,3 +70,18 @@ def test_a_refused_initial_point_stores_no_experiment(tmp_path: Path) -> None:
     with pytest.raises(pt.SpaceError, match=r"^initial point 0: parameter 'm' is inactive here"):
         run({"o": "b", "m": 0.5})
     assert len(run({"o": "b"}).trial_list) == 2
+
+
+def test_tpe_finds_the_rare_float_branch_once_the_common_configs_are_used_up() -> None:
+    space = Space({"a": Int(0, 40), "x": pt.Float(0, 1, when={"a": 0})})
+    tpe = make_searcher("tpe")
+    tpe.setup(space, seed=0, workers=1, max_trials=None)
+    configs = []
+    for trial_id in range(60):  # the 40 configs without x, then x's branch, again and again
+        config = tpe.suggest()
+        assert config is not None, f"no suggestion after {trial_id}"
+        configs.append(config)
+        tpe.observe(Trial(trial_id=trial_id, config=config, seed=0, status=Status.DONE,
+                          value=float(config["a"])))  # fmt: skip
+    assert sum("x" in config for config in configs) >= 19
+    assert len({tuple(sorted(c.items())) for c in configs}) == 60

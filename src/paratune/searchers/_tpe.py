@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -34,6 +35,9 @@ _FLAT_WEIGHTS = 25  # Optuna's default_weights: the latest 25 count fully, older
 _MAX_BAD_KERNELS = 1000
 _RANDOM_TRIES = 64  # random draws tried for a config not suggested before
 _MAX_GRID = 100_000  # a discrete space of at most this many configs is enumerated at the end
+# Draws tried, once _RANDOM_TRIES found nothing new, before a space too large to list is
+# taken as seen whole: a rare branch may hold most of its configs.
+_MANY_TRIES = 100_000
 
 
 class TPE:
@@ -280,20 +284,35 @@ class TPE:
         return None
 
     def _grid_new(self) -> Config | None:
-        """A random config of a small discrete space that was never suggested nor observed;
-        None when there is none left (or the space is too large to list)."""
+        """A config never suggested nor observed, found harder than `_random_new` does (a
+        uniform draw may rarely reach most configs, as in a rare branch): many more draws
+        where the space has a Float, random indices into a discrete space's grid too large
+        to list; a random one of those left in a small discrete space. None only when there
+        is none left."""
         assert self._space is not None
         space = self._space
         if any(isinstance(domain, Float) for domain in space.domains.values()):
-            return None
+            return self._drawn_new(
+                lambda: active(space, space.decode(self._rng.random(space.dimension)))
+            )
         grid = space.grid()
         if grid.size > _MAX_GRID:
-            return None
+            return self._drawn_new(lambda: dict(grid[int(self._rng.integers(grid.size))]))
         fresh = [config for config in grid if self._layout.key(config) not in self._known]
         if not fresh:
             return None
         config = dict(fresh[int(self._rng.integers(len(fresh)))])
         return self._remember(config, self._layout.key(config))
+
+    def _drawn_new(self, draw: Callable[[], Config]) -> Config | None:
+        """The first of up to `_MANY_TRIES` configs from ``draw`` that is new; None if none
+        is (every config of a space seen, as near as draws can tell)."""
+        for _ in range(_MANY_TRIES):
+            config = draw()
+            key = self._layout.key(config)
+            if key not in self._known:
+                return self._remember(config, key)
+        return None
 
     def _ranked_candidates(self) -> _Array:
         """``candidates`` rows, best first: each group's candidates in order of their log
