@@ -165,8 +165,7 @@ def tune(
     name = options.name or _new_name(objective)
     checkpoints, temporary = _checkpoint_folder(options.checkpoint_dir, options.store, name)
     parts = build_parts(space, options)
-    in_a_file = isinstance(options.store, str | os.PathLike) and options.store != ":memory:"
-    described = stored_space(parts.space.to_dict(), in_a_file=in_a_file)  # before any file
+    experiment = _experiment(options, name, objective, parts)  # checked before any file
     the_store = open_store(options.store)
     tuner = Tuner(
         objective,
@@ -176,7 +175,7 @@ def tune(
         executor=parts.executor,
         store=the_store,
         options=options,
-        experiment=_experiment(options, name, objective, parts, described),
+        experiment=experiment,
         progress=_console_progress() if progress is True else progress or None,
         checkpoints=checkpoints,
     )
@@ -241,15 +240,15 @@ def build_parts(space: Space | Mapping[str, Any], options: TuneOptions) -> Parts
 
 
 def _experiment(
-    options: TuneOptions,
-    name: str,
-    objective: Callable[..., Any],
-    parts: Parts,
-    space: dict[str, Any],
+    options: TuneOptions, name: str, objective: Callable[..., Any], parts: Parts
 ) -> Experiment:
-    """The experiment as the store keeps it: what the run tunes (``space`` as the store
-    keeps it), and its stored settings (among them the executor chosen, when none was
-    named: a resumed run uses it again)."""
+    """The experiment as the store keeps it: what the run tunes, and its stored settings
+    (among them the executor chosen, when none was named: a resumed run uses it again).
+
+    Raises:
+        SpaceError: the store is a file, which cannot keep this space (`stored_space`).
+    """
+    in_a_file = isinstance(options.store, str | os.PathLike) and options.store != ":memory:"
     chosen = chosen_executor(options.executor, options.workers, options.address)
     stored = options.stored(
         workers=parts.executor.workers,
@@ -260,7 +259,7 @@ def _experiment(
     )
     return Experiment(
         name=name,
-        space=space,
+        space=stored_space(parts.space.to_dict(), in_a_file=in_a_file),
         metric=options.metric,
         mode=options.mode,
         seed=options.seed,
