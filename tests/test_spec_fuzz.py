@@ -370,7 +370,7 @@ def test_the_spec_fuzzer_reaches_accepted_specs(objective_folder: Path) -> None:
     statistics say how many; this checks that there are some, deterministically)."""
     accepted = 0
 
-    @settings(max_examples=100, deadline=None, database=None, derandomize=True)
+    @settings(max_examples=300, deadline=None, database=None, derandomize=True)
     @given(spec=_SPECS)
     def count(spec: dict[Any, Any]) -> None:
         nonlocal accepted
@@ -383,7 +383,10 @@ def test_the_spec_fuzzer_reaches_accepted_specs(objective_folder: Path) -> None:
         accepted += 1
 
     count()
-    assert accepted >= 10  # 27 of 100 with hypothesis 6.170
+    # 6 of the first 100 and 74 of 300 with hypothesis 6.170.27 (which examples come first
+    # varies with hypothesis' version and environment: 27 of 100 elsewhere), so a share
+    # of a larger sample, not a count of a small one.
+    assert accepted >= 10
 
 
 # ----------------------------------------------------------------------------- Space
