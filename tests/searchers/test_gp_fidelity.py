@@ -7,8 +7,10 @@ import math
 from typing import Any
 
 import numpy as np
+import pytest
 
 import paratune as pt
+from paratune.errors import SpecError
 from paratune.schedulers import ASHA
 from paratune.searchers import GP
 from paratune.searchers._gpdata import Observations
@@ -70,6 +72,19 @@ def test_failures_and_cancellations() -> None:
     assert fitted(observations, 1) == (1.0, [0.1], [2.0])
 
 
+def test_by_default_every_config_is_fitted_at_the_highest_budget_it_reached() -> None:
+    observations = Observations()
+    for x, budget, value in [(0.1, 1, 3.0), (0.2, 1, 2.0), (0.1, 3, 1.0), (0.3, 9, 0.5)]:
+        seen(observations, x, budget, value)
+    fidelity, points, values, below = observations.training_set(None)
+    assert fidelity is None and below == []
+    assert [float(point[0]) for point in points] == [0.1, 0.2, 0.3]
+    assert values == [1.0, 2.0, 0.5]
+    assert GP().fidelity == "latest"
+    with pytest.raises(SpecError, match="fidelity must be 'latest' or 'highest', got 'top'"):
+        GP(fidelity="top")
+
+
 def test_without_budgets_every_result_is_fitted_in_order() -> None:
     observations = Observations()
     for x in (0.3, 0.1, 0.2):
@@ -104,7 +119,7 @@ class _Fidelities(GP):
 
 
 def test_under_asha_the_model_moves_up_the_rungs() -> None:
-    searcher = _Fidelities(init_size=6)
+    searcher = _Fidelities(init_size=6, fidelity="highest")
     result = pt.tune(
         crossing,
         {"x": pt.Float(0, 1), "y": pt.Float(0, 1)},

@@ -30,6 +30,7 @@ _Key = tuple[float, ...]
 
 _DESIGNS = ("lhs", "sobol")
 _ACQUISITIONS = ("ei", "lcb")
+_FIDELITIES = ("latest", "highest")
 _LOCAL_SHARE = 4  # one candidate in 4 is drawn near a good point, the rest uniformly
 _LOCAL_CENTRES = 5  # the best observations that local candidates surround
 _LOCAL_SCALES = np.array([0.01, 0.05, 0.2])  # standard deviations, in unit-cube widths
@@ -118,18 +119,20 @@ class GP:
        trial will run. A local search holds the coordinates inactive at its start where
        they are; its end is made canonical and scored again.
     8. **Budgets.** Under a multi-fidelity scheduler (`ASHA`, `Hyperband`,
-       `SuccessiveHalving`) a config has a result at each rung it completed; results at
-       different budgets are not fitted together. The model fits the highest budget that
-       at least ``init_size`` configs have reached (else the lowest budget observed), as
-       BOHB does: once enough trials were promoted, new configs are chosen for how they
-       do at the longer budget, not at the first rung, where every promotion would
-       otherwise overwrite a low-budget value with a better one of another fidelity. A
-       config seen only above that budget (a stopped trial's last report, a resumed run)
-       counts with its result at the lowest budget above it. A config seen only below it
-       (stopped at a lower rung, or not yet promoted) is in the model as a pending one is
-       (item 4): without it, the model would keep proposing the same spot, whose trials
-       it never sees at the budget it fits. A result at a budget already observed
-       replaces the earlier one. Without budgets (`FIFO`) every result is fitted.
+       `SuccessiveHalving`) a config has a result at each rung it completed (a result at a
+       budget already observed replaces the earlier one). By default
+       (``fidelity="latest"``) the model fits every config at the highest budget it
+       reached, a mix of fidelities in which promoted configs count with their longer
+       training. With ``fidelity="highest"`` it fits only the highest budget that at least
+       ``init_size`` configs have reached (else the lowest budget), as BOHB does; a config
+       seen only above it (a stopped trial's last report, a resumed run) counts with its
+       result at the lowest budget above, and one seen only below it is in the model as
+       a pending one is (item 4), or the model would keep proposing the same spot. On
+       B10's multi-fidelity Hartmann-6 (8 workers, the quick horizon, 6 seeds) the median
+       regret was 0.77 against 0.58 for ``"latest"`` under ASHA and 1.17 against 0.53
+       under Hyperband; on a Branin whose early loss favours another corner, 0.032
+       against 0.035 (ASHA, 15 seeds) and 0.010 against 0.019 (Hyperband, 10 seeds).
+       Without budgets (`FIFO`) both are the same.
 
     Before two trials have finished there is no model: suggestions past the design are the
     candidates farthest from every config suggested so far (maximin).
@@ -149,6 +152,9 @@ class GP:
         acquisition: ``"ei"`` (expected improvement, maximised as its logarithm) or
             ``"lcb"`` (lower confidence bound, mean minus twice the standard deviation).
         candidates: how many random points each suggestion scores (at least 10).
+        fidelity: under a multi-fidelity scheduler, what the model fits (item 8):
+            ``"latest"``, every config at the highest budget it reached, or ``"highest"``,
+            the results at the highest budget that ``init_size`` configs reached.
 
     Attributes:
         suggest_times: the seconds (`time.perf_counter`) each `suggest` call since the
@@ -164,6 +170,7 @@ class GP:
         init_size: int | None = None,
         acquisition: str = "ei",
         candidates: int = 2000,
+        fidelity: str = "latest",
     ) -> None:
         if init_design not in _DESIGNS:
             raise SpecError(f"init_design must be 'lhs' or 'sobol', got {init_design!r}")
@@ -176,7 +183,10 @@ class GP:
         self.init_design = init_design
         self.init_size = init_size
         self.acquisition = acquisition
+        if fidelity not in _FIDELITIES:
+            raise SpecError(f"fidelity must be 'latest' or 'highest', got {fidelity!r}")
         self.candidates = candidates
+        self.fidelity = fidelity
         self.suggest_times: list[float] = []
         self._space: Space | None = None
 
@@ -209,7 +219,8 @@ class GP:
         self._pool: _Array | None = None
         self._pool_keys: list[_Key] = []
         size = self.init_size or max(10, space.dimension + 1, self._workers)
-        self._enough = size  # results at a budget for the model to fit that budget
+        # Results at a budget for the model to fit that budget (None: the latest of each).
+        self._enough = size if self.fidelity == "highest" else None
         if space.dimension == 0:
             return
         self._design = self._draw_design(space, seed, size)
@@ -231,8 +242,8 @@ class GP:
 
     def observe(self, trial: Trial) -> None:
         """Learn from a trial that ended: DONE (and PRUNED) trials are fitted, FAILED ones
-        avoided. A trial seen again (promoted to a higher budget) adds its result there;
-        the model fits one budget (see the class docstring, item 8)."""
+        avoided. A trial seen again (promoted to a higher budget) adds its result there
+        (what the model fits: the class docstring, item 8)."""
         space = self._space
         if space is None:
             raise RuntimeError(f"{self!r}: call setup() before observe()")
@@ -257,7 +268,8 @@ class GP:
     def __repr__(self) -> str:
         return (
             f"GP(init_design={self.init_design!r}, init_size={self.init_size!r}, "
-            f"acquisition={self.acquisition!r}, candidates={self.candidates!r})"
+            f"acquisition={self.acquisition!r}, candidates={self.candidates!r}, "
+            f"fidelity={self.fidelity!r})"
         )
 
     # ---- suggesting ---------------------------------------------------------------------

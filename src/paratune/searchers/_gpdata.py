@@ -18,9 +18,9 @@ class Observations:
     """Results by config (its `Space.encode` key) and budget, and the failed configs.
 
     A multi-fidelity scheduler (`ASHA`, `Hyperband`) hands the searcher a trial once per
-    rung it completes: the same config at growing budgets. Results at different budgets are
-    different fidelities; `training_set` fits one of them, not a mix that promotions keep
-    overwriting. A trial without a budget (`FIFO`) is at the full budget (``math.inf``).
+    rung it completes: the same config at growing budgets. `training_set` gives the model
+    either every config at the highest budget it reached, or the results at one budget.
+    A trial without a budget (`FIFO`) is at the full budget (``math.inf``).
 
     Attributes:
         failed: the unit-cube points of the configs that failed (never with a result).
@@ -47,12 +47,14 @@ class Observations:
             self.failed.append(point)
 
     def training_set(
-        self, enough: int
+        self, enough: int | None
     ) -> tuple[float | None, list[_Array], list[float], list[_Array]]:
         """The fidelity to fit, the points and values there (in the order the configs were
         first observed), and the points of the configs seen only below it.
 
-        The fidelity is the highest budget that at least ``enough`` configs reached, else
+        With ``enough`` None, every config at the highest budget it reached (the fidelity
+        is None: a mix). Otherwise the fidelity is the highest budget that at least
+        ``enough`` configs reached, else
         the lowest budget observed (None before any result). A config that reached it has
         its result there, or, when it was seen only above (a stopped trial's last report, a
         resumed run's stored trials), its result at the lowest budget above: it went on,
@@ -62,6 +64,9 @@ class Observations:
         budgets = sorted({budget for by_budget in results.values() for budget in by_budget})
         if not budgets:
             return None, [], [], []
+        if enough is None:
+            latest = [by_budget[max(by_budget)] for by_budget in results.values()]
+            return None, list(self._points.values()), latest, []
         reached = [max(by_budget) for by_budget in results.values()]
         fidelity = next(
             (
