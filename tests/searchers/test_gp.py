@@ -435,8 +435,9 @@ def test_bad_arguments_name_the_argument(kwargs: dict[str, Any], match: str) -> 
 def test_make_searcher_knows_gp() -> None:
     first, second = make_searcher("gp"), make_searcher("GP")
     assert type(first) is GP and first is not second
-    assert (
-        repr(first) == "GP(init_design='lhs', init_size=None, acquisition='ei', candidates=2000)"
+    assert repr(first) == (
+        "GP(init_design='lhs', init_size=None, acquisition='ei', candidates=2000, "
+        "fidelity='latest')"
     )
 
 
