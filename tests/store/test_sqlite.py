@@ -192,6 +192,19 @@ def test_a_space_json_cannot_hold_is_refused_with_a_hint() -> None:
         )
 
 
+def test_a_whole_budget_comes_back_an_int(tmp_path: Path) -> None:
+    # A resumed trial's ctx.budget feeds range(ctx.start_step, ctx.budget): 4, not 4.0.
+    store = SQLiteStore(tmp_path / "s.db")
+    store.open(Experiment("e", {"x": [1]}, "v", "min", 0), resume=False, overwrite=False)
+    whole = Trial(0, {"x": 1}, 7, Status.RUNNING, submitted=0.0, budget=4)
+    store.save(
+        [whole, whole._replace(trial_id=1, budget=1.23), whole._replace(trial_id=2, budget=None)]
+    )
+    budgets = [trial.budget for trial in store.trials()]
+    store.close()
+    assert budgets == [4, 1.23, None] and type(budgets[0]) is int
+
+
 def test_save_is_one_transaction_and_the_last_version_wins(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "s.db")
     store.open(Experiment("e", {"x": [1]}, "v", "min", 0), resume=False, overwrite=False)

@@ -107,6 +107,14 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), default=_jsonable, allow_nan=True)
 
 
+def _trial(r: Any) -> Trial:
+    """A trial from its row (`_TRIAL_COLUMNS`): a whole budget as an int, since SQLite's REAL
+    gives 4 back as 4.0 and an objective's ``range(ctx.start_step, ctx.budget)`` needs 4."""
+    budget = int(r[7]) if r[7] is not None and float(r[7]).is_integer() else r[7]
+    return Trial(r[0], json.loads(r[1]), r[2], Status(r[3]), r[4], json.loads(r[5]), r[6],
+                 budget, *r[8:])  # fmt: skip
+
+
 def _jsonable(value: Any) -> Any:
     """NumPy scalars and arrays as numbers and lists; anything else as its text."""
     if hasattr(value, "tolist"):
@@ -461,11 +469,7 @@ class SQLiteStore:
             f"SELECT {self._columns} FROM trials WHERE experiment = ? ORDER BY trial_id",
             (self._require_open(),),
         ).fetchall()
-        # The columns after the metrics are the Trial's fields as they are, in order.
-        return [
-            Trial(r[0], json.loads(r[1]), r[2], Status(r[3]), r[4], json.loads(r[5]), *r[6:])
-            for r in rows
-        ]
+        return [_trial(r) for r in rows]
 
     def counts(self) -> dict[str, dict[str, Any]]:
         """Per experiment: trial counts by status and the best value so far."""
