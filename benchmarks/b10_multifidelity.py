@@ -1,7 +1,8 @@
 """B10 multi-fidelity: ASHA against successive halving, its prediction, and early stopping side
 by side with Optuna's pruners.
 
-Three parts, printed by one run:
+Five parts, printed by one run (parts 4 and 5: a grid under ASHA, real; model-based
+multi-fidelity, in `b10_model_based.py`):
 
 1. The ASH study's table, in simulated time. 128, 256 and 512 models on rungs of 1, 2, 4, ...
    epochs (eta = 2, up to two models on the top rung); one epoch costs 1 s (and, in a
