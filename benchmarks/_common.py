@@ -38,7 +38,7 @@ class Options:
         quick: one repetition and smaller sizes: a smoke run, not a measurement.
         repeat: repetitions per measurement (None: 5 for runs under ~3 s, else 3).
         jobs: processes that share out independent runs, where a benchmark measures what
-            runs find rather than how fast the machine runs them (B8 only).
+            runs find rather than how fast the machine runs them (B8, B10 part 5 and B12).
     """
 
     quick: bool = False
@@ -91,7 +91,7 @@ def add_option_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=1,
         metavar="N",
-        help="processes for B8's runs (its figures do not depend on timing; default 1)",
+        help="processes for B8, B10 part 5 and B12 (figures that do not depend on timing)",
     )
 
 
