@@ -18,7 +18,8 @@ from paratune.searchers._tpebudgets import ResultsByBudget
 from paratune.space import Float, Space
 from paratune.trial import Config
 
-from .test_tpe import BRANIN, MIXED, branin, done, drive, fitted, mixed_loss
+from ._problems import BRANIN, MIXED, branin, mixed_loss
+from .test_tpe import done, drive, fitted
 
 # ----------------------------------------------------------------------------- the results
 
