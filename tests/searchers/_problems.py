@@ -1,12 +1,15 @@
-"""Test problems shared by the model-based searchers' tests: Branin, and a mixed space of a
-log float, a float, an int, a choice and a constant."""
+"""What the model-based searchers' tests share: test problems (Branin, and a mixed space of
+a log float, a float, an int, a choice and a constant), trials made by hand, and a loop that
+drives a searcher as a one-worker tuner would."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
+from paratune.searchers import Searcher
 from paratune.space import Choice, Float, Int, Space
-from paratune.trial import Config
+from paratune.trial import Config, Status, Trial
 
 
 def branin(config: Config) -> float:
@@ -40,3 +43,31 @@ def mixed_loss(config: Config) -> float:
         + ((config["n"] - 4) / 16) ** 2
         + (0.0 if config["kind"] == "good" else 2.0)
     )
+
+
+def done(trial_id: int, config: Config, value: float, budget: float | None = None) -> Trial:
+    return Trial(trial_id, config, trial_id, Status.DONE, value=value, budget=budget)
+
+
+def failed(trial_id: int, config: Config) -> Trial:
+    return Trial(trial_id, config, trial_id, Status.FAILED, error="RuntimeError: boom")
+
+
+def drive(
+    searcher: Searcher,
+    space: Space,
+    objective: Callable[[Config], float],
+    n: int,
+    *,
+    seed: int = 0,
+    workers: int = 1,
+) -> list[Config]:
+    """Suggest and observe ``n`` trials one at a time, as a one-worker tuner would."""
+    searcher.setup(space, seed=seed, workers=workers, max_trials=n)
+    configs = []
+    for trial_id in range(n):
+        config = searcher.suggest()
+        assert config is not None
+        searcher.observe(done(trial_id, config, objective(config)))
+        configs.append(config)
+    return configs

@@ -18,9 +18,9 @@ from paratune.searchers import GP, LatinHypercube, Searcher, Sobol, make_searche
 from paratune.searchers._gpmodel import standardise, warp_outputs
 from paratune.space import Choice, Float, Int, Space
 from paratune.testing import SearcherContract
-from paratune.trial import Config, Status, Trial
+from paratune.trial import Config
 
-from ._problems import BRANIN, BRANIN_MIN, MIXED, branin, mixed_loss
+from ._problems import BRANIN, BRANIN_MIN, MIXED, branin, done, drive, failed, mixed_loss
 
 # ----------------------------------------------------------------------------- the contract
 
@@ -36,34 +36,6 @@ class TestGPSobolLCB(SearcherContract):
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def done(trial_id: int, config: Config, value: float) -> Trial:
-    return Trial(trial_id, config, trial_id, Status.DONE, value=value)
-
-
-def failed(trial_id: int, config: Config) -> Trial:
-    return Trial(trial_id, config, trial_id, Status.FAILED, error="RuntimeError: boom")
-
-
-def drive(
-    searcher: GP,
-    space: Space,
-    objective: Callable[[Config], float],
-    n: int,
-    *,
-    seed: int = 0,
-    workers: int = 1,
-) -> list[Config]:
-    """Suggest and observe ``n`` trials one at a time, as a one-worker tuner would."""
-    searcher.setup(space, seed=seed, workers=workers, max_trials=n)
-    configs = []
-    for trial_id in range(n):
-        config = searcher.suggest()
-        assert config is not None
-        searcher.observe(done(trial_id, config, objective(config)))
-        configs.append(config)
-    return configs
 
 
 def after_design(space: Space, objective: Callable[[Config], float], workers: int) -> GP:

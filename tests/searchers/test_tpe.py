@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from paratune.space import Choice, Float, Int, Space
 from paratune.testing import SearcherContract
 from paratune.trial import Config, Status, Trial
 
-from ._problems import BRANIN, BRANIN_MIN, MIXED, branin, mixed_loss
+from ._problems import BRANIN, BRANIN_MIN, MIXED, branin, done, drive, failed, mixed_loss
 
 # ----------------------------------------------------------------------------- the contract
 
@@ -43,34 +42,6 @@ class TestTPEModelFromTheStart(SearcherContract):
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def done(trial_id: int, config: Config, value: float, budget: float | None = None) -> Trial:
-    return Trial(trial_id, config, trial_id, Status.DONE, value=value, budget=budget)
-
-
-def failed(trial_id: int, config: Config) -> Trial:
-    return Trial(trial_id, config, trial_id, Status.FAILED, error="RuntimeError: boom")
-
-
-def drive(
-    searcher: TPE,
-    space: Space,
-    objective: Callable[[Config], float],
-    n: int,
-    *,
-    seed: int = 0,
-    workers: int = 1,
-) -> list[Config]:
-    """Suggest and observe ``n`` trials one at a time, as a one-worker tuner would."""
-    searcher.setup(space, seed=seed, workers=workers, max_trials=n)
-    configs = []
-    for trial_id in range(n):
-        config = searcher.suggest()
-        assert config is not None
-        searcher.observe(done(trial_id, config, objective(config)))
-        configs.append(config)
-    return configs
 
 
 def fitted(searcher: TPE) -> tuple[np.ndarray[Any, np.dtype[np.intp]], np.ndarray[Any, Any]]:

@@ -14,7 +14,8 @@ from paratune.searchers import TPE
 from paratune.space import Space
 from paratune.trial import Config
 
-from .test_tpe import distinct, drive
+from ._problems import drive
+from .test_tpe import distinct
 
 # ----------------------------------------------------------------------------- conditions
 

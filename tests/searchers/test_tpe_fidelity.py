@@ -18,8 +18,8 @@ from paratune.searchers._tpebudgets import ResultsByBudget
 from paratune.space import Float, Space
 from paratune.trial import Config
 
-from ._problems import BRANIN, MIXED, branin, mixed_loss
-from .test_tpe import done, drive, fitted
+from ._problems import BRANIN, MIXED, branin, done, drive, mixed_loss
+from .test_tpe import fitted
 
 # ----------------------------------------------------------------------------- the results
 

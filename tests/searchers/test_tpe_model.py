@@ -18,8 +18,8 @@ from paratune.searchers._tpe import _age_weights
 from paratune.searchers._tpelayout import Layout
 from paratune.space import Choice, Float, Int, Space
 
-from ._problems import MIXED
-from .test_tpe import done, units
+from ._problems import MIXED, done
+from .test_tpe import units
 
 # ----------------------------------------------------------------------------- speed
 
