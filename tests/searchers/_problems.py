@@ -71,3 +71,36 @@ def drive(
         searcher.observe(done(trial_id, config, objective(config)))
         configs.append(config)
     return configs
+
+
+def branches() -> Space:
+    """An optimizer with its own parameters, a learning rate for all, and a third layer's
+    width that exists only with three layers or more."""
+    return Space(
+        {
+            "optimizer": Choice(
+                ["sgd", "adam", "none"],
+                branches={
+                    "sgd": {"momentum": Float(0.0, 0.99)},
+                    "adam": {"beta": Float(0.8, 0.999)},
+                },
+            ),
+            "lr": Float(1e-4, 1.0, log=True),
+            "layers": Int(1, 4),
+            "units_3": Int(16, 256, when={"layers": {">=": 3}}),
+        }
+    )
+
+
+def branch_loss(config: Config) -> float:
+    """0 at adam, lr=1e-3, beta=0.95, three layers of which the third has 128 units."""
+    optimizer, lr = config["optimizer"], math.log10(config["lr"])
+    if optimizer == "adam":
+        value = (lr + 3) ** 2 + ((config["beta"] - 0.95) / 0.1) ** 2
+    elif optimizer == "sgd":
+        value = 0.5 + (lr + 1) ** 2 + (config["momentum"] - 0.9) ** 2
+    else:
+        value = 1.0 + (lr + 2) ** 2
+    value += 0.1 * (config["layers"] - 3) ** 2
+    value += ((config["units_3"] - 128) / 128) ** 2 if config["layers"] >= 3 else 0.5
+    return float(value)

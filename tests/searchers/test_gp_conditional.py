@@ -16,40 +16,9 @@ from paratune.searchers._gpscore import INACTIVE, Layout, impute, one_blas_threa
 from paratune.space import Choice, Float, Int, Space
 from paratune.trial import Config, Status, Trial
 
+from ._problems import branch_loss, branches
+
 NAN = math.nan
-
-
-def branches() -> Space:
-    """An optimizer with its own parameters, a learning rate for all, and a third layer's
-    width that exists only with three layers or more."""
-    return Space(
-        {
-            "optimizer": Choice(
-                ["sgd", "adam", "none"],
-                branches={
-                    "sgd": {"momentum": Float(0.0, 0.99)},
-                    "adam": {"beta": Float(0.8, 0.999)},
-                },
-            ),
-            "lr": Float(1e-4, 1.0, log=True),
-            "layers": Int(1, 4),
-            "units_3": Int(16, 256, when={"layers": {">=": 3}}),
-        }
-    )
-
-
-def loss(config: Config) -> float:
-    """0 at adam, lr=1e-3, beta=0.95, three layers of which the third has 128 units."""
-    optimizer, lr = config["optimizer"], math.log10(config["lr"])
-    if optimizer == "adam":
-        value = (lr + 3) ** 2 + ((config["beta"] - 0.95) / 0.1) ** 2
-    elif optimizer == "sgd":
-        value = 0.5 + (lr + 1) ** 2 + (config["momentum"] - 0.9) ** 2
-    else:
-        value = 1.0 + (lr + 2) ** 2
-    value += 0.1 * (config["layers"] - 3) ** 2
-    value += ((config["units_3"] - 128) / 128) ** 2 if config["layers"] >= 3 else 0.5
-    return float(value)
 
 
 # ----------------------------------------------------------------------------- arrays
@@ -101,7 +70,7 @@ def test_local_searches_end_on_canonical_points() -> None:
     for trial_id in range(12):
         config = searcher.suggest()
         assert config is not None
-        searcher.observe(Trial(trial_id, config, trial_id, Status.DONE, loss(config)))
+        searcher.observe(Trial(trial_id, config, trial_id, Status.DONE, branch_loss(config)))
     assert not np.isnan(np.array(searcher._done_u)).any()
     layout = searcher._layout
     with one_blas_thread():
@@ -120,7 +89,7 @@ def test_local_searches_end_on_canonical_points() -> None:
 def best_of(searcher: str, seed: int) -> tuple[float, list[Config]]:
     """The best value of a run of ``searcher`` over `branches`, and its configs."""
     result = pt.tune(
-        loss,
+        branch_loss,
         branches(),
         searcher=GP(candidates=500) if searcher == "gp" else searcher,
         executor="simulated",
