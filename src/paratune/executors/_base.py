@@ -275,19 +275,8 @@ def cancelled_event(
     job: Job, started: float, finished: float, worker: int, pid: int | None = None
 ) -> Event:
     """The event of a job stopped by a cancellation (``worker`` -1: it never reached one)."""
-    return Event(
-        trial_id=job.trial_id,
-        attempt=job.attempt,
-        ok=False,
-        result=None,
-        started=started,
-        finished=finished,
-        worker=worker,
-        error="cancelled",
-        cancelled=True,
-        host=_HOST,
-        pid=pid,
-    )
+    event = failed_event(job, started, finished, worker, "cancelled", host=_HOST, pid=pid)
+    return event._replace(cancelled=True)
 
 
 def failed_event(
