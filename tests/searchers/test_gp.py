@@ -320,27 +320,6 @@ def test_lcb_acquisition_searches_too() -> None:
 # ----------------------------------------------------------------------------- small spaces
 
 
-def test_constants_only_space_gives_one_config() -> None:
-    searcher = GP()
-    searcher.setup(Space({"a": 1, "b": "x"}), seed=0, workers=2, max_trials=None)
-    assert [searcher.suggest() for _ in range(3)] == [{"a": 1, "b": "x"}, None, None]
-
-
-def test_one_choice_space_through_the_tuner() -> None:
-    result = pt.tune(
-        lambda config: {"a": 3.0, "b": 1.0, "c": 2.0}[config["c"]],
-        {"c": ["a", "b", "c"], "k": 0},
-        searcher="gp",
-        executor="simulated",
-        workers=2,
-        max_trials=10,
-        seed=0,
-        store=None,
-    )
-    assert sorted(trial.config["c"] for trial in result.trial_list) == ["a", "b", "c"]
-    assert result.best_config == {"c": "b", "k": 0}
-
-
 def test_single_value_choice_and_int_space() -> None:
     space = Space({"only": Choice(["x"]), "n": Int(0, 3)})
     searcher = GP()

@@ -361,27 +361,6 @@ def test_mode_max_is_maximised() -> None:
 # ----------------------------------------------------------------------------- small spaces
 
 
-def test_constants_only_space_gives_one_config() -> None:
-    searcher = TPE()
-    searcher.setup(Space({"a": 1, "b": "x"}), seed=0, workers=2, max_trials=None)
-    assert [searcher.suggest() for _ in range(3)] == [{"a": 1, "b": "x"}, None, None]
-
-
-def test_one_choice_space_through_the_tuner() -> None:
-    result = pt.tune(
-        lambda config: {"a": 3.0, "b": 1.0, "c": 2.0}[config["c"]],
-        {"c": ["a", "b", "c"], "k": 0},
-        searcher="tpe",
-        executor="simulated",
-        workers=2,
-        max_trials=10,
-        seed=0,
-        store=None,
-    )
-    assert sorted(trial.config["c"] for trial in result.trial_list) == ["a", "b", "c"]
-    assert result.best_config == {"c": "b", "k": 0}
-
-
 def test_a_small_discrete_space_is_used_up_after_the_model_takes_over() -> None:
     space = Space({"n": Int(1, 5), "c": Choice([True, 1, "one"])})  # 15 configs
     searcher = TPE(startup=3)
