@@ -28,15 +28,23 @@ def at(trial_id: int, config: Config, budget: float) -> Trial:
     return Trial(trial_id, config, trial_id, Status.DONE, bowl(config) + 1 / budget, budget=budget)
 
 
-def test_a_promoted_trials_result_keeps_the_running_suggestion_pending() -> None:
-    searcher = GP(init_size=4)
-    searcher.setup(LINE, seed=0, workers=4, max_trials=None)
-    design = [searcher.suggest() for _ in range(4)]
-    for trial_id, config in enumerate(design):
+def design_at_one(size: int, *, seed: int, workers: int) -> tuple[GP, list[Config]]:
+    """A GP on LINE whose initial design of ``size`` configs has ended at budget 1."""
+    searcher = GP(init_size=size)
+    searcher.setup(LINE, seed=seed, workers=workers, max_trials=None)
+    design = []
+    for trial_id in range(size):
+        config = searcher.suggest()
         assert config is not None
         searcher.observe(at(trial_id, config, 1))
+        design.append(config)
+    return searcher, design
+
+
+def test_a_promoted_trials_result_keeps_the_running_suggestion_pending() -> None:
+    searcher, design = design_at_one(4, seed=0, workers=4)
     running = searcher.suggest()  # trial 4: still running below
-    assert running is not None and design[0] is not None
+    assert running is not None
     # Trial 0, promoted, ends at budget 3 with the same value: the model is as it was.
     searcher.observe(Trial(0, design[0], 0, Status.DONE, bowl(design[0]) + 1, budget=3))
     following = searcher.suggest()
@@ -47,14 +55,8 @@ def test_a_promoted_trials_result_keeps_the_running_suggestion_pending() -> None
 
 
 def test_a_result_at_a_budget_seen_before_replaces_the_earlier_one() -> None:
-    searcher = GP(init_size=3)
-    searcher.setup(LINE, seed=1, workers=1, max_trials=None)
-    configs = [searcher.suggest() for _ in range(3)]
-    for trial_id, config in enumerate(configs):
-        assert config is not None
-        searcher.observe(at(trial_id, config, 1))
+    searcher, configs = design_at_one(3, seed=1, workers=1)
     first = configs[0]
-    assert first is not None
     searcher.observe(Trial(0, first, 0, Status.DONE, 5.0, budget=1))  # run again at 1
     assert searcher._done_y == [5.0] + [bowl(c) + 1 for c in configs[1:] if c is not None]
     searcher.observe(at(0, first, 9))  # promoted: fitted at the highest budget it reached
@@ -146,17 +148,10 @@ def test_no_suggestion_lands_on_a_running_trial_under_promotions(scheduler: Sche
 
 
 def test_running_trials_stay_pending_however_many_promotions_end() -> None:
-    searcher = GP(init_size=4)
-    searcher.setup(LINE, seed=3, workers=3, max_trials=None)
-    design = [searcher.suggest() for _ in range(4)]
-    for trial_id, config in enumerate(design):
-        assert config is not None
-        searcher.observe(at(trial_id, config, 1))
+    searcher, design = design_at_one(4, seed=3, workers=3)
     running = [searcher.suggest(), searcher.suggest()]
     for budget in (3, 9, 27):
-        first = design[0]
-        assert first is not None
-        searcher.observe(at(0, first, budget))
+        searcher.observe(at(0, design[0], budget))
     keys = {tuple(LINE.encode(c).tolist()) for c in running if c is not None}
     assert set(searcher._pending) == keys
     third = searcher.suggest()
