@@ -5,9 +5,6 @@ resume, from Python and from the command line."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +15,8 @@ import paratune as pt
 from paratune.export import export_trials
 from paratune.space import Space
 from paratune.store import SQLiteStore
+
+from .test_cli import run_cli
 
 SPACE = {
     "optimizer": pt.Choice(
@@ -129,26 +128,13 @@ def loss(config):
 """
 
 
-def paratune_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    return subprocess.run(
-        [sys.executable, "-m", "paratune", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 @pytest.mark.timeout(240)
 def test_a_conditional_spec_runs_and_resumes_from_the_command_line(tmp_path: Path) -> None:
     (tmp_path / "conditional_objective.py").write_text(OBJECTIVE)
     (tmp_path / "spec.yaml").write_text(SPEC)
-    done = paratune_cli("run", "spec.yaml", "-q", "--store", "s.db", cwd=tmp_path)
+    done = run_cli("run", "spec.yaml", "-q", "--store", "s.db", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    again = paratune_cli(
+    again = run_cli(
         "resume", "spec", "--store", "s.db", "--max-trials", "10", "--json", "-q", cwd=tmp_path
     )
     assert again.returncode == 0, again.stderr
