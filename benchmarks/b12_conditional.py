@@ -10,14 +10,17 @@ Two synthetic minimisation problems with known optima, 200 evaluations each, 10 
   The loss, with ``lg`` the base-10 logarithm::
 
       sgd:     0.08 + 0.04 (lg(sgd_lr / (1 - momentum)) - lg 0.5)^2 + 0.5 (momentum - 0.9)^2
-      adam:    0.15 (lg adam_lr + 3)^2 + 2 (beta1 - 0.9)^2 + 0.1 (lg(1 - beta2) + 3)^2
+      adam:    0.05 (lg adam_lr + 3)^2 + 0.5 (beta1 - 0.9)^2 + 0.05 (lg(1 - beta2) + 3)^2
       rmsprop: 0.04 + 0.1 (lg rmsprop_lr + 2.5)^2 + (rho - 0.9)^2
 
   The global minimum, 0, is in the adam branch (adam_lr 1e-3, beta1 0.9, beta2 0.999); the
   best sgd config scores 0.08 (sgd_lr 0.05, momentum 0.9: sgd's learning rate and momentum
   interact through the effective step lr / (1 - momentum)), the best rmsprop one 0.04
-  (rmsprop_lr 10^-2.5, rho 0.9). Adam's basin is the steepest: the branch with the best
-  floor is the hardest to get to the bottom of.
+  (rmsprop_lr 10^-2.5, rho 0.9). Adam's basin is the narrowest: 1.2% of uniform adam
+  configs (0.4% of all) beat rmsprop's floor, so random search rarely gets there in 200
+  evaluations and a searcher that models the branches should. (A first design, with adam's
+  terms 3 to 4 times steeper, put 0.26% of adam configs there: every searcher, random and
+  model-based, ended on rmsprop's 0.04 and the problem told them apart by noise.)
 * **layers**: ``layers`` an integer in [1, 5] and ``units_k`` an integer in [16, 512] (log)
   for k = 1..5, active when ``layers >= k``. The loss::
 
@@ -117,9 +120,9 @@ def optimizer_loss(config: Mapping[str, Any]) -> float:
         return 0.08 + 0.04 * step**2 + 0.5 * (momentum - 0.9) ** 2
     if optimizer == "adam":
         return (
-            0.15 * (lg(config["adam_lr"]) + 3.0) ** 2
-            + 2.0 * (float(config["beta1"]) - 0.9) ** 2
-            + 0.1 * (lg(1.0 - float(config["beta2"])) + 3.0) ** 2
+            0.05 * (lg(config["adam_lr"]) + 3.0) ** 2
+            + 0.5 * (float(config["beta1"]) - 0.9) ** 2
+            + 0.05 * (lg(1.0 - float(config["beta2"])) + 3.0) ** 2
         )
     return 0.04 + 0.1 * (lg(config["rmsprop_lr"]) + 2.5) ** 2 + (float(config["rho"]) - 0.9) ** 2
 
