@@ -15,11 +15,8 @@ def status_detail(db: Any, row: dict[str, Any]) -> dict[str, Any]:
     store), given its ``row`` of the store's counts: a JSON-ready dict."""
     experiment = db.experiment()
     totals = db.totals()
-    trials = db.trials()
     driver = db.running_driver()
-    sign = 1.0 if experiment.mode == "min" else -1.0
-    done = [t for t in trials if t.value is not None]
-    best = min(done, key=lambda t: sign * t.value) if done else None
+    best = db.best_valued()  # one query: a million trials are not read one by one
     return {
         "name": experiment.name,
         "state": _state(driver, totals.stop_reason),

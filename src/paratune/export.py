@@ -51,12 +51,13 @@ def _keep_integers(frame: pd.DataFrame, result: TuneResult) -> None:
     would otherwise write as 3.0."""
     import pandas as pd
 
-    configs = [trial.config for trial in result.trial_list]
+    from .result import config_values
+
     for column in frame.columns:
         name = column.removeprefix("config.")
         if name == column or frame[column].dtype != float or not frame[column].isna().any():
             continue
-        values = [config.get(name) for config in configs]
+        values = config_values(result, name)  # a stored run's, without building its trials
         given = [value for value in values if value is not None]
         if given and all(type(value) is int for value in given):
             frame[column] = pd.array(values, dtype="Int64")

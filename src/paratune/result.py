@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from .store._columns import STATUS_CODES, TrialColumns
 from .trial import Config, Report, Status, Trial
 from .tuner import RunOutcome, StopReason
 
@@ -16,6 +17,28 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
     from numpy.typing import NDArray
+
+    from .store import SQLiteStore
+
+
+class _TrialList:
+    """`TuneResult.trial_list` as a field: given a list, it is that list; given the trials
+    as columns (a stored run, read by `TuneResult.from_store`), the list is built from them
+    on its first reading, and the columns stay for the tables (`TuneResult.trials`), which
+    then need no `Trial` per row."""
+
+    def __get__(self, result: TuneResult | None, owner: type | None = None) -> list[Trial]:
+        if result is None:
+            raise AttributeError("trial_list")  # no default: the field stays required
+        kept = result.__dict__
+        if "_trial_list" not in kept:
+            kept["_trial_list"] = kept["_trial_columns"].trials()
+        trials: list[Trial] = kept["_trial_list"]
+        return trials
+
+    def __set__(self, result: TuneResult, value: list[Trial] | TrialColumns) -> None:
+        key = "_trial_columns" if isinstance(value, TrialColumns) else "_trial_list"
+        result.__dict__[key] = value
 
 
 @dataclass(frozen=True)
@@ -44,7 +67,10 @@ class TuneResult:
             Dask worker gone until another joins); 0 on executors that replace them at once.
     """
 
-    trial_list: list[Trial]
+    if TYPE_CHECKING:
+        trial_list: list[Trial]  # read as a list; set also from columns (see _TrialList)
+    else:
+        trial_list: _TrialList = _TrialList()
     metric: str
     mode: str
     workers: int
@@ -79,6 +105,33 @@ class TuneResult:
             lost_time=outcome.lost_time,
         )
 
+    @classmethod
+    def from_store(cls, db: SQLiteStore) -> TuneResult:
+        """The run of the experiment selected (or open) in ``db``, as `paratune.load` gives
+        it: its trials are read as columns (`SQLiteStore.trial_columns`), so its tables
+        (`trials`, `best_trial`) need no `Trial` per row, and `trial_list` is built from
+        them on its first reading."""
+        experiment, totals = db.experiment(), db.totals()
+        return cls(
+            trial_list=db.trial_columns(),  # type: ignore[arg-type]  # see _TrialList
+            metric=experiment.metric,
+            mode=experiment.mode,
+            workers=totals.workers or int(experiment.settings.get("workers") or 1),
+            wall_time=totals.wall_time,
+            busy_time=totals.busy_time,
+            cancelled_time=totals.cancelled_time,
+            stop_reason=StopReason(totals.stop_reason or StopReason.UNFINISHED),
+            name=experiment.name,
+            report_list=db.reports(),
+            lost_time=totals.lost_time,
+        )
+
+    @property
+    def _columns(self) -> TrialColumns | None:
+        """The trials as columns, for a stored run (None for a run's own result)."""
+        columns: TrialColumns | None = self.__dict__.get("_trial_columns")
+        return columns
+
     @cached_property
     def reports(self) -> pd.DataFrame:
         """The intermediate results as a DataFrame: ``trial_id``, ``step``, ``time``
@@ -99,6 +152,8 @@ class TuneResult:
     @cached_property
     def best_trial(self) -> Trial | None:
         """The finished trial with the best value (the earliest among equals), or None."""
+        if (columns := self._columns) is not None:
+            return _best_done(columns, self.mode)
         done = [t for t in self.trial_list if t.status is Status.DONE and t.value is not None]
         if not done:
             return None
@@ -162,11 +217,14 @@ class TuneResult:
         in a dict (none for an objective that returns a number: it is ``value``), then
         ``attempts``, ``seed``, ``budget``, ``submitted``, ``started``, ``finished``, ``duration``,
         ``worker_time``, ``worker`` and ``error``. Times are seconds since the run started."""
+        if (columns := self._columns) is not None:
+            return columns_frame(columns)
         return trials_frame(self.trial_list)
 
     def __repr__(self) -> str:
+        count = len(self._columns if self._columns is not None else self.trial_list)
         return (
-            f"TuneResult(trials={len(self.trial_list)}, best_value={self.best_value!r}, "
+            f"TuneResult(trials={count}, best_value={self.best_value!r}, "
             f"best_config={self.best_config!r}, wall_time={self.wall_time:.3f}, "
             f"utilisation={self.utilisation:.3f}, stop_reason={self.stop_reason.value!r})"
         )
@@ -235,3 +293,59 @@ def _column(values: list[Any]) -> Any:
     if 0 < len(given) < len(values) and all(type(v) is int and abs(v) < 2**63 for v in given):
         return pd.array(values, dtype="Int64")
     return values
+
+
+def _best_done(columns: TrialColumns, mode: str) -> Trial | None:
+    """`TuneResult.best_trial` from the columns: only that trial is built."""
+    import numpy as np
+
+    done = np.flatnonzero((columns.status == STATUS_CODES[Status.DONE]) & ~np.isnan(columns.value))
+    if not len(done):
+        return None
+    values = columns.value[done]
+    # argmin/argmax give the first among equals, and trials are in id order: the earliest.
+    best = np.argmin(values) if mode == "min" else np.argmax(values)
+    return columns.trial(int(done[best]))
+
+
+def columns_frame(columns: TrialColumns) -> pd.DataFrame:
+    """`trials_frame` of trials read as columns: the same table, from the columns' arrays,
+    with no `Trial` per row."""
+    import numpy as np
+    import pandas as pd
+
+    table: dict[str, Any] = {
+        "trial_id": columns.trial_id,
+        "status": pd.Categorical.from_codes(
+            columns.status, categories=pd.Index([status.value for status in Status])
+        ),
+        "value": columns.value,
+    }
+    for prefix, split in (("config.", columns.config), ("metric.", columns.metrics)):
+        for key, values in split.values.items():
+            table[prefix + key] = _column(values)
+    table["attempts"] = columns.attempts
+    table["seed"] = columns.seed if len(columns) else []  # as trials_frame's list of ints
+    table["budget"] = columns.budget
+    table["submitted"] = columns.submitted
+    table["started"] = columns.started
+    table["finished"] = columns.finished
+    table["duration"] = columns.finished - columns.started
+    table["worker_time"] = columns.worker_time
+    table["cpu_time"] = columns.cpu_time
+    memory = columns.peak_memory
+    table["peak_memory"] = np.where(memory.missing, np.nan, memory.values.astype(np.float64))
+    worker = columns.worker
+    table["worker"] = pd.arrays.IntegerArray(
+        np.where(worker.missing, -1, worker.values), worker.missing.copy()
+    )
+    table["error"] = columns.error
+    return pd.DataFrame(table, copy=False)
+
+
+def config_values(result: TuneResult, name: str) -> list[Any]:
+    """The value of parameter ``name`` in each trial's config (None where it has none),
+    from the columns of a stored run without building its trials."""
+    if (columns := result._columns) is not None:
+        return columns.config.values.get(name, [None] * len(columns))
+    return [trial.config.get(name) for trial in result.trial_list]

@@ -10,7 +10,6 @@ last WAL checkpoint) may be lost, but the file stays consistent. Readers (``para
 from __future__ import annotations
 
 import json
-import math
 import os
 import socket
 import sqlite3
@@ -21,9 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import StoreError
-from ..trial import Report, Status, Trial
+from ..trial import Report, Trial
 from . import _integrity as integrity
 from ._base import Experiment, RunTotals, refuse_reopening
+from ._columns import TrialColumns, read_trial_columns, status_counts
+from ._columns import trial_from_row as _trial
 from ._integrity import APPLICATION_ID, guard_sqlite_errors
 from ._lease import Heartbeat, Owner, hold, let_go, read_owner, token_of
 
@@ -105,14 +106,6 @@ _TRIAL_COLUMNS_2 = _TRIAL_COLUMNS.replace("moved", "0")
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), default=_jsonable, allow_nan=True)
-
-
-def _trial(r: Any) -> Trial:
-    """A trial from its row (`_TRIAL_COLUMNS`): a whole budget as an int, since SQLite's REAL
-    gives 4 back as 4.0 and an objective's ``range(ctx.start_step, ctx.budget)`` needs 4."""
-    budget = int(r[7]) if r[7] is not None and float(r[7]).is_integer() else r[7]
-    return Trial(r[0], json.loads(r[1]), r[2], Status(r[3]), r[4], json.loads(r[5]), r[6],
-                 budget, *r[8:])  # fmt: skip
 
 
 def _jsonable(value: Any) -> Any:
@@ -324,7 +317,9 @@ class SQLiteStore:
             for t in latest.values()
         ]  # fmt: skip
         with self._db:
-            self._db.execute("BEGIN")
+            # IMMEDIATE: a read first would pin a snapshot, and the heartbeat's commit after
+            # it would make the write fail at once as busy, however long the busy timeout.
+            self._db.execute("BEGIN IMMEDIATE")
             self._check_lease(name)
             self._db.executemany(
                 f"INSERT OR REPLACE INTO trials (experiment, {_TRIAL_COLUMNS}) "
@@ -353,7 +348,7 @@ class SQLiteStore:
         name = self._require_open()
         self._stop_heartbeat()
         with self._db:
-            self._db.execute("BEGIN")
+            self._db.execute("BEGIN IMMEDIATE")  # as in save: no snapshot before the write
             self._check_lease(name)
             self._db.execute(
                 "UPDATE experiments SET finished = ?, wall_time = ?, busy_time = ?, "
@@ -471,25 +466,32 @@ class SQLiteStore:
         ).fetchall()
         return [_trial(r) for r in rows]
 
+    def trial_columns(
+        self, *, after: int | None = None, before: int | None = None
+    ) -> TrialColumns:
+        """The trials of the open (or selected) experiment whose ids lie between ``after``
+        and ``before`` (both excluded; None: no bound), in id order, as columns read from
+        one snapshot of the file: the table of a million trials with no `Trial` built.
+
+        A live view reads what changed since its last reading with ``after``: the trials
+        with a greater id are new, and those from the oldest one it saw running on may have
+        changed (a trial a multi-fidelity scheduler continues changes again after it ended:
+        such a view reads after the last id it saw not finished at every budget)."""
+        expressions = self._columns.split(", ")
+        name = self._require_open()
+        return read_trial_columns(self._db, name, expressions, after=after, before=before)
+
+    def best_valued(self) -> Trial | None:
+        """The trial with the best value for the experiment's mode, whatever its status
+        (a pruned trial has one too); the earliest among equals; None without values."""
+        order = "DESC" if self.experiment().mode == "max" else "ASC"
+        row = self._db.execute(
+            f"SELECT {self._columns} FROM trials WHERE experiment = ? AND value IS NOT NULL "
+            f"ORDER BY value {order}, trial_id LIMIT 1",
+            (self._require_open(),),
+        ).fetchone()
+        return None if row is None else _trial(row)
+
     def counts(self) -> dict[str, dict[str, Any]]:
         """Per experiment: trial counts by status and the best value so far."""
-        summary: dict[str, dict[str, Any]] = {}
-        for name, mode in self._db.execute("SELECT name, mode FROM experiments ORDER BY created"):
-            best = "min" if mode == "min" else "max"
-            row = self._db.execute(
-                f"SELECT {best}(value) FROM trials WHERE experiment = ? AND status = 'done'",
-                (name,),
-            ).fetchone()
-            by_status = dict.fromkeys((s.value for s in Status), 0)
-            for status, count in self._db.execute(
-                "SELECT status, count(*) FROM trials WHERE experiment = ? GROUP BY status",
-                (name,),
-            ):
-                by_status[status] = count
-            value = row[0]
-            summary[name] = {
-                "mode": mode,
-                "counts": by_status,
-                "best_value": None if value is None or math.isnan(value) else value,
-            }
-        return summary
+        return status_counts(self._db)

@@ -1,0 +1,427 @@
+"""An experiment's trials read column by column, for tables of a million trials.
+
+`read_trial_columns` reads them in one read transaction (one snapshot, however a running
+driver writes meanwhile): an aggregate query finds the columns that are the same in every
+trial or never set, one SELECT in trial order reads the columns that vary, chunk by chunk,
+straight into NumPy arrays, the configs and metrics are decoded in bulk (one ``json.loads``
+per chunk) into one list per key, and errors and tracebacks are read only where set. No
+`Trial` is built: `TrialColumns.trials` builds them, on demand.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..trial import Status, Trial
+
+STATUSES: tuple[Status, ...] = tuple(Status)
+"""The statuses in the order of their codes in `TrialColumns.status`."""
+STATUS_CODES: dict[Status, int] = {status: code for code, status in enumerate(STATUSES)}
+"""Each status's code in `TrialColumns.status`."""
+
+CHUNK = 50_000
+"""Rows read and decoded at a time: their tuples and dicts are freed chunk by chunk."""
+
+# Each Trial field's kind: how it is stored and read.
+_KINDS = {
+    "trial_id": "count", "config": "json", "seed": "count", "status": "status",
+    "value": "real", "metrics": "json", "attempts": "count", "budget": "real",
+    "submitted": "real", "started": "real", "finished": "real", "worker_time": "real",
+    "worker": "int", "host": "text", "pid": "int", "error": "text", "traceback": "text",
+    "checkpoint_step": "int", "cpu_time": "real", "peak_memory": "int", "moved": "count",
+}  # fmt: skip
+_STATUS_CODE = " ".join(f"WHEN '{s.value}' THEN {code}" for code, s in enumerate(STATUSES))
+
+
+class Ints(NamedTuple):
+    """A column of integers some trials may lack: the values (0 where missing) and where
+    they are missing."""
+
+    values: NDArray[np.int64]
+    missing: NDArray[np.bool_]
+
+    def tolist(self) -> list[int | None]:
+        """The values as Python integers, None where missing."""
+        found: list[int | None] = list(self.values.tolist())
+        for index in np.flatnonzero(self.missing).tolist():
+            found[index] = None
+        return found
+
+
+@dataclass(frozen=True)
+class JsonColumns:
+    """A column of JSON objects (configs, metrics) split by key.
+
+    Attributes:
+        values: per key, in order of first appearance (trial by trial, then within the
+            object), one value per trial: None where the trial's object lacks the key.
+        shapes: each distinct sequence of keys an object has, in order of first appearance.
+        shape: per trial, the index of its object's keys in ``shapes``.
+    """
+
+    values: dict[str, list[Any]]
+    shapes: list[tuple[str, ...]]
+    shape: NDArray[np.int32]
+
+    def objects(self) -> list[dict[str, Any]]:
+        """The objects as dicts, each with its own keys in its own order."""
+        by_shape = [[self.values[key] for key in keys] for keys in self.shapes]
+        return [
+            dict(zip(self.shapes[s], [column[i] for column in by_shape[s]], strict=True))
+            for i, s in enumerate(self.shape.tolist())
+        ]
+
+
+@dataclass(frozen=True)
+class TrialColumns:
+    """Trials as columns, one entry per trial in id order (`read_trial_columns` reads them
+    from a store, `from_trials` takes them from `Trial` records).
+
+    Times, values and budgets are float arrays (NaN where none: a store cannot hold NaN);
+    integers a trial may lack are `Ints`; text is a list (None where none).
+    """
+
+    trial_id: NDArray[np.int64]
+    config: JsonColumns
+    seed: NDArray[np.int64]
+    status: NDArray[np.int8]  # codes: positions in STATUSES
+    value: NDArray[np.float64]
+    metrics: JsonColumns
+    attempts: NDArray[np.int64]
+    budget: NDArray[np.float64]
+    submitted: NDArray[np.float64]
+    started: NDArray[np.float64]
+    finished: NDArray[np.float64]
+    worker_time: NDArray[np.float64]
+    worker: Ints
+    host: list[str | None]
+    pid: Ints
+    error: list[str | None]
+    traceback: list[str | None]
+    checkpoint_step: Ints
+    cpu_time: NDArray[np.float64]
+    peak_memory: Ints
+    moved: NDArray[np.int64]
+
+    def __len__(self) -> int:
+        return len(self.trial_id)
+
+    def trials(self) -> list[Trial]:
+        """The trials as `Trial` records, as `SQLiteStore.trials` reads them (a whole
+        budget as an int)."""
+        columns = [self._python(name) for name in Trial._fields]
+        return list(map(Trial._make, zip(*columns, strict=True)))
+
+    def trial(self, index: int) -> Trial:
+        """The trial at ``index`` (a position, not an id) as a `Trial` record."""
+        return self.take([index]).trials()[0]
+
+    def take(self, indices: Sequence[int] | NDArray[np.intp]) -> TrialColumns:
+        """The trials at ``indices`` (positions), as columns."""
+        at = np.asarray(indices, dtype=np.intp)
+        picked = {name: _take(getattr(self, name), at) for name in Trial._fields}
+        return TrialColumns(**picked)
+
+    def _python(self, name: str) -> list[Any]:
+        column = getattr(self, name)
+        if name == "status":
+            return [STATUSES[code] for code in column.tolist()]
+        if name == "budget":
+            return [_budget(b) for b in column.tolist()]
+        if isinstance(column, JsonColumns):
+            return column.objects()
+        if _KINDS[name] == "real" and name != "worker_time":
+            return [None if math.isnan(v) else v for v in column.tolist()]
+        return list(column) if isinstance(column, list) else list(column.tolist())
+
+    @classmethod
+    def from_trials(cls, trials: Sequence[Trial]) -> TrialColumns:
+        """The columns of ``trials`` (in the order given)."""
+        found: dict[str, Any] = {}
+        for name, values in zip(Trial._fields, zip(*trials, strict=True), strict=True):
+            found[name] = _converted(_KINDS[name], values, [])
+        if not trials:
+            found = {name: _converted(_KINDS[name], (), []) for name in Trial._fields}
+        for name in ("config", "metrics"):
+            reader = _JsonReader()
+            reader.add_objects([dict(getattr(t, name)) for t in trials])
+            found[name] = reader.done()
+        return cls(**found)
+
+
+def trial_from_row(r: Sequence[Any]) -> Trial:
+    """A trial from its row (the columns in `Trial`'s order): a whole budget as an int,
+    since SQLite's REAL gives 4 back as 4.0 and an objective's ``range(ctx.start_step,
+    ctx.budget)`` needs 4."""
+    budget = int(r[7]) if r[7] is not None and float(r[7]).is_integer() else r[7]
+    return Trial(r[0], json.loads(r[1]), r[2], Status(r[3]), r[4], json.loads(r[5]), r[6],
+                 budget, *r[8:])  # fmt: skip
+
+
+def _budget(budget: float) -> float | int | None:
+    """A stored budget: a whole one as an int (SQLite's REAL gives 4 back as 4.0)."""
+    if math.isnan(budget):
+        return None
+    return int(budget) if budget.is_integer() else budget
+
+
+def _take(column: Any, at: NDArray[np.intp]) -> Any:
+    if isinstance(column, Ints):
+        return Ints(column.values[at], column.missing[at])
+    if isinstance(column, JsonColumns):
+        values = {key: [values[i] for i in at.tolist()] for key, values in column.values.items()}
+        return JsonColumns(values, column.shapes, column.shape[at])
+    if isinstance(column, list):
+        return [column[i] for i in at.tolist()]
+    return column[at]
+
+
+def _converted(kind: str, values: Sequence[Any], flags: Sequence[Any]) -> Any:
+    """One chunk of a column read from the store (NULL as None) as its array; ``flags``
+    says where a nullable integer is missing (empty: missing where None)."""
+    if kind == "count":
+        return np.array(values, dtype=np.int64).reshape(-1)
+    if kind == "status":
+        return np.array([STATUSES.index(Status(v)) for v in values], dtype=np.int8)
+    if kind == "real":
+        return np.array(values, dtype=np.float64).reshape(-1)  # None becomes NaN
+    if kind == "int":
+        missing = np.array(flags if flags else [v is None for v in values], dtype=np.bool_)
+        given = values if flags else [0 if v is None else v for v in values]
+        return Ints(np.array(given, dtype=np.int64).reshape(-1), missing.reshape(-1))
+    return list(values)  # text
+
+
+class _JsonReader:
+    """Decodes a column of JSON object texts chunk by chunk into `JsonColumns`."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, list[Any]] = {}
+        self.shapes: dict[tuple[str, ...], int] = {}
+        self.shape_parts: list[NDArray[np.int32]] = []
+        self.count = 0
+
+    def add(self, texts: Sequence[str]) -> None:
+        """Decode the next chunk of texts, in one ``json.loads``."""
+        self.add_objects(json.loads("[" + ",".join(texts) + "]"))
+
+    def add_objects(self, objects: list[dict[str, Any]]) -> None:
+        """Split the next chunk of objects by key."""
+        known = len(self.shapes)
+        shapes = self.shapes
+        ids = [shapes.setdefault(tuple(o), len(shapes)) for o in objects]
+        self.shape_parts.append(np.array(ids, dtype=np.int32))
+        for keys in itertools.islice(shapes, known, None):  # the shapes new in this chunk
+            for key in keys:
+                self.values.setdefault(key, [None] * self.count)
+        for key, column in self.values.items():
+            column.extend([o.get(key) for o in objects])
+        self.count += len(objects)
+
+    def done(self) -> JsonColumns:
+        """The columns read."""
+        shape = np.concatenate(self.shape_parts) if self.shape_parts else np.zeros(0, np.int32)
+        return JsonColumns(self.values, list(self.shapes), shape)
+
+
+def read_trial_columns(
+    db: sqlite3.Connection,
+    name: str,
+    expressions: Sequence[str],
+    *,
+    after: int | None = None,
+    before: int | None = None,
+) -> TrialColumns:
+    """The trials of experiment ``name`` in ``db`` whose ids lie between ``after`` and
+    ``before`` (both excluded; None: no bound), as columns, in id order.
+
+    Args:
+        db: a connection to the store, outside any transaction of its own.
+        name: the experiment.
+        expressions: the SQL of each `Trial` field, in order (a constant stands in for a
+            column an older schema lacks).
+        after: read only trials with a greater id.
+        before: read only trials with a smaller id.
+    """
+    where = "experiment = ?" + (" AND trial_id > ?" if after is not None else "")
+    where += " AND trial_id < ?" if before is not None else ""
+    params = [name, *(bound for bound in (after, before) if bound is not None)]
+    sql = dict(zip(Trial._fields, expressions, strict=True))
+    own = not db.in_transaction
+    if own:
+        db.execute("BEGIN")  # one snapshot for every query below
+    try:
+        plans, count = _plans(db, sql, where, params)
+        found = _read_dense(db, sql, plans, where, params, count)
+        ids = found["trial_id"]
+        for field_name, plan in plans.items():
+            if plan[0] == "sparse":
+                found[field_name] = _read_sparse(db, sql[field_name], where, params, ids)
+            elif plan[0] == "same":
+                found[field_name] = _filled(_KINDS[field_name], plan[1], count)
+    finally:
+        if own:
+            db.execute("COMMIT")
+    return TrialColumns(**found)
+
+
+def _plans(
+    db: sqlite3.Connection, sql: dict[str, str], where: str, params: list[Any]
+) -> tuple[dict[str, tuple[str, Any]], int]:
+    """How to read each field, from one aggregate query: ``("same", value)`` for a field
+    with one value in every trial (or none), ``("dense", has_null)`` for one read in the
+    main SELECT, ``("sparse", None)`` for text read only where set."""
+    aggregates = ["count(*)"]
+    for expr in sql.values():
+        aggregates += [f"count({expr})", f"min({expr})", f"max({expr})"]
+    row = db.execute(f"SELECT {', '.join(aggregates)} FROM trials WHERE {where}", params)
+    stats = row.fetchone()
+    count = int(stats[0])
+    plans: dict[str, tuple[str, Any]] = {}
+    for i, name in enumerate(sql):
+        given, low, high = stats[1 + 3 * i : 4 + 3 * i]
+        kind = _KINDS[name]
+        if given == 0:
+            plans[name] = ("same", None)
+        elif kind == "text":
+            plans[name] = ("same", low) if given == count and low == high else ("sparse", None)
+        elif given == count and low == high and _same_value(kind, low):
+            plans[name] = ("same", low)
+        else:
+            plans[name] = ("dense", given < count)
+    plans["trial_id"] = ("dense", False)  # the positions everything else is placed by
+    return plans, count
+
+
+def _same_value(kind: str, low: Any) -> bool:
+    """Whether a column whose least and greatest values are ``low`` can be filled with it:
+    not a float, whose 0.0 and -0.0 compare equal, nor JSON holding lists or dicts, which
+    each trial must have its own copy of."""
+    if kind == "real":
+        return False
+    if kind == "json":
+        return not any(isinstance(v, list | dict) for v in json.loads(low).values())
+    return True
+
+
+def _filled(kind: str, value: Any, count: int) -> Any:
+    """A column with ``value`` (None: none) in each of ``count`` trials."""
+    if count == 0:
+        return _converted(kind, (), ()) if kind != "json" else _JsonReader().done()
+    if kind == "json":
+        reader = _JsonReader()
+        reader.add([value])
+        reader.values = {key: column * count for key, column in reader.values.items()}
+        reader.shape_parts = [np.zeros(count, dtype=np.int32)]
+        return reader.done()
+    if kind == "text":
+        return [value] * count
+    if kind == "int":
+        return Ints(np.full(count, value or 0, np.int64), np.full(count, value is None))
+    if kind == "status":
+        return np.full(count, STATUSES.index(Status(value)), dtype=np.int8)
+    dtype = np.float64 if kind == "real" else np.int64
+    return np.full(count, np.nan if value is None else value, dtype=dtype)
+
+
+def _read_dense(
+    db: sqlite3.Connection,
+    sql: dict[str, str],
+    plans: dict[str, tuple[str, Any]],
+    where: str,
+    params: list[Any],
+    count: int,
+) -> dict[str, Any]:
+    """The fields planned ``dense``, from one SELECT in id order, chunk by chunk."""
+    dense = [name for name, plan in plans.items() if plan[0] == "dense"]
+    selected, flagged = [], []
+    for name in dense:
+        kind = _KINDS[name]
+        if kind == "status":
+            selected.append(f"CASE {sql[name]} {_STATUS_CODE} ELSE -1 END")
+        elif kind == "int" and plans[name][1]:  # NULL as 0 and a flag: no None to test
+            selected += [f"coalesce({sql[name]}, 0)", f"{sql[name]} IS NULL"]
+            flagged.append(name)
+        else:
+            selected.append(sql[name])
+    cursor = db.execute(
+        f"SELECT {', '.join(selected)} FROM trials WHERE {where} ORDER BY trial_id", params
+    )
+    parts: dict[str, list[Any]] = {name: [] for name in dense}
+    readers = {name: _JsonReader() for name in dense if _KINDS[name] == "json"}
+    while rows := cursor.fetchmany(CHUNK):
+        columns = iter(list(zip(*rows, strict=True)))
+        for name in dense:
+            values = next(columns)
+            flags = next(columns) if name in flagged else ()
+            if name in readers:
+                readers[name].add(values)
+            elif _KINDS[name] == "status":
+                parts[name].append(np.array(values, dtype=np.int8))
+            else:
+                parts[name].append(_converted(_KINDS[name], values, flags))
+    found: dict[str, Any] = {name: reader.done() for name, reader in readers.items()}
+    for name in dense:
+        if name not in readers:
+            found[name] = _joined(_KINDS[name], parts[name])
+    if "status" in dense and (found["status"] < 0).any():
+        raise ValueError("a trial has a status this paratune does not know")
+    return found
+
+
+def _joined(kind: str, parts: list[Any]) -> Any:
+    """The chunks of a column as one."""
+    if not parts:
+        return _filled(kind, None, 0)
+    if kind == "int":
+        return Ints(np.concatenate([p.values for p in parts]),
+                    np.concatenate([p.missing for p in parts]))  # fmt: skip
+    return np.concatenate(parts)
+
+
+def _read_sparse(
+    db: sqlite3.Connection, expr: str, where: str, params: list[Any], ids: NDArray[np.int64]
+) -> list[str | None]:
+    """A text column read only where set (errors, tracebacks), None elsewhere."""
+    rows = db.execute(
+        f"SELECT trial_id, {expr} FROM trials WHERE {where} AND {expr} IS NOT NULL", params
+    ).fetchall()
+    column: list[str | None] = [None] * len(ids)
+    if rows:
+        at = np.searchsorted(ids, np.array([r[0] for r in rows], dtype=np.int64)).tolist()
+        for index, (_, text) in zip(at, rows, strict=True):
+            column[index] = text
+    return column
+
+
+def status_counts(db: sqlite3.Connection) -> dict[str, dict[str, Any]]:
+    """Per experiment of the store ``db``: trial counts by status and the best value of
+    its done trials (None without one)."""
+    summary: dict[str, dict[str, Any]] = {}
+    for name, mode in db.execute("SELECT name, mode FROM experiments ORDER BY created"):
+        best = "min" if mode == "min" else "max"
+        row = db.execute(
+            f"SELECT {best}(value) FROM trials WHERE experiment = ? AND status = 'done'",
+            (name,),
+        ).fetchone()
+        by_status = dict.fromkeys((s.value for s in Status), 0)
+        for status, count in db.execute(
+            "SELECT status, count(*) FROM trials WHERE experiment = ? GROUP BY status", (name,)
+        ):
+            by_status[status] = count
+        value = row[0]
+        summary[name] = {
+            "mode": mode,
+            "counts": by_status,
+            "best_value": None if value is None or math.isnan(value) else value,
+        }
+    return summary
