@@ -151,15 +151,16 @@ class Ladder:
                 return rung
         return None
 
-    def record(self, rung: int, trial_id: int, loss: float) -> None:
+    def record(self, rung: int, trial_id: int, loss: float) -> bool:
         """Keep ``trial_id``'s result at ``rung`` (once: a repeat is ignored), and mark it
-        as having left every rung below."""
+        as having left every rung below. Return whether the result is new."""
         for below in range(rung):
             self.promoted[below].add(trial_id)
         if trial_id in self._seen[rung]:
-            return
+            return False
         self._seen[rung][trial_id] = loss
         bisect.insort(self.results[rung], (loss, trial_id))
+        return True
 
     def count(self, rung: int) -> int:
         """Results recorded at ``rung``."""
@@ -172,6 +173,11 @@ class Ladder:
     def rank(self, rung: int, loss: float) -> int:
         """How many results at ``rung`` are strictly better than ``loss``."""
         return bisect.bisect_left(self.results[rung], (loss, -1))
+
+    def position(self, rung: int, loss: float, trial_id: int) -> int:
+        """How many results at ``rung`` come before ``(loss, trial_id)``: its index in
+        ``results[rung]`` when it is there."""
+        return bisect.bisect_left(self.results[rung], (loss, trial_id))
 
 
 def start_step(trial: Trial, budget: float) -> int:

@@ -7,6 +7,7 @@ import math
 from .._checks import is_whole
 from ..trial import Proposal, Status, Trial
 from ._base import Suggest
+from ._candidates import Candidates
 from ._ladder import Ladder, check_label, rung_budgets, start_step
 
 
@@ -34,6 +35,9 @@ class _Asynchronous:
         self.stopping = bool(stopping)
         rungs = len(self.budgets)
         self.ladders = [Ladder(self.budgets[start:], eta) for start in range(brackets)]
+        # Each rung's trials not yet promoted, best first: the promotion variant's next
+        # promotion without a scan of the rung per free worker.
+        self._candidates = [Candidates(ladder) for ladder in self.ladders]
         # Hyperband's bracket sizes: bracket b starts at rung b with ceil(s/(s-b) * eta**(s-1-b))
         # trials, s = number of rungs, so every bracket spends about the same budget.
         self._weights = [
@@ -71,9 +75,9 @@ class _Asynchronous:
         in the stopping variant), else None."""
         if not self.stopping:
             for _, index, rung in self._order:
-                ladder = self.ladders[index]
-                trial_id = self._promotable(ladder, rung)
+                trial_id = self._candidates[index].promotable(rung, self._running)
                 if trial_id is not None:
+                    ladder = self.ladders[index]
                     ladder.promoted[rung].add(trial_id)
                     self._running.add(trial_id)
                     trial = self._trials[trial_id]
@@ -87,19 +91,19 @@ class _Asynchronous:
         ladder = self.ladders[self.bracket_of(trial_id)]
         return Proposal(config, self.max_budget if self.stopping else ladder.budgets[0])
 
-    def _promotable(self, ladder: Ladder, rung: int) -> int | None:
-        top = int(ladder.count(rung) // self.eta)
-        for _, trial_id in ladder.results[rung][:top]:
-            if trial_id not in ladder.promoted[rung] and trial_id not in self._running:
-                return trial_id
-        return None
+    def _record(self, index: int, rung: int, trial_id: int, loss: float) -> None:
+        """Keep a result at a rung of ladder ``index``; in the promotion variant, a new one
+        is a candidate for promotion."""
+        if self.ladders[index].record(rung, trial_id, loss) and not self.stopping:
+            self._candidates[index].add(rung, trial_id, loss)
 
     def on_result(self, trial: Trial) -> None:
         """Record a job's result at its rung; a resumed running trial counts as promoted to
         the rung it runs at."""
         trial_id = trial.trial_id
         self._trials[trial_id] = trial
-        ladder = self.ladders[self.bracket_of(trial_id)]
+        index = self.bracket_of(trial_id)
+        ladder = self.ladders[index]
         rung = ladder.rung_of(trial.budget)
         if trial.status is Status.RUNNING:
             self._running.add(trial_id)
@@ -107,18 +111,20 @@ class _Asynchronous:
                 ladder.promoted[below].add(trial_id)
             return
         self._running.discard(trial_id)
+        self._candidates[index].release(trial_id)
         if trial.status is Status.DONE and rung is not None and trial.value is not None:
-            ladder.record(rung, trial_id, trial.value)
+            self._record(index, rung, trial_id, trial.value)
 
     def on_report(self, trial_id: int, step: int, loss: float) -> bool:
         """Record a report made at a rung; in the stopping variant, stop the trial there
         unless it is in the top 1/eta of the results that rung has seen (the first one to
         arrive always goes on)."""
-        ladder = self.ladders[self.bracket_of(trial_id)]
+        index = self.bracket_of(trial_id)
+        ladder = self.ladders[index]
         rung = ladder.rung_of(step)
         if rung is None:
             return True
-        ladder.record(rung, trial_id, loss)
+        self._record(index, rung, trial_id, loss)
         if not self.stopping or rung == len(ladder.budgets) - 1:
             return True
         return ladder.rank(rung, loss) < ladder.best_fraction(rung)
