@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
 import paratune as pt
@@ -57,7 +58,10 @@ def test_parameters_draw_one_panel_per_varying_parameter(result: pt.TuneResult) 
 def test_parallel_coordinates_has_one_line_per_finished_trial(result: pt.TuneResult) -> None:
     figure = plots.plot_parallel_coordinates(result)
     done = sum(t.status is pt.Status.DONE for t in result.trial_list)
-    assert len(figure.axes[0].lines) == done
+    lines, axis_lines = figure.axes[0].collections  # the trials', then one per column
+    assert isinstance(lines, LineCollection) and len(lines.get_paths()) == done
+    assert len(axis_lines.get_paths()) == 4
+    assert figure.axes[0].get_title() == "Parallel coordinates"  # every trial: no sample
     labels = [t.get_text().split("\n")[0] for t in figure.axes[0].get_xticklabels()]
     assert labels == ["x", "lr", "kind", "value"]
 
@@ -66,7 +70,10 @@ def test_timeline_has_a_row_per_worker_and_a_bar_per_trial(result: pt.TuneResult
     figure = plots.plot_timeline(result)
     bars, below = figure.axes[0], figure.axes[1]
     assert [t.get_text() for t in bars.get_yticklabels()] == ["worker 0", "worker 1", "worker 2"]
-    assert len(bars.collections) == len(analysis.timeline(result))
+    drawn = sum(len(c.get_paths()) for c in bars.collections)
+    assert drawn == len(analysis.timeline(result))
+    assert len(bars.collections) == len(set(analysis.timeline(result)["status"]))
+    assert not bars.images  # bars, not bands, for a run this small
     assert below.get_ylabel() == "busy workers"
     legend = {t.get_text() for t in _legend(bars)}
     assert legend <= {"done", "failed", "cancelled"} and "done" in legend

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import analysis
+from . import _sampling, _timeline, analysis
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -82,24 +82,33 @@ def plot_best_so_far(
     figure = _figure()
     axes = figure.add_subplot()
     several = len(runs) > 1
-    drawn = 0
+    drawn, sampled = 0, ""
     for index, (label, result) in enumerate(runs.items()):
         table = analysis.best_so_far(result)
         if table.empty:
             continue
         drawn += 1
         own = _PALETTE[index % len(_PALETTE)]
+        # Past a few thousand trials: a sample of the points, and the line where it steps.
+        many = len(table) > _sampling.BEST + _sampling.SAMPLED
+        points = (
+            table.iloc[_sampling.sample_positions(len(table), _sampling.SAMPLED)]
+            if many
+            else table
+        )
+        sampled = sampled or _sampling.sampled_note(len(points), len(table), "trials")
         axes.scatter(
-            table["time"],
-            table["value"],
+            points["time"],
+            points["value"],
             s=14,
             color=own if several else STATUS_COLOURS["done"],
             alpha=0.35 if several else 0.6,
             label=None if several else "trial",
         )
+        steps = _steps(table) if many else table
         axes.step(
-            table["time"],
-            table["best"],
+            steps["time"],
+            steps["best"],
             where="post",
             color=own,
             label=f"{label}: best so far" if several else "best so far",
@@ -110,9 +119,22 @@ def plot_best_so_far(
     first = next(iter(runs.values()))
     axes.set_xlabel("wall time (s)")
     axes.set_ylabel(_metric_label(first))
-    axes.set_title("Best so far against wall time")
+    title = "Best so far against wall time"
+    if sampled:
+        title += f"\n(points: {sampled}" + (", in each run)" if several else ")")
+    axes.set_title(title)
     axes.legend(loc="best")
     return figure
+
+
+def _steps(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows where the best so far changed, and the last one: the same step line."""
+    import numpy as np
+
+    best = table["best"].to_numpy()
+    keep = np.ones(len(best), dtype=bool)
+    keep[1:-1] = best[1:-1] != best[:-2]
+    return table[keep]
 
 
 # Colours of the runs drawn together in one figure.
@@ -168,7 +190,7 @@ def plot_parameters(result: TuneResult) -> Figure:
     """The metric against each parameter that varies, one panel each (finished trials; the
     best one marked with a star)."""
     trials = result.trials
-    done = trials[trials["status"] == "done"]
+    done, sampled = _sampling.best_and_sampled(trials[trials["status"] == "done"], result.mode)
     columns = _config_columns(trials)
     cols = min(3, max(1, len(columns)))
     rows = max(1, math.ceil(len(columns) / cols))
@@ -186,7 +208,7 @@ def plot_parameters(result: TuneResult) -> Figure:
             if _wide(x):
                 axes.set_xscale("log")
         else:
-            labels = list(dict.fromkeys(str(v) for v in trials[column]))
+            labels = _choices(trials[column])
             position = {label: i for i, label in enumerate(labels)}
             x = values.astype(str).map(position).astype(float)
             axes.set_xticks(range(len(labels)), labels, rotation=30 if len(labels) > 4 else 0)
@@ -197,15 +219,24 @@ def plot_parameters(result: TuneResult) -> Figure:
                          zorder=3, label="best")  # fmt: skip
         axes.set_xlabel(name)
         axes.set_ylabel(result.metric)
-    figure.suptitle(f"{_metric_label(result)} against each parameter")
+    figure.suptitle(
+        f"{_metric_label(result)} against each parameter" + (f" ({sampled})" if sampled else "")
+    )
     return figure
+
+
+def _choices(column: pd.Series[Any]) -> list[str]:
+    """A choice's values as text, in the order the trials first took them."""
+    import pandas as pd
+
+    return [str(v) for v in pd.unique(column.astype(str))]
 
 
 def plot_parallel_coordinates(result: TuneResult) -> Figure:
     """One line per finished trial across every parameter that varies (each scaled to its
     range; choices evenly spaced) and the metric, coloured by the metric."""
     trials = result.trials
-    done = trials[trials["status"] == "done"]
+    done, sampled = _sampling.best_and_sampled(trials[trials["status"] == "done"], result.mode)
     columns = _config_columns(trials)
     figure = _figure(max(6.0, 1.6 * (len(columns) + 1)), 4.2)
     axes = figure.add_subplot()
@@ -225,7 +256,7 @@ def plot_parallel_coordinates(result: TuneResult) -> Figure:
             scaled.append((x - low) / (high - low) if high > low else np.full(len(x), 0.5))
             ticks.append(f"{values.astype(float).min():.3g}..{values.astype(float).max():.3g}")
         else:
-            labels = list(dict.fromkeys(str(v) for v in trials[column]))
+            labels = _choices(trials[column])
             step = 1.0 / max(1, len(labels) - 1)
             scaled.append(values.astype(str).map({k: i * step for i, k in enumerate(labels)})
                           .to_numpy(dtype=float))  # fmt: skip
@@ -238,8 +269,16 @@ def plot_parallel_coordinates(result: TuneResult) -> Figure:
     norm = Normalize(vmin=float(value.min()), vmax=float(value.max()))
     cmap = colormaps["viridis" if result.mode == "min" else "viridis_r"]
     positions = np.arange(lines.shape[0])
-    for index in np.argsort(-value if result.mode == "min" else value):  # best drawn last
-        axes.plot(positions, lines[:, index], color=cmap(norm(value[index])), alpha=0.7, lw=1)
+    order = np.argsort(-value if result.mode == "min" else value)  # best drawn last
+    from matplotlib.collections import LineCollection
+
+    # One collection, not one artist per trial: the same lines (and ends) in one go.
+    across = np.broadcast_to(positions, (len(value), len(positions)))
+    paths = np.stack([across, lines.T], axis=-1)[order]  # trial, column, (x, y)
+    colours = cmap(norm(value[order]))
+    axes.add_collection(LineCollection(list(paths), colors=colours, alpha=0.7, lw=1,
+                                       capstyle="projecting", joinstyle="round"))  # fmt: skip
+    axes.autoscale_view()
     names = [c.removeprefix("config.") for c in columns] + [result.metric]
     axes.set_xticks(positions, [f"{n}\n{t}" for n, t in zip(names, ticks, strict=True)],
                     fontsize=8)  # fmt: skip
@@ -248,7 +287,7 @@ def plot_parallel_coordinates(result: TuneResult) -> Figure:
     from matplotlib.cm import ScalarMappable
 
     figure.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=axes, label=result.metric)
-    axes.set_title("Parallel coordinates")
+    axes.set_title("Parallel coordinates" + (f" ({sampled})" if sampled else ""))
     return figure
 
 
@@ -276,14 +315,31 @@ def plot_learning_curves(result: TuneResult, metric: str | None = None) -> Figur
         names = ", ".join(c.removeprefix("metric.") for c in columns)
         raise ValueError(f"metric: {metric!r} was never reported (reported: {names})")
     column = wanted if wanted in columns else columns[0]
-    for _, curve in curves.groupby("trial_id", sort=False):
+    drawn, sampled = _some_curves(result, curves)
+    for _, curve in drawn.groupby("trial_id", sort=False):
         colour = STATUS_COLOURS.get(str(curve["status"].iloc[0]), "#457b9d")
         axes.plot(curve["step"], curve[column], color=colour, alpha=0.6, lw=1, marker=".")
-    _status_legend(axes, set(curves["status"]))
+    _status_legend(axes, set(drawn["status"]))
     axes.set_xlabel("step")
     axes.set_ylabel(column.removeprefix("metric."))
-    axes.set_title("Learning curves")
+    axes.set_title("Learning curves" + (f" ({sampled} trials)" if sampled else ""))
     return figure
+
+
+def _some_curves(result: TuneResult, curves: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The curves of every trial, or past a few hundred, of the best trials (by their final
+    value) and a sample of the others; and the note that says which."""
+    import pandas as pd
+
+    ids = pd.DataFrame({"trial_id": curves["trial_id"].unique()})
+    if len(ids) <= _sampling.CURVES_BEST + _sampling.CURVES_SAMPLED:
+        return curves, ""
+    values = result.trials.set_index("trial_id")["value"]
+    ids["value"] = ids["trial_id"].map(values).astype(float)
+    kept, sampled = _sampling.best_and_sampled(
+        ids, result.mode, best=_sampling.CURVES_BEST, sampled=_sampling.CURVES_SAMPLED
+    )
+    return curves[curves["trial_id"].isin(kept["trial_id"])], sampled
 
 
 def _status_legend(axes: Axes, statuses: set[str], *, outside: bool = False) -> None:
@@ -298,36 +354,47 @@ def _status_legend(axes: Axes, statuses: set[str], *, outside: bool = False) -> 
 
 def plot_timeline(result: TuneResult) -> Figure:
     """A trace view: one row per worker, one bar per trial (its latest attempt) coloured by
-    how it ended; below it, how many workers were busy over time."""
+    how it ended; below it, how many workers were busy over time. With more bars than the
+    figure has room for (see `paratune._timeline.summarises`), each worker's row shows its
+    busy share per time bin instead, in the colours of the statuses, and the panel below
+    the busy workers averaged per bin."""
     bars = analysis.timeline(result)
     rows = max(result.workers, int(bars["worker"].max()) + 1 if len(bars) else 0)
-    figure = _figure(8.0, 2.0 + 0.28 * rows + 1.4)
-    grid = figure.add_gridspec(2, 1, height_ratios=[max(2.0, 0.28 * rows), 1.4])
+    banded = _timeline.summarises(bars)
+    # Bands need no room per bar: their rows stay within a page, however many workers.
+    height = min(0.28 * rows, 6.0) if banded else 0.28 * rows
+    figure = _figure(8.0, 2.0 + height + 1.4)
+    grid = figure.add_gridspec(2, 1, height_ratios=[max(2.0, height), 1.4])
     axes = figure.add_subplot(grid[0])
     below = figure.add_subplot(grid[1], sharex=axes)
     if bars.empty:
         _note(axes, "no trial ran on a worker")
         return figure
-    for status, group in bars.groupby("status", observed=True):
-        spans = list(zip(group["start"], group["end"] - group["start"], strict=True))
-        for worker, span in zip(group["worker"], spans, strict=True):
-            axes.broken_barh([span], (worker - 0.4, 0.8), color=STATUS_COLOURS[str(status)],
-                             edgecolor="white", linewidth=0.5)  # fmt: skip
+    end = max(result.wall_time, float(bars["end"].max()))
+    if banded:
+        _timeline.draw_bands(axes, below, bars, rows, end, STATUS_COLOURS)
+    else:
+        _timeline.draw_bars(axes, bars, STATUS_COLOURS)
+        busy = analysis.utilisation(result)
+        below.step(busy["time"], busy["busy"], where="post", color="#264653")
+        below.fill_between(busy["time"], busy["busy"], step="post", alpha=0.3, color="#264653")
     axes.set_ylim(rows - 0.5, -0.5)
-    axes.set_yticks(range(rows), [f"worker {w}" for w in range(rows)] if rows <= 32 else None)
-    axes.set_xlim(0, max(result.wall_time, float(bars["end"].max())))
+    if banded and rows > 32:  # a tick per worker would run together
+        axes.yaxis.set_major_locator(_timeline.worker_ticks())
+        axes.set_ylabel("worker")
+    else:
+        axes.set_yticks(range(rows), [f"worker {w}" for w in range(rows)] if rows <= 32 else None)
+    axes.set_xlim(0, end)
     _status_legend(axes, set(bars["status"]), outside=True)
     summary = analysis.efficiency_summary(result)
+    bands = f"\nbusy share per worker in {_timeline.BINS} time bins ({len(bars):,} trials)"
     axes.set_title(
         f"Worker timeline: {summary.concurrency:.2f} of {result.workers} workers busy on "
-        f"average (utilisation {summary.utilisation:.0%})"
+        f"average (utilisation {summary.utilisation:.0%})" + (bands if banded else "")
     )
-    busy = analysis.utilisation(result)
-    below.step(busy["time"], busy["busy"], where="post", color="#264653")
-    below.fill_between(busy["time"], busy["busy"], step="post", alpha=0.3, color="#264653")
     below.axhline(result.workers, **_IDEAL)
     below.set_ylim(0, result.workers * 1.1 + 0.1)
-    below.set_ylabel("busy workers")
+    below.set_ylabel("busy workers" + (" (mean per bin)" if banded else ""))
     below.set_xlabel("wall time (s)")
     return figure
 

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import analysis, plots
+from . import _what_if, analysis, plots
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -109,12 +109,12 @@ def report_html(
 ) -> str:
     """The report page as a string (see `write_report`)."""
     summary = analysis.efficiency_summary(result)
-    scaling = analysis.what_if(result, what_if_workers)
+    scaling = _what_if.what_if(result, what_if_workers)  # analysis.what_if's table, sooner
     scaling_figure = plots.plot_scaling(scaling, title="What-if replay", label="predicted")
     sections = [
         *_headline(result, summary),
         "<h2>Best configurations</h2>",
-        _table(best_configs(result)),
+        *_best_table(result),
         _figures([("Best so far against wall time", plots.plot_best_so_far)], result),
         *_efficiency(result, summary),
         "<h2>Resources</h2>",
@@ -143,6 +143,13 @@ def report_html(
         + "\n".join(sections)
         + "\n</body></html>\n"
     )
+
+
+def _best_table(result: TuneResult) -> list[str]:
+    """The best finished trials (a few rows, however many trials), and of how many."""
+    table = best_configs(result)
+    done = int((result.trials["status"] == "done").sum())
+    return [f"<p>The {len(table)} best of {done:,} finished trials.</p>", _table(table)]
 
 
 def _headline(result: TuneResult, summary: analysis.EfficiencySummary) -> list[str]:
