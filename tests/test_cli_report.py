@@ -101,6 +101,26 @@ def test_report_with_figures(folder: Path) -> None:
     assert '"objective": "my_objective:loss"' in html  # the spec, from the store
 
 
+def test_report_of_a_large_run_summarises_its_figures(folder: Path) -> None:
+    spec = (folder / "spec.yaml").read_text()
+    spec = spec.replace("executor: threads", "executor: simulated").replace(
+        "workers: 2", "workers: 64"
+    )
+    (folder / "big.yaml").write_text(spec.replace("max_trials: 12", "max_trials: 6000"))
+    ran = run_cli("run", "big.yaml", "-q", cwd=folder)
+    assert ran.returncode == 0, ran.stderr
+    done = run_cli("report", "big", "--figures", "svg", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    assert (folder / "big.html").stat().st_size < 5_000_000
+    # matplotlib writes each text of an SVG beside its glyphs, as a comment.
+    titles = {name: (folder / f"big-{name}.svg").read_text() for name in
+              ("best_so_far", "parameters", "parallel_coordinates", "timeline")}  # fmt: skip
+    assert "2,000 sampled of 6,000 trials" in titles["best_so_far"]
+    assert "best 500 + 2,000 sampled of 6,000" in titles["parameters"]
+    assert "best 500 + 2,000 sampled of 6,000" in titles["parallel_coordinates"]
+    assert "busy share per worker in 400 time bins (6,000 trials)" in titles["timeline"]
+
+
 @pytest.mark.parametrize("file_format", ["csv", "json", "parquet"])
 def test_export_round_trip(folder: Path, file_format: str) -> None:
     assert run_cli("run", "spec.yaml", "-q", cwd=folder).returncode == 0

@@ -12,10 +12,13 @@ import pandas as pd
 import pytest
 
 import paratune as pt
+from paratune import _what_if, analysis
 from paratune._browser import check_page, find_chromium
 from paratune.export import export_frame, export_trials
 from paratune.report import best_configs, report_html, write_report
 from paratune.trial import Report
+
+from ._big_run import big_run
 
 
 def objective(config: dict[str, Any], ctx: pt.Context) -> dict[str, float]:
@@ -70,6 +73,42 @@ def test_best_configs_best_first(result: pt.TuneResult) -> None:
     assert list(table.columns) == ["trial_id", "loss", "x", "kind", "epochs", "duration"]
     assert table["loss"].is_monotonic_increasing and len(table) == 3
     assert table["loss"].iloc[0] == result.best_value
+
+
+def test_the_page_says_of_how_many_trials_it_shows_the_best(result: pt.TuneResult) -> None:
+    done = sum(t.status is pt.Status.DONE for t in result.trial_list)
+    assert f"<p>The 10 best of {done} finished trials.</p>" in report_html(result)
+
+
+def test_the_report_of_a_large_run_stays_small() -> None:
+    big = big_run(30_000)
+    page = report_html(big)
+    assert len(page.encode()) < 5_000_000
+    assert len(re.findall(r'<img src="data:image/png;base64,', page)) == 5
+    done = sum(t.status is pt.Status.DONE for t in big.trial_list)
+    assert f"The 10 best of {done:,} finished trials." in page
+    assert page.count("<tr>") < 40  # the best rows and the small tables, not a row a trial
+
+
+@pytest.mark.parametrize("workers", [1, 3, 8])
+def test_the_what_if_replay_matches_the_tuning_loop(workers: int) -> None:
+    seconds = [0.25, 1.0, 1.0, 2.5, 0.1, 3.0, 0.25, 1.0, 0.7, 0.7, 2.0, 0.3] * 4
+
+    def objective(config: dict[str, Any], ctx: pt.Context) -> float:
+        ctx.elapse(seconds[config["job"]])  # equal durations too: ties between free workers
+        return 0.0
+
+    space = {"job": pt.Int(0, len(seconds) - 1)}
+    run = pt.tune(objective, space, searcher="grid", executor="simulated", workers=workers,
+                  store=None)  # fmt: skip
+    assert len(run.trial_list) == len(seconds)
+    counts = [1, 2, 3, 5, 16, 100]
+    expected = analysis.what_if(run, counts)
+    assert _what_if.what_if(run, counts).equals(expected)
+    assert _what_if.what_if(run).equals(analysis.what_if(run))  # the default counts
+    with pytest.raises(ValueError, match="integer >= 1"):
+        _what_if.what_if(run, [0])
+    assert _what_if.replay_time([], 4) == 0.0
 
 
 def test_the_report_in_a_real_browser(result: pt.TuneResult, tmp_path: Path) -> None:
