@@ -12,7 +12,7 @@ import pytest
 from matplotlib.collections import LineCollection, PathCollection
 
 import paratune as pt
-from paratune import _sampling, _timeline, analysis, plots
+from paratune import _columns, _sampling, _timeline, analysis, plots
 
 from ._big_run import big_run, with_reports
 
@@ -172,3 +172,23 @@ def test_sample_positions_and_the_note() -> None:
     assert drawn.tolist() == _sampling.sample_positions(1_000, 10).tolist()
     assert _sampling.sampled_note(5, 5) == ""
     assert _sampling.sampled_note(2_000, 12_345, "trials") == "2,000 sampled of 12,345 trials"
+
+
+def test_the_columns_the_parameter_figures_read() -> None:
+    trials = pd.DataFrame(
+        {
+            "config.x": [0.5, 0.25, 0.5],
+            "config.epochs": [3, 3, 3],
+            "config.mixed": pd.Series([1, 1.0, 1], dtype=object),  # equal, but read apart
+            "config.layers": [[1, 2], [1, 2], [3]],  # unhashable: compared as text
+            "config.kind": ["b", "a", "b"],
+            "value": [1.0, 2.0, 3.0],
+        }
+    )
+    assert _columns.config_columns(trials) == ["config.x", "config.mixed", "config.layers",
+                                               "config.kind"]  # fmt: skip
+    assert _columns.choices(trials["config.kind"]) == ["b", "a"]  # as first tried
+    assert _columns.choices(trials["config.mixed"]) == ["1", "1.0"]
+    assert _columns.choices(trials["config.layers"]) == ["[1, 2]", "[3]"]
+    assert _columns.numeric(trials["config.x"]) and not _columns.numeric(trials["config.kind"])
+    assert _columns.wide(pd.Series([1e-4, 1.0])) and not _columns.wide(pd.Series([1.0, 50.0]))

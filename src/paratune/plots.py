@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import _sampling, _timeline, analysis
+from . import _columns, _sampling, _timeline, analysis
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -164,34 +164,12 @@ def _labelled(
     return runs
 
 
-def _config_columns(trials: pd.DataFrame) -> list[str]:
-    """The parameters that vary (constants would only draw a vertical line)."""
-    return [
-        c
-        for c in trials.columns
-        if c.startswith("config.") and trials[c].astype(str).nunique(dropna=False) > 1
-    ]
-
-
-def _numeric(column: pd.Series[Any]) -> bool:
-    values = column.dropna()
-    return len(values) > 0 and all(
-        isinstance(v, int | float) and not isinstance(v, bool) for v in values
-    )
-
-
-def _wide(values: pd.Series[Any]) -> bool:
-    """Positive values spanning more than two decades read better on a log scale."""
-    low, high = float(values.min()), float(values.max())
-    return low > 0 and high / low > 100
-
-
 def plot_parameters(result: TuneResult) -> Figure:
     """The metric against each parameter that varies, one panel each (finished trials; the
     best one marked with a star)."""
     trials = result.trials
     done, sampled = _sampling.best_and_sampled(trials[trials["status"] == "done"], result.mode)
-    columns = _config_columns(trials)
+    columns = _columns.config_columns(trials)
     cols = min(3, max(1, len(columns)))
     rows = max(1, math.ceil(len(columns) / cols))
     figure = _figure(4.0 * cols, 3.2 * rows)
@@ -203,12 +181,12 @@ def plot_parameters(result: TuneResult) -> Figure:
         axes = figure.add_subplot(rows, cols, index + 1)
         name = column.removeprefix("config.")
         values = done[column]
-        if _numeric(values):
+        if _columns.numeric(values):
             x = values.astype(float)
-            if _wide(x):
+            if _columns.wide(x):
                 axes.set_xscale("log")
         else:
-            labels = _choices(trials[column])
+            labels = _columns.choices(trials[column])
             position = {label: i for i, label in enumerate(labels)}
             x = values.astype(str).map(position).astype(float)
             axes.set_xticks(range(len(labels)), labels, rotation=30 if len(labels) > 4 else 0)
@@ -225,19 +203,12 @@ def plot_parameters(result: TuneResult) -> Figure:
     return figure
 
 
-def _choices(column: pd.Series[Any]) -> list[str]:
-    """A choice's values as text, in the order the trials first took them."""
-    import pandas as pd
-
-    return [str(v) for v in pd.unique(column.astype(str))]
-
-
 def plot_parallel_coordinates(result: TuneResult) -> Figure:
     """One line per finished trial across every parameter that varies (each scaled to its
     range; choices evenly spaced) and the metric, coloured by the metric."""
     trials = result.trials
     done, sampled = _sampling.best_and_sampled(trials[trials["status"] == "done"], result.mode)
-    columns = _config_columns(trials)
+    columns = _columns.config_columns(trials)
     figure = _figure(max(6.0, 1.6 * (len(columns) + 1)), 4.2)
     axes = figure.add_subplot()
     if done.empty or not columns:
@@ -248,15 +219,15 @@ def plot_parallel_coordinates(result: TuneResult) -> Figure:
     scaled, ticks = [], []
     for column in [*columns, "value"]:
         values = done[column]
-        if column == "value" or _numeric(values):
+        if column == "value" or _columns.numeric(values):
             x = values.astype(float).to_numpy()
             low, high = float(np.nanmin(x)), float(np.nanmax(x))
-            if column != "value" and _wide(values.astype(float)):
+            if column != "value" and _columns.wide(values.astype(float)):
                 x, low, high = np.log10(x), math.log10(low), math.log10(high)
             scaled.append((x - low) / (high - low) if high > low else np.full(len(x), 0.5))
             ticks.append(f"{values.astype(float).min():.3g}..{values.astype(float).max():.3g}")
         else:
-            labels = _choices(trials[column])
+            labels = _columns.choices(trials[column])
             step = 1.0 / max(1, len(labels) - 1)
             scaled.append(values.astype(str).map({k: i * step for i, k in enumerate(labels)})
                           .to_numpy(dtype=float))  # fmt: skip
@@ -386,11 +357,10 @@ def plot_timeline(result: TuneResult) -> Figure:
         axes.set_yticks(range(rows), [f"worker {w}" for w in range(rows)] if rows <= 32 else None)
     axes.set_xlim(0, end)
     _status_legend(axes, set(bars["status"]), outside=True)
-    summary = analysis.efficiency_summary(result)
     bands = f"\nbusy share per worker in {_timeline.BINS} time bins ({len(bars):,} trials)"
     axes.set_title(
-        f"Worker timeline: {summary.concurrency:.2f} of {result.workers} workers busy on "
-        f"average (utilisation {summary.utilisation:.0%})" + (bands if banded else "")
+        f"Worker timeline: {result.concurrency:.2f} of {result.workers} workers busy on "
+        f"average (utilisation {result.utilisation:.0%})" + (bands if banded else "")
     )
     below.axhline(result.workers, **_IDEAL)
     below.set_ylim(0, result.workers * 1.1 + 0.1)
