@@ -121,15 +121,16 @@ def test_columns_of_the_same_value_everywhere_are_filled_not_read(tmp_path: Path
     store = SQLiteStore(tmp_path / "s.db")
     store.open(EXPERIMENT, resume=False, overwrite=False)
     same = Trial(0, {"x": 1, "k": "a"}, 5, Status.DONE, 1.0, {}, host="h", pid=9, worker=0)
-    store.save([same._replace(trial_id=i, started=i / 3) for i in range(5)])
-    plans, count = _columns._plans(
-        store._db, dict(zip(Trial._fields, store._columns.split(", "), strict=True)),
-        "experiment = ?", ["varied"],
-    )  # fmt: skip
+    store.save([same._replace(trial_id=i, started=i / 3) for i in range(3, 8)])
+    sql = dict(zip(Trial._fields, store._columns.split(", "), strict=True))
+    plans, count = _columns._plans(store._db, sql, "experiment = ?", ["varied"])
     columns = store.trial_columns()
     store.close()
-    assert count == 5 and plans["config"] == ("same", '{"x":1,"k":"a"}')
+    assert count == 5 and plans["trial_id"] == ("range", 3) and plans["host"] == ("same", "h")
+    assert plans["metrics"] == ("same", "{}") and plans["pid"] == ("same", 9)
     assert plans["started"] == ("dense", False) and plans["error"] == ("same", None)
+    assert plans["config"] == ("dense", False)  # configs vary in any run: read, not planned
+    assert columns.trial_id.tolist() == [3, 4, 5, 6, 7] and columns.metrics.values == {}
     assert columns.config.values == {"x": [1] * 5, "k": ["a"] * 5}
     assert columns.host == ["h"] * 5 and columns.pid.tolist() == [9] * 5
     assert np.isnan(columns.value).sum() == 0 and columns.status.tolist() == [1] * 5

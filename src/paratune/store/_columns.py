@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import operator
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -210,21 +211,31 @@ class _JsonReader:
         self.shape_parts: list[NDArray[np.int32]] = []
         self.count = 0
 
-    def add(self, texts: Sequence[str]) -> None:
+    def add(self, texts: Sequence[str] | NDArray[np.object_]) -> None:
         """Decode the next chunk of texts, in one ``json.loads``."""
-        self.add_objects(json.loads("[" + ",".join(texts) + "]"))
+        self.add_objects(json.loads("[" + ",".join(texts) + "]"))  # one call: C speed
 
     def add_objects(self, objects: list[dict[str, Any]]) -> None:
         """Split the next chunk of objects by key."""
         known = len(self.shapes)
-        shapes = self.shapes
-        ids = [shapes.setdefault(tuple(o), len(shapes)) for o in objects]
-        self.shape_parts.append(np.array(ids, dtype=np.int32))
-        for keys in itertools.islice(shapes, known, None):  # the shapes new in this chunk
+        chunk_shapes = list(dict.fromkeys(map(tuple, objects)))
+        for keys in chunk_shapes:
+            self.shapes.setdefault(keys, len(self.shapes))
+        if len(chunk_shapes) == 1:  # as usual: every object has the same keys, in order
+            ids = np.full(len(objects), self.shapes[chunk_shapes[0]], dtype=np.int32)
+        else:
+            shapes = self.shapes
+            ids = np.array([shapes[tuple(o)] for o in objects], dtype=np.int32)
+        self.shape_parts.append(ids)
+        for keys in itertools.islice(self.shapes, known, None):  # the shapes new here
             for key in keys:
                 self.values.setdefault(key, [None] * self.count)
+        everywhere = set(chunk_shapes[0]).intersection(*chunk_shapes) if objects else set()
         for key, column in self.values.items():
-            column.extend([o.get(key) for o in objects])
+            if key in everywhere:
+                column.extend(map(operator.itemgetter(key), objects))
+            else:
+                column.extend([o.get(key) for o in objects])
         self.count += len(objects)
 
     def done(self) -> JsonColumns:
@@ -261,28 +272,47 @@ def read_trial_columns(
         db.execute("BEGIN")  # one snapshot for every query below
     try:
         plans, count = _plans(db, sql, where, params)
-        found = _read_dense(db, sql, plans, where, params, count)
-        ids = found["trial_id"]
+        found = _read_dense(db, sql, plans, where, params)
+        if plans["trial_id"][0] == "range":
+            first = plans["trial_id"][1]
+            found["trial_id"] = np.arange(first, first + count, dtype=np.int64)
+        for field_name, plan in plans.items():
+            if plan[0] == "same":  # trial_id too, when there is no trial
+                found[field_name] = _filled(_KINDS[field_name], plan[1], count)
         for field_name, plan in plans.items():
             if plan[0] == "sparse":
+                ids = found["trial_id"]
                 found[field_name] = _read_sparse(db, sql[field_name], where, params, ids)
-            elif plan[0] == "same":
-                found[field_name] = _filled(_KINDS[field_name], plan[1], count)
     finally:
         if own:
             db.execute("COMMIT")
     return TrialColumns(**found)
 
 
+# What the plan reads of each field: "n" its count (a field often never set), "lh" its
+# least and greatest values (a field often the same everywhere), both, or nothing (a field
+# that varies in any run: times, values, configs, seeds), since each aggregate costs about
+# a third of reading the column.
+_AGGREGATES = {
+    "trial_id": "lh", "status": "lh", "metrics": "lh", "attempts": "lh", "moved": "lh",
+    "budget": "n", "cpu_time": "n", "error": "n", "traceback": "n", "host": "nlh",
+    "worker": "nlh", "pid": "nlh", "checkpoint_step": "nlh", "peak_memory": "nlh",
+}  # fmt: skip
+
+
 def _plans(
     db: sqlite3.Connection, sql: dict[str, str], where: str, params: list[Any]
 ) -> tuple[dict[str, tuple[str, Any]], int]:
     """How to read each field, from one aggregate query: ``("same", value)`` for a field
-    with one value in every trial (or none), ``("dense", has_null)`` for one read in the
-    main SELECT, ``("sparse", None)`` for text read only where set."""
+    with one value in every trial (or none), ``("range", first)`` for ids that run
+    without a gap, ``("dense", has_null)`` for one read in the main SELECT,
+    ``("sparse", None)`` for text read only where set."""
     aggregates = ["count(*)"]
-    for expr in sql.values():
-        aggregates += [f"count({expr})", f"min({expr})", f"max({expr})"]
+    for name, expr in sql.items():
+        wanted = _AGGREGATES.get(name, "")
+        aggregates += [f"count({expr})" if "n" in wanted else "count(*)",
+                       f"min({expr})" if "l" in wanted else "NULL",
+                       f"max({expr})" if "h" in wanted else "NULL"]  # fmt: skip
     row = db.execute(f"SELECT {', '.join(aggregates)} FROM trials WHERE {where}", params)
     stats = row.fetchone()
     count = int(stats[0])
@@ -292,13 +322,14 @@ def _plans(
         kind = _KINDS[name]
         if given == 0:
             plans[name] = ("same", None)
+        elif name == "trial_id":  # ids are unique: as many as from least to greatest, no gap
+            plans[name] = ("range", low) if high - low + 1 == count else ("dense", False)
         elif kind == "text":
             plans[name] = ("same", low) if given == count and low == high else ("sparse", None)
-        elif given == count and low == high and _same_value(kind, low):
+        elif low is not None and low == high and given == count and _same_value(kind, low):
             plans[name] = ("same", low)
         else:
             plans[name] = ("dense", given < count)
-    plans["trial_id"] = ("dense", False)  # the positions everything else is placed by
     return plans, count
 
 
@@ -339,9 +370,9 @@ def _read_dense(
     plans: dict[str, tuple[str, Any]],
     where: str,
     params: list[Any],
-    count: int,
 ) -> dict[str, Any]:
-    """The fields planned ``dense``, from one SELECT in id order, chunk by chunk."""
+    """The fields planned ``dense``, from one SELECT in id order, chunk by chunk: each
+    chunk's rows become one object array, whose columns are cast at once."""
     dense = [name for name, plan in plans.items() if plan[0] == "dense"]
     selected, flagged = [], []
     for name in dense:
@@ -353,22 +384,29 @@ def _read_dense(
             flagged.append(name)
         else:
             selected.append(sql[name])
-    cursor = db.execute(
-        f"SELECT {', '.join(selected)} FROM trials WHERE {where} ORDER BY trial_id", params
-    )
     parts: dict[str, list[Any]] = {name: [] for name in dense}
     readers = {name: _JsonReader() for name in dense if _KINDS[name] == "json"}
-    while rows := cursor.fetchmany(CHUNK):
-        columns = iter(list(zip(*rows, strict=True)))
+    cursor = db.execute(
+        f"SELECT {', '.join(selected) or 'NULL'} FROM trials WHERE {where} ORDER BY trial_id",
+        params,
+    )
+    while dense and (rows := cursor.fetchmany(CHUNK)):
+        chunk = np.array(rows, dtype=object).reshape(len(rows), -1)
+        at = 0
         for name in dense:
-            values = next(columns)
-            flags = next(columns) if name in flagged else ()
+            values = chunk[:, at]
             if name in readers:
                 readers[name].add(values)
-            elif _KINDS[name] == "status":
-                parts[name].append(np.array(values, dtype=np.int8))
+            elif name in flagged:
+                at += 1
+                missing = chunk[:, at].astype(np.bool_)
+                parts[name].append(Ints(values.astype(np.int64), missing))
+            elif _KINDS[name] == "int":  # no NULL in this column
+                ints = values.astype(np.int64)
+                parts[name].append(Ints(ints, np.zeros(len(ints), dtype=np.bool_)))
             else:
-                parts[name].append(_converted(_KINDS[name], values, flags))
+                parts[name].append(values.astype(_DTYPES[_KINDS[name]]))
+            at += 1
     found: dict[str, Any] = {name: reader.done() for name, reader in readers.items()}
     for name in dense:
         if name not in readers:
@@ -376,6 +414,11 @@ def _read_dense(
     if "status" in dense and (found["status"] < 0).any():
         raise ValueError("a trial has a status this paratune does not know")
     return found
+
+
+_DTYPES: dict[str, type[np.generic]] = {
+    "count": np.int64, "status": np.int8, "real": np.float64, "int": np.int64,
+}  # fmt: skip
 
 
 def _joined(kind: str, parts: list[Any]) -> Any:
