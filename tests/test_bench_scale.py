@@ -1,0 +1,47 @@
+"""B15 measures what it says, at a small size: it makes the store once, reuses one of the
+same size, reads it each way in a fresh process, and judges each reading by its goal."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def b15() -> Iterator[ModuleType]:
+    """The benchmark's module, imported as its folder's scripts import each other."""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        yield importlib.import_module("b15_scale")
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+def test_the_readings_are_measured_and_judged(b15: ModuleType, tmp_path: Path) -> None:
+    store = str(tmp_path / "b15.db")
+    made, readings = b15.measure(store, 300)
+    assert made is not None and made["per_s"] > 0 and b15.stored_trials(store) == 300
+    assert set(readings) == set(b15.READINGS)
+    assert all(r["seconds"] > 0 and r["peak_mb"] > 10 for r in readings.values())
+    assert (tmp_path / "big.csv").read_text().count("\n") == 301  # a header and 300 rows
+    table = b15.reading_table(300, readings)
+    judged = {row.contender: row.passed for row in table.rows if row.passed is not None}
+    assert len(judged) == len(b15.GOALS) and all(judged.values())
+    again, _ = b15.measure(store, 300)
+    assert again is None  # a store of that size is reused
+
+
+def test_a_reading_over_its_goal_fails(b15: ModuleType) -> None:
+    slow = {key: {"seconds": 0.5, "peak_mb": 100.0} for key in b15.READINGS}
+    slow["load"] = {"seconds": 1.0, "peak_mb": 700.0}  # fast enough, too big
+    rows = {row.contender: row for row in b15.reading_table(10, slow).rows}
+    assert rows["pt.load(store, name)"].passed is False
+    assert rows["paratune status NAME"].passed is True
+    assert rows["paratune status NAME"].goal == "< 1 s"
