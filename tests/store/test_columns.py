@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import paratune as pt
-from paratune.store import SQLiteStore, _columns
+from paratune.store import MemoryStore, SQLiteStore, _columns
 from paratune.store._columns import STATUS_CODES, STATUSES, TrialColumns, trial_from_row
 from paratune.trial import Status, Trial
 
@@ -179,4 +179,15 @@ def test_save_takes_the_write_lock_before_it_reads(tmp_path: Path) -> None:
     store.save([Trial(0, {"x": 1}, 5, Status.DONE, 1.0)])
     assert refused == ["database is locked"]
     assert [t.trial_id for t in store.trials()] == [0]
+    store.close()
+
+
+def test_memory_reads_the_same_columns_as_a_file(tmp_path: Path) -> None:
+    memory = MemoryStore()
+    memory.open(EXPERIMENT, resume=False, overwrite=False)
+    memory.save(varied_trials())
+    store = reader(varied_store(tmp_path / "s.db"))
+    for bounds in ({}, {"after": 2}, {"after": 2, "before": 8}, {"before": 0}):
+        from_file = store.trial_columns(**bounds).trials()
+        assert repr(memory.trial_columns(**bounds).trials()) == repr(from_file)
     store.close()

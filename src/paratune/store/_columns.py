@@ -147,11 +147,11 @@ class TrialColumns:
     @classmethod
     def from_trials(cls, trials: Sequence[Trial]) -> TrialColumns:
         """The columns of ``trials`` (in the order given)."""
-        found: dict[str, Any] = {}
-        for name, values in zip(Trial._fields, zip(*trials, strict=True), strict=True):
-            found[name] = _converted(_KINDS[name], values, [])
-        if not trials:
-            found = {name: _converted(_KINDS[name], (), []) for name in Trial._fields}
+        by_field = zip(*trials, strict=True) if trials else [()] * len(Trial._fields)
+        found: dict[str, Any] = {
+            name: _converted(_KINDS[name], values, [])
+            for name, values in zip(Trial._fields, by_field, strict=True)
+        }
         for name in ("config", "metrics"):
             reader = _JsonReader()
             reader.add_objects([dict(getattr(t, name)) for t in trials])

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from ..errors import StoreError
 from ..trial import Report, Trial
 from ._base import Experiment, RunTotals, refuse_reopening
+from ._columns import TrialColumns
 
 
 @dataclass
@@ -82,6 +83,20 @@ class MemoryStore:
         """The trials, in id order (sorting ids the tuner gives in order costs little)."""
         kept = self._require_open().trials
         return [kept[trial_id] for trial_id in sorted(kept)]
+
+    def trial_columns(
+        self, *, after: int | None = None, before: int | None = None
+    ) -> TrialColumns:
+        """The trials whose ids lie between ``after`` and ``before`` (both excluded; None: no
+        bound), in id order, as columns: what `SQLiteStore.trial_columns` reads."""
+        return TrialColumns.from_trials(
+            [
+                trial
+                for trial in self.trials()
+                if (after is None or trial.trial_id > after)
+                and (before is None or trial.trial_id < before)
+            ]
+        )
 
     def close(self) -> None:
         """Nothing to release; the experiments stay readable."""
