@@ -135,6 +135,10 @@ def test_when_the_timeline_summarises() -> None:
     assert not _timeline.summarises(bars([per] * (limit // per)))
     assert _timeline.summarises(bars([per] * (limit // per) + [1]))  # too many in all
     assert _timeline.summarises(bars([per + 1]))  # too many on one row
+    rows = _timeline.MAX_ROWS
+    assert not _timeline.summarises(bars([1] * rows), rows)
+    assert _timeline.summarises(bars([1] * (rows + 1)), rows + 1)  # a figure too tall
+    assert not _timeline.summarises(bars([]), rows + 1)  # nothing to draw: a note
 
 
 def test_busy_shares_split_each_bar_over_its_bins() -> None:
@@ -192,3 +196,11 @@ def test_the_columns_the_parameter_figures_read() -> None:
     assert _columns.choices(trials["config.layers"]) == ["[1, 2]", "[3]"]
     assert _columns.numeric(trials["config.x"]) and not _columns.numeric(trials["config.kind"])
     assert _columns.wide(pd.Series([1e-4, 1.0])) and not _columns.wide(pd.Series([1.0, 50.0]))
+
+
+def test_a_timeline_of_many_workers_draws_bands_that_fit_a_page() -> None:
+    figure = plots.plot_timeline(big_run(400, workers=200))
+    bands = figure.axes[0]
+    assert len(bands.images) == 1 and not bands.collections
+    assert figure.get_size_inches()[1] <= 2.0 + 6.0 + 1.4  # not 0.28 inch a worker
+    assert bands.get_ylabel() == "worker" and len(bands.get_yticks()) <= 12

@@ -23,14 +23,18 @@ MAX_BARS = 5_000
 MAX_BARS_PER_WORKER = 200
 """Above this many bars on one worker's row (a few pixels each), bands instead of bars."""
 
+MAX_ROWS = 128
+"""Above this many workers' rows (a figure over 35 inches tall), bands instead of bars."""
+
 BINS = 400
 """How many time bins the bands have: about one per pixel of the figure's width."""
 
 
-def summarises(bars: pd.DataFrame) -> bool:
-    """Whether a timeline of ``bars`` (as `paratune.analysis.timeline` gives them) is drawn
-    as bands: more bars in all than `MAX_BARS`, or on one worker than `MAX_BARS_PER_WORKER`."""
-    if len(bars) > MAX_BARS:
+def summarises(bars: pd.DataFrame, rows: int = 0) -> bool:
+    """Whether a timeline of ``bars`` (as `paratune.analysis.timeline` gives them) on
+    ``rows`` workers is drawn as bands: more bars in all than `MAX_BARS`, or on one worker
+    than `MAX_BARS_PER_WORKER`, or more rows than `MAX_ROWS`."""
+    if len(bars) > MAX_BARS or (len(bars) > 0 and rows > MAX_ROWS):
         return True
     return len(bars) > 0 and int(bars["worker"].value_counts().max()) > MAX_BARS_PER_WORKER
 

@@ -331,7 +331,7 @@ def plot_timeline(result: TuneResult) -> Figure:
     the busy workers averaged per bin."""
     bars = analysis.timeline(result)
     rows = max(result.workers, int(bars["worker"].max()) + 1 if len(bars) else 0)
-    banded = _timeline.summarises(bars)
+    banded = _timeline.summarises(bars, rows)
     # Bands need no room per bar: their rows stay within a page, however many workers.
     height = min(0.28 * rows, 6.0) if banded else 0.28 * rows
     figure = _figure(8.0, 2.0 + height + 1.4)
