@@ -5,6 +5,7 @@ call alike; and the parts that keep each rung's candidates cheap to find."""
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections import Counter
 from collections.abc import Callable
@@ -16,6 +17,7 @@ import pytest
 from paratune.schedulers import ASHA, Hyperband, Suggestions
 from paratune.schedulers._candidates import Candidates
 from paratune.schedulers._ladder import Ladder, rung_budgets
+from paratune.schedulers._rung_results import RungResults
 from paratune.trial import Config, Proposal, Status, Trial
 
 from ._reference_asha import ReferenceRule
@@ -269,13 +271,20 @@ def test_candidates_promote_only_inside_the_top_and_settle_until_something_chang
     assert candidates.promotable(0, set()) == 7  # 4 results: a top of 2, 5 and 7
 
 
-def test_ladder_positions_and_new_results() -> None:
-    ladder = Ladder([1, 2], 2)
-    assert [ladder.record(0, t, loss) for t, loss in ((5, 0.5), (2, 0.5), (9, 0.1))] == [True] * 3
-    assert not ladder.record(0, 5, 0.0)  # a repeat
-    assert ladder.results[0] == [(0.1, 9), (0.5, 2), (0.5, 5)]
-    assert [ladder.position(0, loss, t) for loss, t in ladder.results[0]] == [0, 1, 2]
-    assert ladder.position(0, 0.5, 3) == 2 and ladder.position(0, 1.0, 0) == 3
+def test_ladder_judges_the_top_as_ranks_in_the_sorted_results_do() -> None:
+    rng = np.random.default_rng(1)
+    for eta in (2, 2.5, 3):
+        ladder = Ladder([1, 2], eta)
+        assert not ladder.in_best_fraction(0, 0.5)  # no result: nothing goes on
+        for trial_id in rng.permutation(60).tolist():
+            assert ladder.record(0, trial_id, float(rng.integers(8)))
+            assert not ladder.record(0, trial_id, -1.0)  # a repeat
+            ordered, top = list(ladder.results[0]), int(ladder.count(0) // eta)
+            for loss, other in ordered:
+                assert ladder.in_top(0, loss, other) == (ordered.index((loss, other)) < top)
+            for loss in (-1.0, 0.0, 3.0, 3.5, 7.0, 9.0):
+                keeps = ladder.rank(0, loss) < ladder.best_fraction(0)
+                assert ladder.in_best_fraction(0, loss) == keeps
 
 
 def test_the_deal_matches_the_reference() -> None:
@@ -286,3 +295,24 @@ def test_the_deal_matches_the_reference() -> None:
         assert [hyperband.bracket_of(t) for t in range(200)] == [
             reference.bracket_of(t) for t in range(200)
         ]
+
+
+def test_rung_results_read_as_a_sorted_list_and_track_their_threshold() -> None:
+    rng = np.random.default_rng(0)
+    for eta in (2, 3, 2.5):
+        results, plain = RungResults(eta), list[tuple[float, int]]()
+        assert results == [] and results.threshold() is None and results.position((0.0, 0)) == 0
+        for trial_id in rng.permutation(300).tolist():
+            entry = (float(rng.integers(20)), trial_id)
+            results.add(entry)
+            bisect.insort(plain, entry)
+            assert results.threshold() == plain[max(1, int(len(plain) // eta)) - 1]
+            if trial_id % 7 == 0:  # reads between additions
+                assert results == plain and results[-1] == plain[-1]
+        assert results == plain and len(results) == len(plain) and list(results) == plain
+        assert results != plain[:-1] and results != tuple(plain)
+        for part in (slice(None, 10), slice(-5, None), slice(None, None, 7)):
+            assert results[part] == plain[part]
+        for probe in [(-1.0, 0), (10.0, -1), (10.0, 10**9), (99.0, 0), *plain[::13]]:
+            assert results.position(probe) == bisect.bisect_left(plain, probe)
+    assert repr(RungResults(2)) == "RungResults([])"

@@ -28,6 +28,9 @@ class Candidates:
     Args:
         ladder: the ladder whose rungs these are; its results are recorded by the caller,
             which calls `add` for each new one.
+
+    Attributes:
+        settled: per rung, True while it is known to have nothing to promote.
     """
 
     def __init__(self, ladder: Ladder) -> None:
@@ -35,29 +38,26 @@ class Candidates:
         rungs = len(ladder.budgets)
         self._heaps: list[list[Entry]] = [[] for _ in range(rungs)]
         self._parked: dict[int, list[tuple[int, Entry]]] = {}  # by trial: (rung, entry)
-        self._settled = [False] * rungs
+        self.settled = [False] * rungs
 
     def add(self, rung: int, trial_id: int, loss: float) -> None:
         """A result new at ``rung``: its trial may be promoted from there."""
         heapq.heappush(self._heaps[rung], (loss, trial_id))
-        self._settled[rung] = False
+        self.settled[rung] = False
 
     def promotable(self, rung: int, running: set[int]) -> int | None:
         """The first trial in the top ``count // eta`` of ``rung``'s results, best first,
         that is neither promoted from it nor in ``running``, or None.
 
         That is the best such trial of the whole rung, when it ranks inside the top: its
-        position among all the rung's results, promoted and running ones included, decides.
+        rank among all the rung's results, promoted and running ones included, decides.
         """
-        if self._settled[rung]:
+        if self.settled[rung]:
             return None
         best = self.best(rung, running)
-        ladder = self.ladder
-        if best is not None:
-            loss, trial_id = best
-            if ladder.position(rung, loss, trial_id) < int(ladder.count(rung) // ladder.eta):
-                return trial_id
-        self._settled[rung] = True
+        if best is not None and self.ladder.in_top(rung, *best):
+            return best[1]
+        self.settled[rung] = True
         return None
 
     def best(self, rung: int, running: set[int]) -> Entry | None:
@@ -81,4 +81,4 @@ class Candidates:
         are candidates again."""
         for rung, entry in self._parked.pop(trial_id, ()):
             heapq.heappush(self._heaps[rung], entry)
-            self._settled[rung] = False
+            self.settled[rung] = False

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import bisect
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..trial import Trial
+from ._rung_results import RungResults
 
 MAX_RUNGS = 100
 """The most rungs a ladder may have. Budgets from 1 to 10**6 at eta=2 make 21; more than
@@ -126,19 +126,21 @@ class Ladder:
     Attributes:
         budgets: the budget of each rung, lowest first.
         eta: the halving rate: the best 1/eta of a rung are promoted.
-        results: per rung, ``(loss, trial_id)`` sorted best first.
+        results: per rung, ``(loss, trial_id)`` sorted best first (a sequence: index it,
+            slice it, iterate it, compare it with a list).
         promoted: per rung, the trials promoted from it (or known to have gone above it).
     """
 
     budgets: list[float]
     eta: float
-    results: list[list[tuple[float, int]]] = field(default_factory=list)
+    results: list[RungResults] = field(default_factory=list)
     promoted: list[set[int]] = field(default_factory=list)
     _seen: list[dict[int, float]] = field(default_factory=list)
+    _rung_by_budget: dict[float, int] = field(default_factory=dict)  # what rung_of found
 
     def __post_init__(self) -> None:
         rungs = len(self.budgets)
-        self.results = [[] for _ in range(rungs)]
+        self.results = [RungResults(self.eta) for _ in range(rungs)]
         self.promoted = [set() for _ in range(rungs)]
         self._seen = [{} for _ in range(rungs)]
 
@@ -146,8 +148,12 @@ class Ladder:
         """The rung whose budget this is, or None."""
         if budget is None:
             return None
+        found = self._rung_by_budget.get(budget)
+        if found is not None:
+            return found
         for rung, rung_budget in enumerate(self.budgets):
             if math.isclose(budget, rung_budget, rel_tol=1e-9):
+                self._rung_by_budget[budget] = rung
                 return rung
         return None
 
@@ -159,7 +165,7 @@ class Ladder:
         if trial_id in self._seen[rung]:
             return False
         self._seen[rung][trial_id] = loss
-        bisect.insort(self.results[rung], (loss, trial_id))
+        self.results[rung].add((loss, trial_id))
         return True
 
     def count(self, rung: int) -> int:
@@ -172,12 +178,24 @@ class Ladder:
 
     def rank(self, rung: int, loss: float) -> int:
         """How many results at ``rung`` are strictly better than ``loss``."""
-        return bisect.bisect_left(self.results[rung], (loss, -1))
+        return self.results[rung].position((loss, -1))
 
-    def position(self, rung: int, loss: float, trial_id: int) -> int:
-        """How many results at ``rung`` come before ``(loss, trial_id)``: its index in
-        ``results[rung]`` when it is there."""
-        return bisect.bisect_left(self.results[rung], (loss, trial_id))
+    def in_top(self, rung: int, loss: float, trial_id: int) -> bool:
+        """Whether ``trial_id``'s result ``loss``, recorded at ``rung``, is among the rung's
+        best ``int(count // eta)`` (none while the rung has fewer than eta results): what a
+        promotion from the rung requires."""
+        results = self.results[rung]
+        threshold = results.threshold()
+        if threshold is None or int(len(results) // self.eta) < 1:
+            return False
+        return (loss, trial_id) <= threshold
+
+    def in_best_fraction(self, rung: int, loss: float) -> bool:
+        """Whether fewer of the results at ``rung`` than its `best_fraction` are strictly
+        better than ``loss``: what the stopping rule lets go on. The same as
+        ``rank(rung, loss) < best_fraction(rung)``, without sorting the rung."""
+        threshold = self.results[rung].threshold()
+        return threshold is not None and not threshold < (loss, -1)
 
 
 def start_step(trial: Trial, budget: float) -> int:

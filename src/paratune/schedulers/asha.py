@@ -60,6 +60,8 @@ class _Asynchronous:
     def bracket_of(self, trial_id: int) -> int:
         """The bracket of the trial created ``trial_id``-th: a smooth weighted round robin
         over the brackets, so the deal is the same on every run and after a resume."""
+        if trial_id < len(self._deal):
+            return self._deal[trial_id]
         total = sum(self._weights)
         while len(self._deal) <= trial_id:
             for b, weight in enumerate(self._weights):
@@ -75,7 +77,10 @@ class _Asynchronous:
         in the stopping variant), else None."""
         if not self.stopping:
             for _, index, rung in self._order:
-                trial_id = self._candidates[index].promotable(rung, self._running)
+                candidates = self._candidates[index]
+                if candidates.settled[rung]:
+                    continue  # nothing there, as when last looked
+                trial_id = candidates.promotable(rung, self._running)
                 if trial_id is not None:
                     ladder = self.ladders[index]
                     ladder.promoted[rung].add(trial_id)
@@ -127,7 +132,7 @@ class _Asynchronous:
         self._record(index, rung, trial_id, loss)
         if not self.stopping or rung == len(ladder.budgets) - 1:
             return True
-        return ladder.rank(rung, loss) < ladder.best_fraction(rung)
+        return ladder.in_best_fraction(rung, loss)
 
     def prefers_random_order(self) -> bool:
         """True: a trial is promoted for beating those that came before it, which is fair
