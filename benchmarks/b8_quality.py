@@ -623,8 +623,28 @@ def judge_against_optuna(
         return
     row.passed = all(a <= b + TOLERANCE for _, a, b in compared)
     row.achieved = "; ".join(
-        f"{fmt_value(a)} vs {fmt_value(b)} @{budget}" for budget, a, b in compared
+        f"{fmt_value(a)} vs {fmt_value(b)} @{budget}"
+        + (
+            ""
+            if a <= b + TOLERANCE
+            else f" (p={worse_p(outcome, mine_key, theirs_key, budget):.2f})"
+        )
+        for budget, a, b in compared
     )
+
+
+def worse_p(
+    outcome: Outcome, mine: tuple[str, int], theirs: tuple[str, int], budget: int
+) -> float:
+    """The one-sided Mann-Whitney U test's p-value that ``mine``'s best values at ``budget``
+    are larger (worse) than ``theirs``': a median a little above another's over 10 seeds is
+    often what two equally good searchers give, and a large p says so."""
+    from scipy.stats import mannwhitneyu
+
+    a, b = bests(outcome, mine, budget), bests(outcome, theirs, budget)
+    if a is None or b is None:
+        return math.nan
+    return float(mannwhitneyu(a, b, alternative="greater").pvalue)
 
 
 def quality_table(outcome: Outcome) -> Table:
@@ -718,7 +738,9 @@ def quality_notes(outcome: Outcome) -> list[str]:
     if PARATUNE_TPE in plan.contenders and OPTUNA_TPE in plan.contenders:
         notes.append(
             f"goal: paratune tpe's median <= Optuna TPESampler (mv, liar)'s (+ {TOLERANCE:g}) "
-            f"at every budget, same workers, over {plan.seeds} seeds."
+            f"at every budget, same workers, over {plan.seeds} seeds; where it is above, p is "
+            "the one-sided Mann-Whitney U test's p-value that paratune's bests are larger: "
+            "p >= 0.05 is within what the seeds alone give."
         )
     if plan.problem.key == "lotka_volterra":
         notes.append(
