@@ -204,3 +204,15 @@ def test_a_timeline_of_many_workers_draws_bands_that_fit_a_page() -> None:
     assert len(bands.images) == 1 and not bands.collections
     assert figure.get_size_inches()[1] <= 2.0 + 6.0 + 1.4  # not 0.28 inch a worker
     assert bands.get_ylabel() == "worker" and len(bands.get_yticks()) <= 12
+
+
+def test_best_so_far_of_several_large_runs_samples_each() -> None:
+    runs = {"one": big_run(3_000, failures=False), "two": big_run(2_600, failures=False)}
+    axes = plots.plot_best_so_far(runs).axes[0]
+    assert axes.get_title().endswith("(points: 2,000 sampled of each run over 2,500 trials)")
+    points = [c for c in axes.collections if isinstance(c, PathCollection)]
+    assert [len(_offsets(c)) for c in points] == [2_000, 2_000]
+    legend = axes.get_legend()
+    assert legend is not None and [t.get_text() for t in legend.get_texts()] == [
+        "one: best so far", "two: best so far"
+    ]  # fmt: skip

@@ -88,6 +88,7 @@ def test_the_report_of_a_large_run_stays_small() -> None:
     done = sum(t.status is pt.Status.DONE for t in big.trial_list)
     assert f"The 10 best of {done:,} finished trials." in page
     assert page.count("<tr>") < 40  # the best rows and the small tables, not a row a trial
+    assert report_html(big_run(30_000)) == page  # the samples are seeded: the same page
 
 
 @pytest.mark.parametrize("workers", [1, 3, 8])

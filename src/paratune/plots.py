@@ -120,8 +120,11 @@ def plot_best_so_far(
     axes.set_xlabel("wall time (s)")
     axes.set_ylabel(_metric_label(first))
     title = "Best so far against wall time"
-    if sampled:
-        title += f"\n(points: {sampled}" + (", in each run)" if several else ")")
+    if sampled and several:
+        limit = _sampling.BEST + _sampling.SAMPLED
+        title += f"\n(points: {_sampling.SAMPLED:,} sampled of each run over {limit:,} trials)"
+    elif sampled:
+        title += f"\n(points: {sampled})"
     axes.set_title(title)
     axes.legend(loc="best")
     return figure
