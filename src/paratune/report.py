@@ -250,7 +250,9 @@ def write_report(
     timeline), resources, a what-if replay on other worker counts (predicted time, speedup
     and efficiency), the parameter figures, learning curves (when trials reported
     intermediate results) and the spec. Figures are embedded as PNG; nothing is
-    fetched when the page opens.
+    fetched when the page opens. Past a few thousand trials the figures draw the best
+    trials and a seeded sample of the rest, and the timeline busy bands, and say so: the
+    page stays about a megabyte, and the same run gives the same page.
 
     Args:
         result: the run, from `paratune.tune` or `paratune.load`.
