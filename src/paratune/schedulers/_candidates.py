@@ -6,9 +6,7 @@ from __future__ import annotations
 import heapq
 
 from ._ladder import Ladder
-
-Entry = tuple[float, int]
-"""A result at a rung: ``(loss, trial_id)``, ordered as `Ladder.results` orders them."""
+from ._rung_results import Entry
 
 
 class Candidates:
@@ -23,7 +21,9 @@ class Candidates:
 
     A rung with nothing to promote is marked settled, and stays so until a new result
     arrives there or a trial set aside there is released: nothing else can make one of its
-    trials promotable (a promotion, or a trial starting to run, only takes candidates away).
+    trials promotable. A promotion, or a trial starting to run, only takes candidates away;
+    the top 1/eta moves only with a new result; and a trial that ends without having been
+    set aside ranks below the rung's best candidate, which was already outside the top.
 
     Args:
         ladder: the ladder whose rungs these are; its results are recorded by the caller,

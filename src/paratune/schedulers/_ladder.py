@@ -136,7 +136,9 @@ class Ladder:
     results: list[RungResults] = field(default_factory=list)
     promoted: list[set[int]] = field(default_factory=list)
     _seen: list[dict[int, float]] = field(default_factory=list)
-    _rung_by_budget: dict[float, int] = field(default_factory=dict)  # what rung_of found
+    _rung_by_budget: dict[float, int] = field(  # what rung_of found, to find it again
+        default_factory=dict, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         rungs = len(self.budgets)
