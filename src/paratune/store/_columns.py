@@ -310,7 +310,7 @@ def _plans(
     aggregates = ["count(*)"]
     for name, expr in sql.items():
         wanted = _AGGREGATES.get(name, "")
-        aggregates += [f"count({expr})" if "n" in wanted else "count(*)",
+        aggregates += [f"count({expr})" if "n" in wanted else "NULL",
                        f"min({expr})" if "l" in wanted else "NULL",
                        f"max({expr})" if "h" in wanted else "NULL"]  # fmt: skip
     row = db.execute(f"SELECT {', '.join(aggregates)} FROM trials WHERE {where}", params)
@@ -319,6 +319,7 @@ def _plans(
     plans: dict[str, tuple[str, Any]] = {}
     for i, name in enumerate(sql):
         given, low, high = stats[1 + 3 * i : 4 + 3 * i]
+        given = count if given is None else given  # not counted: a column never NULL
         kind = _KINDS[name]
         if given == 0:
             plans[name] = ("same", None)
