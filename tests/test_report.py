@@ -75,6 +75,20 @@ def test_best_configs_best_first(result: pt.TuneResult) -> None:
     assert table["loss"].iloc[0] == result.best_value
 
 
+@pytest.mark.parametrize("mode", ["min", "max"])
+def test_best_configs_are_those_a_full_sort_gives_ties_included(mode: str) -> None:
+    run = big_run(5_000)  # values rounded: hundreds of trials share each value
+    tied = [t._replace(value=None if t.value is None else round(t.value, 1))
+            for t in run.trial_list]  # fmt: skip
+    result = dataclasses.replace(run, trial_list=tied, mode=mode)
+    done = result.trials[result.trials["status"] == "done"]
+    for top in (1, 10, 400, 10_000):
+        expected = done.sort_values(["value", "trial_id"], ascending=[mode == "min", True])
+        table = best_configs(result, top=top)
+        assert table["trial_id"].tolist() == expected["trial_id"].head(top).tolist()
+        assert table["value"].tolist() == expected["value"].head(top).tolist()
+
+
 def test_the_page_says_of_how_many_trials_it_shows_the_best(result: pt.TuneResult) -> None:
     done = sum(t.status is pt.Status.DONE for t in result.trial_list)
     assert f"<p>The 10 best of {done} finished trials.</p>" in report_html(result)

@@ -91,14 +91,29 @@ def best_configs(result: TuneResult, top: int = 10) -> pd.DataFrame:
     """The ``top`` finished trials, best first: ``trial_id``, the metric, every parameter
     and the trial's duration."""
     trials = result.trials
-    done = trials[trials["status"] == "done"]
-    done = done.sort_values(["value", "trial_id"], ascending=[result.mode == "min", True])
     columns = ["trial_id", "value", *(c for c in trials.columns if c.startswith("config.")),
                "duration"]  # fmt: skip
-    table = done[columns].head(top)
+    table: pd.DataFrame = trials[columns].iloc[_best_positions(trials, result.mode, top)]
     return table.rename(
         columns={**{c: c.removeprefix("config.") for c in columns}, "value": result.metric}
     )
+
+
+def _best_positions(trials: pd.DataFrame, mode: str, top: int) -> Any:
+    """The rows of the ``top`` finished trials, best first (the earlier among equals; no
+    value last), found without sorting every trial: those at most the ``top``-th value."""
+    import numpy as np
+
+    done = np.flatnonzero((trials["status"] == "done").to_numpy())
+    value = trials["value"].to_numpy(dtype=float)[done]
+    key = value if mode == "min" else -value
+    if 0 < top < len(key):
+        cut = np.partition(key, top - 1)[top - 1]
+        if not np.isnan(cut):  # else fewer than top have values: keep them all
+            keep = np.flatnonzero(key <= cut)
+            done, key = done[keep], key[keep]
+    order = np.lexsort((trials["trial_id"].to_numpy()[done], key))  # value, then id
+    return done[order][:top]  # as DataFrame.head(top)
 
 
 def report_html(
