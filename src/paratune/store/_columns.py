@@ -149,7 +149,7 @@ class TrialColumns:
         """The columns of ``trials`` (in the order given)."""
         by_field = zip(*trials, strict=True) if trials else [()] * len(Trial._fields)
         found: dict[str, Any] = {
-            name: _converted(_KINDS[name], values, [])
+            name: _converted(_KINDS[name], values)
             for name, values in zip(Trial._fields, by_field, strict=True)
         }
         for name in ("config", "metrics"):
@@ -186,19 +186,18 @@ def _take(column: Any, at: NDArray[np.intp]) -> Any:
     return column[at]
 
 
-def _converted(kind: str, values: Sequence[Any], flags: Sequence[Any]) -> Any:
-    """One chunk of a column read from the store (NULL as None) as its array; ``flags``
-    says where a nullable integer is missing (empty: missing where None)."""
+def _converted(kind: str, values: Sequence[Any]) -> Any:
+    """A column of plain values (None where a trial has none) as its array or list."""
     if kind == "count":
         return np.array(values, dtype=np.int64).reshape(-1)
     if kind == "status":
-        return np.array([STATUSES.index(Status(v)) for v in values], dtype=np.int8)
+        return np.array([STATUS_CODES[Status(v)] for v in values], dtype=np.int8)
     if kind == "real":
         return np.array(values, dtype=np.float64).reshape(-1)  # None becomes NaN
     if kind == "int":
-        missing = np.array(flags if flags else [v is None for v in values], dtype=np.bool_)
-        given = values if flags else [0 if v is None else v for v in values]
-        return Ints(np.array(given, dtype=np.int64).reshape(-1), missing.reshape(-1))
+        missing = np.array([v is None for v in values], dtype=np.bool_)
+        given = np.array([0 if v is None else v for v in values], dtype=np.int64)
+        return Ints(given.reshape(-1), missing.reshape(-1))
     return list(values)  # text
 
 
@@ -272,7 +271,7 @@ def read_trial_columns(
         db.execute("BEGIN")  # one snapshot for every query below
     try:
         plans, count = _plans(db, sql, where, params)
-        found = _read_dense(db, sql, plans, where, params)
+        found = _read_dense(db, sql, plans, where, params, count)
         if plans["trial_id"][0] == "range":
             first = plans["trial_id"][1]
             found["trial_id"] = np.arange(first, first + count, dtype=np.int64)
@@ -348,7 +347,7 @@ def _same_value(kind: str, low: Any) -> bool:
 def _filled(kind: str, value: Any, count: int) -> Any:
     """A column with ``value`` (None: none) in each of ``count`` trials."""
     if count == 0:
-        return _converted(kind, (), ()) if kind != "json" else _JsonReader().done()
+        return _converted(kind, ()) if kind != "json" else _JsonReader().done()
     if kind == "json":
         reader = _JsonReader()
         reader.add([value])
@@ -371,9 +370,11 @@ def _read_dense(
     plans: dict[str, tuple[str, Any]],
     where: str,
     params: list[Any],
+    count: int,
 ) -> dict[str, Any]:
-    """The fields planned ``dense``, from one SELECT in id order, chunk by chunk: each
-    chunk's rows become one object array, whose columns are cast at once."""
+    """The fields planned ``dense`` of the ``count`` trials, from one SELECT in id order,
+    chunk by chunk: each chunk's rows become one object array, whose columns are cast at
+    once into their place."""
     dense = [name for name, plan in plans.items() if plan[0] == "dense"]
     selected, flagged = [], []
     for name in dense:
@@ -385,33 +386,31 @@ def _read_dense(
             flagged.append(name)
         else:
             selected.append(sql[name])
-    parts: dict[str, list[Any]] = {name: [] for name in dense}
     readers = {name: _JsonReader() for name in dense if _KINDS[name] == "json"}
+    # Each column filled in place, a chunk at a time: no chunks to join, no second copy.
+    found: dict[str, Any] = {n: _empty(_KINDS[n], count) for n in dense if n not in readers}
     cursor = db.execute(
         f"SELECT {', '.join(selected) or 'NULL'} FROM trials WHERE {where} ORDER BY trial_id",
         params,
     )
+    done = 0
     while dense and (rows := cursor.fetchmany(CHUNK)):
         chunk = np.array(rows, dtype=object).reshape(len(rows), -1)
-        at = 0
+        end, at = done + len(rows), 0
         for name in dense:
-            values = chunk[:, at]
+            column: Any = found.get(name)
             if name in readers:
-                readers[name].add(values)
-            elif name in flagged:
-                at += 1
-                missing = chunk[:, at].astype(np.bool_)
-                parts[name].append(Ints(values.astype(np.int64), missing))
-            elif _KINDS[name] == "int":  # no NULL in this column
-                ints = values.astype(np.int64)
-                parts[name].append(Ints(ints, np.zeros(len(ints), dtype=np.bool_)))
+                readers[name].add(chunk[:, at])
+            elif isinstance(column, Ints):
+                column.values[done:end] = chunk[:, at]  # None would not fit: read as 0
+                if name in flagged:
+                    at += 1
+                    column.missing[done:end] = chunk[:, at]
             else:
-                parts[name].append(values.astype(_DTYPES[_KINDS[name]]))
+                column[done:end] = chunk[:, at]  # casts, None to NaN
             at += 1
-    found: dict[str, Any] = {name: reader.done() for name, reader in readers.items()}
-    for name in dense:
-        if name not in readers:
-            found[name] = _joined(_KINDS[name], parts[name])
+        done = end
+    found.update((name, reader.done()) for name, reader in readers.items())
     if "status" in dense and (found["status"] < 0).any():
         raise ValueError("a trial has a status this paratune does not know")
     return found
@@ -422,14 +421,11 @@ _DTYPES: dict[str, type[np.generic]] = {
 }  # fmt: skip
 
 
-def _joined(kind: str, parts: list[Any]) -> Any:
-    """The chunks of a column as one."""
-    if not parts:
-        return _filled(kind, None, 0)
+def _empty(kind: str, count: int) -> Any:
+    """A column of ``count`` trials to fill."""
     if kind == "int":
-        return Ints(np.concatenate([p.values for p in parts]),
-                    np.concatenate([p.missing for p in parts]))  # fmt: skip
-    return np.concatenate(parts)
+        return Ints(np.zeros(count, dtype=np.int64), np.zeros(count, dtype=np.bool_))
+    return np.empty(count, dtype=_DTYPES[kind])
 
 
 def _read_sparse(
