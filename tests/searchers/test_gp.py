@@ -345,6 +345,10 @@ def test_single_value_choice_and_int_space() -> None:
         ({"init_size": 0}, r"^init_size must be a positive integer or None, got 0$"),
         ({"init_size": True}, r"^init_size must be a positive integer or None, got True$"),
         ({"candidates": 5}, r"^candidates must be an integer of at least 10, got 5$"),
+        (
+            {"max_observations": 9},
+            r"^max_observations must be an integer of at least 10 or None, got 9$",
+        ),
     ],
 )
 def test_bad_arguments_name_the_argument(kwargs: dict[str, Any], match: str) -> None:
@@ -357,7 +361,7 @@ def test_make_searcher_knows_gp() -> None:
     assert type(first) is GP and first is not second
     assert repr(first) == (
         "GP(init_design='lhs', init_size=None, acquisition='ei', candidates=2000, "
-        "fidelity='latest')"
+        "fidelity='latest', max_observations=500)"
     )
 
 

@@ -19,7 +19,7 @@ from .._checks import is_whole
 from ..errors import SpecError
 from ..space import Float, Space
 from ..trial import Config, Status, Trial
-from ._gpdata import Observations
+from ._gpdata import Observations, kept_rows, refit_every
 from ._gpmodel import Posterior, default_theta, fit_theta, warp_outputs
 from ._gpscore import INACTIVE, Acquisition, Layout, one_blas_thread
 from ._lbfgsb import minimize_each
@@ -40,15 +40,6 @@ _POLISH_ITERATIONS = 100
 # this: the peak is then found to well within the spacing that matters to the model.
 _POLISH_TOLERANCE = 1e-2
 _HYPER_SAMPLE = 200  # hyperparameters are fitted on at most this many observations
-
-
-def _refit_every(observations: int) -> int:
-    """How many new observations trigger a refit of the kernel hyperparameters."""
-    if observations <= 100:
-        return 1
-    if observations <= 200:
-        return 5
-    return 20
 
 
 class GP:
@@ -106,8 +97,15 @@ class GP:
     6. **Speed.** The hyperparameters are refitted (L-BFGS-B with the exact gradient, from
        the previous ones and from the default) after every new observation up to 100, then
        every 5 up to 200, then every 20, on at most 200 observations (the 100 best and 100
-       of the others drawn at random); in between they are reused as they are. The model's
-       linear algebra runs on one BLAS thread, as the workers own the cores.
+       of the others drawn at random); in between they are reused as they are. Past
+       ``max_observations`` results (500), the model fits that many: the best half of them
+       and the rest drawn at random from the others (seeded, so the same results give the
+       same model), and the latest quarter as many failed and below-fidelity configs. A
+       suggestion's cost grows with the square and more of the results fitted (5-D, 64
+       pending: about 0.2 s at 500, 0.5 s at 1,000, 2.4 s at 2,000 with every result in),
+       so the cap keeps a long run from stalling its workers; B8's runs (at most 200
+       trials) never reach it. The model's linear algebra runs on one BLAS thread, as the
+       workers own the cores.
 
     7. **Conditional spaces.** `Space.encode` gives NaN for a parameter inactive in a
        config; the GP puts it at `_gpscore.INACTIVE`, half a range below the unit cube (an
@@ -155,6 +153,7 @@ class GP:
         fidelity: under a multi-fidelity scheduler, what the model fits (item 8):
             ``"latest"``, every config at the highest budget it reached, or ``"highest"``,
             the results at the highest budget that ``init_size`` configs reached.
+        max_observations: the most results the model fits (item 6); None: all of them.
 
     Attributes:
         suggest_times: the seconds (`time.perf_counter`) each `suggest` call since the
@@ -171,6 +170,7 @@ class GP:
         acquisition: str = "ei",
         candidates: int = 2000,
         fidelity: str = "latest",
+        max_observations: int | None = 500,
     ) -> None:
         if init_design not in _DESIGNS:
             raise SpecError(f"init_design must be 'lhs' or 'sobol', got {init_design!r}")
@@ -185,8 +185,14 @@ class GP:
         self.acquisition = acquisition
         if fidelity not in _FIDELITIES:
             raise SpecError(f"fidelity must be 'latest' or 'highest', got {fidelity!r}")
+        if max_observations is not None and not is_whole(max_observations, 10):
+            raise SpecError(
+                f"max_observations must be an integer of at least 10 or None, "
+                f"got {max_observations!r}"
+            )
         self.candidates = candidates
         self.fidelity = fidelity
+        self.max_observations = max_observations
         self.suggest_times: list[float] = []
         self._space: Space | None = None
 
@@ -269,7 +275,7 @@ class GP:
         return (
             f"GP(init_design={self.init_design!r}, init_size={self.init_size!r}, "
             f"acquisition={self.acquisition!r}, candidates={self.candidates!r}, "
-            f"fidelity={self.fidelity!r})"
+            f"fidelity={self.fidelity!r}, max_observations={self.max_observations!r})"
         )
 
     # ---- suggesting ---------------------------------------------------------------------
@@ -445,25 +451,29 @@ class GP:
     def _model(self) -> Acquisition:
         """Fit the surrogate: hyperparameters when due, then every row with them fixed."""
         layout = self._layout
-        done_x = layout.features(np.array(self._done_u))
         done_y = np.array(self._done_y)
         count = len(done_y)
+        limit = count if self.max_observations is None else self.max_observations
+        kept = kept_rows(done_y, limit, self._gp_seed)
+        done_x, done_y = layout.features(np.array(self._done_u)[kept]), done_y[kept]
         # Warped by the real values alone: failures and believed values must not move the
         # scale.
         y = warp_outputs(done_y)
         moved = self._fitted_on != self._fidelity  # the model fits another budget now
-        if self._theta is None or moved or count - self._fitted_at >= _refit_every(count):
+        if self._theta is None or moved or count - self._fitted_at >= refit_every(count):
             self._theta = self._fit_hyperparameters(done_x, y)
             self._fitted_at, self._fitted_on = count, self._fidelity
         theta = self._theta
         rows, values = [done_x], [y]
-        if self._failed_u:
+        failed = self._failed_u[-max(limit // 4, 1) :]
+        if failed:
             # Two standard deviations above the worst result: the model expects nothing good
             # near a config that crashed. (At the worst result itself, which the warp pulls in
             # towards the others, Branin runs that fail for x1 > 7.5 kept going back there.)
-            rows.append(layout.features(np.array(self._failed_u)))
-            values.append(np.full(len(self._failed_u), y.max() + 2.0))
-        pending = self._below + list(self._pending.values())[-self._workers :]
+            rows.append(layout.features(np.array(failed)))
+            values.append(np.full(len(failed), y.max() + 2.0))
+        below = self._below[-max(limit // 4, 1) :]
+        pending = below + list(self._pending.values())[-self._workers :]
         if pending:
             # Kriging believer: each pending config is in the model at what the model
             # predicts there, floored at the best result, so a batch spreads out; so is
@@ -478,17 +488,8 @@ class GP:
 
     def _fit_hyperparameters(self, x: _Array, y: _Array) -> _Array:
         start = self._theta if self._theta is not None else default_theta(x.shape[1])
-        if len(y) > _HYPER_SAMPLE:
-            # A fixed-size subsample keeps the refit cost flat; the best points are always in
-            # it, since they shape the model where it matters most.
-            best = np.argsort(y, kind="stable")[: _HYPER_SAMPLE // 2]
-            rest = np.setdiff1d(np.arange(len(y)), best)
-            picked = np.random.default_rng([self._gp_seed, len(y)]).choice(
-                rest, size=_HYPER_SAMPLE - len(best), replace=False
-            )
-            keep = np.sort(np.concatenate([best, picked]))
-            x, y = x[keep], y[keep]
-        return fit_theta(x, y, start)
+        keep = kept_rows(y, _HYPER_SAMPLE, self._gp_seed)  # a flat refit cost
+        return fit_theta(x[keep], y[keep], start)
 
 
 def _key(u: _Array) -> _Key:

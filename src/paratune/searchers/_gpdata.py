@@ -87,3 +87,28 @@ class Observations:
             else:
                 below.append(self._points[key])
         return fidelity, points, values, below
+
+
+def kept_rows(values: _Array, size: int, seed: int) -> NDArray[np.intp]:
+    """The indices, in order, of at most ``size`` of ``values`` to fit: all of them when
+    there are no more; else the ``size // 2`` best (they shape the model where it matters
+    most) and the others drawn uniformly at random from the rest, seeded by ``seed`` and
+    the count (so the same observations give the same rows)."""
+    count = len(values)
+    if count <= size:
+        return np.arange(count)
+    best = np.argsort(values, kind="stable")[: size // 2]
+    rest = np.setdiff1d(np.arange(count), best)
+    picked = np.random.default_rng([seed, count]).choice(
+        rest, size=size - len(best), replace=False
+    )
+    return np.sort(np.concatenate([best, picked]))
+
+
+def refit_every(observations: int) -> int:
+    """How many new observations trigger a refit of the kernel hyperparameters."""
+    if observations <= 100:
+        return 1
+    if observations <= 200:
+        return 5
+    return 20
