@@ -249,7 +249,7 @@ def test_candidates_skip_promoted_and_set_running_trials_aside() -> None:
     assert candidates.best(0, running) == (0.9, 4)
 
 
-def test_candidates_promote_only_inside_the_top_and_settle_until_something_changes() -> None:
+def test_candidates_promote_only_inside_the_top_and_say_where_released_trials_went() -> None:
     ladder = Ladder([1, 2], 2)
     candidates = Candidates(ladder)
 
@@ -261,8 +261,8 @@ def test_candidates_promote_only_inside_the_top_and_settle_until_something_chang
     assert candidates.promotable(0, set()) is None  # 1 result: a top of 0
     record(6, 0.7)
     assert candidates.promotable(0, {5}) is None  # 5 runs, 6 ranks second of 2
-    assert candidates.promotable(0, set()) is None  # settled: 5 stays set aside
-    candidates.release(5)
+    assert candidates.promotable(0, set()) is None  # 5 stays set aside until released
+    assert candidates.release(5) == [0] and candidates.release(5) == []
     assert candidates.promotable(0, set()) == 5
     ladder.promoted[0].add(5)
     assert candidates.promotable(0, set()) is None

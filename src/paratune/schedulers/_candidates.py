@@ -19,18 +19,9 @@ class Candidates:
     then goes back. Both are removed lazily, when they come to the top, so each result is
     pushed and popped a bounded number of times, whatever the rung's size.
 
-    A rung with nothing to promote is marked settled, and stays so until a new result
-    arrives there or a trial set aside there is released: nothing else can make one of its
-    trials promotable. A promotion, or a trial starting to run, only takes candidates away;
-    the top 1/eta moves only with a new result; and a trial that ends without having been
-    set aside ranks below the rung's best candidate, which was already outside the top.
-
     Args:
         ladder: the ladder whose rungs these are; its results are recorded by the caller,
             which calls `add` for each new one.
-
-    Attributes:
-        settled: per rung, True while it is known to have nothing to promote.
     """
 
     def __init__(self, ladder: Ladder) -> None:
@@ -38,12 +29,10 @@ class Candidates:
         rungs = len(ladder.budgets)
         self._heaps: list[list[Entry]] = [[] for _ in range(rungs)]
         self._parked: dict[int, list[tuple[int, Entry]]] = {}  # by trial: (rung, entry)
-        self.settled = [False] * rungs
 
     def add(self, rung: int, trial_id: int, loss: float) -> None:
         """A result new at ``rung``: its trial may be promoted from there."""
         heapq.heappush(self._heaps[rung], (loss, trial_id))
-        self.settled[rung] = False
 
     def promotable(self, rung: int, running: set[int]) -> int | None:
         """The first trial in the top ``count // eta`` of ``rung``'s results, best first,
@@ -52,13 +41,8 @@ class Candidates:
         That is the best such trial of the whole rung, when it ranks inside the top: its
         rank among all the rung's results, promoted and running ones included, decides.
         """
-        if self.settled[rung]:
-            return None
         best = self.best(rung, running)
-        if best is not None and self.ladder.in_top(rung, *best):
-            return best[1]
-        self.settled[rung] = True
-        return None
+        return best[1] if best is not None and self.ladder.in_top(rung, *best) else None
 
     def best(self, rung: int, running: set[int]) -> Entry | None:
         """The best result at ``rung`` whose trial is neither promoted from there nor in
@@ -76,9 +60,15 @@ class Candidates:
                 return entry
         return None
 
-    def release(self, trial_id: int) -> None:
+    def release(self, trial_id: int) -> list[int]:
         """``trial_id``'s job ended (it no longer runs): its results set aside while it ran
-        are candidates again."""
-        for rung, entry in self._parked.pop(trial_id, ()):
+        are candidates again. Return the rungs they went back to.
+
+        Only these rungs, and those with a new result, can have a promotion that they did
+        not have when last asked: a promotion, or a trial starting to run, only takes
+        candidates away; a rung's top 1/eta moves only with a new result; and a trial that
+        ends without having been set aside ranks below its rung's best candidate."""
+        parked = self._parked.pop(trial_id, ())
+        for rung, entry in parked:
             heapq.heappush(self._heaps[rung], entry)
-            self.settled[rung] = False
+        return [rung for rung, _ in parked]

@@ -12,11 +12,6 @@ Entry = tuple[float, int]
 """A result at a rung: ``(loss, trial_id)``; lower losses first, ties by trial id."""
 
 
-def _reversed(entry: Entry) -> Entry:
-    """``entry`` with both parts negated: a min-heap of these is a max-heap of entries."""
-    return (-entry[0], -entry[1])
-
-
 class RungResults(Sequence[Entry]):
     """The results of one rung, read as a sequence sorted best first (index, slice,
     iterate, compare with a list), and its `threshold`: the worst of its best
@@ -45,7 +40,7 @@ class RungResults(Sequence[Entry]):
         self.eta = eta
         self._entries: list[Entry] = []  # sorted when ``_sorted``
         self._sorted = True
-        self._best: list[Entry] = []  # the best k, reversed: a max-heap
+        self._best: list[Entry] = []  # the best k, both parts negated: a max-heap
         self._rest: list[Entry] = []  # the others: a min-heap
 
     def add(self, entry: Entry) -> None:
@@ -69,7 +64,10 @@ class RungResults(Sequence[Entry]):
     def threshold(self) -> Entry | None:
         """The worst of the best ``max(1, int(n // eta))`` results; None while there are
         none."""
-        return _reversed(self._best[0]) if self._best else None
+        if not self._best:
+            return None
+        worst = self._best[0]
+        return (-worst[0], -worst[1])
 
     def position(self, entry: Entry) -> int:
         """How many results come before ``entry`` (`bisect.bisect_left` on the sequence)."""

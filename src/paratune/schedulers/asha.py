@@ -47,7 +47,9 @@ class _Asynchronous:
         self._deal: list[int] = []  # the bracket of the k-th new trial
         self._trials: dict[int, Trial] = {}
         self._running: set[int] = set()
-        # Where to look for promotions, most advanced (highest budget) first.
+        # Where to look for promotions, most advanced (highest budget) first, and each
+        # place's bit in _awake: set while the place may have a promotion (a result came,
+        # or a trial set aside there was released, since it was last found to have none).
         self._order = sorted(
             (
                 (ladder.budgets[rung], index, rung)
@@ -56,6 +58,10 @@ class _Asynchronous:
             ),
             key=lambda entry: (-entry[0], entry[1]),
         )
+        self._bits = [[0] * len(ladder.budgets) for ladder in self.ladders]  # 0: the top
+        for place, (_, index, rung) in enumerate(self._order):
+            self._bits[index][rung] = 1 << place
+        self._awake = 0
 
     def bracket_of(self, trial_id: int) -> int:
         """The bracket of the trial created ``trial_id``-th: a smooth weighted round robin
@@ -75,19 +81,15 @@ class _Asynchronous:
         """The best promotable trial of the highest rung, else a new trial (whose id
         ``suggest`` tells, and so its bracket) at its bracket's lowest rung (the top rung,
         in the stopping variant), else None."""
-        if not self.stopping:
-            for _, index, rung in self._order:
-                candidates = self._candidates[index]
-                if candidates.settled[rung]:
-                    continue  # nothing there, as when last looked
-                trial_id = candidates.promotable(rung, self._running)
-                if trial_id is not None:
-                    ladder = self.ladders[index]
-                    ladder.promoted[rung].add(trial_id)
-                    self._running.add(trial_id)
-                    trial = self._trials[trial_id]
-                    up = ladder.budgets[rung + 1]
-                    return Proposal(trial.config, up, trial_id, start_step(trial, up))
+        awake = 0 if self.stopping else self._awake
+        while awake:  # the places that may have a promotion, lowest bit (highest budget) first
+            bit = awake & -awake
+            _, index, rung = self._order[bit.bit_length() - 1]
+            trial_id = self._candidates[index].promotable(rung, self._running)
+            if trial_id is not None:
+                return self._promote(index, rung, trial_id)
+            awake &= ~bit
+            self._awake &= ~bit  # none there until a result comes or a trial is released
         trial_id = suggest.trial_id  # read before the call, as Suggest says
         config = suggest()
         if config is None:
@@ -96,11 +98,21 @@ class _Asynchronous:
         ladder = self.ladders[self.bracket_of(trial_id)]
         return Proposal(config, self.max_budget if self.stopping else ladder.budgets[0])
 
+    def _promote(self, index: int, rung: int, trial_id: int) -> Proposal:
+        """Continue ``trial_id`` from ``rung`` of ladder ``index`` at the next rung."""
+        ladder = self.ladders[index]
+        ladder.promoted[rung].add(trial_id)
+        self._running.add(trial_id)
+        trial = self._trials[trial_id]
+        up = ladder.budgets[rung + 1]
+        return Proposal(trial.config, up, trial_id, start_step(trial, up))
+
     def _record(self, index: int, rung: int, trial_id: int, loss: float) -> None:
         """Keep a result at a rung of ladder ``index``; in the promotion variant, a new one
         is a candidate for promotion."""
         if self.ladders[index].record(rung, trial_id, loss) and not self.stopping:
             self._candidates[index].add(rung, trial_id, loss)
+            self._awake |= self._bits[index][rung]
 
     def on_result(self, trial: Trial) -> None:
         """Record a job's result at its rung; a resumed running trial counts as promoted to
@@ -116,7 +128,8 @@ class _Asynchronous:
                 ladder.promoted[below].add(trial_id)
             return
         self._running.discard(trial_id)
-        self._candidates[index].release(trial_id)
+        for released in self._candidates[index].release(trial_id):
+            self._awake |= self._bits[index][released]
         if trial.status is Status.DONE and rung is not None and trial.value is not None:
             self._record(index, rung, trial_id, trial.value)
 
