@@ -288,59 +288,54 @@ def read_trial_columns(
     return TrialColumns(**found)
 
 
-# What the plan reads of each field: "n" its count (a field often never set), "lh" its
-# least and greatest values (a field often the same everywhere), both, or nothing (a field
-# that varies in any run: times, values, configs, seeds), since each aggregate costs about
-# a third of reading the column.
-_AGGREGATES = {
-    "trial_id": "lh", "status": "lh", "metrics": "lh", "attempts": "lh", "moved": "lh",
-    "budget": "n", "cpu_time": "n", "error": "n", "traceback": "n", "host": "nlh",
-    "worker": "nlh", "pid": "nlh", "checkpoint_step": "nlh", "peak_memory": "nlh",
-}  # fmt: skip
+# The fields often the same in every trial (or never set), whose reading the plan spares
+# when they are; the others vary in any run (times, values, configs, seeds). The cost of a
+# plan is one column read per field and trial, a third of what reading it would cost.
+_OFTEN_SAME = (
+    "status", "metrics", "attempts", "moved", "budget", "cpu_time", "error", "traceback",
+    "host", "worker", "pid", "checkpoint_step", "peak_memory",
+)  # fmt: skip
 
 
 def _plans(
     db: sqlite3.Connection, sql: dict[str, str], where: str, params: list[Any]
 ) -> tuple[dict[str, tuple[str, Any]], int]:
-    """How to read each field, from one aggregate query: ``("same", value)`` for a field
-    with one value in every trial (or none), ``("range", first)`` for ids that run
-    without a gap, ``("dense", has_null)`` for one read in the main SELECT,
-    ``("sparse", None)`` for text read only where set."""
-    aggregates = ["count(*)"]
-    for name, expr in sql.items():
-        wanted = _AGGREGATES.get(name, "")
-        aggregates += [f"count({expr})" if "n" in wanted else "NULL",
-                       f"min({expr})" if "l" in wanted else "NULL",
-                       f"max({expr})" if "h" in wanted else "NULL"]  # fmt: skip
-    row = db.execute(f"SELECT {', '.join(aggregates)} FROM trials WHERE {where}", params)
-    stats = row.fetchone()
-    count = int(stats[0])
-    plans: dict[str, tuple[str, Any]] = {}
-    for i, name in enumerate(sql):
-        given, low, high = stats[1 + 3 * i : 4 + 3 * i]
-        given = count if given is None else given  # not counted: a column never NULL
+    """How to read each field: ``("same", value)`` for a field with the first trial's value
+    in every trial (None: never set), ``("range", first)`` for ids that run without a gap,
+    ``("dense", flagged)`` for one read in the main SELECT (``flagged``: an integer read
+    with a flag where NULL), ``("sparse", None)`` for text read only where set; and how
+    many trials there are."""
+    often = ", ".join(sql[name] for name in _OFTEN_SAME)
+    first = db.execute(
+        f"SELECT {often} FROM trials WHERE {where} ORDER BY trial_id LIMIT 1", params
+    ).fetchone()
+    if first is None:
+        return dict.fromkeys(sql, ("same", None)), 0
+    differs = ", ".join(f"max({sql[name]} IS NOT ?)" for name in _OFTEN_SAME)
+    count, *varies = db.execute(
+        f"SELECT count(*), {differs} FROM trials WHERE {where}", [*first, *params]
+    ).fetchone()
+    # min and max of the key, each found in its index rather than by a scan
+    low, high = (
+        db.execute(f"SELECT {end}(trial_id) FROM trials WHERE {where}", params).fetchone()[0]
+        for end in ("min", "max")
+    )
+    plans: dict[str, tuple[str, Any]] = dict.fromkeys(sql, ("dense", False))
+    plans["trial_id"] = ("range", low) if high - low + 1 == count else ("dense", False)
+    for name, value, varied in zip(_OFTEN_SAME, first, varies, strict=True):
         kind = _KINDS[name]
-        if given == 0:
-            plans[name] = ("same", None)
-        elif name == "trial_id":  # ids are unique: as many as from least to greatest, no gap
-            plans[name] = ("range", low) if high - low + 1 == count else ("dense", False)
-        elif kind == "text":
-            plans[name] = ("same", low) if given == count and low == high else ("sparse", None)
-        elif low is not None and low == high and given == count and _same_value(kind, low):
-            plans[name] = ("same", low)
-        else:
-            plans[name] = ("dense", given < count)
-    return plans, count
+        if not varied and _same_value(kind, value):
+            plans[name] = ("same", value)
+        elif kind in ("text", "int"):
+            plans[name] = ("sparse", None) if kind == "text" else ("dense", True)
+    return plans, int(count)
 
 
-def _same_value(kind: str, low: Any) -> bool:
-    """Whether a column whose least and greatest values are ``low`` can be filled with it:
-    not a float, whose 0.0 and -0.0 compare equal, nor JSON holding lists or dicts, which
-    each trial must have its own copy of."""
-    if kind == "real":
-        return False
+def _same_value(kind: str, value: Any) -> bool:
+    """Whether a column with ``value`` in every trial can be filled with it: not JSON that
+    holds lists or dicts, which each trial must have its own copy of."""
     if kind == "json":
-        return not any(isinstance(v, list | dict) for v in json.loads(low).values())
+        return not any(isinstance(v, list | dict) for v in json.loads(value).values())
     return True
 
 
