@@ -31,6 +31,7 @@ def _observed(count: int, max_observations: int | None, failures: int = 0) -> GP
     for trial_id, config in enumerate(configs):
         trial = done(trial_id, config, _loss(config)) if trial_id < count else None
         searcher.observe(trial or failed(trial_id, config))
+    searcher._refresh()  # what a suggestion does first
     return searcher
 
 

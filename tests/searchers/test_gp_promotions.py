@@ -58,11 +58,14 @@ def test_a_result_at_a_budget_seen_before_replaces_the_earlier_one() -> None:
     searcher, configs = design_at_one(3, seed=1, workers=1)
     first = configs[0]
     searcher.observe(Trial(0, first, 0, Status.DONE, 5.0, budget=1))  # run again at 1
+    searcher._refresh()
     assert searcher._done_y == [5.0] + [bowl(c) + 1 for c in configs[1:]]
     searcher.observe(at(0, first, 9))  # promoted: fitted at the highest budget it reached
+    searcher._refresh()
     assert len(searcher._done_y) == 3 and searcher._done_y[0] == bowl(first) + 1 / 9
     # A promotion that failed leaves the earlier result as it was, and marks nothing failed.
     searcher.observe(Trial(0, first, 0, Status.FAILED, error="boom", budget=27))
+    searcher._refresh()
     assert searcher._done_y[0] == bowl(first) + 1 / 9
     assert searcher._failed_u == []
 

@@ -98,14 +98,10 @@ class GP:
        the previous ones and from the default) after every new observation up to 100, then
        every 5 up to 200, then every 20, on at most 200 observations (the 100 best and 100
        of the others drawn at random); in between they are reused as they are. Past
-       ``max_observations`` results (500), the model fits that many: the best half of them
-       and the rest drawn at random from the others (seeded, so the same results give the
-       same model), and the latest quarter as many failed and below-fidelity configs. A
-       suggestion's cost grows with the square and more of the results fitted (5-D, 64
-       pending: about 0.2 s at 500, 0.5 s at 1,000, 2.4 s at 2,000 with every result in),
-       so the cap keeps a long run from stalling its workers; B8's runs (at most 200
-       trials) never reach it. The model's linear algebra runs on one BLAS thread, as the
-       workers own the cores.
+       ``max_observations`` results (500), the model fits the best half of that many and a
+       seeded draw of the others, and at most a quarter as many failed and below-fidelity
+       configs, the latest: a suggestion's cost grows faster than the square of the results
+       fitted. The model's linear algebra runs on one BLAS thread (the workers own the cores).
 
     7. **Conditional spaces.** `Space.encode` gives NaN for a parameter inactive in a
        config; the GP puts it at `_gpscore.INACTIVE`, half a range below the unit cube (an
@@ -212,6 +208,7 @@ class GP:
         self._latest: _Key | None = None  # the latest suggestion, until the next observation
         self._observed: set[int] = set()  # the ids of the trials observed
         self._observations = Observations()
+        self._stale = False  # observed since the training set was built
         self._fidelity: float | None = None  # the budget of the results fitted
         self._done_u: list[_Array] = []  # the results fitted: points and values
         self._done_y: list[float] = []
@@ -242,6 +239,7 @@ class GP:
             raise RuntimeError(f"{self!r}: call setup() before suggest()")
         start = time.perf_counter()
         try:
+            self._refresh()
             return self._suggest(self._space)
         finally:
             self.suggest_times.append(time.perf_counter() - start)
@@ -267,9 +265,14 @@ class GP:
         self._latest = None
         self._known.add(key)
         self._observations.add(key, u, trial)
-        self._fidelity, self._done_u, self._done_y, self._below = self._observations.training_set(
-            self._enough
-        )
+        self._stale = True  # the training set is rebuilt once, at the next suggestion
+
+    def _refresh(self) -> None:
+        """Build the training set again if a trial was observed since it was built."""
+        if self._stale:
+            self._stale = False
+            found = self._observations.training_set(self._enough)
+            self._fidelity, self._done_u, self._done_y, self._below = found
 
     def __repr__(self) -> str:
         return (
