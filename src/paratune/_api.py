@@ -35,7 +35,7 @@ from .schedulers import Scheduler, make_scheduler, prefers_random_order
 from .searchers import InitialPoints, Searcher, make_searcher, runs_out, set_auto_order
 from .space import Space
 from .store import Experiment, MemoryStore, SQLiteStore, Store
-from .tuner import ProgressCallback, RunOutcome, StopReason, Tuner
+from .tuner import ProgressCallback, Tuner
 
 
 def tune(
@@ -306,22 +306,10 @@ def load(store: str | os.PathLike[str], name: str | None = None) -> TuneResult:
                 raise StoreError(f"{store} holds no experiment yet")
             name = names[-1]
         db.select(name)
-        experiment, totals, trials = db.experiment(), db.totals(), db.trials()
-        reports = db.reports()
+        # Its trials as columns: its tables need no Trial per row (see TuneResult.from_store).
+        return TuneResult.from_store(db)
     finally:
         db.close()
-    outcome = RunOutcome(
-        trials,
-        wall_time=totals.wall_time,
-        busy_time=totals.busy_time,
-        cancelled_time=totals.cancelled_time,
-        workers=totals.workers or int(experiment.settings.get("workers") or 1),
-        stop_reason=StopReason(totals.stop_reason or StopReason.UNFINISHED),
-        lost_time=totals.lost_time,
-    )
-    return TuneResult.from_outcome(
-        outcome, metric=experiment.metric, mode=experiment.mode, name=name, reports=reports
-    )
 
 
 def open_store(store: str | os.PathLike[str] | Store | None) -> Store:
