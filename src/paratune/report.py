@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import _what_if, analysis, plots
+from . import analysis, plots
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -124,7 +124,7 @@ def report_html(
 ) -> str:
     """The report page as a string (see `write_report`)."""
     summary = analysis.efficiency_summary(result)
-    scaling = _what_if.what_if(result, what_if_workers)  # analysis.what_if's table, sooner
+    scaling = analysis.what_if(result, what_if_workers)
     scaling_figure = plots.plot_scaling(scaling, title="What-if replay", label="predicted")
     sections = [
         *_headline(result, summary),
