@@ -9,12 +9,16 @@
     python benchmarks/run_all.py --only b11  # opt-in: scaling honesty, several minutes
     python benchmarks/run_all.py --only b12  # opt-in: conditional spaces, several minutes
     python benchmarks/run_all.py --only b13  # opt-in: TPE's time per suggestion, 50,000 trials
+    python benchmarks/run_all.py --only b15  # opt-in: reading a stored run of 100,000 trials
+    python benchmarks/run_all.py --only b16  # opt-in: the report at 10,000 to 1,000,000 trials
+    python benchmarks/run_all.py --only b17  # opt-in: ASHA and Hyperband at 100,000 trials
 
 B3 (stragglers) and B5 (prediction) share their runs. B8 (quality), B9 (Dask, with Ray
 Tune as its peer: several minutes on 2 cores, most of it Ray's), B10 (multi-fidelity,
 over a minute), B11 (scaling honesty: `paratune scaling` on the main job and a torch
 design, several minutes), B12 (search quality on conditional spaces, several minutes) and
-B13 (TPE's time per suggestion up to 50,000 observations) are not in the default list.
+B13 (TPE's time per suggestion up to 50,000 observations) are not in the default list, nor
+are B15-B17 (a million trials: reading a store, the report, ASHA's decisions).
 """
 
 from __future__ import annotations
@@ -37,10 +41,14 @@ import b10_multifidelity
 import b11_scaling
 import b12_conditional
 import b13_tpe_scale
+import b15_scale
+import b16_report
+import b17_asha
 from _common import Options, Table, add_option_arguments, options_from, print_header
 
 BENCHMARKS = ("b1", "b2", "b3", "b4", "b5", "b6", "b7")  # the default list
-OPT_IN = ("b8", "b9", "b10", "b11", "b12", "b13")  # run only when named in --only
+# Run only when named in --only.
+OPT_IN = ("b8", "b9", "b10", "b11", "b12", "b13", "b15", "b16", "b17")
 
 
 def load() -> str:
@@ -55,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
         "--only",
         default=",".join(BENCHMARKS),
         metavar="LIST",
-        help="comma-separated benchmarks to run (default: b1,...,b7; b8-b13 only when named)",
+        help="comma-separated benchmarks to run (default: b1,...,b7; b8-b17 only when named)",
     )
     args = parser.parse_args(argv)
     options = options_from(args)
@@ -88,6 +96,9 @@ def main(argv: list[str] | None = None) -> None:
         "b11": b11_scaling.run,
         "b12": b12_conditional.run,
         "b13": b13_tpe_scale.run,
+        "b15": b15_scale.run,
+        "b16": b16_report.run,
+        "b17": b17_asha.run,
     }
     summary: list[tuple[str, str, str, bool]] = []
     for name in BENCHMARKS + OPT_IN:

@@ -1,4 +1,4 @@
-"""B15 (ASHA scale) measures what it says: its proxy passes every call through and counts
+"""B17 (ASHA scale) measures what it says: its proxy passes every call through and counts
 the jobs, each run is the stated simulated random search, and its tables judge the goals
 from the figures they show."""
 
@@ -23,7 +23,7 @@ def b15() -> Iterator[ModuleType]:
     """The benchmark's module, imported as its folder's scripts import each other."""
     sys.path.insert(0, str(BENCHMARKS))
     try:
-        yield importlib.import_module("b15_asha")
+        yield importlib.import_module("b17_asha")
     finally:
         sys.path.remove(str(BENCHMARKS))
 

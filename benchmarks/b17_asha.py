@@ -1,4 +1,4 @@
-"""B15 ASHA scale: what ASHA's and Hyperband's decisions cost as the trials grow, next to
+"""B17 ASHA scale: what ASHA's and Hyperband's decisions cost as the trials grow, next to
 random search with FIFO, in real time on the simulated executor.
 
 Every run is ``pt.tune`` with ``searcher="random"``, ``executor="simulated"``,
@@ -38,7 +38,7 @@ import paratune as pt
 from paratune.schedulers import Scheduler, Suggest, make_scheduler
 from paratune.trial import Proposal, Trial
 
-TITLE = "B15 ASHA scale"
+TITLE = "B17 ASHA scale"
 SCHEDULERS = ("fifo", "asha", "hyperband")
 SIZES = ((1_000, 100), (10_000, 10_000), (100_000, 10_000))  # (trials, virtual workers)
 QUICK_SIZES = ((1_000, 100), (10_000, 10_000))

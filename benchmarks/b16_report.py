@@ -1,4 +1,4 @@
-"""B15 report at scale: the time `paratune.report.write_report` takes, and the size of the
+"""B16 report at scale: the time `paratune.report.write_report` takes, and the size of the
 page it writes, for runs of 10,000, 100,000 and 1,000,000 trials.
 
 Each run is built in memory, trial by trial, as the simulated executor would have run it on
@@ -22,7 +22,7 @@ import paratune as pt
 from paratune.report import write_report
 from paratune.tuner import StopReason
 
-TITLE = "B15 report at scale"
+TITLE = "B16 report at scale"
 SIZES = (10_000, 100_000, 1_000_000)
 QUICK_SIZES = (10_000, 100_000)
 WORKERS = 64
@@ -66,7 +66,7 @@ def build_run(trials: int, workers: int = WORKERS) -> pt.TuneResult:
     return pt.TuneResult(
         trial_list=made, metric="value", mode="min", workers=workers,
         wall_time=max(end for end, _ in free), busy_time=sum(t.worker_time for t in made),
-        cancelled_time=0.0, stop_reason=StopReason.MAX_TRIALS, name=f"b15-{trials}",
+        cancelled_time=0.0, stop_reason=StopReason.MAX_TRIALS, name=f"b16-{trials}",
     )  # fmt: skip
 
 
