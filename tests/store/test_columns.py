@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import paratune as pt
-from paratune.store import MemoryStore, SQLiteStore, _columns
-from paratune.store._columns import STATUS_CODES, STATUSES, TrialColumns, trial_from_row
+from paratune.store import MemoryStore, SQLiteStore, TrialColumns, _columns
+from paratune.store._columns import STATUS_CODES, STATUSES, trial_from_row
 from paratune.trial import Status, Trial
 
 from .varied import EXPERIMENT, varied_store, varied_trials

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from ._base import Experiment, RunTotals, Store
+from ._columns import TrialColumns
 from .memory import MemoryStore
 from .sqlite import SCHEMA_VERSION, SQLiteStore
 
-__all__ = ["SCHEMA_VERSION", "Experiment", "MemoryStore", "RunTotals", "SQLiteStore", "Store"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "Experiment",
+    "MemoryStore",
+    "RunTotals",
+    "SQLiteStore",
+    "Store",
+    "TrialColumns",
+]
