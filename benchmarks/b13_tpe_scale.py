@@ -7,6 +7,9 @@ search: paratune's `TPE` observes trials built in memory, Optuna's study takes t
 suggestion followed by its result (so no pending trial piles up), and the figure is the
 median time of a suggestion (``TPE.suggest``; Optuna's ``study.ask`` with the box's
 distributions, which samples every parameter), after two that are not timed.
+
+A second table (`_searcher_scale`) times every built-in searcher the same way, in 5-D, after
+10,000 and 100,000 observations (``--quick``: 1,000 and 10,000).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from _common import (
     optuna_name,
     quiet_optuna,
 )
+from _searcher_scale import Clocks, clocks, run_searchers, since, sphere
 
 from paratune.searchers import TPE
 from paratune.space import Float, Space
@@ -49,11 +53,6 @@ GOAL_TIMES = 5.0  # and Optuna's at least this many times paratune's there
 NAMES = tuple(f"x{i}" for i in range(DIMENSIONS))
 
 
-def sphere(point: np.ndarray[Any, Any]) -> float:
-    """The loss: the squared distance to (0.3, ..., 0.3)."""
-    return float(((point - 0.3) ** 2).sum())
-
-
 def observations(count: int) -> tuple[np.ndarray[Any, Any], list[float]]:
     """``count`` uniform points of the unit box and their losses, the same for everyone."""
     points = np.random.default_rng(0).random((count, DIMENSIONS))
@@ -61,20 +60,6 @@ def observations(count: int) -> tuple[np.ndarray[Any, Any], list[float]]:
 
 
 # ---- the contenders ---------------------------------------------------------------------------
-
-
-Clocks = tuple[float, float]  # wall seconds, CPU seconds of this process
-
-
-def clocks() -> Clocks:
-    """Now, on the wall clock and on this process's CPU clock."""
-    return time.perf_counter(), time.process_time()
-
-
-def since(start: Clocks) -> Clocks:
-    """Wall and CPU seconds since ``start``."""
-    wall, cpu = clocks()
-    return wall - start[0], cpu - start[1]
 
 
 def paratune_times(count: int, suggestions: int) -> tuple[float, list[Clocks]]:
@@ -188,7 +173,7 @@ def run(options: Options) -> list[Table]:
         f"under {GOAL_MS:g} CPU ms a suggestion, and Optuna at least {GOAL_TIMES:g}x its "
         "CPU ms.",
     ]
-    return [table]
+    return [table, run_searchers(options)]
 
 
 def main() -> None:
