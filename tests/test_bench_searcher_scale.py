@@ -44,6 +44,10 @@ def test_the_table_has_a_row_per_searcher_and_size_then_the_uncapped_gp(
     assert [row.contender for row in judged] == labels  # each searcher once, at 60
     assert all(row.cells[0] == "60" and row.goal == "< 0.156 s CPU" for row in judged)
     assert all(float(cell) > 0 for row in table.rows for cell in row.cells[2:4])
+    for judged_row in table.rows:  # the CPU time as a share of the goal's 0.156 s
+        cpu_s = float(judged_row.cells[3]) / 1e3
+        assert judged_row.ratio == pytest.approx(cpu_s / scale.GOAL_S, rel=0.05, abs=1e-5)
+    assert table.ratio_label == "CPU / 0.156 s"
     assert any("10 s / 64" in note for note in table.notes)
 
 
