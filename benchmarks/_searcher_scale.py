@@ -282,8 +282,9 @@ def notes(goal_size: int) -> list[str]:
         "the rest), so its model costs the same at any count; what still grows is the work "
         "each suggestion does over every result (the training set rebuilt, the values "
         "sorted, the points copied). With max_observations=None it fits every result and "
-        "its time grows faster than the square of their number (shown at small sizes only: "
-        "at 10,000 one suggestion would take minutes).",
+        "its time grows faster than the square of their number, about 4x from 1,000 to "
+        "2,000 (so it is shown at small sizes only: at 10,000 one suggestion would take "
+        "most of a minute).",
         f"Goal at {goal_size:,} observations: every searcher's median suggestion under "
         f"{GOAL_S:.3f} s of CPU ({GOAL_S:.3f} s = 10 s / 64: a 64-worker run of 10-second "
         "trials asks for one that often). The last column is that share of the "
