@@ -9,7 +9,7 @@ that converging on the sphere does not end its suggestions). Grid needs a finite
 searches the box discretised to hundredths (each parameter an ``Int(0, 100)``, read as
 hundredths of the unit range), 101**5 configs. Then each searcher suggests several times,
 each suggestion followed by its result, and the figure is the median time of a suggestion,
-after two that are not timed. The GP is shown with its default ``max_observations`` (500)
+after two that are not timed. The GP is shown with its default ``max_observations`` (300)
 and, at small sizes only, with ``max_observations=None`` (every result fitted) to show the
 growth that cap stops.
 """
@@ -278,7 +278,7 @@ def notes(goal_size: int) -> list[str]:
         f"{WARM_UP} untimed ones (the GP: after its {GP_UNTIMED - WARM_UP}-point initial "
         "design too, which it hands out first whatever it has observed, and the first "
         "model suggestion, which fits the hyperparameters).",
-        "gp fits at most max_observations=500 results (the best half and a seeded draw of "
+        "gp fits at most max_observations=300 results (the best half and a seeded draw of "
         "the rest), so its model costs the same at any count; what still grows is the work "
         "each suggestion does over every result (the training set rebuilt, the values "
         "sorted, the points copied). With max_observations=None it fits every result and "

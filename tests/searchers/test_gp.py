@@ -361,7 +361,7 @@ def test_make_searcher_knows_gp() -> None:
     assert type(first) is GP and first is not second
     assert repr(first) == (
         "GP(init_design='lhs', init_size=None, acquisition='ei', candidates=2000, "
-        "fidelity='latest', max_observations=500)"
+        "fidelity='latest', max_observations=300)"
     )
 
 

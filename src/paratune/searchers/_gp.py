@@ -98,7 +98,7 @@ class GP:
        the previous ones and from the default) after every new observation up to 100, then
        every 5 up to 200, then every 20, on at most 200 observations (the 100 best and 100
        of the others drawn at random); in between they are reused as they are. Past
-       ``max_observations`` results (500), the model fits the best half of that many and a
+       ``max_observations`` results (300), the model fits the best half of that many and a
        seeded draw of the others, and at most a quarter as many failed and below-fidelity
        configs, the latest: a suggestion's cost grows faster than the square of the results
        fitted. The model's linear algebra runs on one BLAS thread (the workers own the cores).
@@ -166,7 +166,7 @@ class GP:
         acquisition: str = "ei",
         candidates: int = 2000,
         fidelity: str = "latest",
-        max_observations: int | None = 500,
+        max_observations: int | None = 300,
     ) -> None:
         if init_design not in _DESIGNS:
             raise SpecError(f"init_design must be 'lhs' or 'sobol', got {init_design!r}")
@@ -359,7 +359,7 @@ class GP:
         points = rng.random((n, layout.dimension))
         if local:
             best = np.argsort(self._done_y, kind="stable")[:_LOCAL_CENTRES]
-            centres = np.array(self._done_u)[best]
+            centres = np.array([self._done_u[i] for i in best])
             around = centres[rng.integers(len(centres), size=local)]
             if layout.conditional:  # a parameter inactive at the centre: anywhere, if active
                 around = np.where(around == INACTIVE, points[:local], around)
@@ -458,7 +458,7 @@ class GP:
         count = len(done_y)
         limit = count if self.max_observations is None else self.max_observations
         kept = kept_rows(done_y, limit, self._gp_seed)
-        done_x, done_y = layout.features(np.array(self._done_u)[kept]), done_y[kept]
+        done_x, done_y = layout.features(np.array([self._done_u[i] for i in kept])), done_y[kept]
         # Warped by the real values alone: failures and believed values must not move the
         # scale.
         y = warp_outputs(done_y)

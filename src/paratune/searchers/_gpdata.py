@@ -29,6 +29,7 @@ class Observations:
     def __init__(self) -> None:
         self._points: dict[_Key, _Array] = {}
         self._results: dict[_Key, dict[float, float]] = {}  # key -> budget -> value
+        self._latest: dict[_Key, tuple[float, float]] = {}  # key -> its top budget, value
         self.failed: list[_Array] = []
 
     def add(self, key: _Key, point: _Array, trial: Trial) -> None:
@@ -41,6 +42,8 @@ class Observations:
             budget = math.inf if trial.budget is None else float(trial.budget)
             self._points.setdefault(key, point)
             self._results.setdefault(key, {})[budget] = float(value)
+            if budget >= self._latest.get(key, (-math.inf, 0.0))[0]:
+                self._latest[key] = (budget, float(value))
         elif key in self._results:
             pass  # a promotion that failed or was cancelled: its lower-budget result stands
         elif trial.status is not Status.CANCELLED:
@@ -61,12 +64,12 @@ class Observations:
         so its result there is what it was worth.
         """
         results = self._results
-        budgets = sorted({budget for by_budget in results.values() for budget in by_budget})
-        if not budgets:
+        if not results:
             return None, [], [], []
-        if enough is None:
-            latest = [by_budget[max(by_budget)] for by_budget in results.values()]
+        if enough is None:  # kept as results come: no pass over every config's budgets
+            latest = [value for _, value in self._latest.values()]
             return None, list(self._points.values()), latest, []
+        budgets = sorted({budget for by_budget in results.values() for budget in by_budget})
         reached = [max(by_budget) for by_budget in results.values()]
         fidelity = next(
             (
@@ -98,7 +101,9 @@ def kept_rows(values: _Array, size: int, seed: int) -> NDArray[np.intp]:
     if count <= size:
         return np.arange(count)
     best = np.argsort(values, kind="stable")[: size // 2]
-    rest = np.setdiff1d(np.arange(count), best)
+    others = np.ones(count, dtype=bool)
+    others[best] = False
+    rest = np.flatnonzero(others)
     picked = np.random.default_rng([seed, count]).choice(
         rest, size=size - len(best), replace=False
     )
