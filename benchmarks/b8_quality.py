@@ -674,6 +674,8 @@ def quality_table(outcome: Outcome) -> Table:
             else:
                 table.add(quality_row(outcome, contender, workers, label))
     table.notes += quality_notes(outcome)
+    failed = [row for row in table.rows if row.passed is False]
+    table.notes += [f"{row.contender}: {row.achieved}" for row in failed]
     table.notes.append(f"this problem took {outcome.seconds:.0f} s")
     return table
 
