@@ -12,7 +12,7 @@ import math
 import numbers
 import os
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -56,6 +56,10 @@ class Ledger:
         retries: how many times a failing trial is run again before it counts as failed.
         target: a trial at least this good reaches the target (None: never).
         checkpoints: the folder of the trials' checkpoint files (None: keep none).
+        recall: where an ended trial is read back once it is saved (`saved`): the ledger
+            then keeps only the trials not ended and those not saved yet, which is what
+            lets a run of a million trials fit in memory. None: the ledger keeps every
+            trial itself.
 
     Attributes:
         busy: worker seconds spent on jobs, over all sessions of the experiment.
@@ -73,6 +77,7 @@ class Ledger:
         retries: int = 0,
         target: float | None = None,
         checkpoints: str | None = None,
+        recall: Callable[[int], Trial | None] | None = None,
     ) -> None:
         self.metric = metric
         self.sign = 1.0 if mode == "min" else -1.0
@@ -80,10 +85,12 @@ class Ledger:
         self.retries = retries
         self.target = target
         self.checkpoints = checkpoints
+        self._recall = recall
         self.busy = 0.0
         self.cancelled_time = 0.0
         self.origin = 0.0
-        self._trials: dict[int, Trial] = {}  # the latest state of every trial
+        # The latest state of every trial; with `recall`, of those not ended or not saved.
+        self._trials: dict[int, Trial] = {}
         self._running: dict[int, Trial] = {}  # trials not ended (in flight or queued)
         self._queued: deque[Job] = deque()  # retries, and trials resumed from a crash
         # Where each trial stood before the job now running continued it (a promotion).
@@ -133,11 +140,23 @@ class Ledger:
 
     def trials(self) -> list[Trial]:
         """The latest state of every trial, in order of creation."""
-        return list(self._trials.values())
+        if self._recall is None:
+            return list(self._trials.values())
+        found = (self._find(trial_id) for trial_id in range(self._created))
+        return [trial for trial in found if trial is not None]
 
     def trial(self, trial_id: int) -> Trial:
         """The latest state of trial ``trial_id`` (KeyError if there is none)."""
-        return self._trials[trial_id]
+        found = self._find(trial_id)
+        if found is None:
+            raise KeyError(trial_id)
+        return found
+
+    def _find(self, trial_id: int) -> Trial | None:
+        found = self._trials.get(trial_id)
+        if found is None and self._recall is not None:
+            return self._recall(trial_id)
+        return found
 
     def loss(self, metrics: Mapping[str, Any]) -> float | None:
         """The tuned metric in ``metrics`` as a loss (negated for mode="max"), or None when
@@ -156,7 +175,15 @@ class Ledger:
         return self._unsaved, self._unsaved_reports
 
     def saved(self) -> None:
-        """Forget what `unsaved` held: it is committed."""
+        """Forget what `unsaved` held: it is committed. With `recall`, the ended trials
+        among it are read from there from now on."""
+        if self._recall is not None:
+            running, trials, reported = self._running, self._trials, self._reported
+            for trial in self._unsaved:
+                if trial.trial_id not in running:
+                    trials.pop(trial.trial_id, None)
+                    if not _step_beyond(trial.budget, reported.get(trial.trial_id)):
+                        reported.pop(trial.trial_id, None)
         self._unsaved = []
         self._unsaved_reports = []
 
@@ -186,7 +213,7 @@ class Ledger:
                 start_step=proposal.start_step,
                 checkpoint=self._checkpoint(trial_id),
             )
-        before = self._trials.get(proposal.trial_id)
+        before = self._find(proposal.trial_id)
         if before is None or proposal.trial_id in self._running:
             state = "unknown" if before is None else "still running"
             raise RuntimeError(
@@ -295,10 +322,14 @@ class Ledger:
         the same config and seed (from its checkpoint, when it has one below its budget)
         and returned as RUNNING; an ended one is counted and returned as it is."""
         self._created = max(self._created, trial.trial_id + 1)
-        self._trials[trial.trial_id] = trial
-        if last_step is not None:
+        ended = trial.status not in (Status.RUNNING, Status.INTERRUPTED)
+        if self._recall is None or not ended:  # an ended one is recalled where it is saved
+            self._trials[trial.trial_id] = trial
+        if last_step is not None and (
+            self._recall is None or not ended or _step_beyond(trial.budget, last_step)
+        ):
             self._reported[trial.trial_id] = last_step
-        if trial.status not in (Status.RUNNING, Status.INTERRUPTED):
+        if ended:
             self._count(trial)
             return trial
         trial = trial._replace(status=Status.RUNNING)
@@ -447,6 +478,13 @@ def _after(
         peak_memory=_highest(running.peak_memory, event.peak_memory),
         moved=running.moved + event.moved,
     )
+
+
+def _step_beyond(budget: float | None, step: int | None) -> bool:
+    """Whether an ended trial's latest reported ``step`` may still matter: only a job that
+    continues it to a budget at or below that step (`Ledger._report_end`) reads it, and a
+    continuation goes beyond the trial's ``budget``."""
+    return step is not None and (budget is None or step > budget)
 
 
 def _latest(new: int | None, old: int | None) -> int | None:

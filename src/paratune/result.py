@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from ._trial_list import TrialList, kept_trials
 from .store._columns import STATUS_CODES, TrialColumns
+from .store._compact import CompactTrials
 from .trial import Config, Report, Status, Trial
 from .tuner import RunOutcome, StopReason
 
@@ -19,26 +21,6 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     from .store import SQLiteStore
-
-
-class _TrialList:
-    """`TuneResult.trial_list` as a field: given a list, it is that list; given the trials
-    as columns (a stored run, read by `TuneResult.from_store`), the list is built from them
-    on its first reading, and the columns stay for the tables (`TuneResult.trials`), which
-    then need no `Trial` per row."""
-
-    def __get__(self, result: TuneResult | None, owner: type | None = None) -> list[Trial]:
-        if result is None:
-            raise AttributeError("trial_list")  # no default: the field stays required
-        kept = result.__dict__
-        if "_trial_list" not in kept:
-            kept["_trial_list"] = kept["_trial_columns"].trials()
-        trials: list[Trial] = kept["_trial_list"]
-        return trials
-
-    def __set__(self, result: TuneResult, value: list[Trial] | TrialColumns) -> None:
-        key = "_trial_columns" if isinstance(value, TrialColumns) else "_trial_list"
-        result.__dict__[key] = value
 
 
 @dataclass(frozen=True)
@@ -68,9 +50,9 @@ class TuneResult:
     """
 
     if TYPE_CHECKING:
-        trial_list: list[Trial]  # read as a list; set also from columns (see _TrialList)
+        trial_list: list[Trial]  # read as a list; set also from columns (see TrialList)
     else:
-        trial_list: _TrialList = _TrialList()
+        trial_list: TrialList = TrialList()
     metric: str
     mode: str
     workers: int
@@ -89,8 +71,9 @@ class TuneResult:
         cls, outcome: RunOutcome, *, metric: str, mode: str, name: str, reports: list[Report]
     ) -> TuneResult:
         """The result of a run (`tune`) or of a stored one (`paratune.load`)."""
+        kept = kept_trials(outcome, "trials")  # columns, until something reads a list
         return cls(
-            trial_list=outcome.trials,
+            trial_list=outcome.trials if kept is None else kept,
             metric=metric,
             mode=mode,
             workers=outcome.workers,
@@ -113,7 +96,7 @@ class TuneResult:
         them on its first reading."""
         experiment, totals = db.experiment(), db.totals()
         return cls(
-            trial_list=db.trial_columns(),  # type: ignore[arg-type]  # see _TrialList
+            trial_list=db.trial_columns(),  # type: ignore[arg-type]  # see TrialList
             metric=experiment.metric,
             mode=experiment.mode,
             workers=totals.workers or int(experiment.settings.get("workers") or 1),
@@ -126,10 +109,13 @@ class TuneResult:
             lost_time=totals.lost_time,
         )
 
-    @property
+    @cached_property
     def _columns(self) -> TrialColumns | None:
-        """The trials as columns, for a stored run (None for a run's own result)."""
-        columns: TrialColumns | None = self.__dict__.get("_trial_columns")
+        """The trials as columns, where they were given so (None for a list of trials)."""
+        kept = kept_trials(self, "trial_list")
+        if isinstance(kept, CompactTrials):
+            return kept.columns()
+        columns: TrialColumns | None = kept
         return columns
 
     @cached_property
@@ -152,6 +138,9 @@ class TuneResult:
     @cached_property
     def best_trial(self) -> Trial | None:
         """The finished trial with the best value (the earliest among equals), or None."""
+        kept = kept_trials(self, "trial_list")
+        if isinstance(kept, CompactTrials):
+            return kept.best(self.mode)
         if (columns := self._columns) is not None:
             return _best_done(columns, self.mode)
         done = [t for t in self.trial_list if t.status is Status.DONE and t.value is not None]
@@ -222,7 +211,8 @@ class TuneResult:
         return trials_frame(self.trial_list)
 
     def __repr__(self) -> str:
-        count = len(self._columns if self._columns is not None else self.trial_list)
+        kept = kept_trials(self, "trial_list")
+        count = len(kept if kept is not None else self.trial_list)
         return (
             f"TuneResult(trials={count}, best_value={self.best_value!r}, "
             f"best_config={self.best_config!r}, wall_time={self.wall_time:.3f}, "
@@ -314,6 +304,7 @@ def columns_frame(columns: TrialColumns) -> pd.DataFrame:
     import numpy as np
     import pandas as pd
 
+    columns = _writable(columns)
     table: dict[str, Any] = {
         "trial_id": columns.trial_id,
         "status": pd.Categorical.from_codes(
@@ -341,6 +332,21 @@ def columns_frame(columns: TrialColumns) -> pd.DataFrame:
     )
     table["error"] = columns.error
     return pd.DataFrame(table, copy=False)
+
+
+def _writable(columns: TrialColumns) -> TrialColumns:
+    """``columns`` with a copy of each read-only array (a view of the columns a store keeps,
+    or one value broadcast), so that the table they make can be changed like any other."""
+    import dataclasses
+
+    import numpy as np
+
+    copies: dict[str, Any] = {
+        name: value.copy()
+        for name, value in vars(columns).items()
+        if isinstance(value, np.ndarray) and not value.flags.writeable
+    }
+    return dataclasses.replace(columns, **copies) if copies else columns
 
 
 def config_values(result: TuneResult, name: str) -> list[Any]:

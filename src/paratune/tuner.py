@@ -9,16 +9,19 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ._folders import clear_checkpoints
 from ._ledger import Heard, Ledger
 from ._options import TuneOptions
 from ._signals import signals_held, user_stops, winding_down
+from ._trial_list import TrialList
 from .executors import Executor, Objective, present_workers
 from .schedulers import Scheduler, Suggest
 from .searchers import Searcher, has_converged
 from .space import Space
-from .store import Experiment, RunTotals, Store
+from .store import Experiment, MemoryStore, RunTotals, Store
+from .store._compact import CompactTrials
 from .trial import Config, Event, Report, Status, Trial
 
 
@@ -84,11 +87,15 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class RunOutcome:
-    """What `Tuner.run` returns: the trials and how the run used its workers."""
+    """What `Tuner.run` returns: the trials (given as a list, or kept column by column
+    until first read, see `TrialList`) and how the run used its workers."""
 
-    trials: list[Trial]
+    if TYPE_CHECKING:
+        trials: list[Trial]
+    else:
+        trials: TrialList = TrialList()
     wall_time: float
     busy_time: float
     cancelled_time: float
@@ -156,7 +163,11 @@ class Tuner:
             retries=options.retries,
             target=options.target,
             checkpoints=None if checkpoints is None else str(checkpoints),
+            recall=self._recall,
         )
+        # Every trial as saved, in columns: what the ledger recalls and the run returns; a
+        # MemoryStore's own (its save feeds it), else fed at each commit (see _open).
+        self._kept, self._feed_kept = CompactTrials(), True
         self._new_configs: Suggest = _NewConfigs(
             self._ledger, options.max_trials, self._ask_searcher
         )
@@ -213,7 +224,7 @@ class Tuner:
                         self.store.finish(totals)
         self._report_progress(finished=True)
         return RunOutcome(
-            trials=ledger.trials(),
+            trials=self._kept.frozen(),  # type: ignore[arg-type]  # a list once read
             wall_time=wall,
             busy_time=ledger.busy,
             cancelled_time=ledger.cancelled_time,
@@ -233,6 +244,10 @@ class Tuner:
         )
         if not stored and self.checkpoints is not None:
             clear_checkpoints(self.checkpoints)  # left by an earlier run; only if marked ours
+        if type(self.store) is MemoryStore:  # a subclass may keep other than what it is given
+            self._kept, self._feed_kept = self.store.compact_trials(), False
+        else:
+            self._kept.put(stored)
         earlier = self.store.totals()
         self._offset, self._lost_time = earlier.wall_time, earlier.lost_time
         self._ledger.busy, self._ledger.cancelled_time = earlier.busy_time, earlier.cancelled_time
@@ -413,7 +428,12 @@ class Tuner:
         trials, reports = self._ledger.unsaved
         if trials or reports:
             self.store.save(trials, reports)
+            if self._feed_kept:
+                self._kept.put(trials)
             self._ledger.saved()
+
+    def _recall(self, trial_id: int) -> Trial | None:
+        return self._kept.get(trial_id)  # the latest saved state: the ledger keeps no more
 
     # ---- time and progress ---------------------------------------------------------------
 
@@ -465,9 +485,7 @@ class _NewConfigs:
     __slots__ = ("_ask", "_ledger", "_limit")
 
     def __init__(self, ledger: Ledger, limit: int | None, ask: Callable[[], Config | None]):
-        self._ledger = ledger
-        self._limit = limit
-        self._ask = ask
+        self._ledger, self._limit, self._ask = ledger, limit, ask
 
     @property
     def trial_id(self) -> int:
@@ -477,6 +495,4 @@ class _NewConfigs:
     def __call__(self) -> Config | None:
         """The searcher's next configuration, or None once ``max_trials`` trials exist."""
         limit = self._limit
-        if limit is not None and self._ledger.created >= limit:
-            return None
-        return self._ask()
+        return None if limit is not None and self._ledger.created >= limit else self._ask()

@@ -9,6 +9,7 @@ from ..errors import StoreError
 from ..trial import Report, Trial
 from ._base import Experiment, RunTotals, refuse_reopening
 from ._columns import TrialColumns
+from ._compact import CompactTrials
 
 
 @dataclass
@@ -16,14 +17,15 @@ class _Kept:
     """One experiment as memory keeps it."""
 
     experiment: Experiment
-    trials: dict[int, Trial] = field(default_factory=dict)
+    trials: CompactTrials = field(default_factory=CompactTrials)
     reports: dict[tuple[int, int], Report] = field(default_factory=dict)
     totals: RunTotals = field(default_factory=RunTotals)
 
 
 class MemoryStore:
-    """Keeps experiments in dicts, by name; gone when the process ends (`tune` with
-    ``store=None`` opens a new one for each run).
+    """Keeps experiments in memory, by name; gone when the process ends (`tune` with
+    ``store=None`` opens a new one for each run). Trials are kept column by column
+    (`CompactTrials`), and read back as they were saved.
 
     >>> from paratune.trial import Status, Trial
     >>> store = MemoryStore()
@@ -61,8 +63,7 @@ class MemoryStore:
     def save(self, trials: Iterable[Trial], reports: Iterable[Report] = ()) -> None:
         """Keep the trials and reports (for one given twice, the last one)."""
         kept = self._require_open()
-        for trial in trials:
-            kept.trials[trial.trial_id] = trial
+        kept.trials.put(trials)
         for report in reports:
             kept.reports[(report.trial_id, report.step)] = report
 
@@ -80,23 +81,21 @@ class MemoryStore:
         return self._require_open().totals
 
     def trials(self) -> list[Trial]:
-        """The trials, in id order (sorting ids the tuner gives in order costs little)."""
-        kept = self._require_open().trials
-        return [kept[trial_id] for trial_id in sorted(kept)]
+        """The trials, in id order."""
+        return self._require_open().trials.trials()
+
+    def compact_trials(self) -> CompactTrials:
+        """The open experiment's trials as this store keeps them: the tuner reads a trial
+        to continue, and the run's result, from them, with no second copy in memory."""
+        return self._require_open().trials
 
     def trial_columns(
         self, *, after: int | None = None, before: int | None = None
     ) -> TrialColumns:
         """The trials whose ids lie between ``after`` and ``before`` (both excluded; None: no
-        bound), in id order, as columns: what `SQLiteStore.trial_columns` reads."""
-        return TrialColumns.from_trials(
-            [
-                trial
-                for trial in self.trials()
-                if (after is None or trial.trial_id > after)
-                and (before is None or trial.trial_id < before)
-            ]
-        )
+        bound), in id order, as columns: what `SQLiteStore.trial_columns` reads (its arrays
+        are read-only)."""
+        return self._require_open().trials.columns(after=after, before=before)
 
     def close(self) -> None:
         """Nothing to release; the experiments stay readable."""
