@@ -10,6 +10,7 @@ import pytest
 
 from paratune._ledger import Heard, Ledger
 from paratune.seeding import trial_seed
+from paratune.store._compact import CompactTrials
 from paratune.trial import Event, Job, Proposal, Report, Status, Trial
 
 
@@ -344,3 +345,77 @@ def test_replay_starts_over_a_trial_whose_checkpoint_is_at_its_budget() -> None:
     ledger.replay(Trial(0, {}, 1, Status.RUNNING, budget=3, checkpoint_step=3))
     job = ledger.queued_job()
     assert job is not None and job.start_step == 0 and job.attempt == 1
+
+
+# ---- recall: ended trials read back from where they are saved ----------------------------
+
+
+class Saving:
+    """A ledger that recalls ended trials from a `CompactTrials` it saves into after every
+    step, beside a ledger that keeps every trial: both are driven alike."""
+
+    def __init__(self) -> None:
+        self.kept = CompactTrials()
+        self.recalled: list[int] = []
+        self.step_recalled: list[int] = []
+        self.plain = Ledger(retries=1)
+        self.ledger = Ledger(retries=1, recall=self.recall)
+
+    def recall(self, trial_id: int) -> Trial | None:
+        self.recalled.append(trial_id)
+        return self.kept.get(trial_id)
+
+    def both(self, step: str, *args: Any, **kwargs: Any) -> Any:
+        """Take ``step`` on both ledgers, check they agree, then save."""
+        self.recalled = []
+        mine, theirs = (
+            getattr(ledger, step)(*args, **kwargs) for ledger in (self.ledger, self.plain)
+        )
+        assert mine == theirs and self.ledger.unsaved == self.plain.unsaved
+        self.step_recalled, self.recalled = self.recalled, []  # what the step read back
+        self.kept.put(self.ledger.unsaved[0])
+        for ledger in (self.ledger, self.plain):
+            ledger.saved()
+        assert self.ledger.trials() == self.plain.trials()
+        assert dict(self.ledger.counts) == dict(self.plain.counts)
+        assert self.ledger.best == self.plain.best and self.ledger.running == self.plain.running
+        return mine
+
+
+def test_a_ledger_that_recalls_ended_trials_keeps_the_same_books() -> None:
+    books = Saving()
+    jobs = [books.both("new_job", Proposal({"x": i}, budget=1)) for i in range(4)]
+    for job in jobs:
+        books.both("start", job, 0.0)
+    books.both("end", event(jobs[0], result=0.5), **GOING_ON)
+    books.both("end", event(jobs[1], ok=False, result=None, error="boom"), **GOING_ON)
+    books.both("end", event(jobs[2], result=0.25), **GOING_ON)
+    retry = books.both("queued_job")
+    books.both("start", retry, 1.0)
+    books.both("end", event(retry, result=0.75), **GOING_ON)
+    promoted = books.both("new_job", Proposal({"x": 0}, budget=3, trial_id=0, start_step=1))
+    assert books.step_recalled == [0]  # ended and saved: read back, not kept by the ledger
+    assert promoted.seed == jobs[0].seed and promoted.budget == 3
+    books.both("start", promoted, 2.0)
+    books.both("end", event(promoted, result=0.125), **GOING_ON)
+    again = books.both("new_job", Proposal({"x": 2}, budget=9, trial_id=2, start_step=1))
+    books.both("start", again, 3.0)
+    books.both("end", event(again, cancelled=True, result=None), **RULE)  # stays at budget 1
+    books.both("settle", 4.0, by_user=False)  # trial 3 never ended: cancelled
+    assert [t.status for t in books.ledger.trials()] == [Status.DONE] * 3 + [Status.CANCELLED]
+    assert books.ledger.trial(2).budget == 1 and books.ledger.best == books.kept.get(0)
+    with pytest.raises(KeyError):
+        books.ledger.trial(9)
+
+
+def test_a_replayed_ended_trial_is_recalled_and_a_running_one_kept() -> None:
+    kept = CompactTrials()
+    done = Trial(trial_id=0, config={"x": 0}, seed=11, status=Status.DONE, value=0.5, budget=1)
+    cut = Trial(1, {"x": 1}, 13, Status.INTERRUPTED, budget=4, checkpoint_step=2)
+    kept.put([done, cut])
+    ledger = Ledger(recall=kept.get)
+    assert ledger.replay(done, last_step=1) == done
+    ledger.replay(cut, last_step=2)
+    kept.put([Trial(0, {"x": 0}, 11, Status.FAILED)])  # the store is where it is read
+    assert ledger.trial(0).status is Status.FAILED and ledger.trial(1) == cut
+    assert ledger.best == done and ledger.counts[Status.DONE] == 1

@@ -336,7 +336,7 @@ def _as(kind: str, column: Column, start: int, stop: int) -> Any:
     count = stop - start
     if kind == "text":
         return column.tolist(start, stop)
-    if column.kind == "same":
+    if column.kind == "same" and count:
         value = column.data
         if kind == "status":
             return np.broadcast_to(np.int8(STATUS_CODES[value]), (count,))
