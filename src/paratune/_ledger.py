@@ -182,7 +182,7 @@ class Ledger:
             for trial in self._unsaved:
                 if trial.trial_id not in running:
                     trials.pop(trial.trial_id, None)
-                    if not _step_beyond(trial.budget, reported.get(trial.trial_id)):
+                    if reported and not _step_beyond(trial.budget, reported.get(trial.trial_id)):
                         reported.pop(trial.trial_id, None)
         self._unsaved = []
         self._unsaved_reports = []
