@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import operator
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -55,14 +55,20 @@ class _Dicts:
                     column.extend([None] * self.rows)
         return code
 
-    def extend(self, dicts: list[Mapping[Any, Any]]) -> None:
-        keys = [None if d is _NO_METRICS else tuple(d) for d in dicts]
+    def extend(self, dicts: Sequence[Mapping[Any, Any]]) -> None:
+        proxies = map(operator.is_, dicts, itertools.repeat(_NO_METRICS))
+        if all(proxies):  # as usual for metrics: no dict, the shared empty mapping
+            keys: list[tuple[Any, ...] | None] = [None]
+        elif any(d is _NO_METRICS for d in dicts):
+            keys = [None if d is _NO_METRICS else tuple(d) for d in dicts]
+        else:
+            keys = list(map(tuple, dicts))
         here = dict.fromkeys(keys, _NO_METRICS_SHAPE)
         for k in here:
             if k is not None:
                 here[k] = self._code(k)
         if len(here) == 1:  # as usual: every dict has the same keys, in order
-            (only,) = here
+            only = keys[0]
             self.shape.extend([here[only]] * len(dicts))
             everywhere = set(only or ())
         else:
@@ -195,7 +201,7 @@ class CompactTrials:
         if not trials:
             return
         by_field = list(zip(*trials, strict=True))
-        configs, metrics = list(by_field[1]), list(by_field[5])
+        configs, metrics = by_field[1], by_field[5]
         if not _all_fit(trials, configs, metrics):
             rows = [t if _fits(t) else _blank(t.trial_id) for t in trials]
             self._append(rows)
@@ -206,7 +212,7 @@ class CompactTrials:
                 self._whole.pop(trial.trial_id, None)
         for index, name in enumerate(Trial._fields):
             if name in self._fields:
-                self._fields[name].extend(list(by_field[index]))
+                self._fields[name].extend(by_field[index])
         self._config.extend(configs)
         self._metrics.extend(metrics)
         self._rows += len(trials)
@@ -370,7 +376,7 @@ def _fits(trial: Trial) -> bool:
     )
 
 
-def _all_fit(trials: list[Trial], configs: list[Any], metrics: list[Any]) -> bool:
+def _all_fit(trials: list[Trial], configs: Sequence[Any], metrics: Sequence[Any]) -> bool:
     """`_fits` of every trial, at C speed for the usual case."""
     if set(map(type, trials)) != {Trial} or set(map(type, configs)) != {dict}:
         return False
