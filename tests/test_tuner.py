@@ -12,11 +12,13 @@ import pytest
 
 import paratune as pt
 from paratune._options import TuneOptions
+from paratune._trial_list import kept_trials
 from paratune.executors import Serial, Simulated
 from paratune.schedulers import FIFO, Scheduler, Suggest
 from paratune.searchers import Random, Searcher
 from paratune.space import Space
 from paratune.store import Experiment, MemoryStore, RunTotals, SQLiteStore, Store
+from paratune.store._compact import CompactTrials
 from paratune.trial import Config, Proposal, Report, Status, Trial
 from paratune.tuner import RunOutcome, StopReason, Tuner
 
@@ -294,3 +296,14 @@ def test_a_promotion_continues_a_trial_the_ledger_reads_back_from_the_store(
     assert [(r.trial_id, r.step, r.metrics) for r in memory.report_list] == [
         (r.trial_id, r.step, r.metrics) for r in stored.report_list
     ]
+
+
+def test_a_run_gives_its_trials_in_columns_and_builds_the_list_when_read() -> None:
+    store = MemoryStore()
+    outcome = tuner(store, max_trials=50, seed=1).run()
+    kept = kept_trials(outcome, "trials")
+    assert isinstance(kept, CompactTrials) and len(kept) == 50
+    assert "_trials" not in vars(outcome)  # no Trial built yet
+    assert outcome.trials == store.trials() and outcome.trials is outcome.trials
+    tuner(store, max_trials=60, seed=1, resume=True).run()  # the store goes on
+    assert len(kept) == 50 and len(store.trials()) == 60

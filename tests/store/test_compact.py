@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from paratune.store import Experiment, MemoryStore
 from paratune.store._columns import Ints, JsonColumns, TrialColumns
 from paratune.store._compact import CompactTrials
 from paratune.store._compact_column import Column
@@ -185,3 +186,18 @@ def test_a_column_keeps_one_value_then_an_array_then_a_list_as_its_values_need()
     mixed.extend([1, 1])
     mixed.extend([True])  # equal to 1, not the same
     assert [type(v) for v in mixed.tolist()] == [int, int, bool]
+
+
+def test_a_memory_store_keeps_its_trials_in_columns_and_gives_them_read_only() -> None:
+    store = MemoryStore()
+    store.open(Experiment("demo", {}, "value", "min", 0), resume=False, overwrite=False)
+    _, latest = fill(plain, 3000, seed=2)
+    store.save(latest.values())
+    kept = store.compact_trials()
+    assert kept.get(7) == latest[7] and len(kept) == len(latest)
+    assert store.trials() == [latest[i] for i in sorted(latest)]
+    columns = store.trial_columns(after=99, before=200)
+    assert columns.trial_id.tolist() == list(range(100, 200))
+    assert not columns.value.flags.writeable
+    store.save([latest[150]._replace(value=-1.0)])  # the columns given out stay as they were
+    assert columns.value[50] == latest[150].value and store.trials()[150].value == -1.0
