@@ -161,7 +161,7 @@ class CompactTrials:
             waiting[trial.trial_id] = trial
         if len(waiting) >= _GROUP:
             self._settle(everything=False)
-            if len(waiting) >= _GROUP:  # held back by a trial still running: take all
+            if len(self._waiting) >= _GROUP:  # held back by a trial still running: take all
                 self._settle(everything=True)
 
     def _settle(self, *, everything: bool) -> None:
@@ -177,10 +177,13 @@ class CompactTrials:
         ids = list(waiting)
         if ids[0] == self._rows and ids == list(range(self._rows, self._rows + len(ids))):
             trials = list(waiting.values())  # as usual: the ids that follow, in order
-            if everything or Status.RUNNING not in map(operator.itemgetter(3), trials):
-                waiting.clear()
-                self._append(trials)
-                return
+            statuses = list(map(operator.itemgetter(3), trials))
+            cut = len(trials)
+            if not everything and Status.RUNNING in statuses:
+                cut = statuses.index(Status.RUNNING)  # up to the first still running
+            self._waiting = dict(zip(ids[cut:], trials[cut:], strict=True))
+            self._append(trials[:cut])
+            return
         following: list[Trial] = []
         for trial_id in sorted(waiting):
             trial = waiting[trial_id]
