@@ -39,8 +39,17 @@ class Forgetful(MemoryStore):
 class InSavingOrder(MemoryStore):
     """Reads trials back in the order they were first saved."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.first_saved: dict[int, Trial] = {}
+
+    def save(self, trials: Iterable[Trial], reports: Iterable[Report] = ()) -> None:
+        trials = list(trials)
+        super().save(trials, reports)
+        self.first_saved.update((t.trial_id, t) for t in trials)  # an update keeps its place
+
     def trials(self) -> list[Trial]:
-        return list(self._require_open().trials.values())
+        return list(self.first_saved.values())
 
 
 class KeepsTheFirst(MemoryStore):
