@@ -152,6 +152,8 @@ from paratune.store.sqlite import SQLiteStore
 from tests._wait import wait_until
 
 db, ready, go = sys.argv[1:4]
+# Ctrl-C raises here as in a terminal, even if this process was started with it ignored.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 real_open, real_check = integrity.open_connection, integrity.check_structure
 
 def open_connection(path, *, readonly):
