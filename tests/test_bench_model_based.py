@@ -4,27 +4,21 @@ full-budget results inside its horizon, and the goal is judged as the notes say.
 
 from __future__ import annotations
 
-import importlib
 import math
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+from ._benchmarks import benchmark_module
+
 X_STAR = (0.20169, 0.150011, 0.476874, 0.275332, 0.311652, 0.6573)
 
 
 @pytest.fixture(scope="module")
 def part() -> Iterator[ModuleType]:
     """The part's module, imported as its folder's scripts import each other."""
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        yield importlib.import_module("b10_model_based")
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    yield from benchmark_module("b10_model_based")
 
 
 def test_full_budget_is_hartmann6_with_its_known_minimum(part: ModuleType) -> None:

@@ -3,25 +3,19 @@ same size, reads it each way in a fresh process, and judges each reading by its 
 
 from __future__ import annotations
 
-import importlib
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+from ._benchmarks import benchmark_module
 
 
 @pytest.fixture(scope="module")
 def b15() -> Iterator[ModuleType]:
     """The benchmark's module, imported as its folder's scripts import each other."""
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        yield importlib.import_module("b15_scale")
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    yield from benchmark_module("b15_scale")
 
 
 def test_the_readings_are_measured_and_judged(b15: ModuleType, tmp_path: Path) -> None:

@@ -4,11 +4,8 @@ asserted: the machine's load decides those."""
 
 from __future__ import annotations
 
-import importlib
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
@@ -16,17 +13,13 @@ import pytest
 
 from paratune.searchers import Grid
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+from ._benchmarks import benchmark_module
 
 
 @pytest.fixture(scope="module")
 def scale() -> Iterator[ModuleType]:
     """The table's module, imported as B13 imports it."""
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        yield importlib.import_module("_searcher_scale")
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    yield from benchmark_module("_searcher_scale")
 
 
 def test_the_table_has_a_row_per_searcher_and_size_then_the_uncapped_gp(
