@@ -334,7 +334,10 @@ class Tuner:
     def _count_absence(self) -> None:
         """Add the worker-time that lost workers were absent since the last call: capacity
         the run did not have, which is not idle time."""
-        now, executor = self.executor.clock.now(), self.executor
+        executor = self.executor
+        if not self._lost and present_workers(executor) == executor.workers:
+            return  # none lost, before or now: nothing to add (the usual case, kept cheap)
+        now = executor.clock.now()
         self._lost_time += self._lost * max(0.0, now - self._lost_since)
         self._lost, self._lost_since = executor.workers - present_workers(executor), now
 

@@ -139,8 +139,11 @@ class LosesWorkers(Protocol):
 def present_workers(executor: Executor) -> int:
     """How many trials ``executor`` can run at once now: its `LosesWorkers.present` count if it
     has the hook (within 0 and ``workers``), else ``workers``."""
-    if isinstance(executor, LosesWorkers):
-        return max(0, min(executor.present, executor.workers))
+    # getattr, not isinstance: a runtime protocol check costs microseconds, and the loop
+    # asks after every result.
+    present = getattr(executor, "present", None)
+    if isinstance(present, int):
+        return max(0, min(present, executor.workers))
     return executor.workers
 
 

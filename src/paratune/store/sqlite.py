@@ -102,9 +102,18 @@ _TRIAL_COLUMNS_1 = _TRIAL_COLUMNS.replace(
     "checkpoint_step, cpu_time, peak_memory, moved", "NULL, NULL, NULL, 0"
 )
 _TRIAL_COLUMNS_2 = _TRIAL_COLUMNS.replace("moved", "0")
+_SAVE_TRIAL = (
+    f"INSERT OR REPLACE INTO trials (experiment, {_TRIAL_COLUMNS}) VALUES ({', '.join('?' * 22)})"
+)
+_SAVE_REPORT = (
+    "INSERT OR REPLACE INTO reports (experiment, trial_id, step, metrics, time, attempt) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
 
 
 def _dumps(value: Any) -> str:
+    if value == {}:  # most trials have no metrics besides their value: no encoder for that
+        return "{}"
     return json.dumps(value, separators=(",", ":"), default=_jsonable, allow_nan=True)
 
 
@@ -321,16 +330,10 @@ class SQLiteStore:
             # it would make the write fail at once as busy, however long the busy timeout.
             self._db.execute("BEGIN IMMEDIATE")
             self._check_lease(name)
-            self._db.executemany(
-                f"INSERT OR REPLACE INTO trials (experiment, {_TRIAL_COLUMNS}) "
-                f"VALUES ({', '.join('?' * 22)})",
-                rows,
-            )
-            self._db.executemany(
-                "INSERT OR REPLACE INTO reports "
-                "(experiment, trial_id, step, metrics, time, attempt) VALUES (?, ?, ?, ?, ?, ?)",
-                steps,
-            )
+            if rows:
+                self._db.executemany(_SAVE_TRIAL, rows)
+            if steps:
+                self._db.executemany(_SAVE_REPORT, steps)
 
     def reports(self) -> list[Report]:
         """Every report of the open (or selected) experiment, by trial and step (the
