@@ -444,16 +444,17 @@ def status_counts(db: sqlite3.Connection) -> dict[str, dict[str, Any]]:
     summary: dict[str, dict[str, Any]] = {}
     for name, mode in db.execute("SELECT name, mode FROM experiments ORDER BY created"):
         best = "min" if mode == "min" else "max"
-        row = db.execute(
-            f"SELECT {best}(value) FROM trials WHERE experiment = ? AND status = 'done'",
-            (name,),
-        ).fetchone()
         by_status = dict.fromkeys((s.value for s in Status), 0)
-        for status, count in db.execute(
-            "SELECT status, count(*) FROM trials WHERE experiment = ? GROUP BY status", (name,)
+        value = None
+        # One pass over the trials: the counts and each status's best value together.
+        for status, count, best_value in db.execute(
+            f"SELECT status, count(*), {best}(value) FROM trials WHERE experiment = ? "
+            "GROUP BY status",
+            (name,),
         ):
             by_status[status] = count
-        value = row[0]
+            if status == Status.DONE.value:
+                value = best_value
         summary[name] = {
             "mode": mode,
             "counts": by_status,
