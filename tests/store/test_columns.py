@@ -137,6 +137,33 @@ def test_columns_of_the_same_value_everywhere_are_filled_not_read(tmp_path: Path
     assert STATUS_CODES[Status.DONE] == 1
 
 
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {1: {"host": "b"}},  # the second trial: seen without a scan
+        {9: {"pid": 3}},  # the last one
+        {5: {"error": "boom"}},  # the middle one: the scan stops there
+        {4: {"attempts": 2}, 7: {"host": "b"}, 8: {"pid": None}},  # others after that one
+    ],
+)
+def test_a_field_that_differs_in_one_trial_is_read_wherever_that_trial_is(
+    tmp_path: Path, changes: dict[int, dict[str, Any]]
+) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    store.open(EXPERIMENT, resume=False, overwrite=False)
+    same = Trial(0, {"x": 1}, 5, Status.DONE, 1.0, {}, host="h", pid=9, worker=0)
+    trials = [same._replace(trial_id=i, **changes.get(i, {})) for i in range(10)]
+    store.save(trials)
+    sql = dict(zip(Trial._fields, store._columns.split(", "), strict=True))
+    plans, _ = _columns._plans(store._db, sql, "experiment = ?", ["varied"])
+    columns = store.trial_columns()
+    store.close()
+    changed = {name for change in changes.values() for name in change}
+    assert {name for name in changed if plans[name][0] == "same"} == set()
+    assert plans["status"] == ("same", "done") and plans["worker"] == ("same", 0)
+    assert repr(columns.trials()) == repr(trials)
+
+
 def test_best_valued_is_the_earliest_best_of_any_status(tmp_path: Path) -> None:
     store = reader(varied_store(tmp_path / "s.db"))
     assert repr(store.best_valued()) == repr(varied_trials()[2])  # pruned, at 0.0
