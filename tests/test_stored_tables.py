@@ -219,6 +219,17 @@ def test_csv_is_written_as_pandas_writes_it(tmp_path: Path) -> None:
     assert csv_of(frame.iloc[:0], tmp_path)[0] == csv_of(frame.iloc[:0], tmp_path)[1]
 
 
+def test_csv_columns_with_the_same_bits_share_their_fields_and_no_more(tmp_path: Path) -> None:
+    # A float column equal to one written before reuses its fields: only where every bit is
+    # the same (-0.0 equals 0.0, yet is written "-0.0").
+    values = np.linspace(-1.0, 1.0, 9)
+    signed = values.copy()
+    signed[4] = -0.0  # linspace gives 0.0 there
+    frame = pd.DataFrame({"value": values, "metric": values.copy(), "signed": signed})
+    ours, theirs = csv_of(frame, tmp_path)
+    assert ours == theirs and b"\n0.0,0.0,-0.0\n" in ours
+
+
 def test_csv_leaves_other_column_types_to_pandas(tmp_path: Path) -> None:
     frame = pd.DataFrame(
         {"when": pd.to_datetime(["2024-01-01", "2024-01-02"]), "kind": pd.Categorical(["a", "b"])}
