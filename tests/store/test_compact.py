@@ -15,7 +15,7 @@ import pytest
 
 from paratune.store import Experiment, MemoryStore
 from paratune.store._columns import Ints, JsonColumns, TrialColumns
-from paratune.store._compact import CompactTrials
+from paratune.store._compact import _GROUP, CompactTrials
 from paratune.store._compact_column import Column
 from paratune.trial import _NO_METRICS, Status, Trial
 
@@ -94,6 +94,30 @@ def test_trials_come_back_exactly_as_saved(make: Any, count: int) -> None:
     for trial_id in random.Random(1).sample(sorted(latest), 5):
         exactly(kept.get(trial_id), latest[trial_id])
     assert kept.get(-1) is None and kept.get(max(latest) + 1) is None
+
+
+def test_more_trials_running_than_a_group_and_continued_ones_come_back_as_last_saved() -> None:
+    # As ASHA on thousands of workers saves them: each job's trial when it starts and when
+    # it ends, ended trials continued long after they joined the columns; the trials kept
+    # waiting are those running and at most two groups more.
+    rng, workers = random.Random(3), 3000
+    kept, latest, running, ended, most = CompactTrials(), {}, [], [], 0
+    for _ in range(12_000):
+        again = ended and rng.random() < 0.4
+        start = ended.pop(rng.randrange(len(ended))) if again else len(latest)
+        latest[start] = (latest.get(start) or plain(start, rng))._replace(status=Status.RUNNING)
+        kept.put([latest[start]])
+        running.append(start)
+        if len(running) >= workers:
+            done = running.pop(rng.randrange(len(running)))
+            latest[done] = plain(done, rng)
+            kept.put([latest[done]])
+            ended.append(done)
+        most = max(most, len(kept._waiting) - workers)
+    assert most <= 2 * _GROUP
+    for trial_id in sorted(latest):
+        exactly(kept.get(trial_id), latest[trial_id])
+    assert [t.trial_id for t in kept.trials()] == sorted(latest)
 
 
 def same_columns(found: TrialColumns, expected: TrialColumns) -> None:

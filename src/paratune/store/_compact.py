@@ -145,6 +145,7 @@ class CompactTrials:
         self._config = _Dicts()
         self._metrics = _Dicts()
         self._waiting: dict[int, Trial] = {}  # saved lately, not yet in the columns
+        self._kept_back = 0  # how many waited still after the last move into the columns
         self._whole: dict[int, Trial] = {}  # kept as they are: see _fits
         self._shared = False  # the columns are also another's (frozen, or read as views)
 
@@ -159,10 +160,14 @@ class CompactTrials:
         waiting = self._waiting
         for trial in trials:
             waiting[trial.trial_id] = trial
-        if len(waiting) >= _GROUP:
+        # Trials still running wait for their end (on many workers, thousands of them):
+        # only the group saved since the last move counts.
+        if len(waiting) >= self._kept_back + _GROUP:
             self._settle(everything=False)
-            if len(self._waiting) >= _GROUP:  # held back by a trial still running: take all
+            running = [t.status for t in self._waiting.values()].count(Status.RUNNING)
+            if len(self._waiting) - running >= _GROUP:  # held back by one running: take all
                 self._settle(everything=True)
+            self._kept_back = len(self._waiting)
 
     def _settle(self, *, everything: bool) -> None:
         """Move the waiting trials into the columns: those whose ids follow the rows, up to
@@ -188,6 +193,8 @@ class CompactTrials:
         for trial_id in sorted(waiting):
             trial = waiting[trial_id]
             if 0 <= trial_id < self._rows:
+                if not everything and trial.status is Status.RUNNING:
+                    continue  # continued: its end replaces the row, once is enough
                 self._replace(trial)
             elif trial_id == self._rows + len(following) and (
                 everything or trial.status is not Status.RUNNING
