@@ -9,6 +9,8 @@ from types import ModuleType
 
 import pytest
 
+from paratune._browser import find_chromium
+
 from ._benchmarks import benchmark_module
 
 
@@ -39,3 +41,21 @@ def test_a_reading_over_its_goal_fails(b15: ModuleType) -> None:
     assert rows["pt.load(store, name)"].passed is False
     assert rows["paratune status NAME"].passed is True
     assert rows["paratune status NAME"].goal == "< 1 s"
+
+
+@pytest.fixture(scope="module")
+def screenshot() -> Iterator[ModuleType]:
+    """The script that makes docs/report-1m.png."""
+    yield from benchmark_module("report_screenshot")
+
+
+def test_the_report_screenshot_is_of_a_page_that_loads_cleanly(
+    screenshot: ModuleType, tmp_path: Path
+) -> None:
+    if find_chromium() is None:
+        pytest.skip("no Chromium: install it (Debian: apt-get install chromium)")
+    page, picture = tmp_path / "r.html", tmp_path / "r.png"
+    said = screenshot.shoot(3000, page, picture)
+    assert said.startswith("3,000 trials: report ") and said.endswith(f"screenshot: {picture}")
+    assert "The 10 best of 2,9" in page.read_text()  # of those that did not fail
+    assert picture.read_bytes().startswith(b"\x89PNG")

@@ -37,6 +37,10 @@ def test_spec_reference_describes_every_key_with_both_examples() -> None:
 def test_reporting_docs_show_the_screenshot() -> None:
     text = (ROOT / "docs/reporting.md").read_text()
     shown = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
-    assert shown == ["report-screenshot.png"]
-    if not (ROOT / "docs" / shown[0]).is_file():
-        pytest.fail("docs/report-screenshot.png is missing: run examples/report_demo.py")
+    assert shown == ["report-screenshot.png", "report-1m.png"]
+    for picture, made_by in zip(
+        shown, ["examples/report_demo.py", "benchmarks/report_screenshot.py"], strict=True
+    ):
+        path = ROOT / "docs" / picture
+        if not (path.is_file() and path.read_bytes().startswith(b"\x89PNG")):
+            pytest.fail(f"docs/{picture} is missing or not a PNG: run {made_by}")
