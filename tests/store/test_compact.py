@@ -101,7 +101,9 @@ def test_more_trials_running_than_a_group_and_continued_ones_come_back_as_last_s
     # it ends, ended trials continued long after they joined the columns; the trials kept
     # waiting are those running and at most two groups more.
     rng, workers = random.Random(3), 3000
-    kept, latest, running, ended, most = CompactTrials(), {}, [], [], 0
+    kept, running, most = CompactTrials(), [], 0
+    latest: dict[int, Trial] = {}
+    ended: list[int] = []
     for _ in range(12_000):
         again = ended and rng.random() < 0.4
         start = ended.pop(rng.randrange(len(ended))) if again else len(latest)
