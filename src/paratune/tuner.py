@@ -335,11 +335,10 @@ class Tuner:
         """Add the worker-time that lost workers were absent since the last call: capacity
         the run did not have, which is not idle time."""
         executor = self.executor
-        if not self._lost and present_workers(executor) == executor.workers:
-            return  # none lost, before or now: nothing to add (the usual case, kept cheap)
-        now = executor.clock.now()
-        self._lost_time += self._lost * max(0.0, now - self._lost_since)
-        self._lost, self._lost_since = executor.workers - present_workers(executor), now
+        if self._lost or present_workers(executor) < executor.workers:  # else none to add
+            now = executor.clock.now()
+            self._lost_time += self._lost * max(0.0, now - self._lost_since)
+            self._lost, self._lost_since = executor.workers - present_workers(executor), now
 
     def _fill(self) -> None:
         """Give every free slot a job: queued ones first, then what the scheduler proposes."""
