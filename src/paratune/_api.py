@@ -35,6 +35,7 @@ from .schedulers import Scheduler, make_scheduler, prefers_random_order
 from .searchers import InitialPoints, Searcher, make_searcher, runs_out, set_auto_order
 from .space import Space
 from .store import Experiment, MemoryStore, SQLiteStore, Store
+from .store._location import store_file
 from .tuner import ProgressCallback, Tuner
 
 
@@ -279,7 +280,7 @@ def _checkpoint_folder(
             raise SpecError(f"checkpoint_dir must name a folder, got {checkpoint_dir!r}")
         return Path(checkpoint_dir) / folder, False
     if isinstance(store, str | os.PathLike) and str(store) != ":memory:":
-        path = Path(store)
+        path = Path(store_file(store))
         return path.parent / f"{path.stem}-checkpoints" / folder, False
     if isinstance(store, SQLiteStore):
         return store.path.parent / f"{store.path.stem}-checkpoints" / folder, False

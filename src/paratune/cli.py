@@ -190,11 +190,12 @@ def status(name: str | None, store: str, as_json: bool, check: bool) -> None:
     refused; --check lists its problems, and `paratune recover` saves what can be read."""
     from ._status import format_detail, status_detail
     from .store import SQLiteStore
+    from .store._location import store_file
 
     if check:
         if name is not None:
             raise click.UsageError("--check checks the whole store: give no experiment NAME")
-        _check_store(Path(store), as_json=as_json)
+        _check_store(Path(store_file(store)), as_json=as_json)
         return
     try:
         db = SQLiteStore(store, readonly=True)

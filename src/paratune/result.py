@@ -155,6 +155,11 @@ class TuneResult:
         return None if self.best_trial is None else self.best_trial.config
 
     @property
+    def best_params(self) -> Config | None:
+        """`best_config` under the name Optuna and scikit-learn users type."""
+        return self.best_config
+
+    @property
     def best_value(self) -> float | None:
         """The metric of `best_trial`."""
         return None if self.best_trial is None else self.best_trial.value

@@ -301,10 +301,11 @@ def _runs_trials(kwargs: dict[str, Any]) -> bool:
     that ended with nothing left to run."""
     from ._api import load
     from .errors import ParatuneError
+    from .store._location import store_file
     from .tuner import StopReason
 
     store = kwargs["store"]
-    if not isinstance(store, str | os.PathLike) or not Path(store).is_file():
+    if not isinstance(store, str | os.PathLike) or not Path(store_file(store)).is_file():
         return True
     try:
         stored = load(store, kwargs["name"])

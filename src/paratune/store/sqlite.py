@@ -27,6 +27,7 @@ from ._columns import TrialColumns, read_trial_columns, status_counts
 from ._columns import trial_from_row as _trial
 from ._integrity import APPLICATION_ID, guard_sqlite_errors
 from ._lease import Heartbeat, Owner, hold, let_go, read_owner, token_of
+from ._location import store_file
 
 SCHEMA_VERSION = 4
 """The schema this paratune writes; it reads this one and older."""
@@ -138,8 +139,8 @@ class SQLiteStore:
     """Experiments and trials in one SQLite file.
 
     Args:
-        path: the file; created (with its folder, mode 0600) when missing, unless
-            ``readonly``. A reader also opens a store in a read-only folder or filesystem.
+        path: the file, or ``sqlite:///FILE``; created (with its folder, mode 0600) when
+            missing, unless ``readonly``. A reader also opens one in a read-only place.
         readonly: open for reading only, as ``paratune status`` and `paratune.load` do.
 
     Raises:
@@ -150,7 +151,7 @@ class SQLiteStore:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, readonly: bool = False) -> None:
-        self.path = Path(path)
+        self.path = Path(store_file(path))
         self.readonly = readonly
         self._name: str | None = None
         self._token = ""  # this driver's lease, once it opens an experiment
@@ -290,8 +291,7 @@ class SQLiteStore:
         return self.trials()
 
     def _take_over(self, name: str, now: float) -> None:
-        """Refuse an experiment whose lease a live driver holds; warn when taking over the
-        lease of a driver that is gone."""
+        """Refuse an experiment a live driver holds; warn when taking over a gone one's."""
         owner = self._owner(name)
         if owner is None:
             return
