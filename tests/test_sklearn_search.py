@@ -8,8 +8,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_iris
+from sklearn.datasets import load_digits, load_iris
 from sklearn.decomposition import PCA
+from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import f1_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
@@ -130,3 +131,38 @@ def expected_to_fail(search: TuneSearchCV) -> dict[str, str]:
 )
 def test_scikit_learns_estimator_checks(estimator: TuneSearchCV, check: Any) -> None:
     check(estimator)
+
+
+def test_successive_halving_on_samples_keeps_the_best_for_the_larger_samples() -> None:
+    digits, labels = load_digits(return_X_y=True)
+    search = TuneSearchCV(
+        SVC(), SVM_SPACE, resource="n_samples", min_resources=40, factor=3, max_trials=18,
+        cv=3, seed=2,
+    )  # fmt: skip
+    search.fit(digits / 16.0, labels)
+    reached = search.cv_results_["n_resources"]
+    largest = min(len(train) for train, _ in StratifiedKFold(3).split(digits, labels))
+    rungs = {int(largest / 3**k) for k in range(4)}  # anchored at the largest: 44 ... 1198
+    assert set(reached.tolist()) <= rungs and min(rungs) >= 40 and reached.max() > min(rungs)
+    assert (reached == min(rungs)).sum() > (reached == reached.max()).sum() > 0  # fewer on
+    best = search.best_index_
+    at_most = search.cv_results_["mean_test_score"][reached == reached.max()]
+    assert reached[best] == reached.max() and search.best_score_ == at_most.max()
+    assert search.best_params_ == search.cv_results_["params"][best]
+    assert search.best_estimator_.score(digits / 16.0, labels) > 0.9
+
+
+def test_successive_halving_on_a_parameter_sets_it_and_refits_with_it() -> None:
+    space = {"max_depth": pt.Int(1, 8)}
+    search = TuneSearchCV(
+        RandomForestClassifier(random_state=0), space, resource="n_estimators",
+        min_resources=2, max_resources=18, max_trials=9, cv=2, seed=0,
+    )  # fmt: skip
+    search.fit(X, Y)
+    results = search.cv_results_
+    assert [p["n_estimators"] for p in results["params"]] == results["n_resources"].tolist()
+    assert search.best_estimator_.n_estimators == 18 == search.best_params_["n_estimators"]
+    with pytest.raises(ValueError, match="needs max_resources"):
+        TuneSearchCV(SVC(), SVM_SPACE, resource="max_iter", max_trials=2, cv=2).fit(X, Y)
+    with pytest.raises(ValueError, match="min_resources must be in"):
+        TuneSearchCV(SVC(), SVM_SPACE, resource="n_samples", min_resources=500, cv=2).fit(X, Y)

@@ -38,7 +38,9 @@ from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import indexable
 
 from ._api import tune
+from .context import Context
 from .result import TuneResult
+from .schedulers import ASHA
 from .space import Space
 from .store import Store
 from .trial import Status
@@ -62,13 +64,21 @@ class _CrossValidation:
     return_train_score: bool
     error_score: Any
     fit_params: dict[str, Any]
+    resource: str | None = None  # "n_samples" or an estimator parameter the budget sets
 
-    def __call__(self, config: dict[str, Any]) -> dict[str, float]:
+    def __call__(self, config: dict[str, Any], ctx: Context | None = None) -> dict[str, float]:
+        estimator, splits = clone(self.estimator).set_params(**config), self.splits
+        if self.resource is not None and ctx is not None and ctx.budget is not None:
+            resources = max(1, int(ctx.budget))
+            if self.resource == "n_samples":  # the first of each training part: nested
+                splits = [(train[:resources], test) for train, test in splits]
+            else:
+                estimator.set_params(**{self.resource: resources})
         found = cross_validate(
-            clone(self.estimator).set_params(**config),
+            estimator,
             self.X,
             self.y,
-            cv=self.splits,
+            cv=splits,
             scoring=self.scoring,
             return_train_score=self.return_train_score,
             error_score=self.error_score,
@@ -80,6 +90,8 @@ class _CrossValidation:
                 metrics[f"split{split}_{key}"] = value
         tuned = np.asarray(found[f"test_{self.refit_metric}"], dtype=float)
         metrics[_METRIC] = float(np.mean(tuned))  # NaN where a fold failed, as sklearn's
+        if self.resource is not None and ctx is not None and ctx.budget is not None:
+            metrics["n_resources"] = max(1, int(ctx.budget))
         return metrics
 
 
@@ -118,6 +130,17 @@ class TuneSearchCV(BaseSearchCV):  # type: ignore[misc]  # scikit-learn has no t
         error_score: the score of a fold whose fit fails (``"raise"`` to raise instead).
         return_train_score: also score each fold's training part.
         verbose: unused; kept for scikit-learn's conventions.
+        resource: successive halving (ASHA) on this resource, as ``HalvingRandomSearchCV``:
+            ``"n_samples"`` (each fold trains on a seeded sample of its training part) or
+            the name of an estimator parameter (``"max_iter"``, ``"n_estimators"``). The
+            rungs are ``max_resources / factor**k`` down to ``min_resources``; each
+            candidate starts on the lowest and the best ``1/factor`` of each rung go on.
+            None (the default): every candidate in full.
+        min_resources: the first rung's resource (default: ``max_resources // factor**3``,
+            at least 1).
+        max_resources: the last rung's (default for ``"n_samples"``: the smallest training
+            part; needed for a parameter).
+        factor: the halving factor (ASHA's eta).
     """
 
     def __init__(
@@ -139,6 +162,10 @@ class TuneSearchCV(BaseSearchCV):  # type: ignore[misc]  # scikit-learn has no t
         error_score: Any = np.nan,
         return_train_score: bool = False,
         verbose: int = 0,
+        resource: str | None = None,
+        min_resources: int | None = None,
+        max_resources: int | None = None,
+        factor: float = 3,
     ) -> None:
         super().__init__(
             estimator=estimator,
@@ -159,6 +186,10 @@ class TuneSearchCV(BaseSearchCV):  # type: ignore[misc]  # scikit-learn has no t
         self.name = name
         self.seed = seed
         self.resume = resume
+        self.resource = resource
+        self.min_resources = min_resources
+        self.max_resources = max_resources
+        self.factor = factor
 
     def fit(self, X: Any, y: Any = None, **params: Any) -> TuneSearchCV:
         """Run the search on ``X`` and ``y``, then refit the best candidate.
@@ -178,17 +209,17 @@ class TuneSearchCV(BaseSearchCV):  # type: ignore[misc]  # scikit-learn has no t
         splits = list(cv.split(X, y, groups))
         self.multimetric_ = not (self.scoring is None or callable(self.scoring)
                                  or isinstance(self.scoring, str))  # fmt: skip
-        refit_metric = self._refit_metric()
-        scorers = self._scorers()
+        refit_metric, scorers = self._refit_metric(), self._scorers()
+        scheduler, cut = self._halving(splits)
         objective = _CrossValidation(
-            self.estimator, X, y, splits, scorers, refit_metric, self.return_train_score,
-            self.error_score, params,
+            self.estimator, X, y, cut, scorers, refit_metric, self.return_train_score,
+            self.error_score, params, self.resource,
         )  # fmt: skip
         self.result_ = tune(
             objective, self.space, metric=_METRIC, mode="max", searcher=self.searcher,
-            executor=self.executor, workers=self.workers, max_trials=self.max_trials,
-            seed=self.seed, store=self.store, name=self.name or _default_name(self.estimator),
-            resume=self.resume,
+            scheduler=scheduler, executor=self.executor, workers=self.workers,
+            max_trials=self.max_trials, seed=self.seed, store=self.store,
+            name=self.name or _default_name(self.estimator), resume=self.resume,
         )  # fmt: skip
         failed = [t for t in self.result_.trial_list if t.status is not Status.DONE]
         if failed and isinstance(self.error_score, str) and self.error_score == "raise":
@@ -198,7 +229,7 @@ class TuneSearchCV(BaseSearchCV):  # type: ignore[misc]  # scikit-learn has no t
                 f"every candidate failed; the first: {failed[0].error if failed else ''}"
             )
         self.n_splits_ = len(splits)
-        self.cv_results_ = _cv_results(self.result_, self.n_splits_, list(scorers))
+        self.cv_results_ = _cv_results(self.result_, self.n_splits_, list(scorers), self.resource)
         self.scorer_ = scorers if self.multimetric_ else scorers["score"]
         self._choose_best(refit_metric)
         if self.refit:
@@ -207,6 +238,25 @@ class TuneSearchCV(BaseSearchCV):  # type: ignore[misc]  # scikit-learn has no t
             self.best_estimator_ = best.fit(X, y, **params)
             self.refit_time_ = time.perf_counter() - start
         return self
+
+    def _halving(self, splits: list[Any]) -> tuple[Any, list[Any]]:
+        """The scheduler (FIFO, or ASHA on the resource) and the splits the candidates use:
+        for ``"n_samples"``, each training part in a seeded order, so that a larger sample
+        holds a smaller one."""
+        if self.resource is None:
+            return "fifo", splits
+        if self.resource == "n_samples":
+            rng = np.random.default_rng(self.seed)
+            splits = [(rng.permutation(train), test) for train, test in splits]
+        most = self.max_resources
+        if most is None and self.resource == "n_samples":
+            most = min(len(train) for train, _ in splits)
+        if most is None:
+            raise ValueError(f"resource={self.resource!r} needs max_resources")
+        least = self.min_resources or max(1, int(most // self.factor**3))
+        if not 1 <= least < most:
+            raise ValueError(f"min_resources must be in [1, {most}), got {least}")
+        return ASHA(min_budget=least, max_budget=most, eta=self.factor), splits
 
     def _refit_metric(self) -> str:
         """The scorer's name that chooses the best candidate (``"score"`` with one)."""
@@ -235,9 +285,13 @@ class TuneSearchCV(BaseSearchCV):  # type: ignore[misc]  # scikit-learn has no t
         if callable(self.refit):
             self.best_index_ = int(self.refit(results))
         else:
-            key = "rank_test_score" if not self.multimetric_ else f"rank_test_{refit_metric}"
-            self.best_index_ = int(np.argmin(results[key]))
             mean = "mean_test_score" if not self.multimetric_ else f"mean_test_{refit_metric}"
+            scores = np.asarray(results[mean], dtype=float)
+            if "n_resources" in results:  # the best of those that reached the last rung
+                reached = results["n_resources"]
+                scores = np.where(reached == reached.max(), scores, np.nan)
+            scores = np.where(np.isnan(scores), -np.inf, scores)
+            self.best_index_ = int(np.argmax(scores))  # the first of equals, as the rank
             self.best_score_ = float(results[mean][self.best_index_])
         self.best_params_ = results["params"][self.best_index_]
 
@@ -246,12 +300,21 @@ def _default_name(estimator: Any) -> str:
     return f"search-{type(estimator).__name__}"
 
 
-def _cv_results(result: TuneResult, n_splits: int, scorers: Sequence[str]) -> dict[str, Any]:
+def _cv_results(
+    result: TuneResult, n_splits: int, scorers: Sequence[str], resource: str | None = None
+) -> dict[str, Any]:
     """``cv_results_`` as scikit-learn's searches give it, from the run's trials: one row
-    per trial, in id order; a trial that failed scores NaN in every fold."""
+    per trial, in id order; a trial that failed scores NaN in every fold. Under successive
+    halving, a trial's row is its last rung's, ``n_resources`` says which, and a resource
+    that is an estimator parameter is in ``params`` (as the refit uses it)."""
     trials = result.trial_list
     params = [dict(trial.config) for trial in trials]
     found: dict[str, Any] = {}
+    if resource is not None:
+        reached = [int(t.metrics.get("n_resources", 0)) for t in trials]
+        found["n_resources"] = np.array(reached, dtype=np.int64)
+        if resource != "n_samples":
+            params = [{**p, resource: n} if n else p for p, n in zip(params, reached, strict=True)]
     single = list(scorers) == ["score"]
 
     def column(key: str) -> NDArray[np.float64]:
