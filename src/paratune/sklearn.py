@@ -70,7 +70,7 @@ class _CrossValidation:
         estimator, splits = clone(self.estimator).set_params(**config), self.splits
         if self.resource is not None and ctx is not None and ctx.budget is not None:
             resources = max(1, int(ctx.budget))
-            if self.resource == "n_samples":  # the first of each training part: nested
+            if self.resource == "n_samples":  # the first of each (seeded) training part
                 splits = [(train[:resources], test) for train, test in splits]
             else:
                 estimator.set_params(**{self.resource: resources})
