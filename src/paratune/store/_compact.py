@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..trial import _NO_METRICS, Status, Trial
-from ._columns import STATUS_CODES, Ints, JsonColumns, TrialColumns
+from ._columns import _KINDS, STATUS_CODES, Ints, JsonColumns, TrialColumns
 from ._compact_column import MISSING, Column
 
 _GROUP = 2048
@@ -311,7 +311,7 @@ class CompactTrials:
         stop = self._rows if before is None else min(max(before, start), self._rows)
         self._shared = True  # the arrays given out are views of the columns
         found: dict[str, Any] = {
-            name: _as(_KIND[name], column, start, stop) for name, column in self._fields.items()
+            name: _as(_KINDS[name], column, start, stop) for name, column in self._fields.items()
         }
         found["trial_id"] = np.arange(start, stop, dtype=np.int64)
         found["config"] = self._config.columns(start, stop)
@@ -336,15 +336,6 @@ class CompactTrials:
         # argmin and argmax give the first among equals: the earliest trial.
         at = np.argmin(values[done]) if mode == "min" else np.argmax(values[done])
         return self.get(int(done[at]))
-
-
-_KIND = {
-    "seed": "count", "status": "status", "value": "real", "attempts": "count",
-    "budget": "real", "submitted": "real", "started": "real", "finished": "real",
-    "worker_time": "real", "worker": "int", "host": "text", "pid": "int", "error": "text",
-    "traceback": "text", "checkpoint_step": "int", "cpu_time": "real", "peak_memory": "int",
-    "moved": "count",
-}  # fmt: skip
 
 
 def _as(kind: str, column: Column, start: int, stop: int) -> Any:
