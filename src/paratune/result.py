@@ -10,7 +10,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ._trial_list import TrialList, kept_trials
-from .store._columns import STATUS_CODES, TrialColumns
+from .store._best import best_listed, best_position
+from .store._columns import TrialColumns
 from .store._compact import CompactTrials
 from .trial import Config, Report, Status, Trial
 from .tuner import RunOutcome, StopReason
@@ -141,13 +142,10 @@ class TuneResult:
         kept = kept_trials(self, "trial_list")
         if isinstance(kept, CompactTrials):
             return kept.best(self.mode)
-        if (columns := self._columns) is not None:
-            return _best_done(columns, self.mode)
-        done = [t for t in self.trial_list if t.status is Status.DONE and t.value is not None]
-        if not done:
-            return None
-        sign = 1.0 if self.mode == "min" else -1.0
-        return min(done, key=lambda t: (sign * t.value, t.trial_id))  # type: ignore[operator]
+        if (columns := self._columns) is not None:  # only the best trial is built
+            at = best_position(columns.status, columns.value, self.mode)
+            return None if at is None else columns.trial(at)
+        return best_listed(self.trial_list, self.mode)
 
     @property
     def best_config(self) -> Config | None:
@@ -288,19 +286,6 @@ def _column(values: list[Any]) -> Any:
     if 0 < len(given) < len(values) and all(type(v) is int and abs(v) < 2**63 for v in given):
         return pd.array(values, dtype="Int64")
     return values
-
-
-def _best_done(columns: TrialColumns, mode: str) -> Trial | None:
-    """`TuneResult.best_trial` from the columns: only that trial is built."""
-    import numpy as np
-
-    done = np.flatnonzero((columns.status == STATUS_CODES[Status.DONE]) & ~np.isnan(columns.value))
-    if not len(done):
-        return None
-    values = columns.value[done]
-    # argmin/argmax give the first among equals, and trials are in id order: the earliest.
-    best = np.argmin(values) if mode == "min" else np.argmax(values)
-    return columns.trial(int(done[best]))
 
 
 def columns_frame(columns: TrialColumns) -> pd.DataFrame:

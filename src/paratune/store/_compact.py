@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..trial import _NO_METRICS, Status, Trial
+from ._best import best_listed, best_position
 from ._columns import _KINDS, STATUS_CODES, Ints, JsonColumns, TrialColumns
 from ._compact_column import MISSING, Column
 
@@ -322,20 +323,12 @@ class CompactTrials:
         """The trial that ended DONE with the best value (the earliest among equals)."""
         self._settle(everything=True)
         if self._whole:
-            finished = [
-                t for t in self.trials() if t.status is Status.DONE and t.value is not None
-            ]
-            sign = 1.0 if mode == "min" else -1.0
-            return min(finished, key=lambda t: (sign * t.value, t.trial_id), default=None)  # type: ignore[operator]
+            return best_listed(self.trials(), mode)
         self._shared = True
         values = _as("real", self._fields["value"], 0, self._rows)
         status = _as("status", self._fields["status"], 0, self._rows)
-        done = np.flatnonzero((status == STATUS_CODES[Status.DONE]) & ~np.isnan(values))
-        if not len(done):
-            return None
-        # argmin and argmax give the first among equals: the earliest trial.
-        at = np.argmin(values[done]) if mode == "min" else np.argmax(values[done])
-        return self.get(int(done[at]))
+        at = best_position(status, values, mode)
+        return None if at is None else self.get(at)
 
 
 def _as(kind: str, column: Column, start: int, stop: int) -> Any:
