@@ -334,11 +334,11 @@ class Tuner:
     def _count_absence(self) -> None:
         """Add the worker-time that lost workers were absent since the last call: capacity
         the run did not have, which is not idle time."""
-        executor = self.executor
-        if self._lost or present_workers(executor) < executor.workers:  # else none to add
+        executor, present = self.executor, present_workers(self.executor)
+        if self._lost or present < executor.workers:  # else none lost before or now
             now = executor.clock.now()
             self._lost_time += self._lost * max(0.0, now - self._lost_since)
-            self._lost, self._lost_since = executor.workers - present_workers(executor), now
+            self._lost, self._lost_since = executor.workers - present, now
 
     def _fill(self) -> None:
         """Give every free slot a job: queued ones first, then what the scheduler proposes."""
