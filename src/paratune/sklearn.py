@@ -209,7 +209,8 @@ class TuneSearchCV(BaseSearchCV):  # type: ignore[misc]  # scikit-learn has no t
         splits = list(cv.split(X, y, groups))
         self.multimetric_ = not (self.scoring is None or callable(self.scoring)
                                  or isinstance(self.scoring, str))  # fmt: skip
-        refit_metric, scorers = self._refit_metric(), self._scorers()
+        scorers = self._scorers()
+        refit_metric = self._refit_metric(scorers)
         scheduler, cut = self._halving(splits)
         objective = _CrossValidation(
             self.estimator, X, y, cut, scorers, refit_metric, self.return_train_score,
@@ -258,19 +259,17 @@ class TuneSearchCV(BaseSearchCV):  # type: ignore[misc]  # scikit-learn has no t
             raise ValueError(f"min_resources must be in [1, {most}), got {least}")
         return ASHA(min_budget=least, max_budget=most, eta=self.factor), splits
 
-    def _refit_metric(self) -> str:
-        """The scorer's name that chooses the best candidate (``"score"`` with one)."""
+    def _refit_metric(self, scorers: dict[str, Any]) -> str:
+        """The name of the scorer that chooses the best candidate (``"score"`` with one)."""
         if not self.multimetric_:
             return "score"
         if isinstance(self.refit, str):
-            names = self.scoring if isinstance(self.scoring, Mapping) else list(self.scoring)
-            if self.refit not in names:
-                raise ValueError(f"refit={self.refit!r} is none of the scorers {list(names)}")
+            if self.refit not in scorers:
+                raise ValueError(f"refit={self.refit!r} is none of the scorers {list(scorers)}")
             return self.refit
         if self.refit is True:
             raise ValueError("with several scorers, refit must name the one to choose by")
-        first = self.scoring if isinstance(self.scoring, Mapping) else list(self.scoring)
-        return str(next(iter(first)))
+        return next(iter(scorers))
 
     def _scorers(self) -> dict[str, Any]:
         """Each scorer by its name (``"score"`` for a single one)."""
