@@ -88,3 +88,10 @@ def test_failures_are_told_as_failed_and_conditional_spaces_are_refused() -> Non
                    "momentum": pt.Float(0, 1, when={"opt": "sgd"})}  # fmt: skip
     with pytest.raises(pt.SpaceError, match=r"conditional parameters.*momentum"):
         pt.tune(lambda c: 0.0, conditional, searcher=OptunaSearcher(), max_trials=2, store=None)
+
+
+@pytest.mark.parametrize("sampler", ["tpe", 42, lambda seed: "nope"])
+def test_what_is_no_sampler_is_refused_by_name(sampler: Any) -> None:
+    with pytest.raises(pt.SpecError, match="must be an Optuna sampler"):
+        pt.tune(lambda c: c["x"], SPACE, searcher=OptunaSearcher(sampler), max_trials=2,
+                store=None)  # fmt: skip

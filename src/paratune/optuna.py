@@ -22,7 +22,7 @@ import json
 from typing import Any
 
 from ._domains import Choice, Float, Int
-from .errors import SpaceError
+from .errors import SpaceError, SpecError
 from .space import Space
 from .trial import Config, Status, Trial
 
@@ -74,6 +74,11 @@ class OptunaSearcher:
             sampler = optuna.samplers.TPESampler(seed=seed)
         elif callable(sampler) and not isinstance(sampler, optuna.samplers.BaseSampler):
             sampler = sampler(seed)
+        if not isinstance(sampler, optuna.samplers.BaseSampler):
+            raise SpecError(
+                "OptunaSearcher's sampler must be an Optuna sampler or a function of the seed "
+                f"that returns one, got {type(sampler).__name__} ({sampler!r:.60})"
+            )
         self._study = optuna.create_study(sampler=sampler, direction="minimize")
         self._pending, self._told = {}, set()
 
