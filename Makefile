@@ -11,8 +11,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	# The CPU build of torch, pinned: an unpinned torch would pull gigabytes of CUDA packages.
 	$(PY) -m pip install --quiet torch==2.13.0
-	# The dask extra too: the Dask executor's tests run a real scheduler and workers.
-	$(PY) -m pip install --quiet -e '.[dev,dask]'
+	# The dask extra too: the Dask executor's tests run a real scheduler and workers. torch
+	# is named again so that a package that needs torch (lightning) keeps the CPU build.
+	$(PY) -m pip install --quiet -e '.[dev,dask]' torch==2.13.0
 	touch $(STAMP)
 
 run: $(STAMP)
