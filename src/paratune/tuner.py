@@ -101,6 +101,12 @@ class Tuner:
         self._lost_time, self._lost, self._lost_since = 0.0, 0, 0.0
         self._last_progress = 0.0
 
+    @property
+    def queued(self) -> int:
+        """How many jobs wait to run again (retries, and trials resumed from an earlier
+        session): the loop hands them out before any new configuration."""
+        return self._ledger.waiting
+
     # ---- the loop -------------------------------------------------------------------------
 
     def run(self) -> RunOutcome:
