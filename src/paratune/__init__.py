@@ -11,6 +11,7 @@ from __future__ import annotations
 from . import executors, schedulers, searchers
 from ._api import load, tune
 from ._map import parallel_map
+from .asktell import AskedTrial, AskTell
 from .context import Context, TrialCancelled, TrialPruned
 from .errors import ParatuneError, SpaceError, SpecError, StoreError, TrialError
 from .executors import SetupError
@@ -23,6 +24,8 @@ from .tuner import Progress, StopReason
 __version__ = "0.1.0"
 
 __all__ = [
+    "AskTell",
+    "AskedTrial",
     "Choice",
     "Context",
     "Float",

@@ -1,5 +1,5 @@
-"""The command line: ``paratune run | resume | status | recover | report | export | scaling`` (also
-``python -m paratune ...``). It formats; `paratune.analysis`, `paratune.report`,
+"""The command line: ``paratune run | resume | status | recover | report | export | scaling |
+ask | tell`` (also ``python -m paratune ...``). It formats; `paratune.analysis`, `paratune.report`,
 `paratune.export` and `paratune.scaling` compute."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from ._api import DEFAULT_STORE
+from ._cli_asktell import ask, tell
 from ._cli_scaling import STORE_HELP, scaling
 from .errors import ParatuneError
 from .progress import ConsoleProgress
@@ -354,6 +355,8 @@ def export(name: str, file_format: str, out: Path | None, store: str) -> None:
 
 
 cli.add_command(scaling)
+cli.add_command(ask)
+cli.add_command(tell)
 
 
 def main() -> None:

@@ -49,8 +49,12 @@ def load_run_spec(path: str | os.PathLike[str]) -> dict[str, Any]:
     return resolve_run_spec(data, source=Path(path))
 
 
-def resolve_run_spec(data: dict[str, Any], *, source: Path) -> dict[str, Any]:
-    """Check a spec already read from ``source`` and resolve it into `tune` arguments."""
+def resolve_run_spec(
+    data: dict[str, Any], *, source: Path, objective: bool = True
+) -> dict[str, Any]:
+    """Check a spec already read from ``source`` and resolve it into `tune` arguments
+    (``objective`` False: the spec of an ask-and-tell experiment, which has none to import
+    and must not name one)."""
     for key, value in data.items():
         if key not in _KEYS:
             close = difflib.get_close_matches(str(key), _KEYS, n=1)
@@ -64,9 +68,14 @@ def resolve_run_spec(data: dict[str, Any], *, source: Path) -> dict[str, Any]:
             raise SpecError(
                 f"{source}: key {key!r} must be {names}, got {type(value).__name__} {value!r}"
             )
-    for key in _REQUIRED:
+    for key in _REQUIRED if objective else ("space",):
         if data.get(key) is None:
             raise SpecError(f"{source}: missing key {key!r}")
+    if not objective and "objective" in data:
+        raise SpecError(
+            f"{source}: key 'objective' does not apply to ask and tell: you evaluate the "
+            "trials yourself"
+        )
     if data.get("name") is not None:
         try:
             check_name(data["name"], key="key 'name'")
@@ -80,7 +89,10 @@ def resolve_run_spec(data: dict[str, Any], *, source: Path) -> dict[str, Any]:
             parse_resources(data["resources"])
         except ValueError as exc:
             raise SpecError(f"{source}: key 'resources': {exc}") from exc
-    kwargs["objective"] = import_objective(data["objective"], folder=source.parent, source=source)
+    if objective:
+        kwargs["objective"] = import_objective(
+            data["objective"], folder=source.parent, source=source
+        )
     if data.get("setup") is not None:
         kwargs["setup"] = import_objective(
             data["setup"], folder=source.parent, source=source, key="setup"

@@ -1,0 +1,159 @@
+"""The executor of an ask-and-tell experiment: its worker is the caller.
+
+`paratune.AskTell` runs the very loop `tune` runs (`Tuner.run`), in a greenlet. This
+executor is where that loop meets the caller: where the loop would wait for a free worker or
+for a result, it hands control back to the caller instead (it *parks*), and the caller's
+next `ask`, `tell` or `close` brings it back with something to do. Jobs the loop submits
+wait here until the caller asks for them; results the caller tells wait here until the loop
+collects them, exactly as a worker's results would.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import greenlet
+
+from .context import Context, RealClock
+from .executors import Objective, ReportHandler, Setup
+from .executors._base import make_context
+from .trial import Event, Job, Report
+
+
+class Closing(KeyboardInterrupt):
+    """Raised in the loop when its caller closes the experiment: the loop takes it as the
+    user's stop, so trials asked and not told are interrupted, to be asked again on resume.
+    A `KeyboardInterrupt` because that is the one stop the loop already knows how to end
+    on without losing a trial."""
+
+
+PARKED = object()
+"""What the loop hands its caller when it waits for the caller (as opposed to ending)."""
+
+
+@dataclass(slots=True)
+class Held:
+    """A job handed out (or about to be) and not told yet."""
+
+    job: Job
+    started: float
+    slot: int
+    ctx: Context
+
+
+class CallerExecutor:
+    """An `Executor` whose one worker is whoever calls `AskTell.ask` and `AskTell.tell`.
+
+    Args:
+        workers: how many trials the caller evaluates at once (what the searcher plans
+            for, and the capacity the run's efficiency is measured against); the caller may
+            hold more.
+        rerun: jobs the loop queues to run again (trials of an earlier session asked and not
+            told, retries) go to the next asks; False keeps them held, to be told by id
+            (the command line, whose every call is a new session).
+    """
+
+    def __init__(self, workers: int, *, rerun: bool) -> None:
+        self.workers = workers
+        self.clock = RealClock()
+        self.rerun = rerun
+        self.asks = 0  # jobs the caller waits for
+        self.closing = False
+        self.ready: deque[Job] = deque()  # submitted, for the next asks
+        self.held: dict[int, Held] = {}  # every job submitted and not told
+        self.told: list[Event] = []  # for the loop's next `completed`
+        self.queued: Callable[[], int] = lambda: 0  # the loop's jobs waiting to run again
+        self._held_over = 0  # of the jobs the loop submits next, those it had queued
+        self._on_report: ReportHandler | None = None
+
+    def __repr__(self) -> str:  # how the experiment's settings name its executor
+        return f"ask and tell ({self.workers} at once)"
+
+    def start(
+        self,
+        objective: Objective,
+        on_report: ReportHandler | None = None,
+        *,
+        setup: Setup | None = None,
+    ) -> None:
+        """Keep the loop's report handler: the caller's reports go to it."""
+        self._on_report = on_report
+
+    def free_slots(self) -> int:
+        """As many jobs as the caller waits for, with those waiting to run again; when the
+        caller holds nothing and waits for nothing, the caller's turn (the loop would
+        otherwise end)."""
+        while True:
+            if self.closing:
+                raise Closing("the ask-and-tell experiment was closed")
+            queued = self.queued()
+            self._held_over = queued
+            wanted = max(self.asks, queued) if self.rerun else self.asks + queued
+            if wanted or self.held:
+                return wanted
+            park()
+
+    def submit(self, job: Job) -> None:
+        """Hold the job for the caller: the next ask takes it (a job held over from an
+        earlier session without ``rerun`` waits to be told by id)."""
+        held_over, self._held_over = self._held_over > 0, max(0, self._held_over - 1)
+        slot = min(set(range(len(self.held) + 1)) - {h.slot for h in self.held.values()})
+        self.held[job.trial_id] = Held(job, self.clock.now(), slot, self._context(job))
+        if self.rerun or not held_over:
+            self.asks = max(0, self.asks - 1)
+            self.ready.append(job)
+
+    def completed(self, timeout: float | None = None) -> list[Event]:
+        """The results told since the last call; with none told and a wait allowed, the
+        caller's turn first."""
+        if not self.told and timeout != 0:
+            park()
+        if self.closing and not self.told:
+            raise Closing("the ask-and-tell experiment was closed")
+        told, self.told = self.told, []
+        return told
+
+    def cancel(self) -> list[Event]:
+        """Every job held, as cut short now (the loop records them as interrupted)."""
+        now = self.clock.now()
+        events = self.told + [
+            Event(
+                h.job.trial_id, h.job.attempt, False, None, h.started, now, h.slot, "cancelled"
+            )._replace(cancelled=True)
+            for h in self.held.values()
+        ]
+        self.told, self.held = [], {}
+        self.ready.clear()
+        return events
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    def tell(self, held: Held, event: Event) -> None:
+        """Take the result of a held job, for the loop's next `completed`."""
+        del self.held[held.job.trial_id]
+        if held.job in self.ready:
+            self.ready.remove(held.job)
+        self.told.append(event)
+
+    def _context(self, job: Job) -> Context:
+        """The job's context: its reports go to the loop as a worker's would."""
+        on_report = self._on_report
+
+        def reporter(step: int, metrics: Mapping[str, Any]) -> bool:
+            report = Report(job.trial_id, job.attempt, step, metrics, time.monotonic())
+            return on_report is None or on_report(report)
+
+        return make_context(job, reporter=reporter)
+
+
+def park() -> None:
+    """Hand control to the caller until it brings the loop back."""
+    caller = greenlet.getcurrent().parent
+    if caller is None:
+        raise RuntimeError("an ask-and-tell loop runs in a greenlet of its caller")
+    caller.switch(PARKED)

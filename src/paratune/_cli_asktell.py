@@ -1,0 +1,151 @@
+"""``paratune ask`` and ``paratune tell``: an ask-and-tell experiment from a shell loop or a
+batch system. Each call is a session of its own: it opens the experiment (resuming it),
+asks or tells, and closes it. A trial asked and not told stays waiting for its result
+across calls (``paratune tell`` takes it by id); it is never handed out twice."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ._api import DEFAULT_STORE
+from ._cli_scaling import STORE_HELP
+from .errors import ParatuneError, SpecError
+
+# What "nothing to evaluate now" exits with, so a shell loop can end on it:
+# ``while trial=$(paratune ask spec.yaml); do ...; done``.
+NOTHING_TO_ASK = 3
+
+# Keys of a run spec that say how trials run, which the caller decides in ask and tell.
+_NOT_HERE = ("executor", "address", "resources", "setup", "trial_timeout", "synchronous")
+
+
+@click.command()
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-n", "--count", type=click.IntRange(min=1), default=1, help="Trials to ask.")
+@click.option("--name", help="Experiment name (default: the spec's name, or its file name).")
+@click.option("--store", type=str, help=STORE_HELP)
+def ask(spec: Path, count: int, name: str | None, store: str | None) -> None:
+    """Ask for trials of the experiment described by SPEC (a run spec without an
+    objective: space, metric, mode, searcher, scheduler, seed, max_trials, ...), starting
+    it if it is new. Prints one JSON line per trial: trial_id, config, seed, budget,
+    start_step. Exits with status 3 when there is nothing to evaluate now (the experiment
+    has ended, or its scheduler waits for results of trials asked before)."""
+    with _opened(spec, name, store) as study:
+        asked = 0
+        while asked < count and (trial := study.ask()) is not None:
+            asked += 1
+            line = {
+                "trial_id": trial.trial_id,
+                "config": trial.config,
+                "seed": trial.seed,
+                "budget": trial.budget,
+                "start_step": trial.start_step,
+            }
+            click.echo(json.dumps(line))
+    if asked == 0:
+        click.echo("nothing to evaluate now", err=True)
+        sys.exit(NOTHING_TO_ASK)
+
+
+@click.command()
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("trial_id", type=click.IntRange(min=0))
+@click.argument("value", type=float, required=False)
+@click.option("--metrics", help='The result as a JSON object of metrics, {"loss": 0.3}.')
+@click.option("--error", help="The trial failed, for this reason.")
+@click.option("--name", help="Experiment name (default: the spec's name, or its file name).")
+@click.option("--store", type=str, help=STORE_HELP)
+def tell(
+    spec: Path,
+    trial_id: int,
+    value: float | None,
+    metrics: str | None,
+    error: str | None,
+    name: str | None,
+    store: str | None,
+) -> None:
+    """Tell the result of trial TRIAL_ID of the experiment described by SPEC: its VALUE
+    (the metric), or --metrics, or --error. Prints the trial's status and value as one
+    JSON line."""
+    given = [what for what in (value, metrics, error) if what is not None]
+    if len(given) != 1:
+        raise click.UsageError("give the trial's VALUE, or --metrics, or --error (one of them)")
+    result = value if value is not None else _metrics(metrics) if metrics is not None else None
+    with _opened(spec, name, store) as study:
+        try:
+            study.tell(trial_id, result, error=error)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+    trials = study.result().trials
+    row = trials[trials["trial_id"] == trial_id].iloc[0]
+    value_out = None if row["value"] != row["value"] else float(row["value"])  # NaN: none
+    click.echo(json.dumps({"trial_id": trial_id, "status": row["status"], "value": value_out}))
+
+
+class _opened:
+    """The experiment of a spec, open for one call; a bad input is one message and a
+    non-zero exit, never a traceback."""
+
+    def __init__(self, spec: Path, name: str | None, store: str | None) -> None:
+        from .asktell import AskTell
+
+        try:
+            kwargs = _arguments(spec, name, store)
+            self.study = AskTell(**kwargs, resume=_exists(kwargs), rerun=False)
+        except ParatuneError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    def __enter__(self) -> Any:
+        return self.study
+
+    def __exit__(self, *_: object) -> None:
+        try:
+            self.study.close()
+        except ParatuneError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+def _arguments(spec: Path, name: str | None, store: str | None) -> dict[str, Any]:
+    """`AskTell`'s arguments from the spec and the flags."""
+    from ._files import load_mapping
+    from .spec import resolve_run_spec
+
+    data = load_mapping(spec)
+    for key in _NOT_HERE:
+        if data.get(key) is not None:
+            raise SpecError(f"{spec}: key {key!r} does not apply to ask and tell")
+    kwargs = resolve_run_spec(data, source=spec, objective=False)
+    for key in ("resume", "overwrite", "progress"):
+        kwargs.pop(key, None)
+    kwargs["name"] = name or kwargs.get("name") or spec.stem
+    kwargs["store"] = store or kwargs.get("store") or DEFAULT_STORE
+    return kwargs
+
+
+def _exists(kwargs: dict[str, Any]) -> bool:
+    """Whether the spec's experiment is in its store already (then it is resumed)."""
+    from .store import SQLiteStore
+    from .store._location import store_file
+
+    if not Path(store_file(kwargs["store"])).exists():
+        return False
+    db = SQLiteStore(kwargs["store"], readonly=True)
+    try:
+        return str(kwargs["name"]) in db.names()
+    finally:
+        db.close()
+
+
+def _metrics(text: str) -> dict[str, Any]:
+    try:
+        metrics = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--metrics") from exc
+    if not isinstance(metrics, dict):
+        raise click.BadParameter("must be a JSON object of metrics", param_hint="--metrics")
+    return metrics
