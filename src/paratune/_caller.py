@@ -67,6 +67,7 @@ class CallerExecutor:
         self.held: dict[int, Held] = {}  # every job submitted and not told
         self.told: list[Event] = []  # for the loop's next `completed`
         self.queued: Callable[[], int] = lambda: 0  # the loop's jobs waiting to run again
+        self.no_more: Callable[[], bool] = lambda: False  # whether max_trials trials exist
         self._held_over = 0  # of the jobs the loop submits next, those it had queued
         self._on_report: ReportHandler | None = None
 
@@ -84,17 +85,21 @@ class CallerExecutor:
         self._on_report = on_report
 
     def free_slots(self) -> int:
-        """As many jobs as the caller waits for, with those waiting to run again; when the
-        caller holds nothing and waits for nothing, the caller's turn (the loop would
-        otherwise end)."""
+        """As many jobs as the caller waits for, with those waiting to run again. With
+        none of those, nothing held and no new trial allowed (``max_trials``), none: the
+        loop ends. Else, with nothing held, the caller's turn (the loop would end)."""
         while True:
-            if self.closing:
-                raise Closing("the ask-and-tell experiment was closed")
             queued = self.queued()
             self._held_over = queued
             wanted = max(self.asks, queued) if self.rerun else self.asks + queued
             if wanted or self.held:
+                if self.closing:
+                    raise Closing("the ask-and-tell experiment was closed")
                 return wanted
+            if self.no_more():
+                return 0  # max_trials trials exist, none out: the loop ends
+            if self.closing:
+                raise Closing("the ask-and-tell experiment was closed")
             park()
 
     def submit(self, job: Job) -> None:

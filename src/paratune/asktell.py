@@ -148,6 +148,8 @@ class AskTell:
         self._own_store = self._store is not store
         self._tuner = tuner = self._build(options)
         executor.queued = lambda: tuner.queued
+        limit = options.max_trials
+        executor.no_more = lambda: limit is not None and tuner.created >= limit
         self._outcome: RunOutcome | None = None
         self._loop = greenlet.greenlet(tuner.run)
         try:

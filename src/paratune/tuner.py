@@ -107,6 +107,12 @@ class Tuner:
         session): the loop hands them out before any new configuration."""
         return self._ledger.waiting
 
+    @property
+    def created(self) -> int:
+        """How many trials the experiment has, counting earlier sessions' (the next new
+        trial's id)."""
+        return self._ledger.created
+
     # ---- the loop -------------------------------------------------------------------------
 
     def run(self) -> RunOutcome:
