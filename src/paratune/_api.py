@@ -19,6 +19,7 @@ from ._folders import folder_name, prepare_checkpoints
 from ._options import DEFAULT_STORE as DEFAULT_STORE  # the CLI's default too
 from ._options import TuneOptions
 from ._storable import stored_space
+from .callbacks import Callback
 from .errors import SpecError, StoreError
 from .executors import (
     Executor,
@@ -65,6 +66,7 @@ def tune(
     resume: bool = False,
     overwrite: bool = False,
     progress: bool | ProgressCallback = False,
+    callbacks: Sequence[Callback] = (),
     checkpoint_dir: str | os.PathLike[str] | None = None,
 ) -> TuneResult:
     """Tune ``objective`` over ``space`` and return every trial and the best one.
@@ -135,6 +137,12 @@ def tune(
         overwrite: replace the stored experiment called ``name``.
         progress: True for a live display on standard error (plain lines when it is not a
             terminal), or a callable that gets a `Progress` snapshot a few times a second.
+        callbacks: `paratune.callbacks.Callback` objects told of each trial's start, reports
+            and end, and of the run's end, each call made after what it describes is
+            committed to the store (``paratune.tracking`` has callbacks for MLflow and
+            TensorBoard; see ``docs/tracking.md``). One that raises is warned about once
+            and not called again; the run goes on. Not kept with the experiment: give them
+            again to a resumed run.
         checkpoint_dir: where ``ctx.save_checkpoint`` keeps each trial's checkpoint (a
             folder per experiment inside it). Default: beside an SQLite store, in
             ``<store name>-checkpoints/`` (so a resumed run finds them); a temporary folder,
@@ -158,9 +166,7 @@ def tune(
         >>> abs(result.best_config["x"] - 2) < 0.1
         True
     """
-    arguments = dict(locals())  # the options, as given: the names are TuneOptions' fields
-    del arguments["objective"], arguments["space"]
-    options = TuneOptions(**arguments)  # every option checked before anything is built
+    options = _options(locals())  # every option checked before anything is built
     if not callable(objective):
         raise SpecError(f"objective must be callable, got {type(objective).__name__}")
     name = options.name or _new_name(objective)
@@ -266,6 +272,14 @@ def _experiment(
         seed=options.seed,
         objective=qualified_name(objective),
         settings=stored,
+    )
+
+
+def _options(given: dict[str, Any]) -> TuneOptions:
+    """`tune`'s options, from its arguments as given (their names are the fields of
+    `TuneOptions`), the objective and the space left out."""
+    return TuneOptions(
+        **{name: value for name, value in given.items() if name not in ("objective", "space")}
     )
 
 

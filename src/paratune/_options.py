@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._checks import is_whole
 from ._folders import check_name
+from .callbacks import METHODS, Callback
 from .errors import SpecError
 from .executors import Executor, Setup
 from .executors._setup import qualified_name
@@ -109,6 +110,21 @@ def _function(value: Any) -> str | None:
     return None if ok else f"must be a function taking no arguments, got {value!r}"
 
 
+def _callbacks(value: Any) -> str | None:
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Sequence):
+        return f"must be a list of paratune.callbacks.Callback objects, got {value!r}"
+    for index, item in enumerate(value):
+        if isinstance(item, Callback):
+            continue
+        missing = [name for name in METHODS if not callable(getattr(item, name, None))]
+        if missing:
+            return (
+                f"must hold paratune.callbacks.Callback objects (or objects with its methods): "
+                f"item {index}, {item!r}, has no {', '.join(missing)}"
+            )
+    return None
+
+
 def _described(part: Any) -> Any:
     """A part as JSON keeps it: names and dicts as they are, objects by their repr."""
     return part if isinstance(part, str | dict) else repr(part)
@@ -179,6 +195,8 @@ class TuneOptions:
     resume: bool = field(default=False, metadata=_given())
     overwrite: bool = field(default=False, metadata=_given())
     progress: bool | ProgressCallback = field(default=False, metadata=_given())
+    # Objects of the caller's: neither a spec key nor kept with the experiment.
+    callbacks: Sequence[Callback] = field(default=(), metadata=_given(check=_callbacks))
     checkpoint_dir: str | os.PathLike[str] | None = field(
         default=None, metadata=_given(spec=(str,), stored=True, check=_folder, keep=str)
     )

@@ -8,6 +8,7 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
+from ._fanout import fanout
 from ._folders import clear_checkpoints
 from ._ledger import Heard, Ledger
 from ._options import TuneOptions
@@ -45,7 +46,8 @@ class Tuner:
         scheduler: decides what runs next.
         executor: runs jobs and keeps the clock.
         store: keeps the trials.
-        options: the metric, the mode, the stopping rules, and how to open the experiment.
+        options: the metric, the mode, the stopping rules, how to open the experiment, and
+            the callbacks told of what the store keeps (``options.callbacks``).
         experiment: the experiment as the store keeps it (its name, space and settings).
         progress: called with a `Progress` snapshot a few times a second and at the end.
         checkpoints: the folder for this experiment's checkpoints (one file per trial), or
@@ -100,6 +102,7 @@ class Tuner:
         # Worker-seconds that lost workers were absent, and how many were as of when.
         self._lost_time, self._lost, self._lost_since = 0.0, 0, 0.0
         self._last_progress = 0.0
+        self._callbacks = fanout(experiment, options.callbacks)  # None: there are none
 
     @property
     def queued(self) -> int:
@@ -155,7 +158,7 @@ class Tuner:
                         )
                         self.store.finish(totals)
         self._report_progress(finished=True)
-        return RunOutcome(
+        outcome = RunOutcome(
             trials=self._kept.frozen(),  # type: ignore[arg-type]  # a list once read
             wall_time=wall,
             busy_time=ledger.busy,
@@ -166,6 +169,9 @@ class Tuner:
             suggestions=self._suggestions,
             lost_time=self._lost_time,
         )
+        if self._callbacks is not None:
+            self._callbacks.run_ended(outcome)
+        return outcome
 
     def _open(self) -> list[Trial]:
         """Open the experiment in the store and take its totals so far; returns its stored
@@ -358,13 +364,16 @@ class Tuner:
         return self.scheduler.on_report(report.trial_id, report.step, value)
 
     def _commit(self) -> None:
-        """Save what the books changed since the last commit, in one transaction."""
+        """Save what the books changed since the last commit, in one transaction, then tell
+        the callbacks: what they mirror is never ahead of the store."""
         trials, reports = self._ledger.unsaved
         if trials or reports:
             self.store.save(trials, reports)
             if self._feed_kept:
                 self._kept.put(trials)
             self._ledger.saved()
+            if self._callbacks is not None:
+                self._callbacks.committed(trials, reports)
 
     def _recall(self, trial_id: int) -> Trial | None:
         return self._kept.get(trial_id)  # the latest saved state: the ledger keeps no more
