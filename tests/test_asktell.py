@@ -3,7 +3,9 @@ SQLite files where a store is on disk) and reads back what was stored."""
 
 from __future__ import annotations
 
+import gc
 import math
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -277,3 +279,84 @@ def test_result_needs_a_closed_experiment_and_close_twice_is_harmless() -> None:
     first = study.close()
     assert study.close().best_value == first.best_value
     assert study.finished
+
+
+def test_calls_from_another_thread_are_refused_and_lose_nothing() -> None:
+    with AskTell({"x": pt.Float(0, 1)}, store=None) as study:
+        trial = study.ask()
+        assert trial is not None
+        errors: list[BaseException] = []
+
+        def elsewhere() -> None:
+            for call in (study.ask, lambda: study.tell(trial, 1.0)):
+                try:
+                    call()
+                except RuntimeError as exc:
+                    errors.append(exc)
+            try:
+                trial.ctx.report(1, value=0.5)
+            except RuntimeError as exc:
+                errors.append(exc)
+
+        thread = threading.Thread(target=elsewhere)
+        thread.start()
+        thread.join()
+        assert len(errors) == 3
+        assert all("thread" in str(error) for error in errors)
+        study.tell(trial, 0.5)  # from its own thread, it goes on
+    assert [t.value for t in study.result().trial_list] == [0.5]
+
+
+def test_an_experiment_dropped_without_close_interrupts_what_is_out(tmp_path: Path) -> None:
+    store = tmp_path / "s.db"
+    study = AskTell({"x": pt.Float(0, 1)}, store=store, name="e")
+    study.tell(study.ask(), 1.0)  # type: ignore[arg-type]
+    held = study.ask()
+    assert held is not None
+    del study
+    gc.collect()
+    stored = pt.load(store, "e")
+    assert [t.status for t in stored.trial_list] == [pt.Status.DONE, pt.Status.INTERRUPTED]
+    with AskTell({"x": pt.Float(0, 1)}, store=store, name="e", resume=True) as again:
+        asked = again.ask()  # the driver let go of it, and its trial comes back
+        assert asked is not None and asked.config == held.config
+        again.tell(asked, 0.5)
+
+
+class Broken:
+    """A searcher that fails at its third suggestion."""
+
+    def __init__(self) -> None:
+        self.random, self.calls = pt.searchers.Random(), 0
+
+    def setup(self, space: pt.Space, *, seed: int, workers: int, max_trials: int | None) -> None:
+        self.random.setup(space, seed=seed, workers=workers, max_trials=max_trials)
+
+    def suggest(self) -> dict[str, Any] | None:
+        self.calls += 1
+        if self.calls == 3:
+            raise ArithmeticError("the model broke")
+        return self.random.suggest()
+
+    def observe(self, trial: pt.Trial) -> None:
+        pass
+
+
+def test_an_error_in_the_loop_reaches_the_caller_and_keeps_what_was_told(
+    tmp_path: Path,
+) -> None:
+    store = tmp_path / "s.db"
+    with pytest.raises(ArithmeticError, match="the model broke"):
+        with AskTell({"x": pt.Float(0, 1)}, searcher=Broken(), store=store, name="e") as study:
+            drive_plain(study, 2)
+            study.ask()
+    with pytest.raises(RuntimeError, match="stopped on an error: ArithmeticError"):
+        study.ask()
+    assert [t.value for t in pt.load(store, "e").trial_list] == [0.0, 1.0]
+
+
+def drive_plain(study: AskTell, count: int) -> None:
+    for value in range(count):
+        trial = study.ask()
+        assert trial is not None
+        study.tell(trial, float(value))

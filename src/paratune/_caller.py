@@ -10,6 +10,7 @@ collects them, exactly as a worker's results would.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -147,9 +148,13 @@ class CallerExecutor:
 
     def _context(self, job: Job) -> Context:
         """The job's context: its reports go to the loop as a worker's would."""
-        on_report = self._on_report
+        on_report, owner = self._on_report, threading.get_ident()
 
         def reporter(step: int, metrics: Mapping[str, Any]) -> bool:
+            if threading.get_ident() != owner:  # the store and the loop live in that thread
+                raise RuntimeError(
+                    "ctx.report of an asked trial is called from the thread that asks and tells"
+                )
             report = Report(job.trial_id, job.attempt, step, metrics, time.monotonic())
             return on_report is None or on_report(report)
 

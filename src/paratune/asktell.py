@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
+import weakref
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -33,7 +36,7 @@ from .schedulers import Scheduler, make_scheduler, prefers_random_order
 from .searchers import InitialPoints, Searcher, make_searcher, set_auto_order
 from .space import Space
 from .store import Experiment, Store
-from .trial import Config, Event, Trial
+from .trial import Config, Event, Report, Trial
 from .tuner import Tuner
 
 
@@ -151,11 +154,24 @@ class AskTell:
         limit = options.max_trials
         executor.no_more = lambda: limit is not None and tuner.created >= limit
         self._outcome: RunOutcome | None = None
+        self._failed: BaseException | None = None  # what stopped the loop, if it raised
+        self._thread = threading.get_ident()  # the loop's greenlet lives in this thread
         self._loop = greenlet.greenlet(tuner.run)
+        # An AskTell dropped or left open at exit is closed as `close` would: what is out
+        # is interrupted (asked again on resume), and the store is let go.
+        self._shut = weakref.finalize(
+            self,
+            _shut_down,
+            self._loop,
+            executor,
+            self._store,
+            own_store=self._own_store,
+            temporary=self._checkpoints.parent if self._temporary else None,
+        )
         try:
             self._advance()  # opens the experiment: a refusal is raised here, at once
         except BaseException:
-            self._release()
+            self._shut()
             raise
 
     # ---- asking and telling -----------------------------------------------------------
@@ -168,6 +184,7 @@ class AskTell:
         (`finished`: max_trials, max_time, target, or the searcher has nothing more), or
         the scheduler waits for results of trials asked before (a synchronous rung).
         """
+        self._check()
         executor = self._executor
         if not executor.ready and self._running():
             executor.asks = 1
@@ -200,6 +217,7 @@ class AskTell:
                 or ended by the experiment's end), or neither a result nor an error was
                 given for a trial that was not stopped.
         """
+        self._check()
         trial_id = trial.trial_id if isinstance(trial, AskedTrial) else trial
         held = self._executor.held.get(trial_id) if self._running() else None
         if held is None:
@@ -217,6 +235,7 @@ class AskTell:
             ValueError: the experiment has ended, or its scheduler starts no new
                 configuration until trials asked before are told.
         """
+        self._check()
         mine = self._checked(config, "add")
         self._queue.forced.appendleft(mine)
         executor = self._executor
@@ -241,6 +260,7 @@ class AskTell:
         Raises:
             SpaceError: ``config`` does not fit the space.
         """
+        self._check()
         self._queue.forced.append(self._checked(config, "enqueue"))
 
     @property
@@ -259,13 +279,8 @@ class AskTell:
         """End this session: trials asked and not told are interrupted (asked again on
         resume), the session's totals are recorded, and the store is closed. Returns the
         result, as `result` does. Safe to call twice."""
-        try:
-            if self._running():
-                self._executor.closing = True
-                self._advance()
-            return self.result()
-        finally:
-            self._release()
+        self._end()
+        return self.result()
 
     def result(self) -> TuneResult:
         """Every trial and the best, as `tune` returns them, once the experiment has ended
@@ -274,6 +289,8 @@ class AskTell:
         Raises:
             RuntimeError: the experiment is still open (`pending` shows what is out).
         """
+        if self._failed is not None:
+            raise RuntimeError(f"the experiment stopped on an error: {self._failed!r}")
         if self._outcome is None:
             raise RuntimeError("result() is ready once the experiment is closed or finished")
         options = self._options
@@ -294,7 +311,10 @@ class AskTell:
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self.close()
+        if kind is None:
+            self.close()
+        else:
+            self._end()  # the error on its way out is the one to see, not result()'s
 
     # ---- inside ----------------------------------------------------------------------------
 
@@ -328,6 +348,20 @@ class AskTell:
             checkpoints=checkpoints,
         )
 
+    def _end(self) -> None:
+        """Let the loop wind down (interrupting what is out), then let the store go."""
+        if greenlet.getcurrent() is self._loop:
+            raise RuntimeError("an AskTell cannot be closed from a callback")
+        if self._running() and threading.get_ident() != self._thread:
+            raise RuntimeError("an AskTell is closed from the thread that opened it")
+        try:
+            ended = self._shut()
+        except BaseException as exc:
+            self._failed = self._failed or exc
+            raise
+        if ended is not None:
+            self._outcome, self._reports = ended
+
     def _running(self) -> bool:
         return not self._loop.dead and self._outcome is None
 
@@ -335,12 +369,32 @@ class AskTell:
         """Let the loop go on until it waits for the caller again (True) or ends (False)."""
         if not self._running():
             return False
-        given = self._loop.switch()
+        try:
+            given = self._loop.switch()
+        except BaseException as exc:
+            self._failed = exc
+            raise
         if given is PARKED:
             return True
         if isinstance(given, RunOutcome):
             self._outcome, self._reports = given, self._store.reports()
         return False
+
+    def _check(self) -> None:
+        """Refuse a call the loop cannot take: from another thread (the loop's greenlet
+        can only be resumed from its own), from inside the loop (a callback), or after the
+        loop stopped on an error."""
+        if threading.get_ident() != self._thread:
+            raise RuntimeError(
+                "an AskTell is used from the thread that opened it: ask and tell there, "
+                "and hand the trials to other threads to evaluate"
+            )
+        if greenlet.getcurrent() is self._loop:
+            raise RuntimeError("ask, tell, add and enqueue cannot be called from a callback")
+        if self._failed is not None:
+            raise RuntimeError(
+                f"the experiment stopped on an error: {self._failed!r}"
+            ) from self._failed
 
     def _asked(self, held: Held) -> AskedTrial:
         job = held.job
@@ -358,13 +412,6 @@ class AskTell:
         if self._outcome is not None:
             return f": the experiment has ended ({self._outcome.stop_reason.value})"
         return ": it was never asked, or was told already"
-
-    def _release(self) -> None:
-        """Close the store paratune opened, and a temporary checkpoint folder."""
-        if self._own_store:
-            self._store.close()
-        if getattr(self, "_temporary", False):
-            shutil.rmtree(self._checkpoints.parent, ignore_errors=True)
 
 
 class _Queue:
@@ -425,6 +472,30 @@ def _event(
             "metrics), or error='why it failed'"
         )
     return base._replace(checkpoint_step=ctx.checkpoint_step)
+
+
+def _shut_down(
+    loop: greenlet.greenlet,
+    executor: CallerExecutor,
+    store: Store,
+    *,
+    own_store: bool,
+    temporary: Path | None,
+) -> tuple[RunOutcome, list[Report]] | None:
+    """Close the loop of an `AskTell` (it takes that as the user's stop), then close the
+    store paratune opened and remove a temporary checkpoint folder. Returns the outcome and
+    the reports when the loop ended here."""
+    try:
+        if loop.dead:
+            return None
+        executor.closing = True
+        given = loop.switch()
+        return (given, store.reports()) if isinstance(given, RunOutcome) else None
+    finally:
+        if own_store:
+            store.close()
+        if temporary is not None:
+            shutil.rmtree(temporary, ignore_errors=True)
 
 
 def _nothing(config: Config) -> None:
