@@ -10,9 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 import paratune as pt
 from paratune import AskedTrial, AskTell
+from paratune.callbacks import Callback
+from paratune.cli import cli
 from paratune.context import TrialPruned
 from paratune.errors import SpaceError, SpecError, StoreError
 
@@ -360,3 +363,38 @@ def drive_plain(study: AskTell, count: int) -> None:
         trial = study.ask()
         assert trial is not None
         study.tell(trial, float(value))
+
+
+def test_callbacks_hear_each_trial_once_the_store_has_it(tmp_path: Path) -> None:
+    store = tmp_path / "s.db"
+
+    class Mirror(Callback):
+        def __init__(self) -> None:
+            self.heard: list[tuple[str, int, str]] = []
+
+        def on_trial_start(self, experiment: Any, trial: pt.Trial) -> None:
+            self.heard.append(("start", trial.trial_id, stored_status(trial.trial_id)))
+
+        def on_trial_end(self, experiment: Any, trial: pt.Trial) -> None:
+            self.heard.append(("end", trial.trial_id, stored_status(trial.trial_id)))
+
+    def stored_status(trial_id: int) -> str:
+        return pt.load(store, "e").trial_list[trial_id].status.value
+
+    mirror = Mirror()
+    with AskTell({"x": pt.Float(0, 1)}, store=store, name="e", callbacks=[mirror]) as study:
+        drive_plain(study, 2)
+    assert mirror.heard == [
+        ("start", 0, "running"),
+        ("end", 0, "done"),
+        ("start", 1, "running"),
+        ("end", 1, "done"),
+    ]
+
+
+def test_an_ask_and_tell_experiment_is_not_resumed_as_a_run(tmp_path: Path) -> None:
+    with AskTell({"x": pt.Float(0, 1)}, store=tmp_path / "s.db", name="e") as study:
+        drive_plain(study, 1)
+    done = CliRunner().invoke(cli, ["resume", "e", "--store", str(tmp_path / "s.db")])
+    assert done.exit_code == 1
+    assert "is an ask-and-tell experiment" in done.stderr and "paratune ask" in done.stderr

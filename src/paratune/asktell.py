@@ -29,6 +29,7 @@ from ._folders import prepare_checkpoints
 from ._options import TuneOptions
 from ._outcome import RunOutcome
 from ._storable import stored_space
+from .callbacks import Callback
 from .context import Context
 from .errors import SpaceError, SpecError
 from .result import TuneResult
@@ -84,7 +85,8 @@ class AskTell:
         rerun: trials of an earlier session asked and not told are handed out again by
             `ask` (True, the default); False keeps them waiting to be told by id.
         metric, mode, searcher, scheduler, max_trials, max_time, target, seed,
-        points_to_evaluate, store, name, resume, overwrite, checkpoint_dir: as for `tune`.
+        points_to_evaluate, store, name, resume, overwrite, checkpoint_dir, callbacks: as
+            for `tune` (callbacks hear of each trial once the store has it).
 
     Raises:
         SpecError, SpaceError: an argument is invalid; the message names it.
@@ -121,6 +123,7 @@ class AskTell:
         resume: bool = False,
         overwrite: bool = False,
         checkpoint_dir: str | os.PathLike[str] | None = None,
+        callbacks: Sequence[Callback] = (),
         rerun: bool = True,
     ) -> None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -143,6 +146,7 @@ class AskTell:
             resume=resume,
             overwrite=overwrite,
             checkpoint_dir=checkpoint_dir,
+            callbacks=callbacks,
         )
         self.name = options.name or _new_name(AskTell)
         self._options, self._space = options, _space(space)

@@ -137,9 +137,16 @@ def resume_arguments(experiment: Experiment, *, source: str) -> dict[str, Any]:
 
     Raises:
         SpecError: the objective or the setup cannot be imported (defined in a script's
-            ``__main__`` or a notebook, say), or a part was an object rather than a name.
+            ``__main__`` or a notebook, say), or a part was an object rather than a name,
+            or the experiment is an ask-and-tell one (it has no objective).
     """
     details = experiment.settings
+    if details.get("ask_and_tell"):
+        raise SpecError(
+            f"{source}: experiment {experiment.name!r} is an ask-and-tell experiment, with "
+            "no objective to run: continue it with paratune ask / paratune tell, or "
+            "pt.AskTell(..., name=..., resume=True)"
+        )
     kwargs: dict[str, Any] = {
         "objective": _import_again(experiment, "objective", experiment.objective, source),
         "space": Space(experiment.space),
