@@ -398,3 +398,24 @@ def test_an_ask_and_tell_experiment_is_not_resumed_as_a_run(tmp_path: Path) -> N
     done = CliRunner().invoke(cli, ["resume", "e", "--store", str(tmp_path / "s.db")])
     assert done.exit_code == 1
     assert "is an ask-and-tell experiment" in done.stderr and "paratune ask" in done.stderr
+
+
+def test_synchronous_rungs_wait_for_their_results_then_promote_past_max_trials() -> None:
+    scheduler = {"type": "successive_halving", "min_budget": 1, "max_budget": 4, "eta": 2}
+    rungs = []
+    with AskTell({"x": pt.Float(0, 1)}, scheduler=scheduler, store=None, max_trials=4) as st:
+        while not st.finished:
+            rung = []
+            while (trial := st.ask()) is not None:
+                rung.append(trial)
+            assert st.ask() is None  # the rung waits for its results
+            for trial in rung:
+                st.tell(trial, trial.config["x"])
+            rungs.append([(t.trial_id, t.budget) for t in rung])
+    best = sorted(range(4), key=lambda i: st.result().trial_list[i].config["x"])
+    assert rungs == [
+        [(0, 1), (1, 1), (2, 1), (3, 1)],
+        [(best[0], 2), (best[1], 2)],
+        [(best[0], 4)],
+    ]  # and the last result ends it: past max_trials nothing more can come
+    assert st.result().stop_reason is pt.StopReason.MAX_TRIALS

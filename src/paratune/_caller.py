@@ -87,18 +87,19 @@ class CallerExecutor:
 
     def free_slots(self) -> int:
         """As many jobs as the caller waits for, with those waiting to run again. With
-        none of those, nothing held and no new trial allowed (``max_trials``), none: the
-        loop ends. Else, with nothing held, the caller's turn (the loop would end)."""
+        nothing held and ``max_trials`` trials made, one: only a promotion can come (the
+        next ask's), and none ends the loop. Else, with nothing held, the caller's turn
+        (the loop would end), or, once closing, the user's stop."""
         while True:
             queued = self.queued()
             self._held_over = queued
             wanted = max(self.asks, queued) if self.rerun else self.asks + queued
+            if not wanted and not self.held and self.no_more():
+                return 1
             if wanted or self.held:
                 if self.closing:
                     raise Closing("the ask-and-tell experiment was closed")
                 return wanted
-            if self.no_more():
-                return 0  # max_trials trials exist, none out: the loop ends
             if self.closing:
                 raise Closing("the ask-and-tell experiment was closed")
             park()
