@@ -107,6 +107,7 @@ def test_tell_refuses_what_it_cannot_record(folder: Path) -> None:
         ("objective: m:f\n", "key 'objective' does not apply to ask and tell"),
         ("executor: threads\n", "key 'executor' does not apply to ask and tell"),
         ("max_trails: 3\n", "did you mean 'max_trials'"),
+        ("scheduler: asha\n", "use pt.AskTell in one Python session"),
     ],
 )
 def test_a_spec_that_does_not_fit_is_refused_before_anything_is_stored(

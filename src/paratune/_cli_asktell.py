@@ -120,6 +120,14 @@ def _arguments(spec: Path, name: str | None, store: str | None) -> dict[str, Any
         if data.get(key) is not None:
             raise SpecError(f"{spec}: key {key!r} does not apply to ask and tell")
     kwargs = resolve_run_spec(data, source=spec, objective=False)
+    if kwargs.get("scheduler", "fifo") != "fifo":
+        # A promotion out when a call ends would go back to where its trial stood, and be
+        # handed out again by the next call: promotions need one session.
+        raise SpecError(
+            f"{spec}: key 'scheduler': paratune ask and tell run each configuration once "
+            "(fifo); for successive halving, ASHA or Hyperband use pt.AskTell in one "
+            "Python session"
+        )
     for key in ("resume", "overwrite", "progress"):
         kwargs.pop(key, None)
     kwargs["name"] = name or kwargs.get("name") or spec.stem
