@@ -10,19 +10,25 @@ collects them, exactly as a worker's results would.
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import greenlet
 
+from ._outcome import RunOutcome
 from .context import Context, RealClock
 from .executors import Objective, ReportHandler, Setup
 from .executors._base import make_context
-from .trial import Event, Job, Report
+from .searchers import Searcher, has_converged
+from .space import Space
+from .store import Store
+from .trial import Config, Event, Job, Report, Trial
 
 
 class Closing(KeyboardInterrupt):
@@ -168,3 +174,77 @@ def park() -> None:
     if caller is None:
         raise RuntimeError("an ask-and-tell loop runs in a greenlet of its caller")
     caller.switch(PARKED)
+
+
+class Queue:
+    """The searcher the loop asks: configurations queued by hand first, then the searcher's
+    own. It hands out a queued configuration itself (not a copy), so `AskTell.add` can
+    find the job made of it."""
+
+    def __init__(self, searcher: Searcher) -> None:
+        self.searcher = searcher
+        self.forced: deque[Config] = deque()
+
+    def setup(self, space: Space, *, seed: int, workers: int, max_trials: int | None) -> None:
+        self.searcher.setup(space, seed=seed, workers=workers, max_trials=max_trials)
+
+    def suggest(self) -> Config | None:
+        return self.forced.popleft() if self.forced else self.searcher.suggest()
+
+    def observe(self, trial: Trial) -> None:
+        self.searcher.observe(trial)
+
+    def converged(self) -> bool:
+        """The searcher's own convergence (CMA-ES), so the run's end names it."""
+        return has_converged(self.searcher)
+
+
+def told_event(
+    held: Held, result: float | Mapping[str, Any] | None, error: str | None, now: float
+) -> Event:
+    """The event a worker would send for ``held``'s job with this outcome."""
+    job, ctx = held.job, held.ctx
+    base = Event(job.trial_id, job.attempt, True, result, held.started, now, held.slot)
+    if error is not None:
+        if result is not None:
+            raise ValueError("tell() takes a result or an error, not both")
+        return base._replace(ok=False, error=str(error) or "failed")
+    if ctx.pruned:  # a report stopped it: its last report is its result, unless told one
+        last = ctx.last_report
+        metrics = dict(last[1]) if last is not None and result is None else result
+        return base._replace(result=metrics, pruned=True, checkpoint_step=ctx.checkpoint_step)
+    if result is None:
+        raise ValueError(
+            f"tell() needs the result of trial {job.trial_id} (a number or a dict of "
+            "metrics), or error='why it failed'"
+        )
+    return base._replace(checkpoint_step=ctx.checkpoint_step)
+
+
+def shut_down(
+    loop: greenlet.greenlet,
+    executor: CallerExecutor,
+    store: Store,
+    *,
+    own_store: bool,
+    temporary: Path | None,
+) -> tuple[RunOutcome, list[Report]] | None:
+    """Close the loop of an `AskTell` (it takes that as the user's stop), then close the
+    store paratune opened and remove a temporary checkpoint folder. Returns the outcome and
+    the reports when the loop ended here."""
+    try:
+        if loop.dead:
+            return None
+        executor.closing = True
+        given = loop.switch()
+        return (given, store.reports()) if isinstance(given, RunOutcome) else None
+    finally:
+        if own_store:
+            store.close()
+        if temporary is not None:
+            shutil.rmtree(temporary, ignore_errors=True)
+
+
+def no_objective(config: Config) -> None:
+    """The objective the loop is given: never called, as the caller evaluates."""
+    raise RuntimeError("an ask-and-tell experiment has no objective to call")

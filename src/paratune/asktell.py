@@ -11,20 +11,17 @@ it stopped.
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 import weakref
-from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import greenlet
 
 from ._api import DEFAULT_STORE, _checkpoint_folder, _new_name, open_store
-from ._caller import PARKED, CallerExecutor, Held
+from ._caller import PARKED, CallerExecutor, Held, Queue, no_objective, shut_down, told_event
 from ._folders import prepare_checkpoints
 from ._options import TuneOptions
 from ._outcome import RunOutcome
@@ -37,7 +34,7 @@ from .schedulers import Scheduler, make_scheduler, prefers_random_order
 from .searchers import InitialPoints, Searcher, make_searcher, set_auto_order
 from .space import Space
 from .store import Experiment, Store
-from .trial import Config, Event, Report, Trial
+from .trial import Config
 from .tuner import Tuner
 
 
@@ -126,48 +123,30 @@ class AskTell:
         callbacks: Sequence[Callback] = (),
         rerun: bool = True,
     ) -> None:
+        arguments = dict(locals())  # the options, as given: the names are TuneOptions' fields
+        for key in ("self", "space", "workers", "rerun"):
+            del arguments[key]
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise SpecError(f"workers must be a whole number at least 1, got {workers!r}")
-        self._executor = executor = CallerExecutor(workers, rerun=rerun)
-        options = TuneOptions(
-            metric=metric,
-            mode=mode,
-            searcher=searcher,
-            scheduler=scheduler,
-            executor=executor,
-            max_trials=max_trials,
-            max_time=max_time,
-            target=target,
-            seed=seed,
-            retries=retries,
-            points_to_evaluate=points_to_evaluate,
-            store=store,
-            name=name,
-            resume=resume,
-            overwrite=overwrite,
-            checkpoint_dir=checkpoint_dir,
-            callbacks=callbacks,
-        )
+        self._executor = CallerExecutor(workers, rerun=rerun)
+        options = TuneOptions(**arguments, executor=self._executor)
         self.name = options.name or _new_name(AskTell)
         self._options, self._space = options, _space(space)
-        self._queue = _Queue(_searcher(options, self._space))
+        self._queue = Queue(_searcher(options, self._space))
         self._store = open_store(store)
         self._own_store = self._store is not store
-        self._tuner = tuner = self._build(options)
-        executor.queued = lambda: tuner.queued
-        limit = options.max_trials
-        executor.no_more = lambda: limit is not None and tuner.created >= limit
+        self._tuner = self._build(options)
         self._outcome: RunOutcome | None = None
         self._failed: BaseException | None = None  # what stopped the loop, if it raised
         self._thread = threading.get_ident()  # the loop's greenlet lives in this thread
-        self._loop = greenlet.greenlet(tuner.run)
+        self._loop = greenlet.greenlet(self._tuner.run)
         # An AskTell dropped or left open at exit is closed as `close` would: what is out
         # is interrupted (asked again on resume), and the store is let go.
         self._shut = weakref.finalize(
             self,
-            _shut_down,
+            shut_down,
             self._loop,
-            executor,
+            self._executor,
             self._store,
             own_store=self._own_store,
             temporary=self._checkpoints.parent if self._temporary else None,
@@ -226,7 +205,7 @@ class AskTell:
         held = self._executor.held.get(trial_id) if self._running() else None
         if held is None:
             raise ValueError(f"trial {trial_id!r} is not waiting for a result{self._why()}")
-        self._executor.tell(held, _event(held, result, error, self._executor.clock.now()))
+        self._executor.tell(held, told_event(held, result, error, self._executor.clock.now()))
         self._advance()
 
     def add(self, config: Mapping[str, Any], result: float | Mapping[str, Any]) -> None:
@@ -340,8 +319,8 @@ class AskTell:
             objective="",  # none: the caller evaluates
             settings=options.stored(workers=self._executor.workers, ask_and_tell=True),
         )
-        return Tuner(
-            _nothing,
+        tuner = Tuner(
+            no_objective,
             space=self._space,
             searcher=self._queue,
             scheduler=scheduler,
@@ -351,6 +330,10 @@ class AskTell:
             experiment=experiment,
             checkpoints=checkpoints,
         )
+        limit = options.max_trials
+        self._executor.queued = lambda: tuner.queued
+        self._executor.no_more = lambda: limit is not None and tuner.created >= limit
+        return tuner
 
     def _end(self) -> None:
         """Let the loop wind down (interrupting what is out), then let the store go."""
@@ -418,25 +401,6 @@ class AskTell:
         return ": it was never asked, or was told already"
 
 
-class _Queue:
-    """The searcher the loop asks: configurations queued by hand first, then the searcher's
-    own. It hands out a queued configuration itself (not a copy), so `AskTell.add` can
-    find the job made of it."""
-
-    def __init__(self, searcher: Searcher) -> None:
-        self.searcher = searcher
-        self.forced: deque[Config] = deque()
-
-    def setup(self, space: Space, *, seed: int, workers: int, max_trials: int | None) -> None:
-        self.searcher.setup(space, seed=seed, workers=workers, max_trials=max_trials)
-
-    def suggest(self) -> Config | None:
-        return self.forced.popleft() if self.forced else self.searcher.suggest()
-
-    def observe(self, trial: Trial) -> None:
-        self.searcher.observe(trial)
-
-
 def _space(space: Space | Mapping[str, Any]) -> Space:
     return space if isinstance(space, Space) else Space(space)
 
@@ -450,58 +414,7 @@ def _searcher(options: TuneOptions, space: Space) -> Searcher:
     return searcher
 
 
-def _scheduler(options: TuneOptions, queue: _Queue) -> Scheduler:
+def _scheduler(options: TuneOptions, queue: Queue) -> Scheduler:
     scheduler = make_scheduler(options.scheduler)
     set_auto_order(queue.searcher, "shuffled" if prefers_random_order(scheduler) else "given")
     return scheduler
-
-
-def _event(
-    held: Held, result: float | Mapping[str, Any] | None, error: str | None, now: float
-) -> Event:
-    """The event a worker would send for ``held``'s job with this outcome."""
-    job, ctx = held.job, held.ctx
-    base = Event(job.trial_id, job.attempt, True, result, held.started, now, held.slot)
-    if error is not None:
-        if result is not None:
-            raise ValueError("tell() takes a result or an error, not both")
-        return base._replace(ok=False, error=str(error) or "failed")
-    if ctx.pruned:  # a report stopped it: its last report is its result, unless told one
-        last = ctx.last_report
-        metrics = dict(last[1]) if last is not None and result is None else result
-        return base._replace(result=metrics, pruned=True, checkpoint_step=ctx.checkpoint_step)
-    if result is None:
-        raise ValueError(
-            f"tell() needs the result of trial {job.trial_id} (a number or a dict of "
-            "metrics), or error='why it failed'"
-        )
-    return base._replace(checkpoint_step=ctx.checkpoint_step)
-
-
-def _shut_down(
-    loop: greenlet.greenlet,
-    executor: CallerExecutor,
-    store: Store,
-    *,
-    own_store: bool,
-    temporary: Path | None,
-) -> tuple[RunOutcome, list[Report]] | None:
-    """Close the loop of an `AskTell` (it takes that as the user's stop), then close the
-    store paratune opened and remove a temporary checkpoint folder. Returns the outcome and
-    the reports when the loop ended here."""
-    try:
-        if loop.dead:
-            return None
-        executor.closing = True
-        given = loop.switch()
-        return (given, store.reports()) if isinstance(given, RunOutcome) else None
-    finally:
-        if own_store:
-            store.close()
-        if temporary is not None:
-            shutil.rmtree(temporary, ignore_errors=True)
-
-
-def _nothing(config: Config) -> None:
-    """The objective the loop is given: never called, as the caller evaluates."""
-    raise RuntimeError("an ask-and-tell experiment has no objective to call")
