@@ -419,3 +419,13 @@ def test_synchronous_rungs_wait_for_their_results_then_promote_past_max_trials()
         [(best[0], 4)],
     ]  # and the last result ends it: past max_trials nothing more can come
     assert st.result().stop_reason is pt.StopReason.MAX_TRIALS
+
+
+def test_a_converged_searcher_ends_it_as_converged() -> None:
+    space = {"x": pt.Float(-1, 1), "y": pt.Float(-1, 1)}
+    with AskTell(space, searcher="cmaes", store=None, seed=0) as study:
+        while (trial := study.ask()) is not None:
+            study.tell(trial, trial.config["x"] ** 2 + trial.config["y"] ** 2)
+    result = study.result()
+    assert result.stop_reason is pt.StopReason.CONVERGED
+    assert result.best_value is not None and result.best_value < 1e-6
