@@ -5,6 +5,7 @@ loops) at the epoch it reached, training as if it had never stopped."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -192,3 +193,14 @@ def test_a_metric_the_module_does_not_log_fails_the_trial_naming_those_it_does()
     (trial,) = result.trial_list
     assert trial.status == pt.Status.FAILED
     assert "no metric 'val_acc'" in (trial.error or "") and "'val_loss'" in (trial.error or "")
+
+
+def test_resume_from_gives_the_checkpoint_as_a_file_while_the_block_runs(tmp_path: Path) -> None:
+    ctx = pt.Context(trial_id=0, seed=0, budget=4, checkpoint=str(tmp_path / "trial-0.pkl"))
+    with resume_from(ctx) as nothing:
+        assert nothing is None and ctx.start_step == 0
+    ctx.save_checkpoint(b"lightning's bytes", 2)
+    with resume_from(ctx) as ckpt_path:
+        assert ckpt_path is not None and Path(ckpt_path).read_bytes() == b"lightning's bytes"
+        assert ctx.start_step == 2
+    assert not Path(ckpt_path).exists()
