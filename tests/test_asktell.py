@@ -378,6 +378,9 @@ def test_callbacks_hear_each_trial_once_the_store_has_it(tmp_path: Path) -> None
         def on_trial_end(self, experiment: Any, trial: pt.Trial) -> None:
             self.heard.append(("end", trial.trial_id, stored_status(trial.trial_id)))
 
+        def on_run_end(self, experiment: Any, outcome: Any) -> None:
+            self.heard.append(("run end", len(outcome.trials), outcome.stop_reason.value))
+
     def stored_status(trial_id: int) -> str:
         return pt.load(store, "e").trial_list[trial_id].status.value
 
@@ -389,6 +392,7 @@ def test_callbacks_hear_each_trial_once_the_store_has_it(tmp_path: Path) -> None
         ("end", 0, "done"),
         ("start", 1, "running"),
         ("end", 1, "done"),
+        ("run end", 2, "interrupted"),
     ]
 
 

@@ -12,6 +12,7 @@ from . import executors, schedulers, searchers
 from ._api import load, tune
 from ._map import parallel_map
 from .asktell import AskedTrial, AskTell
+from .callbacks import Callback
 from .context import Context, TrialCancelled, TrialPruned
 from .errors import ParatuneError, SpaceError, SpecError, StoreError, TrialError
 from .executors import SetupError
@@ -26,6 +27,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AskTell",
     "AskedTrial",
+    "Callback",
     "Choice",
     "Context",
     "Float",
