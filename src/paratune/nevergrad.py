@@ -58,10 +58,12 @@ class NevergradSearcher:
     ``ng.p.Scalar``, log scale as ``ng.p.Log``, ``Int`` the same with integer casting,
     ``Choice`` as ``ng.p.Choice``; constants are added to every config), with
     ``num_workers`` the run's workers and the parametrization's ``random_state`` seeded by
-    the experiment seed. A failed trial is told as Nevergrad's worst loss; a continued
-    trial (ASHA, Hyperband) is told once, at its first end. A space with conditional
-    parameters is refused: a Nevergrad parametrization has no conditions (paratune's
-    ``"tpe"`` searcher handles them).
+    the experiment seed. Running trials are candidates asked and not told, one per worker
+    (more only while a resumed experiment replays its stored trials). A failed trial is
+    told as Nevergrad's worst loss, a pruned one as its last value, a cancelled one not at
+    all; a continued trial (ASHA, Hyperband) is told once, at its first end. A space with
+    conditional parameters is refused: a Nevergrad parametrization has no conditions
+    (paratune's ``"tpe"`` searcher handles them).
 
     Raises:
         ImportError: Nevergrad is not installed.
