@@ -35,6 +35,7 @@ import b4_cpu
 import b5_prediction
 import b6_scale
 import b7_store
+import b8_adapters
 import b8_quality
 import b9_dask
 import b10_multifidelity
@@ -48,7 +49,7 @@ from _common import Options, Table, add_option_arguments, options_from, print_he
 
 BENCHMARKS = ("b1", "b2", "b3", "b4", "b5", "b6", "b7")  # the default list
 # Run only when named in --only.
-OPT_IN = ("b8", "b9", "b10", "b11", "b12", "b13", "b15", "b16", "b17")
+OPT_IN = ("b8", "b8a", "b9", "b10", "b11", "b12", "b13", "b15", "b16", "b17")
 
 
 def load() -> str:
@@ -91,6 +92,7 @@ def main(argv: list[str] | None = None) -> None:
         "b6": b6_scale.run,
         "b7": b7_store.run,
         "b8": b8_quality.run,
+        "b8a": b8_adapters.run,
         "b9": b9_dask.run,
         "b10": b10_multifidelity.run,
         "b11": b11_scaling.run,
