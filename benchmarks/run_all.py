@@ -45,11 +45,12 @@ import b13_tpe_scale
 import b15_scale
 import b16_report
 import b17_asha
+import b18_asktell
 from _common import Options, Table, add_option_arguments, options_from, print_header
 
 BENCHMARKS = ("b1", "b2", "b3", "b4", "b5", "b6", "b7")  # the default list
 # Run only when named in --only.
-OPT_IN = ("b8", "b8a", "b9", "b10", "b11", "b12", "b13", "b15", "b16", "b17")
+OPT_IN = ("b8", "b8a", "b9", "b10", "b11", "b12", "b13", "b15", "b16", "b17", "b18")
 
 
 def load() -> str:
@@ -101,6 +102,7 @@ def main(argv: list[str] | None = None) -> None:
         "b15": b15_scale.run,
         "b16": b16_report.run,
         "b17": b17_asha.run,
+        "b18": b18_asktell.run,
     }
     summary: list[tuple[str, str, str, bool]] = []
     for name in BENCHMARKS + OPT_IN:
