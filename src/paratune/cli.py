@@ -325,9 +325,9 @@ def report(name: str, store: str, out: Path, figures: str | None) -> None:
 @click.option(
     "--format",
     "file_format",
-    type=click.Choice(["csv", "json", "parquet"]),
+    type=click.Choice(["csv", "json", "parquet", "trace"]),
     required=True,
-    help="File format (parquet needs pyarrow).",
+    help="File format (parquet needs pyarrow; trace: for Perfetto, NAME.trace.json).",
 )
 @click.option(
     "--out",
@@ -340,15 +340,20 @@ def report(name: str, store: str, out: Path, figures: str | None) -> None:
 def export(name: str, file_format: str, out: Path | None, store: str) -> None:
     """Write the trials of experiment NAME to a file, one row per trial: trial_id, status,
     value, config.*, metric.*, attempts, seed, budget, times, duration, worker_time, worker,
-    error. JSON is a list of one object per trial."""
+    error. JSON is a list of one object per trial. A trace is the run's jobs on its workers
+    for ui.perfetto.dev or chrome://tracing."""
     from ._api import load
     from ._folders import folder_name
+    from ._trace import stored_settings
     from .export import export_trials
 
     # A name such as '../x' must not write outside the working folder: named as a folder is.
-    target = out or Path(f"{folder_name(name)}.{file_format}")
+    suffix = "trace.json" if file_format == "trace" else file_format
+    target = out or Path(f"{folder_name(name)}.{suffix}")
     try:
-        written = export_trials(load(store, name), target, file_format)
+        result = load(store, name)
+        settings = stored_settings(store, name) if file_format == "trace" else None
+        written = export_trials(result, target, file_format, settings=settings)
     except (ParatuneError, ImportError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(written)

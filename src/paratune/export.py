@@ -1,4 +1,5 @@
-"""Write a run's trials table to a file: CSV, JSON (one object per trial) or Parquet.
+"""Write a run's trials table to a file: CSV, JSON (one object per trial) or Parquet; or
+the run as a trace for Perfetto and chrome://tracing (``"trace"``, see `paratune._trace`).
 
 >>> import pandas as pd
 >>> import paratune as pt
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
 
     from .result import TuneResult
 
-FORMATS = ("csv", "json", "parquet")
+FORMATS = ("csv", "json", "parquet", "trace")
 """The formats `export_trials` writes."""
 
 
@@ -86,14 +88,22 @@ def _write_json(frame: pd.DataFrame, target: Path) -> None:
 
 
 def export_trials(
-    result: TuneResult, path: str | os.PathLike[str], format: str | None = None
+    result: TuneResult,
+    path: str | os.PathLike[str],
+    format: str | None = None,
+    *,
+    settings: Mapping[str, Any] | None = None,
 ) -> Path:
-    """Write the trials of ``result`` (see `export_frame`) to ``path``.
+    """Write the trials of ``result`` (see `export_frame`) to ``path``, or with ``"trace"``
+    the run in the Chrome / Perfetto trace event format (`paratune._trace.build_trace`).
 
     Args:
         result: the run.
         path: the file to write (its folder is created).
-        format: ``"csv"``, ``"json"`` or ``"parquet"`` (default: from the path's suffix).
+        format: ``"csv"``, ``"json"``, ``"parquet"`` or ``"trace"`` (default: from the
+            path's suffix, ``.trace.json`` meaning ``"trace"``).
+        settings: for a trace, the experiment's stored settings, which give a
+            multi-fidelity run's rungs (`paratune._trace.stored_settings`).
 
     Raises:
         ValueError: the format is not one of these.
@@ -101,6 +111,8 @@ def export_trials(
     """
     target = Path(path)
     chosen = format or target.suffix.lstrip(".").lower()
+    if format is None and target.name.lower().endswith(".trace.json"):
+        chosen = "trace"
     if chosen not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {chosen!r}")
     if chosen == "parquet":
@@ -110,8 +122,14 @@ def export_trials(
             raise ImportError(
                 "export to Parquet needs pyarrow: pip install 'paratune[parquet]'"
             ) from exc
-    frame = export_frame(result)
     target.parent.mkdir(parents=True, exist_ok=True)
+    if chosen == "trace":
+        from ._trace import build_trace
+
+        trace = build_trace(result, settings)
+        target.write_text(json.dumps(trace, allow_nan=False, separators=(",", ":")) + "\n")
+        return target
+    frame = export_frame(result)
     writers: dict[str, Any] = {
         "csv": lambda: write_csv(frame, target),  # as frame.to_csv writes it, faster
         "json": lambda: _write_json(frame, target),
