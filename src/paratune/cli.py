@@ -1,6 +1,6 @@
 """The command line: ``paratune run | resume | status | recover | report | export | scaling |
-ask | tell`` (also ``python -m paratune ...``). It formats; `paratune.analysis`, `paratune.report`,
-`paratune.export` and `paratune.scaling` compute."""
+ask | tell | dashboard`` (also ``python -m paratune ...``). It formats; `paratune.analysis`,
+`paratune.report`, `paratune.export` and `paratune.scaling` compute."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import click
 
 from ._api import DEFAULT_STORE
 from ._cli_asktell import ask, tell
+from ._cli_dashboard import dashboard
 from ._cli_scaling import STORE_HELP, scaling
 from .errors import ParatuneError
 from .progress import ConsoleProgress
@@ -362,6 +363,7 @@ def export(name: str, file_format: str, out: Path | None, store: str) -> None:
 cli.add_command(scaling)
 cli.add_command(ask)
 cli.add_command(tell)
+cli.add_command(dashboard)
 
 
 def main() -> None:
