@@ -1,0 +1,239 @@
+// One experiment, live: its headline, best so far (with other experiments overlaid), the
+// trials table, the worker timeline, where the worker-time went and the what-if replay,
+// the parameter figures and the learning curves.
+
+import { experimentData, statusOf, update } from "./data.js";
+import { api, cards, el, fill, fmt, fmtSeconds, poll, seg } from "./dom.js";
+import { drawEfficiency } from "./efficiency.js";
+import { drawWhileInView } from "./live.js";
+import {
+  bestCurve, bestSoFarFigure, doneTrials, learningCurvesFigure, parallelFigure,
+  parametersFigure, PLOT_CONFIG, sampleForPlots, timelineFigure, variedParams,
+} from "./plots.js";
+import {
+  bestText, busyWorkers, progressBar, runSeconds, stateBadge, statusCounts, utilisation,
+} from "./summary.js";
+import { trialColumns, trialsTable } from "./table.js";
+
+const EFFICIENCY_EVERY = 5000; // ms: the efficiency analysis is heavier than a poll
+
+/**
+ * The Pareto front of an experiment with several objectives. paratune tunes one metric
+ * today (`experiment.metric` is a string), so there is no front to draw and this returns
+ * null; when `metric` becomes a list, the front goes here, in its own section.
+ */
+export function paretoFrontSection(experiment) {
+  if (!Array.isArray(experiment.metric) || experiment.metric.length < 2) return null;
+  return el("section", { "data-role": "pareto" }, el("h2", {}, "Pareto front"),
+    el("p", { class: "note" }, `Several objectives (${experiment.metric.join(", ")}): the front is not drawn yet.`));
+}
+
+function section(title, ...children) {
+  return el("section", {}, el("h2", {}, title), ...children);
+}
+
+function plotBox(role, tall = false) {
+  return el("div", { class: tall ? "plot tall" : "plot", "data-plot": role });
+}
+
+// Each figure sits in a holder that stays displayed (its box is hidden when there is
+// nothing to draw), so that whether it is in view can always be told.
+function figure(role, tall = false) {
+  const box = plotBox(role, tall);
+  const note = el("p", { class: "note" });
+  return { box, note, holder: el("div", { class: "figure" }, note, box) };
+}
+
+function layoutPage(main) {
+  const page = {
+    head: el("div", { "data-role": "headline" }),
+    best: figure("best"), overlays: el("div", { class: "overlay-list", "data-role": "overlays" }),
+    table: el("div", { "data-role": "table" }),
+    timeline: figure("timeline", true), breakdown: el("div", { class: "grid2", "data-role": "breakdown" }),
+    whatIf: el("div", { "data-role": "what-if" }),
+    params: figure("parameters"), parallel: figure("parallel"), curves: figure("curves"),
+    curvesMetric: el("select", { "aria-label": "metric of the learning curves", "data-role": "curves-metric" }),
+    pareto: el("div"), space: el("div"),
+  };
+  fill(main,
+    page.head,
+    section("Best so far", el("div", { class: "toolbar" }, el("label", {}, "overlay:"), page.overlays), page.best.holder),
+    section("Trials", page.table),
+    section("Worker use", page.timeline.holder, page.breakdown),
+    section("What if: the same trials on other worker counts", page.whatIf),
+    section("Parameters", page.params.holder, page.parallel.holder),
+    section("Learning curves", el("div", { class: "toolbar" }, el("label", {}, "metric:"), page.curvesMetric),
+      page.curves.holder),
+    page.pareto,
+    section("Search space", page.space),
+  );
+  return page;
+}
+
+function drawHeadline(page, data) {
+  const e = data.experiment;
+  const bestLink = e.best_trial_id === null || e.best_trial_id === undefined
+    ? bestText(e)
+    : el("a", { href: `/trial/${seg(e.name)}/${e.best_trial_id}` }, `${bestText(e)} (trial ${e.best_trial_id})`);
+  const busy = busyWorkers(e);
+  fill(page.head,
+    el("h1", {}, e.name, " ", stateBadge(e)),
+    el("p", { class: "muted" }, `metric ${e.metric} (${e.mode})`, e.stop_reason ? `; stopped: ${e.stop_reason}` : "",
+      `; ${fmt(e.trials)} trials: ${statusCounts(e)}`),
+    progressBar(e),
+    cards([
+      [`best ${e.metric} (${e.mode})`, bestLink],
+      ["trials", fmt(e.trials)],
+      [e.state === "running" ? "elapsed" : "wall time", fmtSeconds(runSeconds(e))],
+      ["workers", fmt(e.workers)],
+      ["busy workers (average)", busy === null ? "–" : busy.toFixed(2)],
+      ["utilisation", utilisation(e) || "–"],
+    ]),
+  );
+}
+
+function drawSpace(page, data) {
+  const rows = Object.entries(data.space).map(([name, d]) =>
+    el("tr", {}, el("th", { class: "text" }, name), el("td", { class: "text" }, JSON.stringify(d))));
+  fill(page.space, rows.length ? el("table", { class: "plain" }, el("tbody", {}, rows)) : el("p", { class: "muted" }, "No parameters stored."));
+}
+
+/** Draw a figure in `place` (a `figure()`), or hide its box and say why when there is
+ * nothing to draw; a click on a trial's point opens that trial's page. */
+async function show(Plotly, page, place, made, message = "") {
+  const { box, note } = place;
+  note.textContent = message;
+  if (made === null) {
+    if (box.classList.contains("js-plotly-plot")) Plotly.purge(box);
+    box.hidden = true;
+    box.dataset.clicks = "";
+    return;
+  }
+  box.hidden = false;
+  if (made.layout.height) box.style.height = `${made.layout.height}px`;
+  await Plotly.react(box, made.data, made.layout, PLOT_CONFIG);
+  if (!box.dataset.clicks) {
+    box.dataset.clicks = "1";
+    box.on("plotly_click", (event) => {
+      const id = event.points?.[0]?.customdata;
+      if (id !== null && id !== undefined) page.openTrial(id);
+    });
+  }
+}
+
+function curvesMetric(page, data) {
+  const metrics = [...data.reportMetrics].sort();
+  const chosen = page.curvesMetric.value || (metrics.includes(data.experiment.metric) ? data.experiment.metric : metrics[0]);
+  if (page.curvesMetric.options.length !== metrics.length) {
+    fill(page.curvesMetric, metrics.map((m) => el("option", { value: m }, m)));
+  }
+  if (chosen) page.curvesMetric.value = chosen;
+  return chosen;
+}
+
+/** What several figures draw from, worked out once per round of drawing. */
+function derived(data) {
+  let made = null;
+  return () => {
+    if (made) return made;
+    const e = data.experiment;
+    const done = doneTrials(data.trials);
+    const { trials: sample, note } = sampleForPlots(done, e.mode);
+    made = { e, done, sample, note, varied: variedParams(data.params, sample), now: e.state === "running" ? e.elapsed : null };
+    return made;
+  };
+}
+
+/** The page's figures, each drawn by `drawWhileInView` while in view. */
+function figureParts(Plotly, page, data, overlays) {
+  let round = derived(data);
+  const get = () => round();
+  const fresh = () => { round = derived(data); };
+  const noParams = () => (get().done.length ? "No parameter varies among the finished trials." : "No finished trial yet.");
+  const part = (place, make) => ({ holders: [place.holder], draw: () => { const [made, message] = make(); return show(Plotly, page, place, made, message); } });
+  const overlayCurves = () => [...overlays.values()].filter((o) => o.data.experiment).map((o) => ({
+    name: o.data.name, curve: bestCurve(doneTrials(o.data.trials), o.data.experiment.mode,
+      o.data.experiment.state === "running" ? o.data.experiment.elapsed : null),
+  }));
+  const parts = {
+    best: part(page.best, () => { const d = get(); return [bestSoFarFigure(d.done, d.e.metric, d.e.mode, d.now, overlayCurves())]; }),
+    timeline: part(page.timeline, () => [timelineFigure(data.trials, get().now)]),
+    params: part(page.params, () => { const d = get(); return d.varied.length ? [parametersFigure(d.sample, d.note, d.varied, data.space, d.e.metric, d.e.mode)] : [null, noParams()]; }),
+    parallel: part(page.parallel, () => { const d = get(); return [d.varied.length ? parallelFigure(d.sample, d.note, d.varied, data.space, d.e.metric, d.e.mode) : null]; }),
+    curves: part(page.curves, () => {
+      const metric = curvesMetric(page, data);
+      return metric ? [learningCurvesFigure(data.reports, (id) => statusOf(data, id), metric)] : [null, "No trial reported intermediate results (ctx.report) yet."];
+    }),
+    efficiency: {
+      holders: [page.breakdown, page.whatIf], every: EFFICIENCY_EVERY,
+      draw: () => api(`/api/experiments/${seg(data.name)}/efficiency`)
+        .then((answer) => drawEfficiency(Plotly, page, answer, data.experiment))
+        .catch((error) => fill(page.breakdown, el("div", { class: "error-box" }, `Could not compute the efficiency: ${error.message}`))),
+    },
+  };
+  return { parts, fresh };
+}
+
+/** The other experiments of the store, as checkboxes that overlay their best so far. */
+async function drawOverlayChoices(page, name, overlays, redraw) {
+  const { experiments } = await api("/api/experiments");
+  const others = experiments.filter((x) => x.name !== name);
+  const boxes = others.map((x) => {
+    const box = el("input", { type: "checkbox", value: x.name, checked: overlays.has(x.name) });
+    box.addEventListener("change", async () => {
+      if (box.checked) {
+        const entry = { data: experimentData(x.name) };
+        overlays.set(x.name, entry);
+        await update(entry.data);
+      } else {
+        overlays.delete(x.name);
+      }
+      redraw();
+    });
+    return el("label", {}, box, ` ${x.name}`);
+  });
+  fill(page.overlays, boxes.length ? boxes : el("span", { class: "muted" }, "no other experiment in this store"));
+}
+
+/** Show experiment `name` in `main` and keep it live while `alive()`. */
+export async function experimentPage({ main, alive, navigate, crumbs, plotly }) {
+  const name = decodeURIComponent(location.pathname.split("/")[2] || "");
+  fill(crumbs, "/", el("a", { href: `/experiment/${seg(name)}` }, name));
+  document.title = `paratune: ${name}`;
+  const data = experimentData(name);
+  const overlays = new Map();
+  try {
+    await update(data);
+  } catch (error) {
+    fill(main, el("div", { class: "error-box" }, `No experiment "${name}": ${error.message}`), el("p", {}, el("a", { href: "/" }, "All experiments")));
+    return;
+  }
+  if (!alive()) return;
+  const page = layoutPage(main);
+  page.openTrial = (id) => navigate(`/trial/${seg(name)}/${id}`);
+  const table = trialsTable(page.table, name);
+  const drawText = () => {
+    drawHeadline(page, data);
+    table.setData(data.trials, trialColumns(data.experiment.metric, data.params, [...data.metricNames]));
+  };
+  drawText();
+  drawSpace(page, data);
+  fill(page.pareto, paretoFrontSection(data.experiment));
+  const { parts, fresh } = figureParts(await plotly, page, data, overlays);
+  const figures = drawWhileInView(Object.values(parts), alive, (all) => {
+    if (all && !main.dataset.allDrawnAt) main.dataset.allDrawnAt = performance.now().toFixed(1);
+  });
+  await figures.now();
+  main.dataset.drawnAt = performance.now().toFixed(1);
+  page.curvesMetric.addEventListener("change", () => figures.redraw(parts.curves));
+  drawOverlayChoices(page, name, overlays, () => { fresh(); figures.redraw(parts.best); })
+    .catch(() => fill(page.overlays, "could not list the experiments"));
+  poll(async () => {
+    let changed = await update(data);
+    for (const entry of overlays.values()) changed = (await update(entry.data)) || changed;
+    if (!changed || !alive()) return;
+    drawText();
+    fresh();
+    figures.changed();
+  }, alive);
+}
