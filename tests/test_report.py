@@ -182,7 +182,9 @@ def test_export_round_trips_csv_json_and_parquet(result: pt.TuneResult, tmp_path
 
 
 def test_export_refuses_an_unknown_format(result: pt.TuneResult, tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="format must be one of csv, json, parquet, got 'xml'"):
+    with pytest.raises(
+        ValueError, match="format must be one of csv, json, parquet, trace, got 'xml'"
+    ):
         export_trials(result, tmp_path / "t.xml")
 
 
