@@ -17,7 +17,7 @@ from paratune import AskedTrial, AskTell
 from paratune.callbacks import Callback
 from paratune.cli import cli
 from paratune.context import TrialPruned
-from paratune.errors import SpaceError, SpecError, StoreError
+from paratune.errors import SpaceError, SpecError
 
 SPACE = {"x": pt.Float(-5, 5), "n": pt.Int(1, 8), "kind": pt.Choice(["a", "b"])}
 
@@ -255,9 +255,9 @@ def test_only_one_driver_holds_an_experiment(tmp_path: Path) -> None:
     store = tmp_path / "s.db"
     with AskTell(SPACE, store=store, name="e") as study:
         held = study.ask()
-        with pytest.raises(StoreError, match="being run by another driver"):
+        with pytest.raises(pt.ExperimentBusy, match="being run by another driver"):
             AskTell(SPACE, store=store, name="e", resume=True)
-        with pytest.raises(StoreError, match="being run by another driver"):
+        with pytest.raises(pt.ExperimentBusy, match="being run by another driver"):
             pt.tune(loss, SPACE, store=store, name="e", resume=True, max_trials=5)
         assert held is not None
         study.tell(held, 1.0)  # the refusals took nothing from it

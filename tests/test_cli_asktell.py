@@ -4,6 +4,9 @@ own (as a batch system would run them), on a real SQLite store."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -133,3 +136,37 @@ def test_one_clear_refusal_while_another_driver_holds_the_experiment(folder: Pat
         assert trial is not None
         study.tell(trial, 0.5)
     assert [t["trial_id"] for t in asked(folder)] == [1]
+
+
+def ask_process(folder: Path, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    command = [sys.executable, "-m", "paratune", "ask", "spec.yaml", *args]
+    return subprocess.Popen(
+        command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def test_a_batch_of_asks_at_once_waits_its_turn_and_hands_out_each_trial_once(
+    folder: Path,
+) -> None:
+    (folder / "spec.yaml").write_text(SPEC.replace("max_trials: 4", "max_trials: 20"))
+    processes = [ask_process(folder, "--wait", "60") for _ in range(6)]
+    outputs = [process.communicate(timeout=100) for process in processes]
+    assert [process.returncode for process in processes] == [0] * 6, outputs
+    ids = sorted(json.loads(out)["trial_id"] for out, _ in outputs)
+    assert ids == list(range(6))
+
+
+def test_wait_takes_the_experiment_once_its_driver_lets_go(folder: Path) -> None:
+    space = {"x": pt.Float(0, 1), "kind": pt.Choice(["a", "b"])}
+    study = AskTell(space, seed=7, max_trials=4, store=folder / "paratune.db", name="spec")
+    first = study.ask()
+    process = ask_process(folder, "--wait", "60")
+    assert process.stderr is not None
+    line = process.stderr.readline()  # said once it found the experiment held
+    assert "being run by another driver" in line and "waiting up to 60 s" in line
+    assert first is not None
+    study.tell(first, 0.5)
+    study.close()
+    out, _ = process.communicate(timeout=60)
+    assert process.returncode == 0 and json.loads(out)["trial_id"] == 1

@@ -14,7 +14,14 @@ from ._map import parallel_map
 from .asktell import AskedTrial, AskTell
 from .callbacks import Callback
 from .context import Context, TrialCancelled, TrialPruned
-from .errors import ParatuneError, SpaceError, SpecError, StoreError, TrialError
+from .errors import (
+    ExperimentBusy,
+    ParatuneError,
+    SpaceError,
+    SpecError,
+    StoreError,
+    TrialError,
+)
 from .executors import SetupError
 from .result import TuneResult
 from .seeding import seed_everything
@@ -30,6 +37,7 @@ __all__ = [
     "Callback",
     "Choice",
     "Context",
+    "ExperimentBusy",
     "Float",
     "Int",
     "ParatuneError",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +15,14 @@ import click
 
 from ._api import DEFAULT_STORE
 from ._cli_scaling import STORE_HELP
-from .errors import ParatuneError, SpecError
+from .errors import ExperimentBusy, ParatuneError, SpecError, StoreError
 
 # What "nothing to evaluate now" exits with, so a shell loop can end on it:
 # ``while trial=$(paratune ask spec.yaml); do ...; done``.
 NOTHING_TO_ASK = 3
+
+_WAIT_HELP = "Seconds to wait while another driver holds the experiment (default: none)."
+_RETRY = 0.1  # seconds between tries while another driver holds the experiment
 
 # Keys of a run spec that say how trials run, which the caller decides in ask and tell.
 _NOT_HERE = ("executor", "address", "resources", "setup", "trial_timeout", "synchronous")
@@ -29,13 +33,14 @@ _NOT_HERE = ("executor", "address", "resources", "setup", "trial_timeout", "sync
 @click.option("-n", "--count", type=click.IntRange(min=1), default=1, help="Trials to ask.")
 @click.option("--name", help="Experiment name (default: the spec's name, or its file name).")
 @click.option("--store", type=str, help=STORE_HELP)
-def ask(spec: Path, count: int, name: str | None, store: str | None) -> None:
+@click.option("--wait", type=click.FloatRange(min=0), default=0.0, help=_WAIT_HELP)
+def ask(spec: Path, count: int, name: str | None, store: str | None, wait: float) -> None:
     """Ask for trials of the experiment described by SPEC (a run spec without an
     objective: space, metric, mode, searcher, scheduler, seed, max_trials, ...), starting
     it if it is new. Prints one JSON line per trial: trial_id, config, seed, budget,
     start_step. Exits with status 3 when there is nothing to evaluate now (the experiment
     has ended, or its scheduler waits for results of trials asked before)."""
-    with _opened(spec, name, store) as study:
+    with _opened(spec, name, store, wait) as study:
         asked = 0
         while asked < count and (trial := study.ask()) is not None:
             asked += 1
@@ -60,6 +65,7 @@ def ask(spec: Path, count: int, name: str | None, store: str | None) -> None:
 @click.option("--error", help="The trial failed, for this reason.")
 @click.option("--name", help="Experiment name (default: the spec's name, or its file name).")
 @click.option("--store", type=str, help=STORE_HELP)
+@click.option("--wait", type=click.FloatRange(min=0), default=0.0, help=_WAIT_HELP)
 def tell(
     spec: Path,
     trial_id: int,
@@ -68,6 +74,7 @@ def tell(
     error: str | None,
     name: str | None,
     store: str | None,
+    wait: float,
 ) -> None:
     """Tell the result of trial TRIAL_ID of the experiment described by SPEC: its VALUE
     (the metric), or --metrics, or --error. Prints the trial's status and value as one
@@ -76,7 +83,7 @@ def tell(
     if len(given) != 1:
         raise click.UsageError("give the trial's VALUE, or --metrics, or --error (one of them)")
     result = value if value is not None else _metrics(metrics) if metrics is not None else None
-    with _opened(spec, name, store) as study:
+    with _opened(spec, name, store, wait) as study:
         try:
             study.tell(trial_id, result, error=error)
         except ValueError as exc:
@@ -89,14 +96,31 @@ def tell(
 
 class _opened:
     """The experiment of a spec, open for one call; a bad input is one message and a
-    non-zero exit, never a traceback."""
+    non-zero exit, never a traceback. While another driver holds the experiment, it waits
+    up to ``wait`` seconds for it (a batch system's jobs asking at once)."""
 
-    def __init__(self, spec: Path, name: str | None, store: str | None) -> None:
+    def __init__(self, spec: Path, name: str | None, store: str | None, wait: float) -> None:
         from .asktell import AskTell
 
+        deadline, told = time.monotonic() + wait, False
         try:
             kwargs = _arguments(spec, name, store)
-            self.study = AskTell(**kwargs, resume=_exists(kwargs), rerun=False)
+            while True:
+                exists = _exists(kwargs)
+                try:
+                    self.study = AskTell(**kwargs, resume=exists, rerun=False)
+                    return
+                except ExperimentBusy as exc:
+                    if time.monotonic() >= deadline:
+                        raise
+                    if not told:
+                        click.echo(f"{exc}; waiting up to {wait:g} s", err=True)
+                        told = True
+                    time.sleep(_RETRY)
+                except StoreError:
+                    if exists or not _exists(kwargs):
+                        raise
+                    # Another call made it between the look and the open: open it again.
         except ParatuneError as exc:
             raise click.ClickException(str(exc)) from exc
 

@@ -27,6 +27,11 @@ class StoreError(ParatuneError):
     """
 
 
+class ExperimentBusy(StoreError):
+    """The experiment is being run by another driver, alive (a `tune` run, an `AskTell`, a
+    ``paratune ask`` in progress): one driver writes to an experiment at a time."""
+
+
 class TrialError(ParatuneError, RuntimeError):
     """A call of the user's function failed inside `parallel_map`.
 

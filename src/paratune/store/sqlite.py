@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ..errors import StoreError
+from ..errors import ExperimentBusy, StoreError
 from ..trial import Report, Trial
 from . import _integrity as integrity
 from ._base import Experiment, RunTotals, refuse_reopening
@@ -297,7 +297,7 @@ class SQLiteStore:
             return
         why_gone = owner.gone(now, self.path, name)
         if why_gone is None:
-            raise StoreError(
+            raise ExperimentBusy(
                 f"experiment {name!r} in {self.path} is being run by another driver "
                 f"({owner.describe()}): wait for it to end, stop it, or choose another name"
             )
