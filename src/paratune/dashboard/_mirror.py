@@ -31,6 +31,7 @@ from collections import Counter, deque
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+from ..store._lease import Owner
 from ._queries import (
     STATUSES,
     ExperimentRow,
@@ -70,6 +71,8 @@ class Mirror:
     """The trials and reports of experiment ``row`` as JSON texts, with their `Stats`.
 
     Attributes:
+        row: the experiment's row, as the latest reading found it with the trials.
+        owner: its driver then (None: its session ended).
         epoch: names this mirror in its cursors (random: a cursor of a mirror gone, or of
             another server, is not taken for one of this).
         version: counts the readings that changed something.
@@ -79,6 +82,8 @@ class Mirror:
     """
 
     def __init__(self, row: ExperimentRow) -> None:
+        self.row = row
+        self.owner: Owner | None = None
         self.name, self.created = row.name, row.created
         self.session_started = row.session_started
         self._sign = -1.0 if row.mode == "max" else 1.0
@@ -110,7 +115,7 @@ class Mirror:
         or in a new session), inside the caller's read transaction; ``row``: the
         experiment's row, read in it."""
         full = self.data_version is None or row.session_started != self.session_started
-        self.session_started = row.session_started
+        self.row, self.session_started = row, row.session_started
         if full:
             trials = self._reread(trials_after(db, self.name, -1))
             reports = self._apply_reports(reports_of(db, self.name, None))

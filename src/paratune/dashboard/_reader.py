@@ -51,6 +51,10 @@ class Reader:
         path: the store file (or ``sqlite:///FILE``).
         refresh_every: the least seconds between two readings of what changed (requests
             in between are answered from the latest).
+        cpu_share: about the most of one core that readings of what changed may take: one
+            that took t seconds is followed by the next no sooner than t / cpu_share
+            seconds later (None: no such limit). A first reading of everything does not
+            count: it comes once.
         keep: how many experiments' trials to keep in memory.
 
     Raises:
@@ -58,9 +62,16 @@ class Reader:
             paratune store, a damaged one).
     """
 
-    def __init__(self, path: str | Path, *, refresh_every: float = 0.5, keep: int = 4) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        refresh_every: float = 0.5,
+        cpu_share: float | None = 0.05,
+        keep: int = 4,
+    ) -> None:
         self.path = Path(store_file(path))
-        self.refresh_every, self._keep = refresh_every, keep
+        self.refresh_every, self.cpu_share, self._keep = refresh_every, cpu_share, keep
         self._lock = threading.Lock()  # the reading connection and what it keeps
         self._store_lock = threading.Lock()  # the store's own connection (efficiency)
         self._store = SQLiteStore(self.path, readonly=True)
@@ -91,10 +102,10 @@ class Reader:
         with self._lock:
             version = self._data_version()
             now = time.time()
-            found = []
-            for row, owner in self._experiments(version).values():
-                state = run_state(owner, self.path, row.name, now)
-                found.append(summary(row, self._stats(row, state, version), state, now))
+            found = [
+                self._summary(row, owner, version, now)
+                for row, owner in self._experiments(version).values()
+            ]
         return json.dumps({"experiments": found, "store": self.path.name})
 
     def experiment(self, name: str, since: str | None) -> str:
@@ -109,10 +120,10 @@ class Reader:
             raise BadRequest(f"since={since!r} is not a cursor this dashboard gave")
         with self._lock:
             version = self._data_version()
-            row, owner = self._experiment(name, version)
-            mirror = self._mirror(row, version)
-            state = run_state(owner, self.path, name, time.time())
-            experiment = summary(row, mirror.stats, state)
+            mirror = self._mirror(self._experiment(name, version)[0], version)
+            # The row and driver read with the trials: a run seen ended has all its trials.
+            row = mirror.row
+            experiment = summary(row, mirror.stats, self._state(row, mirror.owner))
             changes = mirror.changes_since(since) if since else None
             trials, reports = changes if changes is not None else mirror.everything()
             cursor = mirror.cursor
@@ -207,32 +218,44 @@ class Reader:
         self._mirrors.move_to_end(row.name)
         while len(self._mirrors) > self._keep:
             self._mirrors.popitem(last=False)
-        # Readings that take long (a first one, a new session) come no more often than
-        # every 20 times what they took: the dashboard never takes a run's CPU away.
-        wait = max(self.refresh_every, 20 * mirror.cost)
-        due = time.monotonic() - mirror.read_at >= wait
-        if mirror.data_version is None or (mirror.data_version != version and due):
+        # Readings that take long (a scan of many trials' submission times) come less often:
+        # the dashboard does not take a run's CPU away.
+        wait = self.refresh_every
+        if self.cpu_share is not None:
+            wait = max(wait, mirror.cost / self.cpu_share)
+        first = mirror.data_version is None
+        if first or (mirror.data_version != version and time.monotonic() - mirror.read_at >= wait):
             start = time.monotonic()
             with read_transaction(self._db):
                 now = experiment_rows(self._db, row.name)
-                if now and now[0].created == mirror.created:
+                if now and now[0].created == mirror.created:  # else replaced: a new one next
                     mirror.refresh(self._db, now[0])
+                    mirror.owner = read_owner(self._db, row.name)
             mirror.read_at = time.monotonic()
-            mirror.data_version, mirror.cost = version, mirror.read_at - start
+            mirror.data_version = version
+            mirror.cost = 0.0 if first else mirror.read_at - start
         return mirror
 
-    def _stats(self, row: ExperimentRow, state: str, version: int) -> Stats:
-        """The counts and best of ``row``'s trials: from its mirror for a running
-        experiment or one being viewed; else counted once per session of it."""
-        if state == "running" or row.name in self._mirrors:
-            return self._mirror(row, version).stats
+    def _state(self, row: ExperimentRow, owner: Owner | None, now: float | None = None) -> str:
+        return run_state(owner, self.path, row.name, time.time() if now is None else now)
+
+    def _summary(
+        self, row: ExperimentRow, owner: Owner | None, version: int, now: float
+    ) -> dict[str, Any]:
+        """Experiment ``row``'s E: from its mirror for a running experiment or one being
+        viewed; else counted once per session of it."""
+        if self._state(row, owner, now) == "running" or row.name in self._mirrors:
+            mirror = self._mirror(row, version)
+            state = self._state(mirror.row, mirror.owner, now)
+            return summary(mirror.row, mirror.stats, state, now)
+        state = self._state(row, owner, now)
         key = (row.created, row.session_started, row.finished, state)
         kept = self._ended.get(row.name)
         if kept is None or kept[0] != key:
             with read_transaction(self._db):
                 kept = (key, trial_stats(self._db, row.name, row.mode))
             self._ended[row.name] = kept
-        return kept[1]
+        return summary(row, kept[1], state, now)
 
 
 def efficiency(store: SQLiteStore, name: str) -> dict[str, Any]:
