@@ -40,10 +40,16 @@ function addReport(data, report) {
     list = [];
     data.reports.set(report.trial_id, list);
   }
+  for (const key in report.metrics || {}) data.reportMetrics.add(key);
+  // A report of a step already held (a trial run again reports its steps again) replaces it.
+  const same = list.findIndex((r) => r.step === report.step);
+  if (same >= 0) {
+    list[same] = report;
+    return;
+  }
   const last = list[list.length - 1];
   list.push(report);
   if (last && last.step > report.step) list.sort((a, b) => a.step - b.step);
-  for (const key in report.metrics || {}) data.reportMetrics.add(key);
   data.reportCount += 1;
 }
 

@@ -217,6 +217,7 @@ export async function experimentPage({ main, alive, navigate, crumbs, plotly }) 
     table.setData(data.trials, trialColumns(data.experiment.metric, data.params, [...data.metricNames]));
   };
   drawText();
+  main.dataset.tableAt = performance.now().toFixed(1);
   drawSpace(page, data);
   fill(page.pareto, paretoFrontSection(data.experiment));
   const { parts, fresh } = figureParts(await plotly, page, data, overlays);

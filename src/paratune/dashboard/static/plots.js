@@ -11,7 +11,7 @@ export const STATUS_COLOURS = {
 const STATUSES = Object.keys(STATUS_COLOURS);
 const SAMPLE_BEST = 500;
 const SAMPLE_OTHERS = 2000;
-const GL_FROM = 1500; // points: WebGL from here on; below, SVG, which draws small data faster
+const GL_FROM = 2500; // points: WebGL from here on; below, SVG, which draws small data faster
 
 /** "scattergl" for many points, "scatter" (SVG) for few. */
 export function scatterType(points) {
@@ -62,13 +62,31 @@ export function bestCurve(done, mode, until = null) {
   return { x, y };
 }
 
-/** Every finished trial's value against when it finished, the best so far, and the overlaid experiments' best so far. */
+/** `done` itself, or past 2,500 trials a seeded uniform sample of 2,000 of them. */
+export function samplePoints(done) {
+  if (done.length <= SAMPLE_BEST + SAMPLE_OTHERS) return { points: done, note: "" };
+  const points = done.slice();
+  const random = seeded(11);
+  for (let i = 0; i < SAMPLE_OTHERS; i += 1) {
+    const j = i + Math.floor(random() * (points.length - i));
+    [points[i], points[j]] = [points[j], points[i]];
+  }
+  const note = ` (points: ${SAMPLE_OTHERS.toLocaleString("en")} sampled of ${done.length.toLocaleString("en")} trials)`;
+  return { points: points.slice(0, SAMPLE_OTHERS), note };
+}
+
+/**
+ * Finished trials' values against when they finished (past 2,500, a sample of 2,000 of
+ * them, as the HTML report draws them), the best so far (exact: through every trial that
+ * improved it), and the overlaid experiments' best so far.
+ */
 export function bestSoFarFigure(done, metric, mode, until, overlays = []) {
   const curve = bestCurve(done, mode, until);
+  const { points, note } = samplePoints(done);
   const data = [
     {
-      type: scatterType(done.length), mode: "markers", name: "trials", x: done.map((t) => t.finished),
-      y: done.map((t) => t.value), customdata: done.map((t) => t.trial_id),
+      type: scatterType(points.length), mode: "markers", name: "trials", x: points.map((t) => t.finished),
+      y: points.map((t) => t.value), customdata: points.map((t) => t.trial_id),
       marker: { size: 4, color: "rgba(73, 80, 87, 0.45)" },
       hovertemplate: "trial %{customdata}<br>%{y}<br>at %{x:.2f} s<extra></extra>",
     },
@@ -84,7 +102,7 @@ export function bestSoFarFigure(done, metric, mode, until, overlays = []) {
   return {
     data,
     layout: layout({
-      title: title(`${metric} (${mode}) against wall time`),
+      title: title(`${metric} (${mode}) against wall time${note}`),
       xaxis: { title: { text: "wall time (s)" } }, yaxis: { title: { text: metric } },
     }),
   };
