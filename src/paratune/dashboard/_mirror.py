@@ -39,7 +39,6 @@ from ._queries import (
     report_json,
     reports_beyond,
     reports_of,
-    trial_json,
     trial_jsons,
     trials_after,
     trials_among,
@@ -181,9 +180,8 @@ class Mirror:
     def _apply_trials(self, rows: list[Sequence[Any]]) -> list[int]:
         """Keep the rows' trials; the ids of those that changed."""
         changed = []
-        for r in rows:
+        for r, fragment in zip(rows, trial_jsons(rows), strict=True):  # formatted at once
             tid = int(r[0])
-            fragment = trial_json(r)
             if self.trials.get(tid) == fragment:
                 continue
             self.trials[tid] = fragment
