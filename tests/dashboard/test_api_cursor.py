@@ -254,3 +254,25 @@ def test_a_run_whose_driver_is_gone_is_unfinished(writer: SQLiteStore, reader: R
     assert listed["busy_time"] == pytest.approx(1.9) and listed["workers"] == 2
     shown = Poller(reader).poll()["experiment"]
     assert shown == listed
+
+
+def test_a_store_file_made_again_is_read_again(writer: SQLiteStore, reader: Reader) -> None:
+    """A run that starts over in a new file at the same path (the old one removed): the
+    reader follows the file there now, and pages start over."""
+    writer.open(experiment(), resume=False, overwrite=False)
+    writer.save([running(0, 0.1)])
+    page = Poller(reader)
+    page.poll()
+    writer.finish(RunTotals(wall_time=1.0))
+    writer.close()
+    for leftover in writer.path.parent.glob(f"{writer.path.name}*"):
+        leftover.unlink()
+    again = SQLiteStore(writer.path)
+    try:
+        again.open(experiment(name="new"), resume=False, overwrite=False)
+        listed = json.loads(reader.experiments())["experiments"]
+        assert [e["name"] for e in listed] == ["new"]
+        with pytest.raises(NotFound):
+            reader.experiment("exp", page.page.cursor)
+    finally:
+        again.close()
