@@ -276,3 +276,27 @@ def test_a_store_file_made_again_is_read_again(writer: SQLiteStore, reader: Read
             reader.experiment("exp", page.page.cursor)
     finally:
         again.close()
+
+
+def test_many_pages_share_one_reading_per_change(
+    writer: SQLiteStore, reader: Reader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readings: list[int] = []
+    refresh = _mirror.Mirror.refresh
+
+    def counted(self: _mirror.Mirror, *args: Any) -> None:
+        readings.append(1)
+        refresh(self, *args)
+
+    monkeypatch.setattr(_mirror.Mirror, "refresh", counted)
+    writer.open(experiment(), resume=False, overwrite=False)
+    writer.save([running(0, 0.1)])
+    pages = [Poller(reader) for _ in range(5)]
+    for page in pages:
+        page.poll()
+    assert len(readings) == 1  # the first page's reading; the others are answered from it
+    writer.save([running(1, 0.2)])
+    answers = [page.page.poll(page.ask) for page in pages]
+    assert len(readings) == 2 and all(ids(a) == [(1, "running")] for a in answers)
+    reader.experiments()
+    assert len(readings) == 2  # the list too
