@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sqlite3
 import threading
 import time
 from collections import OrderedDict
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..store import SQLiteStore
-from ..store._integrity import connect_reader
+from ..store._integrity import connect_reader, store_error
 from ..store._lease import Owner, read_owner
 from ..store._location import store_file
 from ._mirror import Mirror
@@ -77,8 +78,10 @@ class Reader:
         self._store = SQLiteStore(self.path, readonly=True)
         try:
             self._db = connect_reader(self.path)
-        except BaseException:
+        except BaseException as exc:
             self._store.close()
+            if isinstance(exc, sqlite3.Error):
+                raise store_error(self.path, exc, "opening it") from exc
             raise
         self._file = _file_id(self.path)
         self._forget()
