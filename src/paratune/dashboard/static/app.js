@@ -10,13 +10,26 @@ import { trialPage } from "./trial.js";
 const main = document.getElementById("main");
 const crumbs = document.getElementById("crumbs");
 
-// plotly.min.js loads beside this module (async): figures wait for it, the data does not.
-const plotly = new Promise((resolve, reject) => {
-  if (window.Plotly) return resolve(window.Plotly);
-  const script = document.getElementById("plotly");
-  script.addEventListener("load", () => resolve(window.Plotly));
-  script.addEventListener("error", () => reject(new Error("could not load /static/plotly.min.js")));
-});
+// plotly.min.js (4.8 MB) is fetched at once, beside the page's data, but run only when a
+// page first draws a figure: running it takes the browser's one thread for about a second,
+// and by then the data has come and the table is drawn. The list needs no figure.
+const PLOTLY = "/static/plotly.min.js";
+let plotlyLoading = null;
+if (location.pathname.startsWith("/experiment/") || location.pathname.startsWith("/trial/")) {
+  fetch(PLOTLY).catch(() => {}); // into the HTTP cache: the script below then loads from it
+}
+
+/** Plotly, once its script has run (loaded on the first call). */
+function plotly() {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  plotlyLoading ||= new Promise((resolve, reject) => {
+    const script = el("script", { src: PLOTLY });
+    script.addEventListener("load", () => resolve(window.Plotly));
+    script.addEventListener("error", () => reject(new Error(`could not load ${PLOTLY}`)));
+    document.head.append(script);
+  });
+  return plotlyLoading;
+}
 
 let generation = 0;
 

@@ -220,7 +220,7 @@ export async function experimentPage({ main, alive, navigate, crumbs, plotly }) 
   main.dataset.tableAt = performance.now().toFixed(1);
   drawSpace(page, data);
   fill(page.pareto, paretoFrontSection(data.experiment));
-  const { parts, fresh } = figureParts(await plotly, page, data, overlays);
+  const { parts, fresh } = figureParts(await plotly(), page, data, overlays);
   const figures = drawWhileInView(Object.values(parts), alive, (all) => {
     if (all && !main.dataset.allDrawnAt) main.dataset.allDrawnAt = performance.now().toFixed(1);
   });

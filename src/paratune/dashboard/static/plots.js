@@ -267,34 +267,91 @@ function categories(values) {
   return { labels, codes: values.map((v) => index.get(JSON.stringify(v ?? null))) };
 }
 
-/** One line per finished trial across the parameters and the metric, coloured by the metric. */
+// Viridis in eight steps: the colour bands of the parallel coordinates.
+const VIRIDIS = ["68,1,84", "70,50,126", "54,92,141", "39,127,142", "31,161,135", "74,193,109", "160,218,57", "253,231,37"];
+
+/** A value as a label: a string as it is, anything else as JSON. */
+function label(value) {
+  return typeof value === "string" ? value : typeof value === "number" ? fmtNumber(value) : JSON.stringify(value ?? null);
+}
+
+function fmtNumber(value) {
+  return Number.isInteger(value) ? String(value) : Number(value.toPrecision(3)).toString();
+}
+
+/** One axis of the parallel coordinates: each trial's height on it (0 to 1; null for a
+ * parameter the trial does not have) and its tick labels. Log parameters are scaled in
+ * log10; choices are spaced evenly. */
+export function parallelAxis(name, values, description) {
+  const kind = paramKind(description, values.filter((v) => v !== null));
+  if (!kind.numeric) {
+    const { labels, codes } = categories(values);
+    const step = labels.length > 1 ? 1 / (labels.length - 1) : 0;
+    const height = (code) => (labels.length > 1 ? code * step : 0.5);
+    return { name, at: codes.map(height), ticks: labels.map((l, i) => [height(i), label(JSON.parse(l))]) };
+  }
+  const scaled = values.map((v) => (v === null ? null : kind.log ? Math.log10(v) : v));
+  let low = Infinity;
+  let high = -Infinity;
+  for (const v of scaled) {
+    if (v === null || !Number.isFinite(v)) continue;
+    low = Math.min(low, v);
+    high = Math.max(high, v);
+  }
+  const span = high - low;
+  const at = scaled.map((v) => (v === null || !Number.isFinite(v) ? null : span > 0 ? (v - low) / span : 0.5));
+  const shown = (v) => label(kind.log ? 10 ** v : v);
+  const ticks = low > high ? [] : span > 0 ? [[0, shown(low)], [1, shown(high)]] : [[0.5, shown(low)]];
+  return { name, at, ticks };
+}
+
+/**
+ * One line per finished trial across the parameters and the metric, coloured by the
+ * metric in eight bands (viridis), the best drawn on top. SVG lines, one path per band,
+ * rather than plotly's WebGL parcoords, which takes seconds to draw without a GPU.
+ */
 export function parallelFigure(sample, note, params, space, metric, mode) {
-  const dimensions = params.map((p) => {
-    const values = sample.map((t) => t.config?.[p] ?? null);
-    const kind = paramKind(space[p], values);
-    if (!kind.numeric) {
-      const { labels, codes } = categories(values);
-      return { label: p, values: codes, tickvals: labels.map((_, i) => i), ticktext: labels };
-    }
-    if (kind.log) {
-      const logs = values.map(Math.log10);
-      const low = Math.floor(Math.min(...logs));
-      const high = Math.ceil(Math.max(...logs));
-      const ticks = [];
-      for (let k = low; k <= high; k += 1) ticks.push(k);
-      return { label: p, values: logs, tickvals: ticks, ticktext: ticks.map((k) => `1e${k}`) };
-    }
-    return { label: p, values };
-  });
+  const axes = params.map((p) => parallelAxis(p, sample.map((t) => t.config?.[p] ?? null), space[p]));
+  axes.push(parallelAxis(metric, sample.map((t) => t.value), null));
   const values = sample.map((t) => t.value);
-  dimensions.push({ label: metric, values });
+  const low = Math.min(...values);
+  const span = Math.max(...values) - low;
+  const bandOf = (v) => (span > 0 ? Math.min(VIRIDIS.length - 1, Math.floor(((v - low) / span) * VIRIDIS.length)) : 0);
+  const bands = VIRIDIS.map(() => ({ x: [], y: [], c: [] }));
+  sample.forEach((t, i) => {
+    const band = bands[bandOf(t.value)];
+    axes.forEach((axis, k) => {
+      band.x.push(k);
+      band.y.push(axis.at[i]);
+      band.c.push(t.trial_id);
+    });
+    band.x.push(null);
+    band.y.push(null);
+    band.c.push(null);
+  });
+  const edge = (b) => fmtNumber(low + (span * b) / VIRIDIS.length);
+  const points = sample.length * (axes.length + 1);
+  const lines = bands.map((band, b) => ({
+    type: scatterType(points), mode: "lines", x: band.x, y: band.y, customdata: band.c,
+    name: `${edge(b)} – ${edge(b + 1)}`, line: { color: `rgba(${VIRIDIS[b]},0.6)`, width: 1 },
+    hovertemplate: "trial %{customdata}<extra></extra>",
+  })).filter((trace) => trace.x.length);
+  if (mode === "min") lines.reverse(); // the best (lowest) band last: on top
+  const frame = {
+    type: "scatter", mode: "lines", showlegend: false, hoverinfo: "skip", line: { color: "#adb5bd", width: 1 },
+    x: axes.flatMap((_, k) => [k, k, null]), y: axes.flatMap(() => [0, 1, null]),
+  };
+  const annotations = axes.flatMap((axis, k) => [
+    { x: k, y: 1.04, text: `<b>${axis.name}</b>`, showarrow: false, yanchor: "bottom" },
+    ...axis.ticks.map(([y, text]) => ({ x: k, y, text, showarrow: false, xanchor: "right", xshift: -3, font: { size: 10, color: "#495057" } })),
+  ]);
   return {
-    data: [{
-      type: "parcoords", dimensions,
-      line: { color: values, colorscale: "Viridis", reversescale: mode === "min", showscale: true,
-              colorbar: { title: { text: metric } } },
-    }],
-    layout: layout({ title: title(`parallel coordinates${note}`), margin: { l: 60, r: 40, t: 80, b: 30 } }),
+    data: [frame, ...lines],
+    layout: layout({
+      title: title(`parallel coordinates: a line per finished trial${note}`), annotations,
+      xaxis: { range: [-0.5, axes.length - 0.8], visible: false }, yaxis: { range: [-0.04, 1.12], visible: false },
+      legend: { title: { text: metric }, orientation: "v", x: 1, y: 1 }, margin: { l: 20, r: 20, t: 50, b: 20 },
+    }),
   };
 }
 
@@ -311,7 +368,7 @@ export function parametersFigure(sample, note, params, space, metric, mode) {
     const points = sample.filter((t) => t.config && p in t.config);
     const values = points.map((t) => t.config[p]);
     const kind = paramKind(space[p], values);
-    const x = kind.numeric ? values : values.map((v) => JSON.stringify(v ?? null));
+    const x = kind.numeric ? values : values.map(label);
     data.push({
       type: scatterType(points.length), mode: "markers", x, y: points.map((t) => t.value), name: p, showlegend: false,
       customdata: points.map((t) => t.trial_id), xaxis: `x${suffix}`, yaxis: `y${suffix}`,
@@ -319,7 +376,7 @@ export function parametersFigure(sample, note, params, space, metric, mode) {
       hovertemplate: `trial %{customdata}<br>${p} = %{x}<br>${metric} = %{y}<extra></extra>`,
     });
     if (best && best.config && p in best.config) {
-      const bx = kind.numeric ? best.config[p] : JSON.stringify(best.config[p] ?? null);
+      const bx = kind.numeric ? best.config[p] : label(best.config[p]);
       data.push({
         type: "scatter", mode: "markers", x: [bx], y: [best.value], showlegend: false, name: "best",
         xaxis: `x${suffix}`, yaxis: `y${suffix}`, hovertemplate: `best: trial ${best.trial_id}<extra></extra>`,

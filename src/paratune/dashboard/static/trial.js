@@ -92,7 +92,7 @@ export async function trialPage({ main, alive, crumbs, plotly }) {
     if (text === seen || !alive()) return trial.status === "running";
     seen = text;
     const { box, figure } = draw(main, name, trial);
-    if (figure) await (await plotly).newPlot(box, figure.data, figure.layout, PLOT_CONFIG);
+    if (figure) await (await plotly()).newPlot(box, figure.data, figure.layout, PLOT_CONFIG);
     main.dataset.drawnAt = performance.now().toFixed(1);
     return trial.status === "running";
   };
