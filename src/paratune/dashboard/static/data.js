@@ -7,16 +7,30 @@ import { api, seg } from "./dom.js";
 /** An empty holder for one experiment's trials and reports. */
 export function experimentData(name) {
   return {
-    name, cursor: "", experiment: null, space: {}, trials: [], at: new Map(),
-    reports: new Map(), reportCount: 0, params: [], metricNames: new Set(),
-    reportMetrics: new Set(), version: 0,
+    name,
+    cursor: "",
+    experiment: null,
+    space: {},
+    trials: [],
+    at: new Map(),
+    reports: new Map(),
+    reportCount: 0,
+    params: [],
+    metricNames: new Set(),
+    reportMetrics: new Set(),
+    version: 0,
   };
 }
 
 function clear(data) {
   Object.assign(data, {
-    trials: [], at: new Map(), reports: new Map(), reportCount: 0, params: [],
-    metricNames: new Set(), reportMetrics: new Set(),
+    trials: [],
+    at: new Map(),
+    reports: new Map(),
+    reportCount: 0,
+    params: [],
+    metricNames: new Set(),
+    reportMetrics: new Set(),
   });
 }
 
@@ -54,9 +68,10 @@ function addReport(data, report) {
 }
 
 /**
- * Merge one answer into `data`; true when anything changed. A `reset` answer (the first
- * one, or the server could not tell what changed: the experiment was overwritten) replaces
- * everything held.
+ * Merge one answer into `data`: "trials" when trials or reports changed (or everything was
+ * replaced), "summary" when only the experiment's summary did (its elapsed time, say), and
+ * "" when nothing did. A `reset` answer (the first one, or the server could not tell what
+ * changed: the experiment was overwritten) replaces everything held.
  */
 export function merge(data, answer) {
   let changed = Boolean(answer.reset) || data.experiment === null;
@@ -67,19 +82,21 @@ export function merge(data, answer) {
       if (!data.params.includes(key)) data.params.push(key);
     }
   }
-  if (JSON.stringify(answer.experiment) !== JSON.stringify(data.experiment)) changed = true;
+  const summary = JSON.stringify(answer.experiment) !== JSON.stringify(data.experiment);
   data.experiment = answer.experiment;
   data.cursor = answer.cursor;
   for (const trial of answer.trials || []) addTrial(data, trial);
   for (const report of answer.reports || []) addReport(data, report);
   if ((answer.trials || []).length || (answer.reports || []).length) changed = true;
-  if (changed) data.version += 1;
-  return changed;
+  if (changed || summary) data.version += 1;
+  return changed ? "trials" : summary ? "summary" : "";
 }
 
-/** Ask the server what changed since the cursor held, and merge it; true when anything did. */
+/** Ask the server what changed since the cursor held, and merge it; what changed (see `merge`). */
 export async function update(data) {
-  const answer = await api(`/api/experiments/${seg(data.name)}?since=${encodeURIComponent(data.cursor)}`);
+  const answer = await api(
+    `/api/experiments/${seg(data.name)}?since=${encodeURIComponent(data.cursor)}`,
+  );
   return merge(data, answer);
 }
 

@@ -21,7 +21,8 @@ export function el(tag, attrs = {}, ...children) {
 /** A number as text: 6 significant digits, integers with thousands separators. */
 export function fmt(value) {
   if (value === null || value === undefined) return "";
-  if (typeof value !== "number") return typeof value === "object" ? JSON.stringify(value) : String(value);
+  if (typeof value !== "number")
+    return typeof value === "object" ? JSON.stringify(value) : String(value);
   if (!Number.isFinite(value)) return String(value);
   if (Number.isInteger(value) && Math.abs(value) < 1e15) return value.toLocaleString("en");
   const text = value.toPrecision(6);
@@ -127,7 +128,12 @@ export function keyValueTable(rows) {
       "tbody",
       {},
       rows.map(([key, value]) =>
-        el("tr", {}, el("th", { class: "text" }, key), el("td", { class: cellClass(value) }, fmt(value))),
+        el(
+          "tr",
+          {},
+          el("th", { class: "text" }, key),
+          el("td", { class: cellClass(value) }, fmt(value)),
+        ),
       ),
     ),
   );
@@ -148,6 +154,8 @@ export function cards(items) {
   return el(
     "div",
     { class: "cards" },
-    items.map(([label, value]) => el("div", { class: "card" }, el("span", {}, label), el("b", {}, value))),
+    items.map(([label, value]) =>
+      el("div", { class: "card" }, el("span", {}, label), el("b", {}, value)),
+    ),
   );
 }

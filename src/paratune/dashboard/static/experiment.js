@@ -6,12 +6,23 @@ import { experimentData, statusOf, update } from "./data.js";
 import { api, cards, el, fill, fmt, fmtSeconds, poll, seg } from "./dom.js";
 import { drawEfficiency } from "./efficiency.js";
 import { drawWhileInView } from "./live.js";
+import { parallelFigure, parametersFigure, sampleForPlots, variedParams } from "./params.js";
 import {
-  bestCurve, bestSoFarFigure, doneTrials, learningCurvesFigure, parallelFigure,
-  parametersFigure, PLOT_CONFIG, sampleForPlots, timelineFigure, variedParams,
+  bestCurve,
+  bestSoFarFigure,
+  doneTrials,
+  learningCurvesFigure,
+  PLOT_CONFIG,
+  timelineFigure,
 } from "./plots.js";
 import {
-  bestText, busyWorkers, progressBar, runSeconds, stateBadge, statusCounts, utilisation,
+  bestText,
+  busyWorkers,
+  progressBar,
+  runSeconds,
+  stateBadge,
+  statusCounts,
+  utilisation,
 } from "./summary.js";
 import { trialColumns, trialsTable } from "./table.js";
 
@@ -24,8 +35,16 @@ const EFFICIENCY_EVERY = 5000; // ms: the efficiency analysis is heavier than a 
  */
 export function paretoFrontSection(experiment) {
   if (!Array.isArray(experiment.metric) || experiment.metric.length < 2) return null;
-  return el("section", { "data-role": "pareto" }, el("h2", {}, "Pareto front"),
-    el("p", { class: "note" }, `Several objectives (${experiment.metric.join(", ")}): the front is not drawn yet.`));
+  return el(
+    "section",
+    { "data-role": "pareto" },
+    el("h2", {}, "Pareto front"),
+    el(
+      "p",
+      { class: "note" },
+      `Several objectives (${experiment.metric.join(", ")}): the front is not drawn yet.`,
+    ),
+  );
 }
 
 function section(title, ...children) {
@@ -47,23 +66,39 @@ function figure(role, tall = false) {
 function layoutPage(main) {
   const page = {
     head: el("div", { "data-role": "headline" }),
-    best: figure("best"), overlays: el("div", { class: "overlay-list", "data-role": "overlays" }),
+    best: figure("best"),
+    overlays: el("div", { class: "overlay-list", "data-role": "overlays" }),
     table: el("div", { "data-role": "table" }),
-    timeline: figure("timeline", true), breakdown: el("div", { class: "grid2", "data-role": "breakdown" }),
+    timeline: figure("timeline", true),
+    breakdown: el("div", { class: "grid2", "data-role": "breakdown" }),
     whatIf: el("div", { "data-role": "what-if" }),
-    params: figure("parameters"), parallel: figure("parallel"), curves: figure("curves"),
-    curvesMetric: el("select", { "aria-label": "metric of the learning curves", "data-role": "curves-metric" }),
-    pareto: el("div"), space: el("div"),
+    params: figure("parameters"),
+    parallel: figure("parallel"),
+    curves: figure("curves"),
+    curvesMetric: el("select", {
+      "aria-label": "metric of the learning curves",
+      "data-role": "curves-metric",
+    }),
+    pareto: el("div"),
+    space: el("div"),
   };
-  fill(main,
+  fill(
+    main,
     page.head,
-    section("Best so far", el("div", { class: "toolbar" }, el("label", {}, "overlay:"), page.overlays), page.best.holder),
+    section(
+      "Best so far",
+      el("div", { class: "toolbar" }, el("label", {}, "overlay:"), page.overlays),
+      page.best.holder,
+    ),
     section("Trials", page.table),
     section("Worker use", page.timeline.holder, page.breakdown),
     section("What if: the same trials on other worker counts", page.whatIf),
     section("Parameters", page.params.holder, page.parallel.holder),
-    section("Learning curves", el("div", { class: "toolbar" }, el("label", {}, "metric:"), page.curvesMetric),
-      page.curves.holder),
+    section(
+      "Learning curves",
+      el("div", { class: "toolbar" }, el("label", {}, "metric:"), page.curvesMetric),
+      page.curves.holder,
+    ),
     page.pareto,
     section("Search space", page.space),
   );
@@ -72,14 +107,25 @@ function layoutPage(main) {
 
 function drawHeadline(page, data) {
   const e = data.experiment;
-  const bestLink = e.best_trial_id === null || e.best_trial_id === undefined
-    ? bestText(e)
-    : el("a", { href: `/trial/${seg(e.name)}/${e.best_trial_id}` }, `${bestText(e)} (trial ${e.best_trial_id})`);
+  const bestLink =
+    e.best_trial_id === null || e.best_trial_id === undefined
+      ? bestText(e)
+      : el(
+          "a",
+          { href: `/trial/${seg(e.name)}/${e.best_trial_id}` },
+          `${bestText(e)} (trial ${e.best_trial_id})`,
+        );
   const busy = busyWorkers(e);
-  fill(page.head,
+  fill(
+    page.head,
     el("h1", {}, e.name, " ", stateBadge(e)),
-    el("p", { class: "muted" }, `metric ${e.metric} (${e.mode})`, e.stop_reason ? `; stopped: ${e.stop_reason}` : "",
-      `; ${fmt(e.trials)} trials: ${statusCounts(e)}`),
+    el(
+      "p",
+      { class: "muted" },
+      `metric ${e.metric} (${e.mode})`,
+      e.stop_reason ? `; stopped: ${e.stop_reason}` : "",
+      `; ${fmt(e.trials)} trials: ${statusCounts(e)}`,
+    ),
     progressBar(e),
     cards([
       [`best ${e.metric} (${e.mode})`, bestLink],
@@ -94,8 +140,14 @@ function drawHeadline(page, data) {
 
 function drawSpace(page, data) {
   const rows = Object.entries(data.space).map(([name, d]) =>
-    el("tr", {}, el("th", { class: "text" }, name), el("td", { class: "text" }, JSON.stringify(d))));
-  fill(page.space, rows.length ? el("table", { class: "plain" }, el("tbody", {}, rows)) : el("p", { class: "muted" }, "No parameters stored."));
+    el("tr", {}, el("th", { class: "text" }, name), el("td", { class: "text" }, JSON.stringify(d))),
+  );
+  fill(
+    page.space,
+    rows.length
+      ? el("table", { class: "plain" }, el("tbody", {}, rows))
+      : el("p", { class: "muted" }, "No parameters stored."),
+  );
 }
 
 /** Draw a figure in `place` (a `figure()`), or hide its box and say why when there is
@@ -123,9 +175,14 @@ async function show(Plotly, page, place, made, message = "") {
 
 function curvesMetric(page, data) {
   const metrics = [...data.reportMetrics].sort();
-  const chosen = page.curvesMetric.value || (metrics.includes(data.experiment.metric) ? data.experiment.metric : metrics[0]);
+  const chosen =
+    page.curvesMetric.value ||
+    (metrics.includes(data.experiment.metric) ? data.experiment.metric : metrics[0]);
   if (page.curvesMetric.options.length !== metrics.length) {
-    fill(page.curvesMetric, metrics.map((m) => el("option", { value: m }, m)));
+    fill(
+      page.curvesMetric,
+      metrics.map((m) => el("option", { value: m }, m)),
+    );
   }
   if (chosen) page.curvesMetric.value = chosen;
   return chosen;
@@ -139,37 +196,82 @@ function derived(data) {
     const e = data.experiment;
     const done = doneTrials(data.trials);
     const { trials: sample, note } = sampleForPlots(done, e.mode);
-    made = { e, done, sample, note, varied: variedParams(data.params, sample), now: e.state === "running" ? e.elapsed : null };
+    made = {
+      e,
+      done,
+      sample,
+      note,
+      varied: variedParams(data.params, sample),
+      now: e.state === "running" ? e.elapsed : null,
+    };
     return made;
   };
 }
 
-/** The page's figures, each drawn by `drawWhileInView` while in view. */
+/** The best-so-far lines of the overlaid experiments. */
+function overlayCurves(overlays) {
+  return [...overlays.values()]
+    .filter((o) => o.data.experiment)
+    .map(({ data }) => ({
+      name: data.name,
+      curve: bestCurve(
+        doneTrials(data.trials),
+        data.experiment.mode,
+        data.experiment.state === "running" ? data.experiment.elapsed : null,
+      ),
+    }));
+}
+
+/** The breakdown and what-if replay, asked for at most every `EFFICIENCY_EVERY` ms. */
+function efficiencyPart(Plotly, page, data) {
+  const failed = (error) =>
+    fill(
+      page.breakdown,
+      el("div", { class: "error-box" }, `Could not compute the efficiency: ${error.message}`),
+    );
+  return {
+    holders: [page.breakdown, page.whatIf],
+    every: EFFICIENCY_EVERY,
+    draw: () =>
+      api(`/api/experiments/${seg(data.name)}/efficiency`)
+        .then((answer) => drawEfficiency(Plotly, page, answer, data.experiment))
+        .catch(failed),
+  };
+}
+
+/** The page's figures, each drawn by `drawWhileInView` while in view; `fresh()` says the
+ * data changed (what the figures share is worked out again). */
 function figureParts(Plotly, page, data, overlays) {
   let round = derived(data);
-  const get = () => round();
-  const fresh = () => { round = derived(data); };
-  const noParams = () => (get().done.length ? "No parameter varies among the finished trials." : "No finished trial yet.");
-  const part = (place, make) => ({ holders: [place.holder], draw: () => { const [made, message] = make(); return show(Plotly, page, place, made, message); } });
-  const overlayCurves = () => [...overlays.values()].filter((o) => o.data.experiment).map((o) => ({
-    name: o.data.name, curve: bestCurve(doneTrials(o.data.trials), o.data.experiment.mode,
-      o.data.experiment.state === "running" ? o.data.experiment.elapsed : null),
-  }));
+  const fresh = () => {
+    round = derived(data);
+  };
+  const part = (place, make) => ({
+    holders: [place.holder],
+    draw: () => {
+      const [made, message] = make(round());
+      return show(Plotly, page, place, made, message);
+    },
+  });
+  const none = (d) =>
+    d.done.length ? "No parameter varies among the finished trials." : "No finished trial yet.";
+  const args = (d) => [d.sample, d.note, d.varied, data.space, d.e.metric, d.e.mode];
   const parts = {
-    best: part(page.best, () => { const d = get(); return [bestSoFarFigure(d.done, d.e.metric, d.e.mode, d.now, overlayCurves())]; }),
-    timeline: part(page.timeline, () => [timelineFigure(data.trials, get().now)]),
-    params: part(page.params, () => { const d = get(); return d.varied.length ? [parametersFigure(d.sample, d.note, d.varied, data.space, d.e.metric, d.e.mode)] : [null, noParams()]; }),
-    parallel: part(page.parallel, () => { const d = get(); return [d.varied.length ? parallelFigure(d.sample, d.note, d.varied, data.space, d.e.metric, d.e.mode) : null]; }),
+    best: part(page.best, (d) => [
+      bestSoFarFigure(d.done, d.e.metric, d.e.mode, d.now, overlayCurves(overlays)),
+    ]),
+    timeline: part(page.timeline, (d) => [timelineFigure(data.trials, d.now)]),
+    params: part(page.params, (d) =>
+      d.varied.length ? [parametersFigure(...args(d))] : [null, none(d)],
+    ),
+    parallel: part(page.parallel, (d) => [d.varied.length ? parallelFigure(...args(d)) : null]),
     curves: part(page.curves, () => {
       const metric = curvesMetric(page, data);
-      return metric ? [learningCurvesFigure(data.reports, (id) => statusOf(data, id), metric)] : [null, "No trial reported intermediate results (ctx.report) yet."];
+      return metric
+        ? [learningCurvesFigure(data.reports, (id) => statusOf(data, id), metric)]
+        : [null, "No trial reported intermediate results (ctx.report) yet."];
     }),
-    efficiency: {
-      holders: [page.breakdown, page.whatIf], every: EFFICIENCY_EVERY,
-      draw: () => api(`/api/experiments/${seg(data.name)}/efficiency`)
-        .then((answer) => drawEfficiency(Plotly, page, answer, data.experiment))
-        .catch((error) => fill(page.breakdown, el("div", { class: "error-box" }, `Could not compute the efficiency: ${error.message}`))),
-    },
+    efficiency: efficiencyPart(Plotly, page, data),
   };
   return { parts, fresh };
 }
@@ -192,7 +294,10 @@ async function drawOverlayChoices(page, name, overlays, redraw) {
     });
     return el("label", {}, box, ` ${x.name}`);
   });
-  fill(page.overlays, boxes.length ? boxes : el("span", { class: "muted" }, "no other experiment in this store"));
+  fill(
+    page.overlays,
+    boxes.length ? boxes : el("span", { class: "muted" }, "no other experiment in this store"),
+  );
 }
 
 /** Show experiment `name` in `main` and keep it live while `alive()`. */
@@ -205,18 +310,24 @@ export async function experimentPage({ main, alive, navigate, crumbs, plotly }) 
   try {
     await update(data);
   } catch (error) {
-    fill(main, el("div", { class: "error-box" }, `No experiment "${name}": ${error.message}`), el("p", {}, el("a", { href: "/" }, "All experiments")));
+    fill(
+      main,
+      el("div", { class: "error-box" }, `No experiment "${name}": ${error.message}`),
+      el("p", {}, el("a", { href: "/" }, "All experiments")),
+    );
     return;
   }
   if (!alive()) return;
   const page = layoutPage(main);
   page.openTrial = (id) => navigate(`/trial/${seg(name)}/${id}`);
   const table = trialsTable(page.table, name);
-  const drawText = () => {
-    drawHeadline(page, data);
-    table.setData(data.trials, trialColumns(data.experiment.metric, data.params, [...data.metricNames]));
-  };
-  drawText();
+  const drawTable = () =>
+    table.setData(
+      data.trials,
+      trialColumns(data.experiment.metric, data.params, [...data.metricNames]),
+    );
+  drawHeadline(page, data);
+  drawTable();
   main.dataset.tableAt = performance.now().toFixed(1);
   drawSpace(page, data);
   fill(page.pareto, paretoFrontSection(data.experiment));
@@ -227,14 +338,25 @@ export async function experimentPage({ main, alive, navigate, crumbs, plotly }) 
   await figures.now();
   main.dataset.drawnAt = performance.now().toFixed(1);
   page.curvesMetric.addEventListener("change", () => figures.redraw(parts.curves));
-  drawOverlayChoices(page, name, overlays, () => { fresh(); figures.redraw(parts.best); })
-    .catch(() => fill(page.overlays, "could not list the experiments"));
-  poll(async () => {
-    let changed = await update(data);
-    for (const entry of overlays.values()) changed = (await update(entry.data)) || changed;
-    if (!changed || !alive()) return;
-    drawText();
+  drawOverlayChoices(page, name, overlays, () => {
     fresh();
-    figures.changed();
+    figures.redraw(parts.best);
+  }).catch(() => fill(page.overlays, "could not list the experiments"));
+  poll(async () => {
+    const changed = await update(data);
+    let overlaid = false;
+    for (const entry of overlays.values())
+      overlaid = (await update(entry.data)) === "trials" || overlaid;
+    if (!alive()) return;
+    if (changed) drawHeadline(page, data);
+    if (changed === "trials") drawTable();
+    if (changed === "trials" || overlaid) {
+      fresh();
+      figures.changed();
+    } else if (changed && data.experiment.state === "running") {
+      // Only time went on: the running trials' bars and the best-so-far line grow.
+      fresh();
+      figures.changed([parts.timeline, parts.best]);
+    }
   }, alive);
 }

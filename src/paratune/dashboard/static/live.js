@@ -12,6 +12,24 @@ function inView(part) {
   });
 }
 
+/** The stale parts in view whose `every` has passed, taken out of `stale` as drawn at `now`. */
+function takeDue(stale, lastDrawn, now) {
+  const due = [...stale].filter(
+    (p) => inView(p) && now - (lastDrawn.get(p) ?? -Infinity) >= (p.every ?? 0),
+  );
+  for (const part of due) {
+    stale.delete(part);
+    lastDrawn.set(part, now);
+  }
+  return due;
+}
+
+/** Call `seen` when one of the parts' holders comes into view (or leaves it). */
+function watch(parts, seen) {
+  const observer = new IntersectionObserver(seen, { rootMargin: `${MARGIN}px 0px` });
+  for (const part of parts) for (const holder of part.holders) observer.observe(holder);
+}
+
 /**
  * Keep `parts` drawn: each {holders: [Element], draw: async () => void, every: ms} is
  * drawn when one of its holders is in view and it is stale (never drawn, or the data
@@ -42,11 +60,7 @@ export function drawWhileInView(parts, alive, onDrawn = () => {}) {
     busy = true;
     const started = performance.now();
     last = started;
-    const due = [...stale].filter((p) => inView(p) && started - (lastDrawn.get(p) ?? -Infinity) >= (p.every ?? 0));
-    for (const part of due) {
-      stale.delete(part);
-      lastDrawn.set(part, started);
-    }
+    const due = takeDue(stale, lastDrawn, started);
     try {
       await Promise.all(due.map((part) => part.draw()));
     } finally {
@@ -58,17 +72,16 @@ export function drawWhileInView(parts, alive, onDrawn = () => {}) {
     if ([...stale].some(inView)) soon(); // waiting for its `every`, or came into view meanwhile
   }
 
-  const observer = new IntersectionObserver(() => {
+  watch(parts, () => {
     if (alive() && [...stale].some(inView)) schedule(0);
-  }, { rootMargin: `${MARGIN}px 0px` });
-  for (const part of parts) for (const holder of part.holders) observer.observe(holder);
+  });
 
   return {
     /** Draw what is in view now; resolves when it is drawn. */
     now: run,
-    /** The data changed: every part is stale, and those in view are redrawn soon. */
-    changed() {
-      for (const part of parts) stale.add(part);
+    /** The data changed: every part (or those given) is stale, those in view redrawn soon. */
+    changed(some = parts) {
+      for (const part of some) stale.add(part);
       soon();
     },
     /** One part is stale (a choice about it changed): redraw it at once if in view. */

@@ -4,7 +4,9 @@
 import { el, fmt, fmtSeconds, fmtShare } from "./dom.js";
 
 const STATE_LABELS = {
-  running: "running", ended: "ended", unfinished: "stopped without ending",
+  running: "running",
+  ended: "ended",
+  unfinished: "stopped without ending",
 };
 
 const STATE_TITLES = {
@@ -16,8 +18,11 @@ const STATE_TITLES = {
 /** The experiment's state as a coloured badge. */
 export function stateBadge(experiment) {
   const state = experiment.state;
-  return el("span", { class: `badge ${state}`, title: STATE_TITLES[state] || "", "data-role": "state" },
-    STATE_LABELS[state] || state);
+  return el(
+    "span",
+    { class: `badge ${state}`, title: STATE_TITLES[state] || "", "data-role": "state" },
+    STATE_LABELS[state] || state,
+  );
 }
 
 /** Trials that have ended, whatever the outcome. */
@@ -27,7 +32,9 @@ export function endedTrials(experiment) {
 
 /** Seconds the experiment has run: its elapsed time while it runs, else its wall time. */
 export function runSeconds(experiment) {
-  return experiment.state === "running" && experiment.elapsed !== null && experiment.elapsed !== undefined
+  return experiment.state === "running" &&
+    experiment.elapsed !== null &&
+    experiment.elapsed !== undefined
     ? experiment.elapsed
     : experiment.wall_time;
 }
@@ -58,8 +65,12 @@ export function progress(experiment) {
 export function progressBar(experiment) {
   const { share, text } = progress(experiment);
   if (share === null) return el("span", { "data-role": "progress" }, text);
-  const bar = el("div", { class: "progress", title: text, "data-role": "progress" },
-    el("i", {}), el("span", {}, text));
+  const bar = el(
+    "div",
+    { class: "progress", title: text, "data-role": "progress" },
+    el("i", {}),
+    el("span", {}, text),
+  );
   bar.firstChild.style.width = `${Math.min(100, 100 * share).toFixed(1)}%`;
   return bar;
 }
@@ -79,10 +90,13 @@ export function busyWorkers(experiment) {
 /** The utilisation: busy worker-time over workers x wall time (not a speedup). */
 export function utilisation(experiment) {
   return experiment.efficiency === null || experiment.efficiency === undefined
-    ? "" : fmtShare(experiment.efficiency);
+    ? ""
+    : fmtShare(experiment.efficiency);
 }
 
 /** The best value, or a dash. */
 export function bestText(experiment) {
-  return experiment.best_value === null || experiment.best_value === undefined ? "–" : fmt(experiment.best_value);
+  return experiment.best_value === null || experiment.best_value === undefined
+    ? "–"
+    : fmt(experiment.best_value);
 }

@@ -15,10 +15,22 @@ export function trialColumns(metric, params, metricNames) {
     number("trial_id", "trial", (t) => t.trial_id, 70),
     text("status", "status", (t) => t.status, 95),
     number("value", metric, (t) => t.value, 110),
-    ...params.map((p) => ({ key: p, label: p, get: (t) => t.config?.[p], numeric: null, width: 110 })),
+    ...params.map((p) => ({
+      key: p,
+      label: p,
+      get: (t) => t.config?.[p],
+      numeric: null,
+      width: 110,
+    })),
     ...metricNames
       .filter((m) => m !== metric)
-      .map((m) => ({ key: `metrics.${m}`, label: m, get: (t) => t.metrics?.[m], numeric: null, width: 100 })),
+      .map((m) => ({
+        key: `metrics.${m}`,
+        label: m,
+        get: (t) => t.metrics?.[m],
+        numeric: null,
+        width: 100,
+      })),
     number("budget", "budget", (t) => t.budget, 80),
     number("attempts", "attempts", (t) => t.attempts, 75),
     text("worker", "worker", (t) => t.worker, 70),
@@ -33,7 +45,8 @@ export function trialColumns(metric, params, metricNames) {
 /** A cell's text. */
 function cellText(column, trial) {
   const value = column.get(trial);
-  if (column.key === "worker_time") return value === null || value === undefined ? "" : fmtSeconds(value);
+  if (column.key === "worker_time")
+    return value === null || value === undefined ? "" : fmtSeconds(value);
   if (typeof value === "number") return Number.isInteger(value) ? String(value) : fmt(value);
   return fmt(value);
 }
@@ -80,19 +93,29 @@ function comparison(column, op, wanted) {
   if (number !== null) {
     const get = (t) => {
       const value = column.get(t);
-      return typeof value === "number" ? value : value === null || value === undefined ? NaN : Number(value);
+      return typeof value === "number"
+        ? value
+        : value === null || value === undefined
+          ? NaN
+          : Number(value);
     };
     const tests = {
-      "<": (t) => get(t) < number, "<=": (t) => get(t) <= number,
-      ">": (t) => get(t) > number, ">=": (t) => get(t) >= number,
-      "=": (t) => get(t) === number, "==": (t) => get(t) === number,
+      "<": (t) => get(t) < number,
+      "<=": (t) => get(t) <= number,
+      ">": (t) => get(t) > number,
+      ">=": (t) => get(t) >= number,
+      "=": (t) => get(t) === number,
+      "==": (t) => get(t) === number,
       "!=": (t) => get(t) !== number,
     };
     return tests[op];
   }
   if (op === "!=") return (t) => asText(t) !== lower;
   if (op === "=" || op === "==") return (t) => asText(t) === lower;
-  return (t) => { const text = asText(t); return op.startsWith("<") ? text < lower : text > lower; };
+  return (t) => {
+    const text = asText(t);
+    return op.startsWith("<") ? text < lower : text > lower;
+  };
 }
 
 // ---- the table -------------------------------------------------------------------------------
@@ -103,49 +126,29 @@ function comparison(column, op, wanted) {
  */
 export function trialsTable(container, experimentName) {
   const state = {
-    trials: [], columns: [], sortKey: "trial_id", descending: true, status: "", filterText: "",
+    trials: [],
+    columns: [],
+    sortKey: "trial_id",
+    descending: true,
+    status: "",
+    filterText: "",
     order: null, // Uint32Array: trial positions in sort order (all trials)
     shown: new Uint32Array(0), // positions that pass the filter, in sort order
     texts: new WeakMap(), // trial -> its row as lowercase text, for free-word filtering
     columnsSignature: "",
   };
-  const count = el("span", { class: "muted", "data-role": "count" });
-  const problems = el("span", { class: "filter-error" });
-  const statusSelect = el("select", { "aria-label": "status", "data-role": "status-filter" },
-    ["", "done", "running", "failed", "pruned", "cancelled", "interrupted"].map((s) =>
-      el("option", { value: s }, s || "all statuses")));
-  const search = el("input", {
-    type: "search", "data-role": "text-filter", "aria-label": "filter",
-    placeholder: "filter: x > 0.5  kind = adam  error:memory  or any words",
-  });
-  const head = el("div", { class: "vt-head", role: "row" });
-  const body = el("div", { class: "vt-body" });
-  const scroller = el("div", { class: "vt", role: "table", "data-role": "trials" }, head, body);
-  container.replaceChildren(el("div", { class: "toolbar" }, statusSelect, search, count, problems), scroller);
-
+  const parts = tableParts(container);
+  const { count, problems, head, body, scroller } = parts;
   const refilter = () => {
     const started = performance.now();
     applyFilter(state, problems);
     scroller.scrollTop = Math.min(scroller.scrollTop, state.shown.length * ROW);
     drawRows(state, body, scroller, experimentName);
-    count.textContent = `${state.shown.length.toLocaleString("en")} of ${state.trials.length.toLocaleString("en")} trials`;
+    const total = state.trials.length.toLocaleString("en");
+    count.textContent = `${state.shown.length.toLocaleString("en")} of ${total} trials`;
     container.dataset.filterMs = (performance.now() - started).toFixed(1);
   };
-  statusSelect.addEventListener("change", () => { state.status = statusSelect.value; refilter(); });
-  search.addEventListener("input", () => { state.filterText = search.value; refilter(); });
-  head.addEventListener("click", (event) => {
-    const key = event.target.closest("[data-key]")?.dataset.key;
-    if (!key) return;
-    state.descending = state.sortKey === key ? !state.descending : false;
-    state.sortKey = key;
-    state.order = null;
-    drawHead(state, head);
-    refilter();
-  });
-  let frame = 0;
-  scroller.addEventListener("scroll", () => {
-    if (!frame) frame = requestAnimationFrame(() => { frame = 0; drawRows(state, body, scroller, experimentName); });
-  });
+  listen(state, parts, refilter, () => drawRows(state, body, scroller, experimentName));
   return {
     setData(trials, columns) {
       state.trials = trials;
@@ -162,16 +165,85 @@ export function trialsTable(container, experimentName) {
   };
 }
 
+/** The table's elements in `container`: its filters, count, head and scrolling body. */
+function tableParts(container) {
+  const count = el("span", { class: "muted", "data-role": "count" });
+  const problems = el("span", { class: "filter-error" });
+  const statusSelect = el(
+    "select",
+    { "aria-label": "status", "data-role": "status-filter" },
+    ["", "done", "running", "failed", "pruned", "cancelled", "interrupted"].map((s) =>
+      el("option", { value: s }, s || "all statuses"),
+    ),
+  );
+  const search = el("input", {
+    type: "search",
+    "data-role": "text-filter",
+    "aria-label": "filter",
+    placeholder: "filter: x > 0.5  kind = adam  error:memory  or any words",
+  });
+  const head = el("div", { class: "vt-head", role: "row" });
+  const body = el("div", { class: "vt-body" });
+  const scroller = el("div", { class: "vt", role: "table", "data-role": "trials" }, head, body);
+  container.replaceChildren(
+    el("div", { class: "toolbar" }, statusSelect, search, count, problems),
+    scroller,
+  );
+  return { count, problems, statusSelect, search, head, body, scroller };
+}
+
+/** Filter as the filters change, sort on a click on a heading, draw the rows in view as
+ * the table scrolls (once per frame). */
+function listen(state, parts, refilter, redraw) {
+  const { statusSelect, search, head, scroller } = parts;
+  statusSelect.addEventListener("change", () => {
+    state.status = statusSelect.value;
+    refilter();
+  });
+  search.addEventListener("input", () => {
+    state.filterText = search.value;
+    refilter();
+  });
+  head.addEventListener("click", (event) => {
+    const key = event.target.closest("[data-key]")?.dataset.key;
+    if (!key) return;
+    state.descending = state.sortKey === key ? !state.descending : false;
+    state.sortKey = key;
+    state.order = null;
+    drawHead(state, head);
+    refilter();
+  });
+  let frame = 0;
+  scroller.addEventListener("scroll", () => {
+    if (frame) return;
+    frame = requestAnimationFrame(() => {
+      frame = 0;
+      redraw();
+    });
+  });
+}
+
 function template(columns) {
   return columns.map((c) => `${c.width}px`).join(" ");
 }
 
 function drawHead(state, head) {
   head.style.gridTemplateColumns = template(state.columns);
-  head.replaceChildren(...state.columns.map((c) => el("div", {
-    "data-key": c.key, role: "columnheader", title: `sort by ${c.label}`,
-    "aria-sort": c.key === state.sortKey ? (state.descending ? "descending" : "ascending") : null,
-  }, c.label)));
+  head.replaceChildren(
+    ...state.columns.map((c) =>
+      el(
+        "div",
+        {
+          "data-key": c.key,
+          role: "columnheader",
+          title: `sort by ${c.label}`,
+          "aria-sort":
+            c.key === state.sortKey ? (state.descending ? "descending" : "ascending") : null,
+        },
+        c.label,
+      ),
+    ),
+  );
 }
 
 /** Positions of all trials in the order of the sort column (missing values last). */
@@ -186,26 +258,30 @@ function sortOrder(state) {
   for (let i = 0; i < n; i += 1) {
     const value = column.get(trials[i]);
     values[i] = value;
-    if (numeric && value !== null && value !== undefined && typeof value !== "number") numeric = false;
+    if (numeric && value !== null && value !== undefined && typeof value !== "number")
+      numeric = false;
   }
   const sign = descending ? -1 : 1;
   let compare;
   if (numeric) {
     const keys = new Float64Array(n);
-    for (let i = 0; i < n; i += 1) keys[i] = values[i] === null || values[i] === undefined ? NaN : values[i];
+    for (let i = 0; i < n; i += 1)
+      keys[i] = values[i] === null || values[i] === undefined ? NaN : values[i];
     compare = (a, b) => {
       const x = keys[a];
       const y = keys[b];
       if (x !== x || y !== y) return x !== x ? (y !== y ? a - b : 1) : -1; // NaN last
-      return x === y ? a - b : (x < y ? -sign : sign);
+      return x === y ? a - b : x < y ? -sign : sign;
     };
   } else {
-    const keys = values.map((v) => (v === null || v === undefined ? null : typeof v === "object" ? JSON.stringify(v) : String(v)));
+    const keys = values.map((v) =>
+      v === null || v === undefined ? null : typeof v === "object" ? JSON.stringify(v) : String(v),
+    );
     compare = (a, b) => {
       const x = keys[a];
       const y = keys[b];
       if (x === null || y === null) return x === null ? (y === null ? a - b : 1) : -1;
-      return x === y ? a - b : (x < y ? -sign : sign);
+      return x === y ? a - b : x < y ? -sign : sign;
     };
   }
   return order.sort(compare);
@@ -214,7 +290,10 @@ function sortOrder(state) {
 function rowText(state, trial) {
   let text = state.texts.get(trial);
   if (text === undefined) {
-    text = state.columns.map((c) => cellText(c, trial)).join("\u0001").toLowerCase();
+    text = state.columns
+      .map((c) => cellText(c, trial))
+      .join("\u0001")
+      .toLowerCase();
     state.texts.set(trial, text);
   }
   return text;
@@ -256,14 +335,21 @@ function drawRows(state, body, scroller, experimentName) {
   for (let i = first; i < last; i += 1) {
     const trial = trials[shown[i]];
     const row = el("a", {
-      class: "vt-row", role: "row", href: `/trial/${seg(experimentName)}/${trial.trial_id}`,
-      "data-trial-id": trial.trial_id, "data-status": trial.status,
+      class: "vt-row",
+      role: "row",
+      href: `/trial/${seg(experimentName)}/${trial.trial_id}`,
+      "data-trial-id": trial.trial_id,
+      "data-status": trial.status,
     });
     row.style.top = `${i * ROW}px`;
     row.style.gridTemplateColumns = columnsTemplate;
     for (const column of columns) {
       const value = column.get(trial);
-      const cell = el("div", { role: "cell", class: typeof value === "number" ? "num" : null }, cellText(column, trial));
+      const cell = el(
+        "div",
+        { role: "cell", class: typeof value === "number" ? "num" : null },
+        cellText(column, trial),
+      );
       if (column.key === "status") cell.className = `st ${trial.status}`;
       if (column.key === "error" && value) cell.title = value;
       row.append(cell);

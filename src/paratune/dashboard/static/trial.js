@@ -1,29 +1,77 @@
 // One trial: its config, metrics, reports (its learning curve), attempts, error with
 // traceback, worker, host, CPU time and peak memory; live while it runs.
 
-import { api, badge, cards, el, fill, fmt, fmtBytes, fmtSeconds, keyValueTable, poll, seg } from "./dom.js";
-import { PLOT_CONFIG } from "./plots.js";
+import {
+  api,
+  badge,
+  cards,
+  el,
+  fill,
+  fmt,
+  fmtBytes,
+  fmtSeconds,
+  keyValueTable,
+  poll,
+  seg,
+} from "./dom.js";
+import { plain, PLOT_CONFIG } from "./plots.js";
 
 function reportsTable(reports) {
   const keys = [...new Set(reports.flatMap((r) => Object.keys(r.metrics || {})))];
-  return el("table", { class: "plain", "data-role": "reports" },
-    el("thead", {}, el("tr", {}, ["step", "time (s)", ...keys].map((h) => el("th", {}, h)))),
-    el("tbody", {}, reports.map((r) => el("tr", {},
-      el("td", {}, fmt(r.step)), el("td", {}, fmt(r.time)), keys.map((k) => el("td", {}, fmt(r.metrics?.[k])))))));
+  return el(
+    "table",
+    { class: "plain", "data-role": "reports" },
+    el(
+      "thead",
+      {},
+      el(
+        "tr",
+        {},
+        ["step", "time (s)", ...keys].map((h) => el("th", {}, h)),
+      ),
+    ),
+    el(
+      "tbody",
+      {},
+      reports.map((r) =>
+        el(
+          "tr",
+          {},
+          el("td", {}, fmt(r.step)),
+          el("td", {}, fmt(r.time)),
+          keys.map((k) => el("td", {}, fmt(r.metrics?.[k]))),
+        ),
+      ),
+    ),
+  );
 }
 
 function curveFigure(trial) {
   const keys = [...new Set(trial.reports.flatMap((r) => Object.keys(r.metrics || {})))];
   const data = keys.map((key) => {
     const points = trial.reports.filter((r) => typeof r.metrics?.[key] === "number");
-    return { type: "scatter", mode: "lines+markers", name: key, x: points.map((r) => r.step), y: points.map((r) => r.metrics[key]) };
+    return {
+      type: "scatter",
+      mode: "lines+markers",
+      name: plain(key),
+      x: points.map((r) => r.step),
+      y: points.map((r) => r.metrics[key]),
+    };
   });
   return {
     data,
     layout: {
-      margin: { l: 60, r: 20, t: 30, b: 45 }, uirevision: "keep", xaxis: { title: { text: "step" } },
-      legend: { orientation: "h", y: -0.2 }, font: { size: 12 },
-      title: { text: `reports of trial ${trial.trial_id}`, font: { size: 13 }, x: 0, xanchor: "left" },
+      margin: { l: 60, r: 20, t: 30, b: 45 },
+      uirevision: "keep",
+      xaxis: { title: { text: "step" } },
+      legend: { orientation: "h", y: -0.2 },
+      font: { size: 12 },
+      title: {
+        text: `reports of trial ${trial.trial_id}`,
+        font: { size: 13 },
+        x: 0,
+        xanchor: "left",
+      },
     },
   };
 }
@@ -37,41 +85,98 @@ function timesTable(t) {
   return keyValueTable([
     ["attempts", t.attempts],
     ["submitted (s after the experiment started)", t.submitted],
-    ["started", t.started], ["finished", t.finished],
-    ["duration of the latest attempt", t.started !== null && t.finished !== null ? fmtSeconds(t.finished - t.started) : ""],
+    ["started", t.started],
+    ["finished", t.finished],
+    [
+      "duration of the latest attempt",
+      t.started !== null && t.finished !== null ? fmtSeconds(t.finished - t.started) : "",
+    ],
     ["worker time, all attempts", fmtSeconds(t.worker_time)],
   ]);
 }
 
-function draw(main, name, t) {
-  const failed = t.error || t.traceback;
-  fill(main,
+/** `value` as text by `show`, or `missing` when there is none. */
+function orElse(value, missing, show = fmt) {
+  return value === null || value === undefined ? missing : show(value);
+}
+
+function headline(name, t) {
+  return [
     el("h1", {}, `Trial ${t.trial_id} `, badge(t.status)),
     el("p", {}, el("a", { href: `/experiment/${seg(name)}` }, `← ${name}`)),
     cards([
-      ["value", t.value === null ? "–" : fmt(t.value)], ["budget", t.budget === null ? "–" : fmt(t.budget)],
-      ["attempts", fmt(t.attempts)], ["worker", t.worker === null ? "–" : fmt(t.worker)],
-      ["host", t.host || "–"], ["pid", t.pid === null || t.pid === undefined ? "–" : String(t.pid)],
-      ["CPU time", t.cpu_time === null || t.cpu_time === undefined ? "not measured" : fmtSeconds(t.cpu_time)],
-      ["peak memory", t.peak_memory === null || t.peak_memory === undefined ? "not measured" : fmtBytes(t.peak_memory)],
+      ["value", orElse(t.value, "–")],
+      ["budget", orElse(t.budget, "–")],
+      ["attempts", fmt(t.attempts)],
+      ["worker", orElse(t.worker, "–", idText)],
+      ["host", t.host || "–"],
+      ["pid", orElse(t.pid, "–", idText)],
+      ["CPU time", orElse(t.cpu_time, "not measured", fmtSeconds)],
+      ["peak memory", orElse(t.peak_memory, "not measured", fmtBytes)],
     ]),
-    failed ? el("section", { "data-role": "error" }, el("h2", {}, "Error"),
-      el("div", { class: "error-box" }, t.error || "(no message)"),
-      t.traceback ? el("pre", { class: "traceback" }, t.traceback) : null) : null,
-    el("div", { class: "grid2" },
-      el("section", { "data-role": "config" }, el("h2", {}, "Config"), keyValueTable(Object.entries(t.config || {}))),
-      el("section", { "data-role": "metrics" }, el("h2", {}, "Metrics"),
-        Object.keys(t.metrics || {}).length ? keyValueTable(Object.entries(t.metrics))
-          : el("p", { class: "muted" }, t.status === "running" ? "none yet" : "none"))),
-    el("div", { class: "grid2" },
-      el("section", {}, el("h2", {}, "Attempts and times"), timesTable(t)),
-      el("section", {}, el("h2", {}, "Run"), keyValueTable([
-        ["seed", idText(t.seed)], ["checkpoint step", t.checkpoint_step ?? "none"], ["worker", idText(t.worker)],
-        ["host", t.host], ["pid", idText(t.pid)],
-      ]))),
-    el("section", {}, el("h2", {}, "Reports"),
-      t.reports.length ? el("div", { class: "plot", "data-plot": "trial-curve" }) : el("p", { class: "muted" }, "This trial reported no intermediate results."),
-      t.reports.length ? reportsTable(t.reports) : null),
+  ];
+}
+
+function errorSection(t) {
+  if (!t.error && !t.traceback) return null;
+  return el(
+    "section",
+    { "data-role": "error" },
+    el("h2", {}, "Error"),
+    el("div", { class: "error-box" }, t.error || "(no message)"),
+    t.traceback ? el("pre", { class: "traceback" }, t.traceback) : null,
+  );
+}
+
+function section(title, role, ...children) {
+  return el("section", { "data-role": role }, el("h2", {}, title), ...children);
+}
+
+function configAndMetrics(t) {
+  const metrics = Object.entries(t.metrics || {});
+  const none = el("p", { class: "muted" }, t.status === "running" ? "none yet" : "none");
+  return el(
+    "div",
+    { class: "grid2" },
+    section("Config", "config", keyValueTable(Object.entries(t.config || {}))),
+    section("Metrics", "metrics", metrics.length ? keyValueTable(metrics) : none),
+  );
+}
+
+function timesAndRun(t) {
+  const run = keyValueTable([
+    ["seed", idText(t.seed)],
+    ["checkpoint step", t.checkpoint_step ?? "none"],
+    ["worker", idText(t.worker)],
+    ["host", t.host],
+    ["pid", idText(t.pid)],
+  ]);
+  return el(
+    "div",
+    { class: "grid2" },
+    section("Attempts and times", "times", timesTable(t)),
+    section("Run", "run", run),
+  );
+}
+
+function reportsSection(t) {
+  if (!t.reports.length) {
+    const none = el("p", { class: "muted" }, "This trial reported no intermediate results.");
+    return section("Reports", "reports-none", none);
+  }
+  const box = el("div", { class: "plot", "data-plot": "trial-curve" });
+  return section("Reports", "reports-section", box, reportsTable(t.reports));
+}
+
+/** Show trial `t` in `main`; the box for its learning curve and the figure, if any. */
+function draw(main, name, t) {
+  fill(
+    main,
+    headline(name, t),
+    errorSection(t),
+    configAndMetrics(t),
+    timesAndRun(t),
+    reportsSection(t),
   );
   const box = main.querySelector('[data-plot="trial-curve"]');
   return { box, figure: t.reports.length ? curveFigure(t) : null };
@@ -82,7 +187,13 @@ export async function trialPage({ main, alive, crumbs, plotly }) {
   const [, , rawName, rawId] = location.pathname.split("/");
   const name = decodeURIComponent(rawName || "");
   const id = decodeURIComponent(rawId || "");
-  fill(crumbs, "/", el("a", { href: `/experiment/${seg(name)}` }, name), "/", el("span", {}, `trial ${id}`));
+  fill(
+    crumbs,
+    "/",
+    el("a", { href: `/experiment/${seg(name)}` }, name),
+    "/",
+    el("span", {}, `trial ${id}`),
+  );
   document.title = `paratune: ${name}, trial ${id}`;
   const path = `/api/experiments/${seg(name)}/trials/${seg(id)}`;
   let seen = "";
