@@ -100,8 +100,10 @@ def load_ms(url: str, height: int, mark: str, visits: int = 1) -> list[dict[str,
     found = []
     with browser_page(width=1280, height=height, timeout=180) as page:
         # The browser's own start (its page process for the server's origin) is not the
-        # page's: the stylesheet first, alone (a few kB cached, no script).
-        page.goto(url.split("/experiment/")[0] + "/static/app.css")
+        # page's: the experiments list first (which runs no plotly), then an empty cache.
+        page.goto(url.split("/experiment/")[0] + "/")
+        _marks(page, "drawnAt")
+        page.clear_cache()
         for _ in range(visits):
             page.goto(url)
             found.append(_marks(page, mark))
@@ -292,7 +294,9 @@ def _photograph(url: str, folder: Path) -> list[Path]:
         page.resize(1280, 3900)
         page.goto(f"{url}experiment/lr-tpe")
         _marks(page, "allDrawnAt")
-        page.click('[data-role=overlays] input[value="lr-random"]')
+        choice = '[data-role=overlays] input[value="lr-random"]'
+        _wait_for(page, f"document.querySelector({json.dumps(choice)})")
+        page.click(choice)
         _wait_for(page, "document.querySelector('[data-plot=best]').data.length == 3")
         made.append(page.screenshot(folder / "dashboard-experiment.png"))
         if page.console_errors() or page.external_requests():

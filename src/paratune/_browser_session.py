@@ -59,6 +59,10 @@ class Page:
         self._pipe.send("Page.navigate", self._session, url=url)
         self._pipe.wait_for("Page.loadEventFired")
 
+    def clear_cache(self) -> None:
+        """Empty the browser's HTTP cache (and so the code it compiled from cached scripts)."""
+        self._pipe.send("Network.clearBrowserCache", self._session)
+
     def resize(self, width: int, height: int) -> None:
         """Make the window ``width`` x ``height`` CSS pixels (a tall one shows a whole page at
         once, as a screenshot of it does)."""

@@ -85,10 +85,12 @@ def test_another_experiment_is_overlaid_on_the_best_so_far(page: Page, board: An
     show(page, board.url + "experiment/quadratic", "allDrawnAt")
     names = "[...document.querySelector('[data-plot=best]').data].map(t => t.name)"
     assert page.evaluate(names) == ["trials", "best so far"]
-    page.click('[data-role=overlays] input[value="asha"]')
+    choice = '[data-role=overlays] input[value="asha"]'
+    wait_until(lambda: page.count(choice), 10, "the other experiments to overlay")
+    page.click(choice)
     wait_until(lambda: len(page.evaluate(names)) == 3, 10, "the overlay")
     assert page.evaluate(names)[2] == "best so far: asha"
-    page.click('[data-role=overlays] input[value="asha"]')
+    page.click(choice)
     wait_until(lambda: len(page.evaluate(names)) == 2, 10, "the overlay gone")
     assert page.console_errors() == []
 

@@ -257,10 +257,16 @@ function figureParts(Plotly, page, data, overlays) {
     d.done.length ? "No parameter varies among the finished trials." : "No finished trial yet.";
   const args = (d) => [d.sample, d.note, d.varied, data.space, d.e.metric, d.e.mode];
   const parts = {
-    best: part(page.best, (d) => [
-      bestSoFarFigure(d.done, d.e.metric, d.e.mode, d.now, overlayCurves(overlays)),
-    ]),
-    timeline: part(page.timeline, (d) => [timelineFigure(data.trials, d.now)]),
+    best: part(page.best, (d) =>
+      d.done.length || overlays.size
+        ? [bestSoFarFigure(d.done, d.e.metric, d.e.mode, d.now, overlayCurves(overlays))]
+        : [null, "No finished trial yet."],
+    ),
+    timeline: part(page.timeline, (d) =>
+      data.trials.some((t) => t.started !== null && t.started !== undefined)
+        ? [timelineFigure(data.trials, d.now)]
+        : [null, "No trial has started yet."],
+    ),
     params: part(page.params, (d) =>
       d.varied.length ? [parametersFigure(...args(d))] : [null, none(d)],
     ),
