@@ -295,7 +295,7 @@ def _photograph(url: str, folder: Path) -> list[Path]:
         page.goto(f"{url}experiment/lr-tpe")
         _marks(page, "allDrawnAt")
         choice = '[data-role=overlays] input[value="lr-random"]'
-        _wait_for(page, f"document.querySelector({json.dumps(choice)})")
+        _wait_for(page, f"!!document.querySelector({json.dumps(choice)})")
         page.click(choice)
         _wait_for(page, "document.querySelector('[data-plot=best]').data.length == 3")
         made.append(page.screenshot(folder / "dashboard-experiment.png"))
