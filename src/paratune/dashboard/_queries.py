@@ -216,7 +216,7 @@ def trial_detail(db: sqlite3.Connection, name: str, trial_id: int) -> str | None
     seed, traceback, pid, checkpoint_step, cpu_time, peak_memory = row[-6:]
     fields = [
         f'"traceback":{text(traceback)}',
-        f'"seed":{seed}',
+        f'"seed":"{seed}"',  # as text: a seed is up to 2**63, beyond a JavaScript number
         f'"cpu_time":{number(cpu_time)}',
         f'"peak_memory":{"null" if peak_memory is None else peak_memory}',
         f'"pid":{"null" if pid is None else pid}',
