@@ -47,11 +47,12 @@ import b16_report
 import b17_asha
 import b18_asktell
 import b19_dashboard
+import b19_dashboard_page
 from _common import Options, Table, add_option_arguments, options_from, print_header
 
 BENCHMARKS = ("b1", "b2", "b3", "b4", "b5", "b6", "b7")  # the default list
 # Run only when named in --only.
-OPT_IN = ("b8", "b8a", "b9", "b10", "b11", "b12", "b13", "b15", "b16", "b17", "b18", "b19")
+OPT_IN = ("b8", "b8a", "b9", "b10", "b11", "b12", "b13", "b15", "b16", "b17", "b18", "b19", "b19p")
 
 
 def load() -> str:
@@ -105,6 +106,7 @@ def main(argv: list[str] | None = None) -> None:
         "b17": b17_asha.run,
         "b18": b18_asktell.run,
         "b19": b19_dashboard.run,
+        "b19p": b19_dashboard_page.run,
     }
     summary: list[tuple[str, str, str, bool]] = []
     for name in BENCHMARKS + OPT_IN:
