@@ -23,7 +23,7 @@ from typing import Any
 from ..store import SQLiteStore
 from ..store._integrity import connect_reader, store_error
 from ..store._lease import Owner, read_owner
-from ..store._location import store_file
+from ..store._location import file_id, store_file
 from ._mirror import Mirror
 from ._queries import (
     ExperimentRow,
@@ -83,7 +83,7 @@ class Reader:
             if isinstance(exc, sqlite3.Error):
                 raise store_error(self.path, exc, "opening it") from exc
             raise
-        self._file = _file_id(self.path)
+        self._file = file_id(self.path)
         self._forget()
 
     def _forget(self) -> None:
@@ -180,7 +180,7 @@ class Reader:
     def _data_version(self) -> int:
         """The store's change counter; a store file replaced (removed and made again) is
         opened again, and everything kept of the old one forgotten."""
-        file = _file_id(self.path)
+        file = file_id(self.path)
         if file is not None and file != self._file:
             self._reopen(file)
         return int(self._db.execute("PRAGMA data_version").fetchone()[0])
@@ -291,11 +291,3 @@ def efficiency(store: SQLiteStore, name: str) -> dict[str, Any]:
         for n, t, s, e in analysis.what_if(result).itertuples(index=False)
     ]
     return {"breakdown": breakdown, "what_if": what_if}
-
-
-def _file_id(path: Path) -> tuple[int, int] | None:
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    return stat.st_dev, stat.st_ino

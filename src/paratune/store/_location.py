@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from ..errors import StoreError
 
@@ -29,3 +30,13 @@ def store_file(store: str | os.PathLike[str]) -> str | os.PathLike[str]:
             "absolute path), or store=None to keep the trials in memory"
         )
     return rest[1:]
+
+
+def file_id(path: Path) -> tuple[int, int] | None:
+    """The device and inode of ``path``, or None once nothing is there: what tells a file
+    made again at the same path from the one opened."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino

@@ -27,7 +27,7 @@ from ._columns import TrialColumns, read_trial_columns, status_counts
 from ._columns import trial_from_row as _trial
 from ._integrity import APPLICATION_ID, guard_sqlite_errors
 from ._lease import Heartbeat, Owner, hold, let_go, read_owner, token_of
-from ._location import store_file
+from ._location import file_id, store_file
 
 SCHEMA_VERSION = 4
 """The schema this paratune writes; it reads this one and older."""
@@ -123,15 +123,6 @@ def _jsonable(value: Any) -> Any:
     if hasattr(value, "tolist"):
         return value.tolist()
     return str(value)
-
-
-def _file_id(path: Path) -> tuple[int, int] | None:
-    """The device and inode of ``path``, or None once nothing is there."""
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    return stat.st_dev, stat.st_ino
 
 
 @guard_sqlite_errors  # an sqlite3.Error of a public method is raised as a StoreError
@@ -285,7 +276,7 @@ class SQLiteStore:
                     ),
                 )
         self._name, self._token = experiment.name, token
-        self._file = _file_id(self.path)
+        self._file = file_id(self.path)
         self._heartbeat = Heartbeat(self.path, experiment.name, token)
         hold(self.path, experiment.name)
         return self.trials()
@@ -386,7 +377,7 @@ class SQLiteStore:
         experiment over (this one was thought gone), or if the file was removed or replaced
         (what is written would reach no one). Read, not written: the heartbeat thread renews
         the lease, and a write here would add a page to every commit."""
-        if _file_id(self.path) != self._file:
+        if file_id(self.path) != self._file:
             raise StoreError(
                 f"{self.path} was removed or replaced while this run wrote to it: the trials "
                 "committed since are not in the file there now; this run stops"
