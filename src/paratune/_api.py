@@ -213,16 +213,7 @@ def build_parts(space: Space | Mapping[str, Any], options: TuneOptions) -> Parts
     """Build the space, searcher, scheduler and executor, and give the executor the
     per-trial resources. An argument a part refuses is a `SpecError` naming it."""
     the_space = space if isinstance(space, Space) else Space(space)
-    with naming_errors("searcher"):
-        searcher = make_searcher(options.searcher)
-    if options.points_to_evaluate:
-        searcher = InitialPoints(options.points_to_evaluate, then=searcher)
-        searcher.check(the_space)  # before the store holds an experiment that cannot run
-    with naming_errors("scheduler"):
-        scheduler = make_scheduler(options.scheduler)
-    # Successive halving assumes new configurations come in random order: a grid (or a long
-    # list of points) left to order "auto" is shuffled with the seed under such a scheduler.
-    set_auto_order(searcher, "shuffled" if prefers_random_order(scheduler) else "given")
+    searcher, scheduler = search_parts(the_space, options)
     with naming_errors("executor"):
         executor = make_executor(
             chosen_executor(options.executor, options.workers, options.address),
@@ -244,6 +235,22 @@ def build_parts(space: Space | Mapping[str, Any], options: TuneOptions) -> Parts
                 "give max_trials, max_time or target"
             )
     return Parts(the_space, searcher, scheduler, executor, resources)
+
+
+def search_parts(space: Space, options: TuneOptions) -> tuple[Searcher, Scheduler]:
+    """The searcher (the points to evaluate first, when given) and the scheduler of a run
+    (`tune`'s, or an `AskTell`'s). A part's refusal is a `SpecError` naming it."""
+    with naming_errors("searcher"):
+        searcher = make_searcher(options.searcher)
+    if options.points_to_evaluate:
+        searcher = InitialPoints(options.points_to_evaluate, then=searcher)
+        searcher.check(space)  # before the store holds an experiment that cannot run
+    with naming_errors("scheduler"):
+        scheduler = make_scheduler(options.scheduler)
+    # Successive halving assumes new configurations come in random order: a grid (or a long
+    # list of points) left to order "auto" is shuffled with the seed under such a scheduler.
+    set_auto_order(searcher, "shuffled" if prefers_random_order(scheduler) else "given")
+    return searcher, scheduler
 
 
 def _experiment(

@@ -20,7 +20,7 @@ from typing import Any
 
 import greenlet
 
-from ._api import DEFAULT_STORE, _checkpoint_folder, _new_name, open_store
+from ._api import DEFAULT_STORE, _checkpoint_folder, _new_name, open_store, search_parts
 from ._caller import PARKED, CallerExecutor, Held, Queue, no_objective, shut_down, told_event
 from ._folders import prepare_checkpoints
 from ._options import TuneOptions
@@ -30,8 +30,8 @@ from .callbacks import Callback
 from .context import Context
 from .errors import SpaceError, SpecError
 from .result import TuneResult
-from .schedulers import Scheduler, make_scheduler, prefers_random_order
-from .searchers import InitialPoints, Searcher, make_searcher, set_auto_order
+from .schedulers import Scheduler
+from .searchers import Searcher
 from .space import Space
 from .store import Experiment, Store
 from .trial import Config
@@ -132,7 +132,8 @@ class AskTell:
         options = TuneOptions(**arguments, executor=self._executor)
         self.name = options.name or _new_name(AskTell)
         self._options, self._space = options, _space(space)
-        self._queue = Queue(_searcher(options, self._space))
+        searcher, self._scheduler = search_parts(self._space, options)
+        self._queue = Queue(searcher)
         self._store = open_store(store)
         self._own_store = self._store is not store
         self._tuner = self._build(options)
@@ -308,7 +309,6 @@ class AskTell:
         )
         prepare_checkpoints(checkpoints, self.name, temporary=self._temporary)
         self._checkpoints = checkpoints
-        scheduler = _scheduler(options, self._queue)
         in_a_file = isinstance(options.store, str | os.PathLike) and options.store != ":memory:"
         experiment = Experiment(
             name=self.name,
@@ -323,7 +323,7 @@ class AskTell:
             no_objective,
             space=self._space,
             searcher=self._queue,
-            scheduler=scheduler,
+            scheduler=self._scheduler,
             executor=self._executor,
             store=self._store,
             options=options,
@@ -403,18 +403,3 @@ class AskTell:
 
 def _space(space: Space | Mapping[str, Any]) -> Space:
     return space if isinstance(space, Space) else Space(space)
-
-
-def _searcher(options: TuneOptions, space: Space) -> Searcher:
-    """The searcher `tune` would build from the same options."""
-    searcher = make_searcher(options.searcher)
-    if options.points_to_evaluate:
-        searcher = InitialPoints(options.points_to_evaluate, then=searcher)
-        searcher.check(space)
-    return searcher
-
-
-def _scheduler(options: TuneOptions, queue: Queue) -> Scheduler:
-    scheduler = make_scheduler(options.scheduler)
-    set_auto_order(queue.searcher, "shuffled" if prefers_random_order(scheduler) else "given")
-    return scheduler
