@@ -271,9 +271,9 @@ def test_bad_arguments_are_named() -> None:
         AskTell(SPACE, store=None, workers=0)
     with pytest.raises(SpecError, match="mode"):
         AskTell(SPACE, store=None, mode="biggest")
-    with pytest.raises(SpecError, match="unknown searcher .annealing."):
+    with pytest.raises(SpecError, match=r"unknown searcher .annealing."):
         AskTell(SPACE, store=None, searcher="annealing")
-    with pytest.raises(SpecError, match="^scheduler: "):
+    with pytest.raises(SpecError, match=r"^scheduler: "):
         AskTell(SPACE, store=None, scheduler={"type": "asha", "eta": 1})
     with pytest.raises(RuntimeError, match="once the experiment is closed"):
         with AskTell(SPACE, store=None) as study:
