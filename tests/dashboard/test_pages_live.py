@@ -43,9 +43,12 @@ def gated(config: dict[str, Any], ctx: pt.Context) -> dict[str, float]:
 
 def ended(store: Path) -> int:
     """How many trials of the store have ended (read as any other reader would)."""
-    with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
-        done = db.execute("SELECT count(*) FROM trials WHERE status IN ('done', 'failed')")
-        return int(done.fetchone()[0])
+    try:
+        with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
+            done = db.execute("SELECT count(*) FROM trials WHERE status IN ('done', 'failed')")
+            return int(done.fetchone()[0])
+    except sqlite3.OperationalError:  # the file is there, its tables not yet: none ended
+        return 0
 
 
 def drawn(page: Page) -> bool:
