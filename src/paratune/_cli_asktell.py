@@ -88,10 +88,9 @@ def tell(
             study.tell(trial_id, result, error=error)
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
-    trials = study.result().trials
-    row = trials[trials["trial_id"] == trial_id].iloc[0]
-    value_out = None if row["value"] != row["value"] else float(row["value"])  # NaN: none
-    click.echo(json.dumps({"trial_id": trial_id, "status": row["status"], "value": value_out}))
+    ended = next(t for t in study.result().trial_list if t.trial_id == trial_id)
+    line = {"trial_id": trial_id, "status": ended.status.value, "value": ended.value}
+    click.echo(json.dumps(line))
 
 
 class _opened:

@@ -6,22 +6,12 @@ import { api, seg } from "./dom.js";
 
 /** An empty holder for one experiment's trials and reports. */
 export function experimentData(name) {
-  return {
-    name,
-    cursor: "",
-    experiment: null,
-    space: {},
-    trials: [],
-    at: new Map(),
-    reports: new Map(),
-    reportCount: 0,
-    params: [],
-    metricNames: new Set(),
-    reportMetrics: new Set(),
-    version: 0,
-  };
+  const data = { name, cursor: "", experiment: null, space: {}, version: 0 };
+  clear(data);
+  return data;
 }
 
+/** Drop every trial and report held (a new holder, or the server's reset). */
 function clear(data) {
   Object.assign(data, {
     trials: [],
