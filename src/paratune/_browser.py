@@ -172,18 +172,23 @@ def check_page(
                     if "dbus" not in line.lower()]  # fmt: skip
             raise type(exc)(f"{exc}; browser output: {' | '.join(said[-5:])}") from exc
         finally:
-            try:
-                os.write(to_browser_w, json.dumps({"id": 0, "method": "Browser.close"}).encode()
-                         + b"\0")  # fmt: skip
-            except OSError:
-                pass
-            os.close(to_browser_w)
-            os.close(from_browser_r)
-            try:
-                browser.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                browser.kill()
-                browser.wait()
+            close_browser(browser, to_browser_w, from_browser_r)
+
+
+def close_browser(browser: subprocess.Popen[bytes], out: int, back: int) -> None:
+    """Ask the browser to close over its pipe (``out`` to it, ``back`` from it), close both
+    ends, and wait for it; kill it if it has not gone within 10 s."""
+    try:
+        os.write(out, json.dumps({"id": 0, "method": "Browser.close"}).encode() + b"\0")
+    except OSError:
+        pass  # gone already
+    os.close(out)
+    os.close(back)
+    try:
+        browser.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        browser.kill()
+        browser.wait()
 
 
 def _drive(

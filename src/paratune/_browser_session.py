@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ._browser import _FLAGS, _Pipe, find_chromium
+from ._browser import _FLAGS, _Pipe, close_browser, find_chromium
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 """Hosts whose requests stay on the machine."""
@@ -181,7 +181,7 @@ def browser_page(
         try:
             yield _attach(pipe)
         finally:
-            _close(browser, to_browser_w, from_browser_r)
+            close_browser(browser, to_browser_w, from_browser_r)
 
 
 def _attach(pipe: _SessionPipe) -> Page:
@@ -192,15 +192,3 @@ def _attach(pipe: _SessionPipe) -> Page:
         pipe.send(f"{domain}.enable", session["sessionId"])
     pipe.events.clear()  # what about:blank did is not the page's
     return Page(pipe, session["sessionId"])
-
-
-def _close(browser: subprocess.Popen[bytes], out: int, back: int) -> None:
-    with contextlib.suppress(OSError):
-        os.write(out, json.dumps({"id": 0, "method": "Browser.close"}).encode() + b"\0")
-    os.close(out)
-    os.close(back)
-    try:
-        browser.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        browser.kill()
-        browser.wait()
