@@ -35,7 +35,7 @@ def test_spec_keys_are_the_objective_the_space_and_the_spec_options() -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"metric": ""}, "metric must be a non-empty string, got ''"),
+        ({"metric": ""}, "metric must be a non-empty string or a list of them, got ''"),
         ({"mode": "best"}, "mode must be 'min' or 'max', got 'best'"),
         ({"max_trials": 0}, "max_trials must be an integer >= 1, got 0"),
         ({"retries": True}, "retries must be an integer >= 0, got True"),

@@ -31,6 +31,7 @@ from .executors import (
     use_resources,
 )
 from .executors._setup import qualified_name as qualified_name  # the spec's way to name one
+from .objectives import aim
 from .result import TuneResult
 from .schedulers import Scheduler, make_scheduler, prefers_random_order
 from .searchers import InitialPoints, Searcher, make_searcher, runs_out, set_auto_order
@@ -44,8 +45,9 @@ def tune(
     objective: Callable[..., Any],
     space: Space | Mapping[str, Any],
     *,
-    metric: str = "value",
-    mode: str = "min",
+    metric: str | Sequence[str] = "value",
+    mode: str | Sequence[str] | Mapping[str, str] = "min",
+    constraints: Mapping[str, Any] | None = None,
     searcher: str | Searcher = "random",
     scheduler: str | Mapping[str, Any] | Scheduler = "fifo",
     executor: str | Executor | None = None,
@@ -76,8 +78,16 @@ def tune(
             dict of metrics that contains ``metric``. ``ctx`` is a `Context`.
         space: a `Space`, or a dict of parameter name to `Float`, `Int`, `Choice`, a list
             (a choice) or any other value (a constant).
-        metric: the metric to tune; a number returned by the objective is this metric.
-        mode: ``"min"`` or ``"max"``.
+        metric: the metric to tune; a number returned by the objective is this metric. Or
+            a list of metrics to tune together (``["error", "latency"]``): the objective
+            returns a dict with each, and the result's `TuneResult.pareto_front` holds the
+            trials no other beats in every metric (see ``docs/multiobjective.md``).
+        mode: ``"min"`` or ``"max"``; with several metrics, one for all, a list with one
+            per metric, or a dict of metric to mode.
+        constraints: bounds the objective's metrics must meet for a trial to count,
+            ``{"memory_mb": ("<=", 2048)}`` (operators ``"<="`` and ``">="``): a trial that
+            breaks one is kept, with its metrics, but is never best nor on the Pareto front,
+            and searchers steer away from it.
         searcher: ``"random"``, ``"grid"``, ``"sobol"``, ``"lhs"``, ``"gp"`` (a Gaussian-process
             surrogate), ``"cmaes"``, ``"tpe"`` (a tree-structured Parzen estimator) or a
             searcher object.
@@ -195,7 +205,9 @@ def tune(
             the_store.close()  # a store paratune opened, paratune closes
         if temporary:
             shutil.rmtree(checkpoints.parent, ignore_errors=True)
-    return TuneResult.from_outcome(outcome, metric=metric, mode=mode, name=name, reports=reports)
+    return TuneResult.from_outcome(
+        outcome, objectives=options.objectives, name=name, reports=reports
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +259,9 @@ def search_parts(space: Space, options: TuneOptions) -> tuple[Searcher, Schedule
         searcher.check(space)  # before the store holds an experiment that cannot run
     with naming_errors("scheduler"):
         scheduler = make_scheduler(options.scheduler)
+    goals = options.objectives
+    aim(searcher, goals, "searcher", options.searcher)
+    aim(scheduler, goals, "scheduler", options.scheduler)
     # Successive halving assumes new configurations come in random order: a grid (or a long
     # list of points) left to order "auto" is shuffled with the seed under such a scheduler.
     set_auto_order(searcher, "shuffled" if prefers_random_order(scheduler) else "given")
@@ -264,6 +279,7 @@ def _experiment(
     """
     in_a_file = isinstance(options.store, str | os.PathLike) and options.store != ":memory:"
     chosen = chosen_executor(options.executor, options.workers, options.address)
+    goals = options.objectives
     stored = options.stored(
         workers=parts.executor.workers,
         resources=parts.resources.as_dict() if parts.resources else None,
@@ -274,8 +290,8 @@ def _experiment(
     return Experiment(
         name=name,
         space=stored_space(parts.space.to_dict(), in_a_file=in_a_file),
-        metric=options.metric,
-        mode=options.mode,
+        metric=goals.metrics[0],  # the primary metric; all of them in the settings
+        mode=goals.modes[0],
         seed=options.seed,
         objective=qualified_name(objective),
         settings=stored,

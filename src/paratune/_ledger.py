@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 from ._results import read_result_safely
 from ._storable import as_float, as_text, unstorable
+from .objectives import Objectives
 from .seeding import trial_seed
 from .trial import _NO_METRICS, Config, Event, Job, Proposal, Report, Status, Trial
 
@@ -50,16 +51,16 @@ class Ledger:
     where it stood, and the leftovers of a stopped run are settled.
 
     Args:
-        metric: the key of the objective's result to tune.
-        mode: ``"min"`` or ``"max"``.
+        metric: the key of the objective's result to tune (the primary one), and its
+            ``mode``, ``"min"`` or ``"max"``.
         seed: the experiment seed; each new trial's seed derives from it and its id.
         retries: how many times a failing trial is run again before it counts as failed.
         target: a trial at least this good reaches the target (None: never).
         checkpoints: the folder of the trials' checkpoint files (None: keep none).
         recall: where an ended trial is read back once it is saved (`saved`): the ledger
             then keeps only the trials not ended and those not saved yet, which is what
-            lets a run of a million trials fit in memory. None: the ledger keeps every
-            trial itself.
+            lets a run of a million trials fit in memory. None: it keeps every trial.
+        objectives: every metric tuned and the constraints (`read_result_safely`).
 
     Attributes:
         busy: worker seconds spent on jobs, over all sessions of the experiment.
@@ -78,8 +79,10 @@ class Ledger:
         target: float | None = None,
         checkpoints: str | None = None,
         recall: Callable[[int], Trial | None] | None = None,
+        objectives: Objectives | None = None,
     ) -> None:
         self.metric = metric
+        self._goals = objectives
         self.sign = 1.0 if mode == "min" else -1.0
         self.seed = seed
         self.retries = retries
@@ -104,8 +107,6 @@ class Ledger:
         self._best_key = math.inf
         self._unsaved: list[Trial] = []
         self._unsaved_reports: list[Report] = []
-
-    # ---- what the books say -----------------------------------------------------------
 
     @property
     def created(self) -> int:
@@ -186,8 +187,6 @@ class Ledger:
                         reported.pop(trial.trial_id, None)
         self._unsaved = []
         self._unsaved_reports = []
-
-    # ---- jobs -------------------------------------------------------------------------
 
     def queued_job(self) -> Job | None:
         """The next job waiting to run again (a retry, a trial resumed), taken off the
@@ -314,8 +313,6 @@ class Ledger:
         self._reported[report.trial_id] = report.step
         return Heard.KEPT
 
-    # ---- the start and the end of a session -------------------------------------------
-
     def replay(self, trial: Trial, last_step: int | None = None) -> Trial:
         """Take a stored trial of a resumed experiment (``last_step``: its latest stored
         report's step). One that was running or interrupted is queued to run again with
@@ -380,7 +377,7 @@ class Ledger:
             retry = event.attempt <= self.retries and not stopping
             status = Status.RUNNING if retry else Status.FAILED
             return _Outcome(status, error=event.error, traceback=event.traceback)
-        value, metrics, error = read_result_safely(event.result, self.metric)
+        value, metrics, error = read_result_safely(event.result, self.metric, self._goals)
         if error:
             return _Outcome(Status.FAILED, value, metrics, error, event.traceback)
         return _Outcome(Status.PRUNED if event.pruned else Status.DONE, value, metrics)

@@ -22,6 +22,7 @@ from .callbacks import METHODS, Callback
 from .errors import SpecError
 from .executors import Executor, Setup
 from .executors._setup import qualified_name
+from .objectives import Objectives
 from .schedulers import Scheduler
 from .searchers import Searcher
 from .store import Store
@@ -70,12 +71,26 @@ def _whole_at_least(low: int) -> Check:
 
 
 def _metric(value: Any) -> str | None:
-    ok = isinstance(value, str) and value
-    return None if ok else f"must be a non-empty string, got {value!r}"
+    ok = isinstance(value, str) and bool(value)
+    if isinstance(value, list | tuple) and value:
+        ok = all(isinstance(name, str) and name for name in value)
+    return None if ok else f"must be a non-empty string or a list of them, got {value!r}"
 
 
 def _mode(value: Any) -> str | None:
+    if isinstance(value, list | tuple | Mapping):
+        each = value.values() if isinstance(value, Mapping) else value
+        ok = bool(value) and all(mode in ("min", "max") for mode in each)
+        return None if ok else f"must hold only 'min' and 'max', got {value!r}"
     return None if value in ("min", "max") else f"must be 'min' or 'max', got {value!r}"
+
+
+def _constraints(value: Any) -> str | None:
+    try:
+        Objectives.of("value", "min", value)
+    except SpecError as error:
+        return f"are invalid: {error}"
+    return None
 
 
 def _seed(value: Any) -> str | None:
@@ -145,8 +160,15 @@ class TuneOptions:
         SpecError: an option is invalid; the message names it.
     """
 
-    metric: str = field(default="value", metadata=_given(spec=(str,), check=_metric))
-    mode: str = field(default="min", metadata=_given(spec=(str,), check=_mode))
+    metric: str | Sequence[str] = field(
+        default="value", metadata=_given(spec=(str, list), check=_metric)
+    )
+    mode: str | Sequence[str] | Mapping[str, str] = field(
+        default="min", metadata=_given(spec=(str, list, dict), check=_mode)
+    )
+    constraints: Mapping[str, Any] | None = field(
+        default=None, metadata=_given(spec=(dict,), check=_constraints)
+    )
     searcher: str | Searcher = field(
         default="random", metadata=_given(spec=(str,), stored=True, keep=_described)
     )
@@ -207,10 +229,20 @@ class TuneOptions:
             if value is not None and rule.check is not None:
                 if problem := rule.check(value):
                     raise SpecError(f"{option.name} {problem}")
+        goals = self.objectives  # the metrics, modes and constraints checked together
+        if goals.several and self.target is not None:
+            raise SpecError(
+                "target needs a single metric: with several, no one value says when to stop"
+            )
         if self.resume and self.overwrite:
             raise SpecError("resume and overwrite exclude each other: continue, or start over")
         if self.resume and self.name is None:
             raise SpecError("resume=True needs the name of the experiment to continue")
+
+    @property
+    def objectives(self) -> Objectives:
+        """What the run tunes: `metric`, `mode` and `constraints` together."""
+        return Objectives.of(self.metric, self.mode, self.constraints)
 
     def stored(self, **built: Any) -> dict[str, Any]:
         """The settings kept with the experiment: each stored option as JSON keeps it, where
@@ -223,6 +255,9 @@ class TuneOptions:
                 value = getattr(self, option.name)
                 keep = rule.keep if value is not None and rule.keep is not None else _same
                 settings[option.name] = keep(value)
+        goals = self.objectives
+        if not goals.plain:  # the primary metric is the experiment's; all of them here
+            settings["objectives"] = goals.to_dict()
         return settings | built
 
 

@@ -9,16 +9,27 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._storable import as_float, shown, unstorable
+from .objectives import Objectives
 from .trial import _NO_METRICS
 
 
 def read_result_safely(
-    result: Any, metric: str
+    result: Any, metric: str, objectives: Objectives | None = None
 ) -> tuple[float | None, Mapping[str, Any], str | None]:
     """`read_result`, where a result whose own code raises (a mapping that cannot be
-    iterated, a number that cannot be a float) fails its trial rather than the driver."""
+    iterated, a number that cannot be a float) fails its trial rather than the driver.
+
+    With ``objectives`` beyond one metric (several, or constraints), the result must hold
+    every tuned and constrained metric, and one that breaks a constraint has no value (it
+    is never best), its metrics kept."""
     try:
-        return read_result(result, metric)
+        value, metrics, error = read_result(result, metric)
+        if error or objectives is None or objectives.plain:
+            return value, metrics, error
+        error = objectives.problem(metrics or {metric: value})
+        if not error and objectives.violation(metrics):
+            value = None  # infeasible
+        return value, metrics, error
     except Exception as exc:
         kind = type(result).__name__
         return (

@@ -280,8 +280,7 @@ class AskTell:
         options = self._options
         return TuneResult.from_outcome(
             self._outcome,
-            metric=options.metric,
-            mode=options.mode,
+            objectives=options.objectives,
             name=self.name,
             reports=self._reports,
         )
@@ -313,8 +312,8 @@ class AskTell:
         experiment = Experiment(
             name=self.name,
             space=stored_space(self._space.to_dict(), in_a_file=in_a_file),
-            metric=options.metric,
-            mode=options.mode,
+            metric=options.objectives.metrics[0],  # the primary metric; all in the settings
+            mode=options.objectives.modes[0],
             seed=options.seed,
             objective="",  # none: the caller evaluates
             settings=options.stored(workers=self._executor.workers, ask_and_tell=True),

@@ -265,23 +265,30 @@ class Aimed(Protocol):
         ...
 
 
-def aim(part: object, objectives: Objectives, role: str, choices: str) -> None:
-    """Tell ``part`` (the run's ``role``, "searcher" or "scheduler") what the run tunes.
+# The parts of paratune that have `Aimed.aim`, by role: what a refusal suggests instead.
+_CHOICES = {
+    "searcher": "'random', 'sobol', 'lhs', 'grid', 'nsga2', 'tpe' or 'gp'",
+    "scheduler": "'fifo', 'asha' or 'hyperband'",
+}
+
+
+def aim(part: object, objectives: Objectives, role: str, name: object = None) -> None:
+    """Tell ``part`` (the run's ``role``, "searcher" or "scheduler", given as ``name``
+    where it was named) what the run tunes.
 
     Raises:
         SpecError: the objectives are not plain and ``part`` has no `Aimed.aim`; the message
-            names the part and ``choices``, the parts that do.
+            names the part and the parts that have it.
     """
     if isinstance(part, Aimed):
         part.aim(objectives)
     elif not objectives.plain:
         what = "several metrics" if objectives.several else "constraints"
         raise SpecError(
-            f"{role} {_shown(part)} tunes one metric without constraints; "
-            f"with {what} use {choices}"
+            f"{role} {_shown(part, name)} tunes one metric without constraints; "
+            f"with {what} use {_CHOICES.get(role, 'another')}"
         )
 
 
-def _shown(part: object) -> str:
-    name = type(part).__name__
-    return repr(name.lower()) if name.isupper() or name.istitle() else name
+def _shown(part: object, name: object) -> str:
+    return repr(name) if isinstance(name, str) else type(part).__name__

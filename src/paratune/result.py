@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from ._front import front_rows, stored_objectives
 from ._trial_list import TrialList, kept_trials
+from .objectives import Objectives
 from .store._best import best_listed, best_position
 from .store._columns import TrialColumns
 from .store._compact import CompactTrials
@@ -66,17 +68,47 @@ class TuneResult:
     searcher_time: float | None = None
     suggestions: int = 0
     lost_time: float = 0.0
+    objectives: Objectives | None = None
+
+    @property
+    def goals(self) -> Objectives:
+        """What the run tuned: `objectives` where there are several metrics or
+        constraints, else `metric` and `mode`."""
+        return self.objectives or Objectives.of(self.metric, self.mode)
+
+    @property
+    def pareto_front(self) -> pd.DataFrame:
+        """The rows of `trials` on the Pareto front: the feasible trials that ended DONE and
+        that no other such trial beats in every tuned metric (for one metric: the best,
+        and any trial equal to it). See ``docs/multiobjective.md``."""
+        return front_rows(self.trials, self.goals)
+
+    @property
+    def best_trials(self) -> list[Trial]:
+        """The trials of `pareto_front`, in id order."""
+        wanted = set(self.pareto_front["trial_id"].tolist())
+        return [trial for trial in self.trial_list if trial.trial_id in wanted]
 
     @classmethod
     def from_outcome(
-        cls, outcome: RunOutcome, *, metric: str, mode: str, name: str, reports: list[Report]
+        cls,
+        outcome: RunOutcome,
+        *,
+        metric: str = "value",
+        mode: str = "min",
+        name: str,
+        reports: list[Report],
+        objectives: Objectives | None = None,
     ) -> TuneResult:
-        """The result of a run (`tune`) or of a stored one (`paratune.load`)."""
+        """The result of a run (`tune`, `AskTell`): of ``metric`` and ``mode``, or of
+        ``objectives`` where given."""
         kept = kept_trials(outcome, "trials")  # columns, until something reads a list
+        goals = objectives or Objectives.of(metric, mode)
         return cls(
             trial_list=outcome.trials if kept is None else kept,
-            metric=metric,
-            mode=mode,
+            metric=goals.metrics[0],
+            mode=goals.modes[0],
+            objectives=None if goals.plain else goals,
             workers=outcome.workers,
             wall_time=outcome.wall_time,
             busy_time=outcome.busy_time,
@@ -100,6 +132,7 @@ class TuneResult:
             trial_list=db.trial_columns(),  # type: ignore[arg-type]  # see TrialList
             metric=experiment.metric,
             mode=experiment.mode,
+            objectives=stored_objectives(experiment.settings),
             workers=totals.workers or int(experiment.settings.get("workers") or 1),
             wall_time=totals.wall_time,
             busy_time=totals.busy_time,
@@ -138,7 +171,20 @@ class TuneResult:
 
     @cached_property
     def best_trial(self) -> Trial | None:
-        """The finished trial with the best value (the earliest among equals), or None."""
+        """The finished trial with the best value (the earliest among equals; with
+        constraints, among the feasible trials), or None.
+
+        Raises:
+            ValueError: the run tuned several metrics, so no one trial is best: see
+                `pareto_front` and `best_trials`.
+        """
+        if self.objectives is not None and self.objectives.several:
+            raise ValueError(
+                f"the run tuned {len(self.objectives.metrics)} metrics "
+                f"({', '.join(self.objectives.metrics)}): no one trial is best; "
+                "result.pareto_front (a DataFrame) and result.best_trials hold the trials "
+                "that no other beats in every metric"
+            )
         kept = kept_trials(self, "trial_list")
         if isinstance(kept, CompactTrials):
             return kept.best(self.mode)
@@ -216,6 +262,12 @@ class TuneResult:
     def __repr__(self) -> str:
         kept = kept_trials(self, "trial_list")
         count = len(kept if kept is not None else self.trial_list)
+        if self.objectives is not None and self.objectives.several:
+            return (
+                f"TuneResult(trials={count}, metrics={list(self.objectives.metrics)!r}, "
+                f"pareto_front={len(self.pareto_front)}, wall_time={self.wall_time:.3f}, "
+                f"stop_reason={self.stop_reason.value!r})"
+            )
         return (
             f"TuneResult(trials={count}, best_value={self.best_value!r}, "
             f"best_config={self.best_config!r}, wall_time={self.wall_time:.3f}, "

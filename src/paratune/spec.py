@@ -147,11 +147,13 @@ def resume_arguments(experiment: Experiment, *, source: str) -> dict[str, Any]:
             "no objective to run: continue it with paratune ask / paratune tell, or "
             "pt.AskTell(..., name=..., resume=True)"
         )
+    goals = details.get("objectives")  # where there are several metrics or constraints
     kwargs: dict[str, Any] = {
         "objective": _import_again(experiment, "objective", experiment.objective, source),
         "space": Space(experiment.space),
-        "metric": experiment.metric,
-        "mode": experiment.mode,
+        "metric": goals["metrics"] if goals else experiment.metric,
+        "mode": goals["modes"] if goals else experiment.mode,
+        "constraints": goals.get("constraints") or None if goals else None,
         "seed": experiment.seed,
     }
 

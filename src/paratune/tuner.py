@@ -78,9 +78,12 @@ class Tuner:
         self.experiment = experiment
         self.progress = progress
         self.checkpoints = checkpoints
+        goals = options.objectives
+        self._primary = goals.metrics[0]  # what a report is judged by
         self._ledger = Ledger(
-            metric=options.metric,
-            mode=options.mode,
+            metric=self._primary,
+            mode=goals.modes[0],
+            objectives=goals,
             seed=options.seed,
             retries=options.retries,
             target=options.target,
@@ -351,11 +354,11 @@ class Tuner:
         # never be ahead of the store, or a resumed trial's learning curve would have a gap.
         self._commit()
         value = self._ledger.loss(report.metrics)
-        if value is None and not self._warned and self.options.metric not in report.metrics:
+        if value is None and not self._warned and self._primary not in report.metrics:
             self._warned = True
             keys = ", ".join(map(repr, report.metrics))
             warnings.warn(
-                f"trial {report.trial_id} reported {keys} but not {self.options.metric!r}, "
+                f"trial {report.trial_id} reported {keys} but not {self._primary!r}, "
                 "the tuned metric: the scheduler cannot judge it by its reports",
                 stacklevel=1,
             )

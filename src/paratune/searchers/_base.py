@@ -6,6 +6,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Protocol, runtime_checkable
 
+from ..objectives import Objectives
 from ..space import Space
 from ..trial import Config, Trial
 
@@ -140,6 +141,10 @@ class _BlockSearcher(ABC):
 
     def observe(self, trial: Trial) -> None:
         """Ignore the result: these searchers do not learn from results."""
+        return None
+
+    def aim(self, objectives: Objectives) -> None:
+        """Take any objectives (`Aimed`): these searchers do not judge results."""
         return None
 
     @abstractmethod

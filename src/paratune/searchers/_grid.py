@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Literal
 
+from ..objectives import Objectives
 from ..space import Space
 from ..trial import Config, Trial
 from ._order import Order, check_order, shuffled_indices
@@ -51,6 +52,10 @@ class Grid:
         if self._configs is None:
             raise RuntimeError(f"{self!r}: call setup() before suggest()")
         return next(self._configs, None)
+
+    def aim(self, objectives: Objectives) -> None:
+        """Take any objectives (`Aimed`): a grid does not judge results."""
+        return None
 
     def observe(self, trial: Trial) -> None:
         """Ignore the result: a grid does not depend on results."""

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from ..errors import SpaceError, SpecError
+from ..objectives import Objectives, aim
 from ..space import Space
 from ..trial import Config, Trial
 from ._base import Searcher, has_converged, runs_out
@@ -100,6 +101,10 @@ class InitialPoints:
             self._next += 1
             return config
         return self.then.suggest()
+
+    def aim(self, objectives: Objectives) -> None:
+        """Pass the objectives on to ``then`` (`Aimed`), which must take them."""
+        aim(self.then, objectives, "searcher")
 
     def observe(self, trial: Trial) -> None:
         """Pass the trial on to ``then``."""

@@ -40,6 +40,10 @@ class Experiment:
             mine, theirs = getattr(self, name), getattr(other, name)
             if mine != theirs:
                 found.append(f"{name} {theirs!r} (stored: {mine!r})")
+        # Several metrics or constraints: the primary metric is a field, the rest settings.
+        mine, theirs = self.settings.get("objectives"), other.settings.get("objectives")
+        if mine != theirs:
+            found.append(f"objectives {theirs!r} (stored: {mine!r})")
         return found
 
 
