@@ -17,12 +17,13 @@ from numpy.typing import NDArray
 
 from .._checks import is_whole
 from ..errors import SpecError
+from ..objectives import Objectives
 from ..space import Float, Space
 from ..trial import Config, Status, Trial
 from ._gpdata import Observations, kept_rows, refit_every
 from ._gpmodel import Posterior, default_theta, fit_theta, warp_outputs
-from ._gpscore import INACTIVE, Acquisition, Layout, one_blas_thread
-from ._lbfgsb import minimize_each
+from ._gpobjectives import Goals
+from ._gpscore import INACTIVE, Acquisition, Layout, one_blas_thread, polish
 from ._qmc import _qmc, _rng
 
 _Array = NDArray[np.float64]
@@ -35,10 +36,6 @@ _LOCAL_SHARE = 4  # one candidate in 4 is drawn near a good point, the rest unif
 _LOCAL_CENTRES = 5  # the best observations that local candidates surround
 _LOCAL_SCALES = np.array([0.01, 0.05, 0.2])  # standard deviations, in unit-cube widths
 _POLISHED = 10  # candidates that start a local search (L-BFGS-B); the best observation too
-_POLISH_ITERATIONS = 100
-# A search stops once no projected gradient component of log EI (per length scale) exceeds
-# this: the peak is then found to well within the spacing that matters to the model.
-_POLISH_TOLERANCE = 1e-2
 _HYPER_SAMPLE = 200  # hyperparameters are fitted on at most this many observations
 
 
@@ -127,6 +124,21 @@ class GP:
        under Hyperband; on a Branin whose early loss favours another corner, 0.032
        against 0.035 (ASHA, 15 seeds) and 0.010 against 0.019 (Hyperband, 10 seeds).
        Without budgets (`FIFO`) both are the same.
+    9. **Several metrics, constraints** (`aim`, ParEGO). The model fits one value per
+       result, made again for each suggestion: each metric, as a loss, is scaled to [0, 1]
+       by its smallest and largest value among the feasible results; a weight vector is
+       drawn uniformly on the simplex (from the searcher's seeded generator), and a
+       result's value is the augmented Chebyshev function
+       ``max_j(w_j f_j) + 0.05 * sum_j(w_j f_j)``. Each suggestion has its own weights, so
+       the suggestions for several idle workers aim at different parts of the Pareto
+       front; pending trials are in the model as in item 4, at this scalarisation. An
+       infeasible result (one that breaks a constraint) is worth the worst feasible value
+       plus its violation divided by the largest one: behind every feasible result and
+       ordered by violation, whatever the constraints' units. Before any result is
+       feasible the model fits the violation itself, and leads towards feasibility
+       (`_gpobjectives.scalarise`). One metric with constraints is the same with weight 1.
+       Up to 100 results the hyperparameters are refitted at every suggestion, as the
+       values change with the weights.
 
     Before two trials have finished there is no model: suggestions past the design are the
     candidates farthest from every config suggested so far (maximin).
@@ -191,6 +203,14 @@ class GP:
         self.max_observations = max_observations
         self.suggest_times: list[float] = []
         self._space: Space | None = None
+        self._goals = Goals()  # what the model fits: `aim` may change it
+
+    def aim(self, objectives: Objectives) -> None:
+        """Fit what the run tunes (the class docstring, item 9): with one metric and no
+        constraint, each trial's value, as without `aim`; else a random scalarisation of
+        every result's metrics for each suggestion, infeasible results behind the
+        feasible ones. Kept across `setup`."""
+        self._goals = Goals(objectives)
 
     # ---- the searcher protocol ----------------------------------------------------------
 
@@ -207,11 +227,12 @@ class GP:
         self._pending: dict[_Key, _Array] = {}  # suggested, not observed; in order
         self._latest: _Key | None = None  # the latest suggestion, until the next observation
         self._observed: set[int] = set()  # the ids of the trials observed
-        self._observations = Observations()
+        self._observations = Observations(self._goals.outcome)
         self._stale = False  # observed since the training set was built
         self._fidelity: float | None = None  # the budget of the results fitted
         self._done_u: list[_Array] = []  # the results fitted: points and values
         self._done_y: list[float] = []
+        self._outcomes: list[tuple[float, ...]] = []  # their results (`Goals.outcome`)
         self._below: list[_Array] = []  # configs with results only below the fidelity
         self._failed_u = self._observations.failed
         self._theta: _Array | None = None  # the latest fitted hyperparameters
@@ -271,8 +292,10 @@ class GP:
         """Build the training set again if a trial was observed since it was built."""
         if self._stale:
             self._stale = False
-            found = self._observations.training_set(self._enough)
-            self._fidelity, self._done_u, self._done_y, self._below = found
+            found = self._observations.training_results(self._enough)
+            self._fidelity, self._done_u, self._outcomes, self._below = found
+            # The values; with several metrics, scalarised anew at each suggestion instead.
+            self._done_y = [outcome[0] for outcome in self._outcomes]
 
     def __repr__(self) -> str:
         return (
@@ -295,6 +318,8 @@ class GP:
             if _key(u) not in self._known:  # an observation from elsewhere may have taken it
                 self._remember(u)
                 return config
+        if not self._goals.plain:  # a new scalarisation for each suggestion (item 9)
+            self._done_y = self._goals.scalars(self._outcomes, self._rng)
         candidates = self._candidates()
         if len(candidates) == 0:
             self._exhausted = True
@@ -414,40 +439,8 @@ class GP:
         return np.array(starts)
 
     def _polish(self, model: Acquisition, starts: _Array) -> tuple[_Array, _Array]:
-        """Refine each start by its own L-BFGS-B search over its continuous coordinates
-        (their Choice values stay as they are, and so do coordinates inactive at the start),
-        in coordinates divided by the length scales so that every direction is equally
-        steep. The ends are made canonical (`Layout.canonical`) and scored again. Returns
-        the points and their scores."""
-        layout = self._layout
-        columns = layout.continuous
-        feature_columns = layout.columns
-        lengths = model.lengths[feature_columns]
-        base = layout.features(starts)
-        initial = model.score(base)
-        held = starts[:, columns] == INACTIVE  # what the search must not make active
-
-        def negative(indices: NDArray[np.intp], scaled: _Array) -> tuple[_Array, _Array]:
-            features = base[indices]  # the starts' Choice columns, then the searched ones
-            features[:, feature_columns] = np.where(held[indices], INACTIVE, scaled * lengths)
-            values, gradient = model.score_with_gradient(features)
-            moved = np.where(held[indices], 0.0, gradient[:, feature_columns] * lengths)
-            return -values, -moved
-
-        ends, _ = minimize_each(
-            negative,
-            np.clip(starts[:, columns], 0.0, 1.0) / lengths,
-            [(0.0, 1.0 / length) for length in lengths],
-            max_iterations=_POLISH_ITERATIONS,
-            gradient_tolerance=_POLISH_TOLERANCE,
-        )
-        points = starts.copy()
-        points[:, columns] = np.where(held, INACTIVE, np.clip(ends * lengths, 0.0, 1.0))
-        points = layout.canonical(points)  # a search may have switched a parameter on or off
-        values = model.score(layout.features(points))
-        worse = ~(values > initial)  # keep a start that its search did not improve
-        points[worse], values[worse] = starts[worse], initial[worse]
-        return points, values
+        """`_gpscore.polish` on this space's layout."""
+        return polish(model, self._layout, starts)
 
     # ---- the model ----------------------------------------------------------------------
 
@@ -463,7 +456,11 @@ class GP:
         # scale.
         y = warp_outputs(done_y)
         moved = self._fitted_on != self._fidelity  # the model fits another budget now
-        if self._theta is None or moved or count - self._fitted_at >= refit_every(count):
+        due = count - self._fitted_at >= refit_every(count)
+        # Several metrics: the values are new at each suggestion (item 9), so they are
+        # refitted as often as new results are, while that is at each one.
+        due = due or (not self._goals.plain and refit_every(count) == 1)
+        if self._theta is None or moved or due:
             self._theta = self._fit_hyperparameters(done_x, y)
             self._fitted_at, self._fitted_on = count, self._fidelity
         theta = self._theta

@@ -4,18 +4,25 @@ the training set its model fits, at one fidelity."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ..trial import Status, Trial
+from ._gpobjectives import value_of
 
 _Array = NDArray[np.float64]
 _Key = tuple[float, ...]
+_Outcome = tuple[float, ...]
 
 
 class Observations:
     """Results by config (its `Space.encode` key) and budget, and the failed configs.
+
+    A result is what ``outcome`` makes of a trial (by default its value, as a 1-tuple;
+    `_gpobjectives.Goals.outcome` for several metrics or constraints), None when the trial
+    has none to give.
 
     A multi-fidelity scheduler (`ASHA`, `Hyperband`) hands the searcher a trial once per
     rung it completes: the same config at growing budgets. `training_set` gives the model
@@ -26,24 +33,25 @@ class Observations:
         failed: the unit-cube points of the configs that failed (never with a result).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, outcome: Callable[[Trial], _Outcome | None] = value_of) -> None:
+        self._outcome = outcome
         self._points: dict[_Key, _Array] = {}
-        self._results: dict[_Key, dict[float, float]] = {}  # key -> budget -> value
-        self._latest: dict[_Key, tuple[float, float]] = {}  # key -> its top budget, value
+        self._results: dict[_Key, dict[float, _Outcome]] = {}  # key -> budget -> result
+        self._latest: dict[_Key, tuple[float, _Outcome]] = {}  # key -> top budget, result
         self.failed: list[_Array] = []
 
     def add(self, key: _Key, point: _Array, trial: Trial) -> None:
         """Keep ``trial``'s result at its budget (a later result there replaces an earlier
         one); a FAILED trial of a config without a result is kept as failed; a CANCELLED
         one is dropped (the run stopped it, not its config)."""
-        value = trial.value
         valued = trial.status in (Status.DONE, Status.PRUNED)
-        if valued and value is not None and math.isfinite(value):
+        result = self._outcome(trial) if valued else None
+        if result is not None:
             budget = math.inf if trial.budget is None else float(trial.budget)
             self._points.setdefault(key, point)
-            self._results.setdefault(key, {})[budget] = float(value)
-            if budget >= self._latest.get(key, (-math.inf, 0.0))[0]:
-                self._latest[key] = (budget, float(value))
+            self._results.setdefault(key, {})[budget] = result
+            if budget >= self._latest.get(key, (-math.inf, ()))[0]:
+                self._latest[key] = (budget, result)
         elif key in self._results:
             pass  # a promotion that failed or was cancelled: its lower-budget result stands
         elif trial.status is not Status.CANCELLED:
@@ -52,7 +60,15 @@ class Observations:
     def training_set(
         self, enough: int | None
     ) -> tuple[float | None, list[_Array], list[float], list[_Array]]:
-        """The fidelity to fit, the points and values there (in the order the configs were
+        """`training_results` with each result's first number: the trial's value, by
+        default."""
+        fidelity, points, results, below = self.training_results(enough)
+        return fidelity, points, [result[0] for result in results], below
+
+    def training_results(
+        self, enough: int | None
+    ) -> tuple[float | None, list[_Array], list[_Outcome], list[_Array]]:
+        """The fidelity to fit, the points and results there (in the order the configs were
         first observed), and the points of the configs seen only below it.
 
         With ``enough`` None, every config at the highest budget it reached (the fidelity
@@ -80,7 +96,7 @@ class Observations:
             budgets[0],
         )
         points: list[_Array] = []
-        values: list[float] = []
+        values: list[_Outcome] = []
         below: list[_Array] = []
         for key, by_budget in results.items():
             above = [budget for budget in by_budget if budget >= fidelity]

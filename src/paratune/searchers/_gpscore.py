@@ -1,7 +1,7 @@
 """How `GP` sees a space and scores points: the model's inputs for unit-cube points
 (`Layout`, with inactive parameters imputed), the acquisition over a fitted posterior
-(`Acquisition`), and the one BLAS thread the model's linear algebra runs on
-(`one_blas_thread`)."""
+(`Acquisition`) and the local searches that climb it (`polish`), and the one BLAS thread
+the model's linear algebra runs on (`one_blas_thread`)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,15 @@ from numpy.typing import NDArray
 from ..space import Choice, Space
 from ..trial import Config
 from ._gpmodel import Posterior, log_ei
+from ._lbfgsb import minimize_each
 
 _Array = NDArray[np.float64]
 
 _LCB_KAPPA = 2.0
+_POLISH_ITERATIONS = 100  # at most, per local search
+# A search stops once no projected gradient component of log EI (per length scale) exceeds
+# this: the peak is then found to well within the spacing that matters to the model.
+_POLISH_TOLERANCE = 1e-2
 
 INACTIVE = -0.5
 """The unit-cube coordinate of an inactive parameter (`Space.encode` gives NaN there):
@@ -122,6 +127,42 @@ class Acquisition:
         value, by_mean, by_variance = log_ei(mean, variance, self._best)
         gradient = by_mean[:, np.newaxis] * d_mean + by_variance[:, np.newaxis] * d_variance
         return value, gradient
+
+
+def polish(model: Acquisition, layout: Layout, starts: _Array) -> tuple[_Array, _Array]:
+    """Refine each start by its own L-BFGS-B search over its continuous coordinates
+    (their Choice values stay as they are, and so do coordinates inactive at the start),
+    in coordinates divided by the length scales so that every direction is equally
+    steep. The ends are made canonical (`Layout.canonical`) and scored again. Returns
+    the points and their scores."""
+    columns = layout.continuous
+    feature_columns = layout.columns
+    lengths = model.lengths[feature_columns]
+    base = layout.features(starts)
+    initial = model.score(base)
+    held = starts[:, columns] == INACTIVE  # what the search must not make active
+
+    def negative(indices: NDArray[np.intp], scaled: _Array) -> tuple[_Array, _Array]:
+        features = base[indices]  # the starts' Choice columns, then the searched ones
+        features[:, feature_columns] = np.where(held[indices], INACTIVE, scaled * lengths)
+        values, gradient = model.score_with_gradient(features)
+        moved = np.where(held[indices], 0.0, gradient[:, feature_columns] * lengths)
+        return -values, -moved
+
+    ends, _ = minimize_each(
+        negative,
+        np.clip(starts[:, columns], 0.0, 1.0) / lengths,
+        [(0.0, 1.0 / length) for length in lengths],
+        max_iterations=_POLISH_ITERATIONS,
+        gradient_tolerance=_POLISH_TOLERANCE,
+    )
+    points = starts.copy()
+    points[:, columns] = np.where(held, INACTIVE, np.clip(ends * lengths, 0.0, 1.0))
+    points = layout.canonical(points)  # a search may have switched a parameter on or off
+    values = model.score(layout.features(points))
+    worse = ~(values > initial)  # keep a start that its search did not improve
+    points[worse], values[worse] = starts[worse], initial[worse]
+    return points, values
 
 
 def one_blas_thread() -> Any:
