@@ -81,7 +81,7 @@ class AskTell:
         retries: how many times a trial told as failed is asked again (default 0).
         rerun: trials of an earlier session asked and not told are handed out again by
             `ask` (True, the default); False keeps them waiting to be told by id.
-        metric, mode, searcher, scheduler, max_trials, max_time, target, seed,
+        metric, mode, constraints, searcher, scheduler, max_trials, max_time, target, seed,
         points_to_evaluate, store, name, resume, overwrite, checkpoint_dir, callbacks: as
             for `tune` (callbacks hear of each trial once the store has it).
 
@@ -104,8 +104,9 @@ class AskTell:
         self,
         space: Space | Mapping[str, Any],
         *,
-        metric: str = "value",
-        mode: str = "min",
+        metric: str | Sequence[str] = "value",
+        mode: str | Sequence[str] | Mapping[str, str] = "min",
+        constraints: Mapping[str, Any] | None = None,
         searcher: str | Searcher = "random",
         scheduler: str | Mapping[str, Any] | Scheduler = "fifo",
         workers: int = 1,
