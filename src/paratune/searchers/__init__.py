@@ -17,6 +17,7 @@ from ._cmaes import CMAES
 from ._gp import GP
 from ._grid import Grid
 from ._initial import InitialPoints
+from ._nsga2 import NSGA2
 from ._order import Ordered, set_auto_order
 from ._qmc import LatinHypercube, Sobol
 from ._random import Random
@@ -25,6 +26,7 @@ from ._tpe import TPE
 __all__ = [
     "CMAES",
     "GP",
+    "NSGA2",
     "TPE",
     "Converging",
     "Finite",
@@ -49,6 +51,7 @@ _BY_NAME: dict[str, Callable[[], Searcher]] = {
     "cmaes": CMAES,
     "gp": GP,
     "tpe": TPE,
+    "nsga2": NSGA2,
 }
 
 
@@ -56,9 +59,9 @@ def make_searcher(searcher: str | Searcher) -> Searcher:
     """Return a new searcher for a name, or ``searcher`` itself when it is one already.
 
     Args:
-        searcher: ``"grid"``, ``"random"``, ``"sobol"``, ``"lhs"``, ``"cmaes"``, ``"gp"``
-            or ``"tpe"`` (any case), or an object with ``setup``, ``suggest`` and ``observe``
-            methods.
+        searcher: ``"grid"``, ``"random"``, ``"sobol"``, ``"lhs"``, ``"cmaes"``, ``"gp"``,
+            ``"tpe"`` or ``"nsga2"`` (any case), or an object with ``setup``, ``suggest``
+            and ``observe`` methods.
 
     Raises:
         SpecError: an unknown name (the message lists the valid ones), a searcher class
