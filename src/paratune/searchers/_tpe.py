@@ -2,8 +2,8 @@
 suggest where the good ones are dense and the bad ones are not.
 
 `TPE` keeps every observation as a row of numbers (`_tpelayout`), splits the rows into the
-best few and the rest at each suggestion (under ASHA and Hyperband, the rows that reached
-one budget: `_tpebudgets`), fits a Parzen estimator to each part (`_parzen`), draws
+best few and the rest at each suggestion (`_tpesplit`; under ASHA and Hyperband, the rows
+that reached one budget: `_tpebudgets`), fits a Parzen estimator to each part (`_parzen`), draws
 candidates from the good one and suggests the candidate with the highest ratio of good to
 bad density.
 """
@@ -19,16 +19,17 @@ from numpy.typing import NDArray
 
 from .._checks import is_whole
 from ..errors import SpecError
+from ..objectives import Objectives
 from ..space import Float, Space
 from ..trial import Config, Status, Trial
 from ._parzen import Mixture, draw, fit, log_pdf, sample
 from ._tpebudgets import ResultsByBudget
 from ._tpelayout import Key, Layout, active
+from ._tpesplit import good_positions, score, scores
 
 _Array = NDArray[np.float64]
 _Indices = NDArray[np.intp]
 
-_MAX_GOOD = 25  # Optuna's default_gamma: min(ceil(0.1 n), 25)
 _FLAT_WEIGHTS = 25  # Optuna's default_weights: the latest 25 count fully, older ones less
 # The bad model's observation kernels at most: a larger pool is subsampled by weight, which
 # keeps its density in expectation and the cost of a suggestion flat as observations grow.
@@ -101,6 +102,16 @@ class TPE:
        drawn by weight (with replacement, the counts as weights, which keeps its density in
        expectation), so its cost stays flat as observations grow: a few milliseconds of CPU
        at 10,000 and at 50,000 observations in 10 dimensions (B13).
+    10. **Several metrics, constraints** (`aim`): MOTPE (Ozaki et al. 2020), as Optuna's
+       `TPESampler` with several objectives and ``constraints_func``. A trial counts as its
+       losses (a "max" metric negated) and its violation; the good ones are the first
+       ``min(ceil(gamma * n), 25)`` in `paratune.pareto.pareto_order`: feasible trials by
+       front, the last front they reach by crowding distance (Optuna breaks that tie by
+       hypervolume contribution, which did no better on ZDT1), and infeasible ones only
+       when too few are feasible, the least violating first (`_tpesplit`). The rest is as
+       above: pending and failed trials are bad, old trials weigh less, and under budgets
+       the split is of the trials at the budget the models fit. One metric with a
+       constraint is split the same way; one without, as before `aim`.
 
     The same seed and the same sequence of `suggest` and `observe` calls give the same
     suggestions. TPE minimises `Trial.value`, as every searcher does.
@@ -145,6 +156,13 @@ class TPE:
         self.prior_weight = float(prior_weight)
         self.multivariate = multivariate
         self._space: Space | None = None
+        self._objectives: Objectives | None = None  # None: one metric, no constraint
+
+    def aim(self, objectives: Objectives) -> None:
+        """Tune ``objectives``: with several metrics or constraints, the good trials are
+        the first in Pareto order (the class docstring, item 10); with one metric and no
+        constraint, nothing changes. Kept across `setup`."""
+        self._objectives = None if objectives.plain else objectives
 
     # ---- the searcher protocol ----------------------------------------------------------
 
@@ -157,7 +175,9 @@ class TPE:
         self._conditional = bool(getattr(space, "conditional", ()))
         width = self._layout.width
         self._x = np.empty((64, width))  # one row per observed trial, in order
-        self._results = ResultsByBudget()  # each row's highest budget and its value there
+        # Each row's highest budget and its result there: a value, or a violation and losses.
+        goals = self._objectives
+        self._results = ResultsByBudget(1 if goals is None else 1 + len(goals.metrics))
         self._n = 0
         # A budget's trials are fitted once this many reached it: BOHB's d + 1 and a margin,
         # and at least two good ones. With one, Hyperband (whose last bracket starts at the
@@ -206,9 +226,9 @@ class TPE:
             raise RuntimeError(f"{self!r}: call setup() before observe()")
         if space.dimension == 0 or trial.status is Status.RUNNING:
             return
-        score = _score(trial)
+        result = score(trial) if self._objectives is None else scores(trial, self._objectives)
         if trial.trial_id in self._ended:
-            self._observe_again(trial, score)
+            self._observe_again(trial, result)
             return
         self._ended.add(trial.trial_id)
         key = self._layout.key(trial.config)
@@ -218,9 +238,9 @@ class TPE:
             del self._pending[self._latest]
         self._latest = None
         self._known.add(key)
-        if not math.isnan(score):  # cancelled trials were stopped by the run, not the config
+        if not np.isnan(result).any():  # cancelled trials: stopped by the run, not the config
             self._row_of[trial.trial_id] = self._append(self._layout.row(trial.config))
-            self._results.add(self._row_of[trial.trial_id], _budget(trial), score)
+            self._results.add(self._row_of[trial.trial_id], _budget(trial), result)
 
     def __repr__(self) -> str:
         return (
@@ -243,16 +263,16 @@ class TPE:
             self._groups = None
         return index
 
-    def _observe_again(self, trial: Trial, score: float) -> None:
+    def _observe_again(self, trial: Trial, result: float | _Array) -> None:
         """A later result of a trial already observed: a promotion's value replaces the
         earlier one (`ResultsByBudget.add`); a promotion that failed or was cancelled leaves
         it as it was."""
-        if not math.isfinite(score):
+        if not np.isfinite(result).all():
             return
         row = self._row_of.get(trial.trial_id)
         if row is None:
             row = self._row_of[trial.trial_id] = self._append(self._layout.row(trial.config))
-        self._results.add(row, _budget(trial), score)
+        self._results.add(row, _budget(trial), result)
 
     # ---- suggesting ---------------------------------------------------------------------
 
@@ -332,14 +352,9 @@ class TPE:
     def _split(self) -> tuple[_Indices, _Indices]:
         """The rows of the good trials and of the bad ones (failed included), in order, at
         the budget the models fit (all rows, without budgets)."""
-        rows, y = self._results.at(self._results.fidelity(self._enough))
-        n = len(rows)
-        good = min(math.ceil(self.gamma * np.count_nonzero(np.isfinite(y))), _MAX_GOOD)
-        if good == 0:
-            return np.empty(0, dtype=np.intp), rows
-        # Failed rows are inf: never among the `good` smallest while `good` <= valued rows.
-        below = np.sort(np.argpartition(y, good - 1)[:good]) if good < n else np.arange(n)
-        is_bad = np.ones(n, dtype=bool)
+        rows, results = self._results.at(self._results.fidelity(self._enough))
+        below = good_positions(results, self.gamma)
+        is_bad = np.ones(len(rows), dtype=bool)
         is_bad[below] = False
         return rows[below], rows[is_bad]
 
@@ -405,15 +420,6 @@ class TPE:
                 labels = labels.reshape(-1)
                 self._groups = [np.flatnonzero(labels == label) for label in np.argsort(first)]
         return self._groups
-
-
-def _score(trial: Trial) -> float:
-    """What a trial counts as: its value; inf (a bad trial) when it failed or its value is
-    not a number; NaN (left out) when it was cancelled or pruned without a value."""
-    value = trial.value
-    if trial.status in (Status.DONE, Status.PRUNED) and value is not None:
-        return float(value) if math.isfinite(value) else math.inf
-    return math.inf if trial.status is Status.FAILED else math.nan
 
 
 def _budget(trial: Trial) -> float:

@@ -4,7 +4,8 @@ A multi-fidelity scheduler (`ASHA`, `Hyperband`) hands the searcher a trial once
 it completes: the same config at growing budgets. Trials that stopped at a low budget say
 less than those that went on, so the models fit the trials that reached one budget (BOHB's
 rule, Falkner et al. 2018). A trial without a budget (`FIFO`) is at the full budget,
-``math.inf``.
+``math.inf``. A result is a number (the value, one metric) or a short vector of numbers
+(a violation and the losses of several metrics: `_tpesplit`).
 """
 
 from __future__ import annotations
@@ -21,13 +22,13 @@ _Indices = NDArray[np.intp]
 
 class ResultsByBudget:
     """Each row's highest budget and its result there: a row is a trial, numbered in the
-    order first seen.
+    order first seen; a result is ``width`` numbers.
 
     A budget ``b`` is *reached* by a row with a result at ``b`` or above. A model at ``b``
     fits the rows that reached it, each at its latest result: the one at the highest budget
     it reached (a later result at that budget replaces an earlier one; one below it is
     ignored). Failed rows (no result anywhere) are in every budget's rows, with an infinite
-    value.
+    value (every one of its numbers infinite).
 
     Per budget it keeps how many rows reached it, updated as results arrive, so choosing
     the budget to fit costs one step per budget; the rows at a budget are found with one
@@ -37,11 +38,11 @@ class ResultsByBudget:
         budgets: every budget with a result, ascending.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, width: int = 1) -> None:
         self.budgets: list[float] = []
         self._reached: list[int] = []  # per budget: the rows with a result there or above
         self._top = np.empty(64)  # per row: its highest budget with a result; -inf: none
-        self._latest = np.empty(64)  # per row: its result there; inf: none (failed)
+        self._latest = np.empty((64, width))  # per row: its result there; inf: none (failed)
         self._rows = 0
 
     @property
@@ -49,15 +50,16 @@ class ResultsByBudget:
         """How many rows have a result (every one of them reached the lowest budget)."""
         return self._reached[0] if self._reached else 0
 
-    def add(self, row: int, budget: float, score: float) -> None:
-        """Keep row ``row``'s result ``score`` at ``budget`` unless the row has one at a
-        higher budget. ``row`` is an existing row or the next one (a new row, failed until
-        it has a finite result); an infinite ``score`` adds nothing else.
+    def add(self, row: int, budget: float, score: float | _Array) -> None:
+        """Keep row ``row``'s result ``score`` (``width`` numbers) at ``budget`` unless the
+        row has one at a higher budget. ``row`` is an existing row or the next one (a new
+        row, failed until it has a finite result); a ``score`` with a number that is not
+        finite adds nothing else.
         """
         if row == self._rows:
             self._new_row()
         top = self._top[row]
-        if not math.isfinite(score) or budget < top:
+        if not np.isfinite(score).all() or budget < top:
             return
         index = self._index(budget)
         self._latest[row] = score
@@ -79,19 +81,21 @@ class ResultsByBudget:
 
     def at(self, index: int | None) -> tuple[_Indices, _Array]:
         """The rows that reached budget ``budgets[index]``, in order, and their latest
-        results; failed rows with ``inf``. With ``index`` None (no result yet): every row,
-        all failed."""
+        results, ``(n,)`` of width 1, else ``(n, width)``; failed rows with ``inf``. With
+        ``index`` None (no result yet): every row, all failed."""
         count = self._rows
         if index is None:
-            return np.arange(count), np.full(count, math.inf)
-        top = self._top[:count]
-        rows = np.flatnonzero((top >= self.budgets[index]) | (top == -math.inf))
-        return rows, self._latest[rows]
+            rows = np.arange(count)
+        else:
+            top = self._top[:count]
+            rows = np.flatnonzero((top >= self.budgets[index]) | (top == -math.inf))
+        latest = self._latest[rows]
+        return rows, latest[:, 0] if latest.shape[1] == 1 else latest
 
     def _new_row(self) -> None:
         if self._rows == len(self._top):  # full: double, so a row costs O(1) on average
             self._top = np.concatenate([self._top, np.empty_like(self._top)])
-            self._latest = np.concatenate([self._latest, np.empty_like(self._latest)])
+            self._latest = np.vstack([self._latest, np.empty_like(self._latest)])
         self._top[self._rows] = -math.inf
         self._latest[self._rows] = math.inf
         self._rows += 1
