@@ -55,6 +55,22 @@ def test_ranks_equal_peeling_fronts_ties_included(objectives: int) -> None:
     assert pareto_ranks(points).tolist() == brute_ranks(points)
 
 
+@pytest.mark.parametrize("objectives", [2, 3, 4])
+@pytest.mark.parametrize("spread", ["ties", "random", "one front"])
+def test_the_front_alone_equals_the_first_rank(objectives: int, spread: str) -> None:
+    rng = np.random.default_rng(objectives)
+    points = rng.random((700, objectives))
+    if spread == "ties":
+        points = np.floor(points * 4)
+    elif spread == "one front":
+        points[:, 1] = 1 - points[:, 0]  # every point trades the first two off
+    violations = (rng.random(700) < 0.1).astype(float)
+    expected = np.zeros(700, dtype=bool)
+    feasible = violations == 0
+    expected[feasible] = pareto_ranks(points[feasible]) == 0
+    assert non_dominated(points, violations).tolist() == expected.tolist()
+
+
 def test_hand_worked_fronts() -> None:
     points = [[1, 4], [2, 2], [3, 3], [4, 1], [4, 4], [2, 2]]
     assert pareto_ranks(points).tolist() == [0, 0, 1, 0, 2, 0]

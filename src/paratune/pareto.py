@@ -17,6 +17,7 @@ beats every infeasible one, and of two infeasible points the smaller violation w
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -66,9 +67,69 @@ def pareto_ranks(losses: ArrayLike, violations: ArrayLike | None = None) -> NDAr
 def non_dominated(losses: ArrayLike, violations: ArrayLike | None = None) -> NDArray[np.bool_]:
     """Which points are on the Pareto front: feasible, and dominated by no feasible point."""
     points = _matrix(losses)
-    broken = _violations(violations, len(points))
-    on_front: NDArray[np.bool_] = (pareto_ranks(points, broken) == 0) & (broken <= 0)
+    feasible = np.flatnonzero(_violations(violations, len(points)) <= 0)
+    on_front = np.zeros(len(points), dtype=bool)
+    on_front[feasible[_front_of(points[feasible])]] = True
     return on_front
+
+
+def _front_of(points: _Floats) -> NDArray[np.intp]:
+    """The positions of the non-dominated points, without comparing every pair: a sort for
+    two objectives, a sweep for three, blocks culled as arrays beyond."""
+    if points.shape[1] <= 2:
+        return np.flatnonzero(_feasible_ranks(points) == 0)
+    unique, inverse = np.unique(points, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    if unique.shape[1] == 3:
+        kept = _three_objective_front(unique)
+    else:
+        kept = _blocked_front(unique)
+    return np.flatnonzero(kept[inverse])
+
+
+def _three_objective_front(unique: _Floats) -> NDArray[np.bool_]:
+    """Distinct points sorted by (first, second, third), as np.unique leaves them: an earlier
+    point dominates a later one exactly when its second and third objectives are no larger,
+    so a tree of the smallest third objective over the second's ranks answers each."""
+    seconds = np.unique(unique[:, 1])
+    ranks = (np.searchsorted(seconds, unique[:, 1]) + 1).tolist()
+    size = len(seconds)
+    lowest = [math.inf] * (size + 1)  # a Fenwick tree of prefix minima
+    kept = np.zeros(len(unique), dtype=bool)
+    for index, (rank, third) in enumerate(zip(ranks, unique[:, 2].tolist(), strict=True)):
+        at, best = rank, math.inf
+        while at > 0:
+            best = min(best, lowest[at])
+            at -= at & -at
+        kept[index] = best > third
+        at = rank
+        while at <= size:
+            if third < lowest[at]:
+                lowest[at] = third
+            at += at & -at
+    return kept
+
+
+def _blocked_front(unique: _Floats) -> NDArray[np.bool_]:
+    """Distinct points in lexicographic order, by blocks: what dominates a point comes
+    before it, in the front found so far or in its own block."""
+    front = np.empty(0, dtype=np.intp)
+    for start in range(0, len(unique), 512):
+        block = np.arange(start, min(start + 512, len(unique)))
+        block = block[~_beaten(unique[front], unique[block])]
+        block = block[~_beaten(unique[block], unique[block])]
+        front = np.concatenate([front, block])
+    kept = np.zeros(len(unique), dtype=bool)
+    kept[front] = True
+    return kept
+
+
+def _beaten(front: _Floats, points: _Floats) -> NDArray[np.bool_]:
+    """Which of ``points`` some point of ``front`` dominates."""
+    no_worse = np.all(front[None, :, :] <= points[:, None, :], axis=2)
+    better = np.any(front[None, :, :] < points[:, None, :], axis=2)
+    beaten: NDArray[np.bool_] = np.any(no_worse & better, axis=1)
+    return beaten
 
 
 def crowding_distance(losses: ArrayLike) -> _Floats:
@@ -123,7 +184,7 @@ def _volume(points: _Floats, bound: _Floats) -> float:
         return 0.0
     if points.shape[1] == 1:
         return float(bound[0] - points[:, 0].min())
-    points = points[_feasible_ranks(points) == 0]
+    points = points[_front_of(points)]
     if points.shape[1] == 2:
         order = np.argsort(points[:, 0], kind="stable")
         xs, ys = points[order, 0], points[order, 1]
