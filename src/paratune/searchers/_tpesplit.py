@@ -19,18 +19,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..objectives import Objectives
-from ..pareto import pareto_order, pareto_ranks
+from ..pareto import crowding_distance, pareto_order, pareto_ranks
 from ..trial import Status, Trial
 
 _Array = NDArray[np.float64]
 _Indices = NDArray[np.intp]
 
 MAX_GOOD = 25  # Optuna's default_gamma: min(ceil(0.1 n), 25)
-# Past this many feasible trials in three objectives or more, those dominated by MAX_GOOD
-# of a few anchors are dropped before sorting: they cannot be good, and sorting costs
-# O(n^2) there.
-_FEW = 256
-_ANCHORS = 50
+# Points checked at once for dominance by the front found so far: memory stays small.
+_BLOCK = 256
 
 
 def score(trial: Trial) -> float:
@@ -81,46 +78,77 @@ def good_count(valued: int, gamma: float) -> int:
 
 def pareto_best(losses: _Array, violations: _Array, count: int) -> _Indices:
     """The positions of the first ``count`` points in `pareto_order` of ``losses`` ``(n,
-    m)`` and ``violations`` ``(n,)``, best first. Only the points that can be among them,
-    with every point of their fronts, are sorted (`_contenders`): the same order, at a
-    fraction of the cost when there are many."""
+    m)`` and ``violations`` ``(n,)``, best first. Only the fronts that hold them are
+    sorted (`_first_fronts`): the same order, at a fraction of the cost when there are
+    many points."""
     if count <= 0:
         return np.empty(0, dtype=np.intp)
     feasible = np.flatnonzero(violations <= 0)
-    if len(feasible) >= count:
-        kept = feasible[_contenders(losses[feasible], count)]
-    else:
+    if len(feasible) < count:
         # Every feasible point, and the infeasible ones up to the count-th smallest
         # violation, ties included: the order sorts ties by crowding among them.
         infeasible = np.flatnonzero(violations > 0)
         wanted = count - len(feasible) - 1
         bound = np.partition(violations[infeasible], wanted)[wanted]
         kept = np.union1d(feasible, infeasible[violations[infeasible] <= bound])
-    order = pareto_order(losses[kept], violations[kept])
-    return np.asarray(kept[order[:count]], dtype=np.intp)
+        order = pareto_order(losses[kept], violations[kept])
+        return np.asarray(kept[order[:count]], dtype=np.intp)
+    points = losses[feasible]
+    positions, ranks = _first_fronts(points, count)
+    crowding = np.zeros(len(positions))
+    for rank in range(int(ranks.max()) + 1):
+        members = np.flatnonzero(ranks == rank)
+        crowding[members] = crowding_distance(points[positions[members]])
+    # pareto_order's keys: front, larger crowding distance, earlier position.
+    order = np.lexsort((positions, -crowding, ranks))[:count]
+    return np.asarray(feasible[positions[order]], dtype=np.intp)
 
 
-def _contenders(losses: _Array, count: int) -> _Indices:
-    """The positions of the feasible points in the fronts that hold the first ``count``
-    points, ascending. The fronts of a point depend only on the points that dominate it,
-    all kept, so they are the same as among every point."""
-    positions = np.arange(len(losses))
-    if losses.shape[1] >= 3 and len(losses) > _FEW:
-        positions = positions[_dominated_by_few(losses, count)]
-    ranks = pareto_ranks(losses[positions])
-    last = np.partition(ranks, count - 1)[count - 1]
-    return np.asarray(positions[ranks <= last], dtype=np.intp)
+def _first_fronts(losses: _Array, count: int) -> tuple[_Indices, _Indices]:
+    """The positions, ascending, of the points in the fronts that hold the first ``count``
+    points, and their fronts. A point's front depends only on the points that dominate
+    it, so the first fronts are found without sorting the others: by `pareto_ranks` in
+    one or two objectives (O(n log n)), by peeling fronts off in more."""
+    if losses.shape[1] <= 2:
+        ranks = pareto_ranks(losses)
+        last = np.partition(ranks, count - 1)[count - 1]
+        positions = np.flatnonzero(ranks <= last)
+        return positions, ranks[positions]
+    # Smallest sum first (ties: lexicographic), so a point comes after those dominating it.
+    left = np.lexsort((*losses.T[::-1], losses.sum(axis=1)))
+    fronts: list[_Indices] = []
+    while sum(map(len, fronts)) < count:
+        on_front = _non_dominated(losses[left])
+        fronts.append(left[on_front])
+        left = left[~on_front]
+    positions = np.concatenate(fronts)
+    ranks = np.repeat(np.arange(len(fronts)), [len(front) for front in fronts])
+    ascending = np.argsort(positions)
+    return positions[ascending], ranks[ascending]
 
 
-def _dominated_by_few(losses: _Array, count: int) -> NDArray[np.bool_]:
-    """Which points fewer than ``count`` of a few anchors dominate (the anchors: the points
-    with the smallest sums of their ranks per objective). A point that ``count`` points
-    dominate is behind them all, so it is never among the first ``count``; and whatever
-    dominates a kept point is kept too (an anchor that dominates it dominates the point)."""
-    rank_sums = losses.argsort(axis=0).argsort(axis=0).sum(axis=1)
-    anchors = np.argsort(rank_sums, kind="stable")[:_ANCHORS]
-    dominated = np.zeros(len(losses), dtype=np.intp)
-    for anchor in losses[anchors]:
-        dominated += np.all(anchor <= losses, axis=1) & np.any(anchor < losses, axis=1)
-    kept: NDArray[np.bool_] = dominated < count
-    return kept
+def _non_dominated(points: _Array) -> NDArray[np.bool_]:
+    """Which of ``points`` no other dominates, for points in an order where each comes
+    after every point that dominates it: block by block, each checked against the front so
+    far, then those left against each other (a point that dominates one of the block is
+    on the front or dominated by a point there, which then dominates that one too)."""
+    on_front = np.zeros(len(points), dtype=bool)
+    front = points[:0]
+    for start in range(0, len(points), _BLOCK):
+        left = start + np.flatnonzero(~_dominated_by(front, points[start : start + _BLOCK]))
+        left = left[~_dominated_by(points[left], points[left])]
+        on_front[left] = True
+        front = np.vstack([front, points[left]])
+    return on_front
+
+
+def _dominated_by(others: _Array, points: _Array) -> NDArray[np.bool_]:
+    """Which of ``points`` one of ``others`` dominates."""
+    no_worse = np.ones((len(points), len(others)), dtype=bool)
+    better = np.zeros_like(no_worse)
+    # An objective at a time: reductions over a short last axis are slow in NumPy.
+    for theirs, mine in zip(others.T, points.T, strict=True):
+        no_worse &= theirs[np.newaxis] <= mine[:, np.newaxis]
+        better |= theirs[np.newaxis] < mine[:, np.newaxis]
+    dominated: NDArray[np.bool_] = np.any(no_worse & better, axis=1)
+    return dominated
