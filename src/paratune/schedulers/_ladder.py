@@ -162,13 +162,18 @@ class Ladder:
     def record(self, rung: int, trial_id: int, loss: float) -> bool:
         """Keep ``trial_id``'s result at ``rung`` (once: a repeat is ignored), and mark it
         as having left every rung below. Return whether the result is new."""
-        for below in range(rung):
-            self.promoted[below].add(trial_id)
+        self.climbed(rung, trial_id)
         if trial_id in self._seen[rung]:
             return False
         self._seen[rung][trial_id] = loss
         self.results[rung].add((loss, trial_id))
         return True
+
+    def climbed(self, rung: int, trial_id: int) -> None:
+        """Mark ``trial_id``, which has a result at ``rung``, as having left every rung below
+        (promoted from there, or known to have gone above)."""
+        for below in range(rung):
+            self.promoted[below].add(trial_id)
 
     def count(self, rung: int) -> int:
         """Results recorded at ``rung``."""

@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Protocol
 
 from .._checks import is_whole
+from ..errors import SpecError
+from ..objectives import Objectives
 from ..trial import Proposal, Status, Trial
 from ._base import Suggest
 from ._candidates import Candidates
 from ._ladder import Ladder, check_label, rung_budgets, start_step
+from ._pareto_rungs import ParetoCandidates
+
+
+class _Promotions(Protocol):
+    """What `_Asynchronous` asks of a ladder's candidates: `Candidates` (one objective) or
+    `ParetoCandidates` (several, or constraints)."""
+
+    def promotable(self, rung: int, running: set[int]) -> int | None: ...
+
+    def release(self, trial_id: int) -> list[int]: ...
 
 
 class _Asynchronous:
@@ -16,7 +30,9 @@ class _Asynchronous:
     trials dealt to the brackets in a fixed weighted order, and a free worker always taking
     the most advanced promotion there is before it starts a new trial.
 
-    Losses are what the tuner hands schedulers: lower is better.
+    Losses are what the tuner hands schedulers: lower is better. With several objectives,
+    or constraints (`aim`), a rung's results are loss vectors ordered by non-dominated
+    sorting (`ParetoRung`), recorded as jobs end (`on_result`), not from reports.
     """
 
     def __init__(
@@ -38,6 +54,9 @@ class _Asynchronous:
         # Each rung's trials not yet promoted, best first: the promotion variant's next
         # promotion without a scan of the rung per free worker.
         self._candidates = [Candidates(ladder) for ladder in self.ladders]
+        self._promotions: Sequence[_Promotions] = self._candidates
+        self._objectives: Objectives | None = None  # set by aim unless plain
+        self._pareto: list[ParetoCandidates] = []  # the candidates, when _objectives is set
         # Hyperband's bracket sizes: bracket b starts at rung b with ceil(s/(s-b) * eta**(s-1-b))
         # trials, s = number of rungs, so every bracket spends about the same budget.
         self._weights = [
@@ -85,7 +104,7 @@ class _Asynchronous:
         while awake:  # the places that may have a promotion, lowest bit (highest budget) first
             bit = awake & -awake
             _, index, rung = self._order[bit.bit_length() - 1]
-            trial_id = self._candidates[index].promotable(rung, self._running)
+            trial_id = self._promotions[index].promotable(rung, self._running)
             if trial_id is not None:
                 return self._promote(index, rung, trial_id)
             awake &= ~bit
@@ -128,15 +147,58 @@ class _Asynchronous:
                 ladder.promoted[below].add(trial_id)
             return
         self._running.discard(trial_id)
-        for released in self._candidates[index].release(trial_id):
+        for released in self._promotions[index].release(trial_id):
             self._awake |= self._bits[index][released]
-        if trial.status is Status.DONE and rung is not None and trial.value is not None:
+        if trial.status is not Status.DONE or rung is None:
+            return
+        if self._objectives is not None:
+            self._record_vector(index, rung, trial)
+        elif trial.value is not None:
             self._record(index, rung, trial_id, trial.value)
+
+    def _record_vector(self, index: int, rung: int, trial: Trial) -> None:
+        """Keep a result under several objectives (or constraints): its losses and
+        violation, from the trial's metrics; one without them usable ranks nowhere."""
+        goals = self._objectives
+        assert goals is not None
+        self.ladders[index].climbed(rung, trial.trial_id)
+        metrics = goals.metrics_of(trial)
+        losses, violation = goals.losses(metrics), goals.violation(metrics)
+        if losses is None or violation is None:
+            return
+        if self._pareto[index].add(rung, trial.trial_id, losses, violation):
+            self._awake |= self._bits[index][rung]
+
+    def aim(self, objectives: Objectives) -> None:
+        """Judge by ``objectives``, before any result: with one metric and no constraint,
+        as always; else a rung's results are ordered by `paratune.pareto.pareto_order`
+        (front, then crowding distance, then trial id) and its first ``int(n // eta)`` may
+        be promoted. The loss a report carries is then not used.
+
+        Raises:
+            SpecError: the stopping variant with several metrics or constraints: it judges
+                a trial by the primary metric of its reports alone.
+        """
+        if objectives.plain:
+            self._objectives, self._pareto, self._promotions = None, [], self._candidates
+            return
+        if self.stopping:
+            what = "several metrics" if objectives.several else "constraints"
+            raise SpecError(
+                f"{type(self).__name__}(stopping=True) judges a trial by the reports of one "
+                f"metric; with {what} use the promotion variant (stopping=False)"
+            )
+        self._objectives = objectives
+        self._pareto = [ParetoCandidates(ladder) for ladder in self.ladders]
+        self._promotions = self._pareto
 
     def on_report(self, trial_id: int, step: int, loss: float) -> bool:
         """Record a report made at a rung; in the stopping variant, stop the trial there
         unless it is in the top 1/eta of the results that rung has seen (the first one to
-        arrive always goes on)."""
+        arrive always goes on). With several objectives or constraints, the report's loss is
+        not a rung's result: every trial goes on, judged when its job ends."""
+        if self._objectives is not None:
+            return True
         index = self.bracket_of(trial_id)
         ladder = self.ladders[index]
         rung = ladder.rung_of(step)
@@ -170,6 +232,13 @@ class ASHA(_Asynchronous):
     report as they go: every trial runs at ``max_budget``, and at each rung's step a trial
     outside the top 1/eta of the reports that rung has seen is stopped (`TrialPruned`
     inside the objective; the trial is recorded as pruned with its last report).
+
+    Several metrics, or constraints (multi-objective ASHA): a rung's results are its trials'
+    loss vectors, ordered by `paratune.pareto.pareto_order`: the feasible fronts of
+    non-dominated sorting, then the infeasible results by violation; within a front the
+    larger crowding distance first, then the lower trial id. A trial is promoted from a rung
+    when it is among the first ``int(n // eta)`` of the rung's ``n`` results in that order.
+    The stopping variant judges reports of one metric, and is refused there.
 
     Args:
         budget: the budget's name, for display (``"epochs"``, ``"iterations"``, ...).
@@ -210,7 +279,8 @@ class Hyperband(_Asynchronous):
     New trials are dealt to the brackets in Hyperband's proportions (the bracket starting at
     the lowest budget gets the most), in a fixed order, so runs are reproducible. Within a
     bracket, promotions follow `ASHA`; across brackets, a free worker takes the promotion to
-    the highest budget first.
+    the highest budget first. With several metrics, or constraints, each bracket promotes
+    as multi-objective `ASHA` does.
 
     Args:
         budget: the budget's name, for display.

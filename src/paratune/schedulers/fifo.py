@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..objectives import Objectives
 from ..trial import Proposal, Trial
 from ._base import Suggest
 from ._ladder import check_budget, check_label
@@ -42,6 +43,9 @@ class FIFO:
         """A new trial for the next suggested configuration, at ``max_budget``."""
         config = suggest()
         return None if config is None else Proposal(config, self.max_budget)
+
+    def aim(self, objectives: Objectives) -> None:
+        """Any objectives do: FIFO judges no result."""
 
     def on_result(self, trial: Trial) -> None:
         """Nothing to decide."""

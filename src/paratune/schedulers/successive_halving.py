@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections import deque
 
 from .._checks import is_whole
+from ..objectives import Objectives
 from ..trial import Proposal, Status, Trial
 from ._base import Suggest
 from ._ladder import Ladder, check_label, rung_budgets, start_step
+from ._pareto_rungs import ParetoRung
 
 
 class SuccessiveHalving:
@@ -19,6 +21,9 @@ class SuccessiveHalving:
     A promoted trial is the same trial continued at the higher budget: it resumes from its
     checkpoint when the objective saved one, and retrains from the start when not. When a
     round reaches the top rung, a new round starts, while configurations remain.
+
+    With several metrics, or constraints, the best of a rung are the first of its results
+    in `paratune.pareto.pareto_order`, as in multi-objective `ASHA`.
 
     Args:
         budget: the budget's name, for display (``"epochs"``, say).
@@ -49,10 +54,12 @@ class SuccessiveHalving:
             raise ValueError(f"candidates must be an integer >= 1, got {candidates!r}")
         self.candidates = candidates
         self._trials: dict[int, Trial] = {}
+        self._objectives: Objectives | None = None  # set by aim unless plain
         self._new_round()
 
     def _new_round(self) -> None:
         self._ladder = Ladder(self.budgets, self.eta)
+        self._pareto = [ParetoRung(self.eta) for _ in self.budgets]  # with _objectives
         self._rung = 0  # the rung now being run
         self._members: set[int] = set()  # trials of the current rung
         self._waiting: set[int] = set()  # ... whose job has not ended
@@ -93,8 +100,11 @@ class SuccessiveHalving:
         rung = self._rung
         if rung + 1 >= len(self.budgets):
             return
-        top = self._ladder.best_fraction(rung)
-        promoted = [trial_id for _, trial_id in self._ladder.results[rung][:top]]
+        if self._objectives is None:
+            top = self._ladder.best_fraction(rung)
+            promoted = [trial_id for _, trial_id in self._ladder.results[rung][:top]]
+        else:
+            promoted = self._pareto[rung].best()
         self._ladder.promoted[rung].update(promoted)
         self._rung = rung + 1
         self._members = set(promoted)
@@ -118,8 +128,24 @@ class SuccessiveHalving:
             self._waiting.add(trial_id)
             return
         self._waiting.discard(trial_id)
-        if trial.status is Status.DONE and rung is not None and trial.value is not None:
-            self._ladder.record(rung, trial_id, trial.value)
+        if trial.status is not Status.DONE or rung is None:
+            return
+        goals = self._objectives
+        if goals is None:
+            if trial.value is not None:
+                self._ladder.record(rung, trial_id, trial.value)
+            return
+        self._ladder.climbed(rung, trial_id)
+        metrics = goals.metrics_of(trial)
+        losses, violation = goals.losses(metrics), goals.violation(metrics)
+        if losses is not None and violation is not None:
+            self._pareto[rung].add(trial_id, losses, violation)
+
+    def aim(self, objectives: Objectives) -> None:
+        """Judge by ``objectives``, before any result: with one metric and no constraint,
+        as always; else by `paratune.pareto.pareto_order` (front, then crowding distance,
+        then trial id)."""
+        self._objectives = None if objectives.plain else objectives
 
     def on_report(self, trial_id: int, step: int, loss: float) -> bool:
         """Reports do not change synchronous successive halving: every trial goes on."""
