@@ -19,15 +19,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..objectives import Objectives
-from ..pareto import crowding_distance, pareto_order, pareto_ranks
+from ..pareto import crowding_distance, non_dominated, pareto_order, pareto_ranks
 from ..trial import Status, Trial
 
 _Array = NDArray[np.float64]
 _Indices = NDArray[np.intp]
 
 MAX_GOOD = 25  # Optuna's default_gamma: min(ceil(0.1 n), 25)
-# Points checked at once for dominance by the front found so far: memory stays small.
-_BLOCK = 256
 
 
 def score(trial: Trial) -> float:
@@ -108,47 +106,19 @@ def _first_fronts(losses: _Array, count: int) -> tuple[_Indices, _Indices]:
     """The positions, ascending, of the points in the fronts that hold the first ``count``
     points, and their fronts. A point's front depends only on the points that dominate
     it, so the first fronts are found without sorting the others: by `pareto_ranks` in
-    one or two objectives (O(n log n)), by peeling fronts off in more."""
+    one or two objectives (O(n log n)), by peeling fronts off (`non_dominated`) in more."""
     if losses.shape[1] <= 2:
         ranks = pareto_ranks(losses)
         last = np.partition(ranks, count - 1)[count - 1]
         positions = np.flatnonzero(ranks <= last)
         return positions, ranks[positions]
-    # Smallest sum first (ties: lexicographic), so a point comes after those dominating it.
-    left = np.lexsort((*losses.T[::-1], losses.sum(axis=1)))
+    left = np.arange(len(losses))
     fronts: list[_Indices] = []
     while sum(map(len, fronts)) < count:
-        on_front = _non_dominated(losses[left])
+        on_front = non_dominated(losses[left])
         fronts.append(left[on_front])
         left = left[~on_front]
     positions = np.concatenate(fronts)
     ranks = np.repeat(np.arange(len(fronts)), [len(front) for front in fronts])
     ascending = np.argsort(positions)
     return positions[ascending], ranks[ascending]
-
-
-def _non_dominated(points: _Array) -> NDArray[np.bool_]:
-    """Which of ``points`` no other dominates, for points in an order where each comes
-    after every point that dominates it: block by block, each checked against the front so
-    far, then those left against each other (a point that dominates one of the block is
-    on the front or dominated by a point there, which then dominates that one too)."""
-    on_front = np.zeros(len(points), dtype=bool)
-    front = points[:0]
-    for start in range(0, len(points), _BLOCK):
-        left = start + np.flatnonzero(~_dominated_by(front, points[start : start + _BLOCK]))
-        left = left[~_dominated_by(points[left], points[left])]
-        on_front[left] = True
-        front = np.vstack([front, points[left]])
-    return on_front
-
-
-def _dominated_by(others: _Array, points: _Array) -> NDArray[np.bool_]:
-    """Which of ``points`` one of ``others`` dominates."""
-    no_worse = np.ones((len(points), len(others)), dtype=bool)
-    better = np.zeros_like(no_worse)
-    # An objective at a time: reductions over a short last axis are slow in NumPy.
-    for theirs, mine in zip(others.T, points.T, strict=True):
-        no_worse &= theirs[np.newaxis] <= mine[:, np.newaxis]
-        better |= theirs[np.newaxis] < mine[:, np.newaxis]
-    dominated: NDArray[np.bool_] = np.any(no_worse & better, axis=1)
-    return dominated
