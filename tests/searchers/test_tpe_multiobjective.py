@@ -11,8 +11,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+import paratune as pt
 from paratune.objectives import Objectives
 from paratune.pareto import hypervolume, pareto_order
+from paratune.schedulers import ASHA
 from paratune.searchers import TPE, Searcher, make_searcher
 from paratune.searchers._tpesplit import good_positions, pareto_best, scores
 from paratune.space import Float, Space
@@ -317,3 +319,78 @@ def test_same_seed_and_observations_give_same_suggestions() -> None:
     first = run(mo_tpe(), TWO, ZDT1_SPACE, zdt1, 30, 9)[0]
     assert run(mo_tpe(), TWO, ZDT1_SPACE, zdt1, 30, 9)[0] == first
     assert run(mo_tpe(), TWO, ZDT1_SPACE, zdt1, 30, 10)[0] != first
+
+
+# ----------------------------------------------------------------------------- through tune
+
+
+def test_a_run_through_tune_with_two_metrics_and_a_constraint() -> None:
+    def objective(config: Config) -> dict[str, float]:
+        metrics = zdt1(config)
+        return {"f1": metrics["f1"], "f2": -metrics["f2"], "c": config["x0"]}
+
+    def tuned(searcher: str) -> pt.TuneResult:
+        return pt.tune(
+            objective,
+            ZDT1_SPACE,
+            metric=["f1", "f2"],
+            mode=["min", "max"],
+            constraints={"c": (">=", 0.2)},
+            searcher=searcher,
+            store=None,
+            executor="simulated",
+            workers=4,
+            max_trials=100,
+            seed=1,
+        )
+
+    def front_volume(result: pt.TuneResult) -> float:
+        losses = [(t.metrics["f1"], -t.metrics["f2"]) for t in result.best_trials]
+        return hypervolume(np.array(losses).reshape(-1, 2), reference=[1.1, 1.1])
+
+    first, again = tuned("tpe"), tuned("tpe")
+    assert [(t.config, dict(t.metrics)) for t in first.trial_list] == [
+        (t.config, dict(t.metrics)) for t in again.trial_list
+    ]
+    assert len(first.trial_list) == 100
+    for trial in first.trial_list:
+        assert (trial.value is None) == (trial.metrics["c"] < 0.2)
+    assert first.best_trials and all(t.metrics["c"] >= 0.2 for t in first.best_trials)
+    assert front_volume(first) > front_volume(tuned("random")) + 0.2
+
+
+class _Fidelities(TPE):
+    """TPE noting the budget its models fit at each suggestion."""
+
+    fitted: list[float]
+
+    def _split(self) -> tuple[Any, Any]:
+        results = self._results
+        index = results.fidelity(self._enough)
+        assert index is not None  # after start-up, some trial has a result
+        self.fitted = [*getattr(self, "fitted", []), results.budgets[index]]
+        return super()._split()
+
+
+def test_under_asha_the_models_move_up_to_the_top_budget() -> None:
+    def curve(config: Config, ctx: pt.Context) -> dict[str, float]:
+        assert ctx.budget is not None
+        ctx.elapse(float(ctx.budget))
+        metrics = zdt1(config)
+        return {"f1": metrics["f1"], "f2": metrics["f2"] + 1.0 / float(ctx.budget)}
+
+    searcher = _Fidelities()
+    result = pt.tune(
+        curve,
+        ZDT1_SPACE,
+        metric=["f1", "f2"],
+        searcher=searcher,
+        scheduler=ASHA(budget="epochs", min_budget=1, max_budget=9, eta=3),
+        store=None,
+        executor="simulated",
+        workers=4,
+        max_trials=80,
+        seed=0,
+    )
+    assert {trial.budget for trial in result.trial_list} == {1, 3, 9}
+    assert searcher.fitted[0] == 1.0 and searcher.fitted[-1] == 9.0
