@@ -110,8 +110,9 @@ class TPE:
        hypervolume contribution, which did no better on ZDT1), and infeasible ones only
        when too few are feasible, the least violating first (`_tpesplit`). The rest is as
        above: pending and failed trials are bad, old trials weigh less, and under budgets
-       the split is of the trials at the budget the models fit. One metric with a
-       constraint is split the same way; one without, as before `aim`.
+       the split is of the trials at the budget the models fit; start-up counts trials
+       with a result, feasible or not. One metric with a constraint is split the same way;
+       one without, as before `aim`.
 
     The same seed and the same sequence of `suggest` and `observe` calls give the same
     suggestions. TPE minimises `Trial.value`, as every searcher does.
