@@ -46,9 +46,16 @@ def test_the_experiments_list(dashboard: Any) -> None:
         "name", "metric", "mode", "state", "stop_reason", "created", "trials", "done",
         "failed", "pruned", "cancelled", "interrupted", "running", "max_trials", "max_time",
         "best_value", "best_trial_id", "workers", "wall_time", "busy_time", "efficiency",
-        "elapsed",
+        "elapsed", "metrics", "modes", "constraints", "front_size", "infeasible",
     }  # fmt: skip
     assert set(quadratic) == expected and set(asha) == expected
+    # One metric, no constraint: its objectives said alike, and no front.
+    assert (quadratic["metrics"], quadratic["modes"], quadratic["constraints"]) == (
+        ["loss"],
+        ["min"],
+        [],
+    )
+    assert quadratic["front_size"] is None and quadratic["infeasible"] is None
 
 
 def test_an_experiment_its_trials_and_reports(dashboard: Any) -> None:

@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from ..store._lease import Owner
+from ._front import Front, goals_of
 from ._queries import (
     STATUSES,
     ExperimentRow,
@@ -99,6 +100,9 @@ class Mirror:
         self._log: deque[Changes] = deque()
         self._best_stale = False
         self._full: tuple[int, str, str] | None = None
+        goals = goals_of(row.settings)
+        self.front = None if goals is None else Front(goals)
+        self.front_version = 0  # the version at which the front last changed
         self.stats = Stats(dict.fromkeys(STATUSES, 0))
         self.data_version: int | None = None
         self.read_at = -math.inf
@@ -130,6 +134,10 @@ class Mirror:
             self._log.append(Changes(self.version, trials, reports))
             if len(self._log) > LOG_LIMIT:
                 self._oldest = self._log.popleft().version
+        if self.front is not None:
+            if self.front.settle():  # only trials change it: the version moved with them
+                self.front_version = self.version
+            self.stats.front_size, self.stats.infeasible = self.front.size, self.front.infeasible
 
     def _candidates(self, db: sqlite3.Connection, row: ExperimentRow) -> list[Sequence[Any]]:
         """The rows of the trials that may have changed since the last reading."""
@@ -175,6 +183,8 @@ class Mirror:
         submitted = [s[SUBMITTED] for s in states if s[SUBMITTED] is not None]
         self._max_submitted = max(submitted, default=-math.inf)
         self._find_best()
+        if self.front is not None:
+            self.front.rebuild(rows)
         return changed
 
     def _apply_trials(self, rows: list[Sequence[Any]]) -> list[int]:
@@ -186,6 +196,8 @@ class Mirror:
                 continue
             self.trials[tid] = fragment
             self._restate(tid, _STATE_OF_ROW(r))
+            if self.front is not None:
+                self.front.update(r)
             changed.append(tid)
         return changed
 
@@ -278,3 +290,13 @@ class Mirror:
         trial_texts = ",".join(self.trials[tid] for tid in sorted(trials))
         report_texts = ",".join(self.reports[tid][step] for tid, step in sorted(reports))
         return f"[{trial_texts}]", f"[{report_texts}]"
+
+    def front_since(self, cursor: str | None) -> str | None:
+        """The Pareto front's points as JSON (`Front.points`) when it changed since
+        ``cursor`` (one `changes_since` took; None: a page sent everything); None when it
+        did not, or the experiment has a single objective and no constraint."""
+        if self.front is None:
+            return None
+        if cursor is not None and self.front_version <= int(cursor.partition("-")[2]):
+            return None
+        return self.front.points_json()

@@ -278,6 +278,9 @@ class Stats:
             experiment started), None before any.
         best_value: the best value of a done trial (None before any).
         best_trial_id: the earliest trial with that value.
+        front_size: how many trials are on the Pareto front (None: the experiment has one
+            objective and no constraint).
+        infeasible: how many done trials break a constraint (None: as ``front_size``).
     """
 
     counts: dict[str, int]
@@ -285,6 +288,8 @@ class Stats:
     last: float | None = None
     best_value: float | None = None
     best_trial_id: int | None = None
+    front_size: int | None = None
+    infeasible: int | None = None
 
 
 def trial_stats(db: sqlite3.Connection, name: str, mode: str) -> Stats:

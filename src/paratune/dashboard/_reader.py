@@ -24,6 +24,7 @@ from ..store import SQLiteStore
 from ..store._integrity import connect_reader, store_error
 from ..store._lease import Owner, read_owner
 from ..store._location import file_id, store_file
+from ._front import front_counts, goals_of
 from ._mirror import Mirror
 from ._queries import (
     ExperimentRow,
@@ -129,11 +130,13 @@ class Reader:
             experiment = summary(row, mirror.stats, self._state(row, mirror.owner))
             changes = mirror.changes_since(since) if since else None
             trials, reports = changes if changes is not None else mirror.everything()
+            front = mirror.front_since(since if changes is not None else None)
             cursor = mirror.cursor
         return (
             f'{{"cursor":{json.dumps(cursor)},"experiment":{json.dumps(experiment)},'
             f'"space":{json.dumps(row.space)},"trials":{trials},"reports":{reports},'
-            f'"reset":{"false" if changes is not None else "true"}}}'
+            + ("" if front is None else f'"front":{front},')
+            + f'"reset":{"false" if changes is not None else "true"}}}'
         )
 
     def trial(self, name: str, trial_id: int) -> str:
@@ -255,8 +258,12 @@ class Reader:
         key = (row.created, row.session_started, row.finished, state)
         kept = self._ended.get(row.name)
         if kept is None or kept[0] != key:
+            goals = goals_of(row.settings)
             with read_transaction(self._db):
-                kept = (key, trial_stats(self._db, row.name, row.mode))
+                stats = trial_stats(self._db, row.name, row.mode)
+                if goals is not None:
+                    stats.front_size, stats.infeasible = front_counts(self._db, row.name, goals)
+            kept = (key, stats)
             self._ended[row.name] = kept
         return summary(row, kept[1], state, now)
 

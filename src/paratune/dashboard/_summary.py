@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..store._lease import Owner
+from ._front import goals_json, goals_of
 from ._queries import STATUSES, ExperimentRow, Stats, finite
 
 
@@ -39,10 +40,14 @@ def summary(
         busy = stats.busy
     workers = _workers(row, state)
     counts = {status: stats.counts.get(status, 0) for status in STATUSES}
+    goals = goals_of(row.settings)
     return {
         "name": row.name,
         "metric": row.metric,
         "mode": row.mode,
+        **goals_json(goals, row.metric, row.mode),
+        "front_size": stats.front_size if goals is not None and goals.several else None,
+        "infeasible": stats.infeasible if goals is not None and goals.constraints else None,
         "state": state,
         "stop_reason": row.stop_reason or None,
         "created": row.created,
