@@ -9,6 +9,8 @@
     python benchmarks/run_all.py --only b11  # opt-in: scaling honesty, several minutes
     python benchmarks/run_all.py --only b12  # opt-in: conditional spaces, several minutes
     python benchmarks/run_all.py --only b13  # opt-in: TPE's time per suggestion, 50,000 trials
+    python benchmarks/run_all.py --only b14  # opt-in: multi-objective quality, over an hour
+    python benchmarks/run_all.py --only b14r # opt-in: multi-objective ASHA on an MLP, ~10 min
     python benchmarks/run_all.py --only b15  # opt-in: reading a stored run of 100,000 trials
     python benchmarks/run_all.py --only b16  # opt-in: the report at 10,000 to 1,000,000 trials
     python benchmarks/run_all.py --only b17  # opt-in: ASHA and Hyperband at 100,000 trials
@@ -18,7 +20,8 @@ Tune as its peer: several minutes on 2 cores, most of it Ray's), B10 (multi-fide
 over a minute), B11 (scaling honesty: `paratune scaling` on the main job and a torch
 design, several minutes), B12 (search quality on conditional spaces, several minutes) and
 B13 (TPE's time per suggestion up to 50,000 observations) are not in the default list, nor
-are B15-B17 (a million trials: reading a store, the report, ASHA's decisions).
+are B14 (multi-objective: hypervolume on ZDT and DTLZ2, over an hour; b14r, ASHA on an
+MLP) and B15-B17 (a million trials: reading a store, the report, ASHA's decisions).
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ import b10_multifidelity
 import b11_scaling
 import b12_conditional
 import b13_tpe_scale
+import b14_multiobjective
+import b14_real
 import b15_scale
 import b16_report
 import b17_asha
@@ -52,7 +57,10 @@ from _common import Options, Table, add_option_arguments, options_from, print_he
 
 BENCHMARKS = ("b1", "b2", "b3", "b4", "b5", "b6", "b7")  # the default list
 # Run only when named in --only.
-OPT_IN = ("b8", "b8a", "b9", "b10", "b11", "b12", "b13", "b15", "b16", "b17", "b18", "b19", "b19p")
+OPT_IN = (
+    "b8", "b8a", "b9", "b10", "b11", "b12", "b13", "b14", "b14r", "b15", "b16", "b17", "b18",
+    "b19", "b19p",
+)  # fmt: skip
 
 
 def load() -> str:
@@ -101,6 +109,8 @@ def main(argv: list[str] | None = None) -> None:
         "b11": b11_scaling.run,
         "b12": b12_conditional.run,
         "b13": b13_tpe_scale.run,
+        "b14": b14_multiobjective.run,
+        "b14r": b14_real.run,
         "b15": b15_scale.run,
         "b16": b16_report.run,
         "b17": b17_asha.run,
