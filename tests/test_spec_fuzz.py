@@ -260,8 +260,11 @@ _VALUES: dict[str, st.SearchStrategy[Any]] = {
         lambda n: _ODD_OBJECTIVES if n == 0 else _GOOD_OBJECTIVES
     ),
     "space": st.one_of(_VALID_SPACES, _SPACES),
-    "metric": st.sampled_from(["value", "loss", ""]),
-    "mode": st.sampled_from(["min", "max", "MAX", "best"]),
+    "metric": st.sampled_from(["value", "loss", "", ["value", "loss"], ["value", "value"]]),
+    "mode": st.sampled_from(["min", "max", "MAX", "best", ["min", "max"], {"value": "max"}]),
+    "constraints": st.sampled_from(
+        [{"loss": ["<=", 1]}, {"loss": ["<", 1]}, {"loss": "<= 1"}, ["loss"], {}]
+    ),
     "searcher": st.sampled_from(["random", "grid", "sobol", "lhs", "bayes"]),
     "scheduler": st.one_of(
         st.sampled_from(["fifo", "asha", "hyperband", "fifo2"]),
@@ -470,6 +473,7 @@ _CLI_CORRUPTIBLE = (
     "space",
     "metric",
     "mode",
+    "constraints",
     "searcher",
     "scheduler",
     "target",

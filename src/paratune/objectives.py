@@ -268,7 +268,7 @@ class Aimed(Protocol):
 # The parts of paratune that have `Aimed.aim`, by role: what a refusal suggests instead.
 _CHOICES = {
     "searcher": "'random', 'sobol', 'lhs', 'grid', 'nsga2', 'tpe' or 'gp'",
-    "scheduler": "'fifo', 'asha' or 'hyperband'",
+    "scheduler": "'fifo', 'asha', 'hyperband' or 'successive_halving'",
 }
 
 

@@ -80,6 +80,7 @@ class Tuner:
         self.checkpoints = checkpoints
         goals = options.objectives
         self._primary = goals.metrics[0]  # what a report is judged by
+        self._plain = goals.plain
         self._ledger = Ledger(
             metric=self._primary,
             mode=goals.modes[0],
@@ -236,6 +237,10 @@ class Tuner:
                 value = self._ledger.loss(report.metrics)
                 if value is not None:
                     self.scheduler.on_report(trial_id, report.step, value)
+                if not self._plain and report.step != trial.budget:
+                    # A result at a lower rung: a report carries one loss, it all the metrics.
+                    earlier = trial._replace(status=Status.DONE, budget=report.step)
+                    self.scheduler.on_result(earlier._replace(metrics=report.metrics, value=value))
             trial = self._ledger.replay(trial, steps[-1].step if steps else None)
             if trial.status is Status.RUNNING:
                 # It runs again: the scheduler sees it as running, where it stood.

@@ -503,11 +503,6 @@ def test_a_run_through_tune_promotes_as_worked_out_from_its_jobs() -> None:
     assert ran == sorted(expected_starts([1, 2, 4, 8], 3, jobs, 40))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a resume hands the scheduler each trial's latest result only: the results of "
-    "its earlier jobs, at the rungs below, come back as reports of the primary metric",
-)
 def test_a_resumed_run_promotes_as_if_it_had_not_stopped(tmp_path: Path) -> None:
     store = str(tmp_path / "runs.db")
     first = run(20, store=store, name="mo")
