@@ -467,6 +467,8 @@ def _other_data(result: TuneResult, drawn: int, undrawn: float, complete: bool) 
         "busy_time_s": result.busy_time,
         "stop_reason": result.stop_reason.value,
     }
+    if result.objectives is not None:  # several metrics, or constraints: each of them
+        other["objectives"] = result.objectives.to_dict()
     if result.searcher_time is not None:
         other["searcher_time_s"] = result.searcher_time
         other["suggestions"] = result.suggestions

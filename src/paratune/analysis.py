@@ -27,6 +27,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+# Re-exported: the hypervolume of a run with several metrics is analysed here too.
+from ._hypervolume import hypervolume_curve as hypervolume_curve
+from ._hypervolume import reference_point as reference_point
 from .trial import Status, Trial
 
 if TYPE_CHECKING:

@@ -14,7 +14,9 @@ import click
 from ._api import DEFAULT_STORE
 from ._cli_asktell import ask, tell
 from ._cli_dashboard import dashboard
+from ._cli_front import infeasible_text, run_fields, run_lines
 from ._cli_scaling import STORE_HELP, scaling
+from ._hypervolume import count_infeasible
 from .errors import ParatuneError
 from .progress import ConsoleProgress
 from .result import TuneResult
@@ -22,7 +24,7 @@ from .store import Experiment
 from .tuner import StopReason
 
 _EXECUTORS = click.Choice(["serial", "threads", "processes", "simulated", "dask"])
-_SEARCHERS = click.Choice(["random", "grid", "sobol", "lhs", "gp", "cmaes", "tpe"])
+_SEARCHERS = click.Choice(["random", "grid", "sobol", "lhs", "gp", "cmaes", "tpe", "nsga2"])
 _STORE_HELP = STORE_HELP
 
 
@@ -137,17 +139,21 @@ def _chosen(kwargs: dict[str, Any]) -> str:
 
 
 def _print_summary(result: TuneResult, *, as_json: bool) -> None:
+    goals = result.goals
+    # With several metrics no one trial is best: the front stands in for the best value.
+    front = run_fields(result) if goals.several else None
     summary = {
         "name": result.name,
         "trials": len(result.trial_list),
         "stop_reason": result.stop_reason.value,
-        "best_value": result.best_value,
-        "best_config": result.best_config,
+        **(front or {"best_value": result.best_value, "best_config": result.best_config}),
         "wall_time": round(result.wall_time, 4),
         "concurrency": round(result.concurrency, 4),
         "utilisation": round(result.utilisation, 4),
         "searcher_time": None if result.searcher_time is None else round(result.searcher_time, 4),
     }
+    if goals.constraints and front is None:
+        summary["infeasible"] = count_infeasible(result.trials, goals)
     if as_json:
         click.echo(json.dumps(summary, default=str))
     else:
@@ -156,14 +162,15 @@ def _print_summary(result: TuneResult, *, as_json: bool) -> None:
             f"({result.concurrency:.2f} of {result.workers} workers busy on average, "
             f"utilisation {result.utilisation:.3f}; stopped: {summary['stop_reason']})"
         )
-    if result.best_trial is None:
+    nothing = front["front_size"] == 0 if front is not None else result.best_trial is None
+    if nothing:
         errors = [t.error for t in result.trial_list if t.error]
         reason = f"; first error: {errors[0]}" if errors else ""
-        click.echo(f"no trial finished with a value{reason}", err=True)
+        what = "a feasible value of every metric" if goals.several else "a value"
+        click.echo(f"no trial finished with {what}{reason}", err=True)
         sys.exit(1)
     if not as_json:
-        click.echo(f"best {result.metric}: {result.best_value:.6g}")
-        click.echo(f"best config: {json.dumps(result.best_config, default=str)}")
+        _print_best(result, front, summary.get("infeasible"))
         per_suggestion = result.time_per_suggestion
         if per_suggestion is not None:
             click.echo(f"searcher: {per_suggestion * 1e3:.2f} ms per suggestion")
@@ -173,6 +180,19 @@ def _print_summary(result: TuneResult, *, as_json: bool) -> None:
             err=True,
         )
         sys.exit(130)  # as a shell reports a command stopped by Ctrl-C
+
+
+def _print_best(result: TuneResult, front: dict[str, Any] | None, infeasible: Any) -> None:
+    """The best value and config, or with several metrics the front; and how many trials
+    broke a constraint."""
+    if front is not None:
+        click.echo("\n".join(run_lines(front)))
+        return
+    click.echo(f"best {result.metric}: {result.best_value:.6g}")
+    click.echo(f"best config: {json.dumps(result.best_config, default=str)}")
+    if infeasible is not None:
+        rules = [str(constraint) for constraint in result.goals.constraints]
+        click.echo(f"infeasible: {infeasible_text(infeasible, rules)}")
 
 
 @cli.command()
@@ -190,7 +210,7 @@ def status(name: str | None, store: str, as_json: bool, check: bool) -> None:
     """Show the experiments in the store (trial counts by status, best so far), or one
     experiment in detail. Reads only: safe while a run is writing. A damaged store is
     refused; --check lists its problems, and `paratune recover` saves what can be read."""
-    from ._status import format_detail, status_detail
+    from ._status import format_detail, listed_fronts, status_detail
     from .store import SQLiteStore
     from .store._location import store_file
 
@@ -206,6 +226,9 @@ def status(name: str | None, store: str, as_json: bool, check: bool) -> None:
             if name is not None:
                 db.select(name)
                 detail = status_detail(db, counts[name])
+            else:  # several metrics: the front's size, not the first metric's best
+                for experiment, front in listed_fronts(db, list(counts)).items():
+                    counts[experiment] |= {**front, "best_value": None}
         finally:
             db.close()
     except ParatuneError as exc:
@@ -217,16 +240,27 @@ def status(name: str | None, store: str, as_json: bool, check: bool) -> None:
     elif not counts:
         click.echo(f"{store}: no experiments")
     else:
+        _print_listing(counts)
+
+
+def _print_listing(counts: dict[str, dict[str, Any]]) -> None:
+    """`paratune status`: a line per experiment, its counts and its best value (with
+    several metrics, the size of its Pareto front)."""
+    click.echo(
+        f"{'experiment':<32} {'done':>6} {'failed':>6} {'running':>7} {'cancelled':>9}  best"
+    )
+    for experiment, row in counts.items():
+        c = row["counts"]
+        if "front_size" in row:
+            aims = ", ".join(f"{m} {n}" for n, m in zip(row["metrics"], row["modes"], strict=True))
+            best = f"front {row['front_size']} ({aims})"
+        else:
+            value = "-" if row["best_value"] is None else f"{row['best_value']:.6g}"
+            best = f"{value} ({row['mode']})"
         click.echo(
-            f"{'experiment':<32} {'done':>6} {'failed':>6} {'running':>7} {'cancelled':>9}  best"
+            f"{experiment:<32} {c['done']:>6} {c['failed']:>6} {c['running']:>7} "
+            f"{c['cancelled']:>9}  {best}"
         )
-        for experiment, row in counts.items():
-            c = row["counts"]
-            best = "-" if row["best_value"] is None else f"{row['best_value']:.6g}"
-            click.echo(
-                f"{experiment:<32} {c['done']:>6} {c['failed']:>6} {c['running']:>7} "
-                f"{c['cancelled']:>9}  {best} ({row['mode']})"
-            )
 
 
 def _check_store(store: Path, *, as_json: bool) -> None:
@@ -297,11 +331,13 @@ def _experiment(store: str, name: str) -> Experiment:
     help="Also save each figure beside the page, in this format.",
 )
 def report(name: str, store: str, out: Path, figures: str | None) -> None:
-    """Write one self-contained HTML page about experiment NAME: the best configurations,
-    best-so-far against wall time, a worker timeline, how busy the workers were and where
-    the rest of their time went, resources, a what-if replay on other worker counts (its
-    predicted speedup and efficiency), the parameter figures and the spec. Figures are
-    embedded: the page opens offline. Reads only: safe while a run is writing."""
+    """Write one self-contained HTML page about experiment NAME: the best configurations
+    and best-so-far against wall time (with several metrics: the Pareto front, its
+    trials and its hypervolume against wall time), a worker timeline, how busy the
+    workers were and where the rest of their time went, resources, a what-if replay on
+    other worker counts (its predicted speedup and efficiency), the parameter figures and
+    the spec. Figures are embedded: the page opens offline. Reads only: safe while a run
+    is writing."""
     from . import plots
     from ._folders import folder_name
     from .report import write_report
@@ -311,7 +347,8 @@ def report(name: str, store: str, out: Path, figures: str | None) -> None:
         result, spec = _load(store, name)
         page = write_report(result, out / f"{stem}.html", spec=spec)
         if figures is not None:
-            for figure in ("best_so_far", "timeline", "parameters", "parallel_coordinates"):
+            first = ("pareto_front", "hypervolume") if result.goals.several else ("best_so_far",)
+            for figure in (*first, "timeline", "parameters", "parallel_coordinates"):
                 drawn = getattr(plots, f"plot_{figure}")(result)
                 click.echo(plots.save(drawn, out / f"{stem}-{figure}.{figures}"))
     except ParatuneError as exc:

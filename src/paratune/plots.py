@@ -23,6 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 from . import _columns, _sampling, _timeline, analysis
 
+# Re-exported: the figures of a run with several metrics live in a module of their own.
+from ._plots_pareto import plot_hypervolume as plot_hypervolume
+from ._plots_pareto import plot_pareto_front as plot_pareto_front
+
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
@@ -169,7 +173,8 @@ def _labelled(
 
 def plot_parameters(result: TuneResult) -> Figure:
     """The metric against each parameter that varies, one panel each (finished trials; the
-    best one marked with a star)."""
+    best one marked with a star). With several metrics: the first one, and the trials of
+    the Pareto front marked."""
     trials = result.trials
     done, sampled = _sampling.best_and_sampled(trials[trials["status"] == "done"], result.mode)
     columns = _columns.config_columns(trials)
@@ -179,7 +184,10 @@ def plot_parameters(result: TuneResult) -> Figure:
     if done.empty or not columns:
         _note(figure.add_subplot(), "no finished trial" if done.empty else "no parameter varies")
         return figure
-    best = result.best_trial
+    marked, mark = _marked(result)
+    # The marked trials are drawn even where the rest is a sample of the finished ones.
+    missing = trials.index[trials["trial_id"].isin(marked)].difference(done.index)
+    done = trials.loc[done.index.union(missing)] if len(missing) else done
     for index, column in enumerate(columns):
         axes = figure.add_subplot(rows, cols, index + 1)
         name = column.removeprefix("config.")
@@ -194,16 +202,27 @@ def plot_parameters(result: TuneResult) -> Figure:
             x = values.astype(str).map(position).astype(float)
             axes.set_xticks(range(len(labels)), labels, rotation=30 if len(labels) > 4 else 0)
         axes.scatter(x, done["value"], s=14, color=STATUS_COLOURS["done"], alpha=0.7)
-        if best is not None:
-            row = done[done["trial_id"] == best.trial_id]
+        if marked:
+            row = done[done["trial_id"].isin(marked)]
             axes.scatter(x[row.index], row["value"], marker="*", s=160, color="#e76f51",
-                         zorder=3, label="best")  # fmt: skip
+                         zorder=3, label=mark)  # fmt: skip
         axes.set_xlabel(name)
         axes.set_ylabel(result.metric)
+    first = f", the first of {len(result.goals.metrics)} metrics," if result.goals.several else ""
     figure.suptitle(
-        f"{_metric_label(result)} against each parameter" + (f" ({sampled})" if sampled else "")
+        f"{_metric_label(result)}{first} against each parameter"
+        + (f" ({sampled})" if sampled else "")
     )
     return figure
+
+
+def _marked(result: TuneResult) -> tuple[set[int], str]:
+    """The trials a figure of the parameters marks, and what they are: the best one, or
+    with several metrics those on the Pareto front."""
+    if result.goals.several:
+        return set(result.pareto_front["trial_id"].tolist()), "Pareto front"
+    best = result.best_trial
+    return set() if best is None else {best.trial_id}, "best"
 
 
 def plot_parallel_coordinates(result: TuneResult) -> Figure:

@@ -30,7 +30,11 @@ def _summary(p: Progress, *, time_left: float | None = None) -> list[tuple[str, 
     ]
     if not p.finished and (left := _estimate(p, ended, time_left)) is not None:
         rows.append(("left (estimate)", f"{left:.1f} s"))
-    if p.best_value is not None:
+    # With several metrics no one trial is best: the snapshot's front size stands in.
+    front: int | None = getattr(p, "front", None)
+    if front is not None:
+        rows.append(("Pareto front", f"{front} trial{'' if front == 1 else 's'}"))
+    elif p.best_value is not None:
         rows.append(("best", f"{p.best_value:.6g}  {p.best_config}"))
     return rows
 
@@ -63,7 +67,8 @@ class ConsoleProgress:
 
     Shows trials ended (done, pruned, failed, cancelled) and running, workers busy, the
     elapsed time and an estimate of what is left (from ``max_trials`` at the pace so far, and
-    from ``max_time``), and the best value and config so far.
+    from ``max_time``), and the best value and config so far (with several metrics, where
+    the snapshot has ``front``, the size of the Pareto front so far instead).
 
     Args:
         stream: where to write (default: standard error).

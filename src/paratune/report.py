@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import analysis, plots
+from ._hypervolume import FrontSummary, described, front_summary
+from .pareto import pareto_order
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -126,11 +128,11 @@ def report_html(
     summary = analysis.efficiency_summary(result)
     scaling = analysis.what_if(result, what_if_workers)
     scaling_figure = plots.plot_scaling(scaling, title="What-if replay", label="predicted")
+    front = None if result.goals.plain else front_summary(result.trials, result.goals)
     sections = [
-        *_headline(result, summary),
-        "<h2>Best configurations</h2>",
-        *_best_table(result),
-        _figures([("Best so far against wall time", plots.plot_best_so_far)], result),
+        *_headline(result, summary, front),
+        *(_best_section(result) if front is None or not result.goals.several else []),
+        *(_front_section(result, front) if front is not None and result.goals.several else []),
         *_efficiency(result, summary),
         "<h2>Resources</h2>",
         _table(_resources_table(analysis.resources(result))),
@@ -160,31 +162,112 @@ def report_html(
     )
 
 
-def _best_table(result: TuneResult) -> list[str]:
-    """The best finished trials (a few rows, however many trials), and of how many."""
+def _best_section(result: TuneResult) -> list[str]:
+    """The best finished trials (a few rows, however many trials), of how many, and the
+    best so far against wall time."""
     table = best_configs(result)
     done = int((result.trials["status"] == "done").sum())
-    return [f"<p>The {len(table)} best of {done:,} finished trials.</p>", _table(table)]
+    return [
+        "<h2>Best configurations</h2>",
+        f"<p>The {len(table)} best of {done:,} finished trials.</p>",
+        _table(table),
+        _figures([("Best so far against wall time", plots.plot_best_so_far)], result),
+    ]
 
 
-def _headline(result: TuneResult, summary: analysis.EfficiencySummary) -> list[str]:
-    """The title, the trial counts by status and why the run stopped, and the summary cards."""
+def _headline(
+    result: TuneResult, summary: analysis.EfficiencySummary, front: FrontSummary | None
+) -> list[str]:
+    """The title, the trial counts by status and why the run stopped, the trials that
+    broke a constraint, and the summary cards."""
     counts = result.trials["status"].value_counts()
     seen = ", ".join(f"{int(n)} {status}" for status, n in counts.items() if n)
-    best = "-" if result.best_value is None else f"{result.best_value:.6g}"
-    return [
+    lines = [
         f"<h1>paratune report: {html.escape(result.name or 'experiment')}</h1>",
         f"<p>{len(result.trial_list)} trials ({html.escape(seen or 'none')}); stopped: "
         f"{html.escape(result.stop_reason.value)}.</p>",
-        _cards(
-            [
-                (f"best {result.metric} ({result.mode})", best),
-                ("wall time", f"{result.wall_time:.2f} s"),
-                ("workers", str(result.workers)),
-                ("busy workers (average)", f"{summary.concurrency:.2f}"),
-                ("utilisation", f"{summary.utilisation:.1%}"),
-            ]
-        ),
+    ]
+    goals = result.goals
+    if front is not None and goals.constraints:
+        rules = ", ".join(map(str, goals.constraints))
+        lines.append(
+            f"<p>Constraints: {html.escape(rules)}. {_trials(front.infeasible, 'finished')} "
+            "broke one: kept, with every metric, but never best nor on the Pareto front.</p>"
+        )
+    if front is not None and goals.several:
+        shown = described(goals)
+        volume = "-" if front.hypervolume is None else f"{front.hypervolume:.6g}"
+        first = [("metrics", shown), ("Pareto front", _trials(len(front.front))),
+                 ("hypervolume", volume)]  # fmt: skip
+    else:
+        best = "-" if result.best_value is None else f"{result.best_value:.6g}"
+        first = [(f"best {result.metric} ({result.mode})", best)]
+    cards = [
+        *first,
+        ("wall time", f"{result.wall_time:.2f} s"),
+        ("workers", str(result.workers)),
+        ("busy workers (average)", f"{summary.concurrency:.2f}"),
+        ("utilisation", f"{summary.utilisation:.1%}"),
+    ]
+    return [*lines, _cards(cards)]
+
+
+def _trials(count: int, kind: str = "") -> str:
+    """``"1 trial"``, ``"12 finished trials"``."""
+    return f"{count:,} {kind + ' ' if kind else ''}trial{'' if count == 1 else 's'}"
+
+
+FRONT_ROWS = 100
+"""The most trials of the Pareto front the report's table lists."""
+
+
+def front_configs(result: TuneResult, top: int = FRONT_ROWS) -> pd.DataFrame:
+    """The trials of the Pareto front (`TuneResult.pareto_front`), by the first metric
+    (best first): ``trial_id``, every tuned metric, every parameter and the trial's
+    duration. Past ``top`` trials, the ``top`` that `paratune.pareto.pareto_order` puts
+    first (the extremes of each metric, then the least crowded) are kept."""
+    from ._front import frame_losses
+
+    goals = result.goals
+    front = result.pareto_front
+    losses = frame_losses(front, goals)[0]
+    kept = pareto_order(losses)[:top] if len(front) > top else range(len(front))
+    rows = front.iloc[sorted(kept, key=lambda at: (losses[at, 0], int(front["trial_id"][at])))]
+    metrics = [f"metric.{name}" for name in goals.metrics]
+    if metrics[0] not in rows:  # one metric, returned as a number: it is the value
+        rows = rows.assign(**{metrics[0]: rows["value"]})
+    configs = [c for c in rows.columns if c.startswith("config.")]
+    table: pd.DataFrame = rows[["trial_id", *metrics, *configs, "duration"]]
+    return table.rename(columns={c: c.split(".", 1)[1] for c in [*metrics, *configs]})
+
+
+def _front_section(result: TuneResult, front: FrontSummary) -> list[str]:
+    """The Pareto front: its figure, its trials, and the hypervolume against wall time."""
+    table = front_configs(result)
+    done = int((result.trials["status"] == "done").sum())
+    listed = (
+        f"its {_trials(len(table))}"
+        if len(table) == len(front.front)
+        else f"{len(table)} of its {len(front.front):,} trials, the extremes and the least "
+        "crowded (crowding distance)"
+    )
+    reference = front.reference
+    where = (
+        ""
+        if reference is None
+        else " (reference point: "
+        + ", ".join(f"{name} {value:.6g}" for name, value in reference.items())
+        + ", each metric's worst over the feasible trials and a tenth of its range beyond)"
+    )
+    return [
+        "<h2>Pareto front</h2>",
+        f"<p>The trials no other feasible trial beats in every metric: {len(front.front):,} "
+        f"of {done:,} finished trials. The table lists {listed}, by "
+        f"{html.escape(result.goals.metrics[0])}.</p>",
+        _figures([("The Pareto front", plots.plot_pareto_front)], result),
+        _table(table),
+        f"<p>Hypervolume: what the front dominates{html.escape(where)}.</p>",
+        _figures([("Hypervolume against wall time", plots.plot_hypervolume)], result),
     ]
 
 
