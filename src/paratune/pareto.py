@@ -137,18 +137,27 @@ def crowding_distance(losses: ArrayLike) -> _Floats:
     objectives of the gap between its neighbours, relative to the objective's range; the
     extremes of each objective get infinity, so they are kept first."""
     points = _matrix(losses)
-    n, m = points.shape
-    distance = np.zeros(n)
-    if n <= 2:
-        distance[:] = np.inf
+    return _crowding(points, np.zeros(len(points), dtype=np.intp))
+
+
+def _crowding(points: _Floats, groups: NDArray[np.intp]) -> _Floats:
+    """The crowding distance of each point within its group (its front), every group at
+    once: per objective, one sort by (group, value) and the neighbours' gaps."""
+    distance = np.zeros(len(points))
+    if not len(points):
         return distance
-    for j in range(m):
-        order = np.argsort(points[:, j], kind="stable")
-        column = points[order, j]
-        span = column[-1] - column[0]
-        distance[order[0]] = distance[order[-1]] = np.inf
-        if span > 0:
-            distance[order[1:-1]] += (column[2:] - column[:-2]) / span
+    for j in range(points.shape[1]):
+        order = np.lexsort((points[:, j], groups))  # stable: equal values by position
+        group, value = groups[order], points[order, j]
+        first = np.r_[True, group[1:] != group[:-1]]
+        last = np.r_[group[1:] != group[:-1], True]
+        span = np.zeros(int(groups.max()) + 1)
+        span[group[last]] = value[last] - value[first]
+        width = span[group]
+        gap = np.r_[value[1:], value[-1]] - np.r_[value[0], value[:-1]]
+        inside = ~first & ~last & (width > 0)
+        distance[order[inside]] += gap[inside] / width[inside]
+        distance[order[first | last]] = np.inf
     return distance
 
 
@@ -159,10 +168,7 @@ def pareto_order(losses: ArrayLike, violations: ArrayLike | None = None) -> NDAr
     and multi-objective successive halving promotes in it."""
     points = _matrix(losses)
     ranks = pareto_ranks(points, violations)
-    crowding = np.zeros(len(points))
-    for rank in np.unique(ranks):
-        members = np.flatnonzero(ranks == rank)
-        crowding[members] = crowding_distance(points[members])
+    crowding = _crowding(points, ranks)
     positions = np.arange(len(points))
     return np.lexsort((positions, -crowding, ranks)).astype(np.intp)
 
