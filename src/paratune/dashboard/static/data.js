@@ -21,6 +21,9 @@ function clear(data) {
     params: [],
     metricNames: new Set(),
     reportMetrics: new Set(),
+    // The Pareto front as the server found it (several metrics): [trial_id, each metric].
+    front: [],
+    frontIds: new Set(),
   });
 }
 
@@ -58,8 +61,8 @@ function addReport(data, report) {
 }
 
 /**
- * Merge one answer into `data`: "trials" when trials or reports changed (or everything was
- * replaced), "summary" when only the experiment's summary did (its elapsed time, say), and
+ * Merge one answer into `data`: "trials" when trials, reports or the Pareto front changed
+ * (or everything was replaced), "summary" when only the experiment's summary did (its elapsed time, say), and
  * "" when nothing did. A `reset` answer (the first one, or the server could not tell what
  * changed: the experiment was overwritten) replaces everything held.
  */
@@ -78,6 +81,13 @@ export function merge(data, answer) {
   for (const trial of answer.trials || []) addTrial(data, trial);
   for (const report of answer.reports || []) addReport(data, report);
   if ((answer.trials || []).length || (answer.reports || []).length) changed = true;
+  if (answer.front) {
+    // Sent only when it changed since the cursor (it changes only as trials do).
+    data.front = answer.front;
+    data.frontIds = new Set(answer.front.map((p) => p[0]));
+    data.frontVersion = (data.frontVersion || 0) + 1;
+    changed = true;
+  }
   if (changed || summary) data.version += 1;
   return changed ? "trials" : summary ? "summary" : "";
 }

@@ -1,5 +1,5 @@
-// One experiment, live: its headline, best so far (with other experiments overlaid), the
-// trials table, the worker timeline, where the worker-time went and the what-if replay,
+// One experiment, live: its headline, its Pareto front (several metrics), best so far
+// (with other experiments overlaid), the trials table, the worker timeline, where the worker-time went and the what-if replay,
 // the parameter figures and the learning curves.
 
 import { experimentData, statusOf, update } from "./data.js";
@@ -7,6 +7,15 @@ import { api, cards, el, fill, fmt, fmtSeconds, poll, seg } from "./dom.js";
 import { drawEfficiency } from "./efficiency.js";
 import { drawWhileInView } from "./live.js";
 import { parallelFigure, parametersFigure, sampleForPlots, variedParams } from "./params.js";
+import {
+  chosenPair,
+  flagColumns,
+  objectivesText,
+  paretoFigure,
+  paretoSection,
+  plainObjectives,
+  severalObjectives,
+} from "./pareto.js";
 import {
   bestCurve,
   bestSoFarFigure,
@@ -28,25 +37,6 @@ import { trialColumns, trialsTable } from "./table.js";
 
 const EFFICIENCY_EVERY = 5000; // ms: the efficiency analysis is heavier than a poll
 
-/**
- * The Pareto front of an experiment with several objectives. paratune tunes one metric
- * today (`experiment.metric` is a string), so there is no front to draw and this returns
- * null; when `metric` becomes a list, the front goes here, in its own section.
- */
-export function paretoFrontSection(experiment) {
-  if (!Array.isArray(experiment.metric) || experiment.metric.length < 2) return null;
-  return el(
-    "section",
-    { "data-role": "pareto" },
-    el("h2", {}, "Pareto front"),
-    el(
-      "p",
-      { class: "note" },
-      `Several objectives (${experiment.metric.join(", ")}): the front is not drawn yet.`,
-    ),
-  );
-}
-
 function section(title, ...children) {
   return el("section", {}, el("h2", {}, title), ...children);
 }
@@ -63,7 +53,7 @@ function figure(role, tall = false) {
   return { box, note, holder: el("div", { class: "figure" }, note, box) };
 }
 
-function layoutPage(main) {
+function layoutPage(main, experiment) {
   const page = {
     head: el("div", { "data-role": "headline" }),
     best: figure("best"),
@@ -79,14 +69,15 @@ function layoutPage(main) {
       "aria-label": "metric of the learning curves",
       "data-role": "curves-metric",
     }),
-    pareto: el("div"),
+    pareto: paretoSection(experiment),
     space: el("div"),
   };
   fill(
     main,
     page.head,
+    page.pareto?.section,
     section(
-      "Best so far",
+      severalObjectives(experiment) ? "Best so far: the primary metric" : "Best so far",
       el("div", { class: "toolbar" }, el("label", {}, "overlay:"), page.overlays),
       page.best.holder,
     ),
@@ -99,7 +90,6 @@ function layoutPage(main) {
       el("div", { class: "toolbar" }, el("label", {}, "metric:"), page.curvesMetric),
       page.curves.holder,
     ),
-    page.pareto,
     section("Search space", page.space),
   );
   return page;
@@ -116,19 +106,23 @@ function drawHeadline(page, data) {
           `${bestText(e)} (trial ${e.best_trial_id})`,
         );
   const busy = busyWorkers(e);
+  const several = severalObjectives(e);
   fill(
     page.head,
     el("h1", {}, e.name, " ", stateBadge(e)),
     el(
       "p",
       { class: "muted" },
-      `metric ${e.metric} (${e.mode})`,
+      plainObjectives(e) ? `metric ${e.metric} (${e.mode})` : `metrics ${objectivesText(e)}`,
       e.stop_reason ? `; stopped: ${e.stop_reason}` : "",
       `; ${fmt(e.trials)} trials: ${statusCounts(e)}`,
     ),
     progressBar(e),
     cards([
-      [`best ${e.metric} (${e.mode})`, bestLink],
+      several
+        ? ["Pareto front", `${fmt(e.front_size ?? 0)} trials`]
+        : [`best ${e.metric} (${e.mode})`, bestLink],
+      ...((e.constraints || []).length ? [["infeasible trials", fmt(e.infeasible ?? 0)]] : []),
       ["trials", fmt(e.trials)],
       [e.state === "running" ? "elapsed" : "wall time", fmtSeconds(runSeconds(e))],
       ["workers", fmt(e.workers)],
@@ -256,11 +250,13 @@ function figureParts(Plotly, page, data, overlays) {
   const none = (d) =>
     d.done.length ? "No parameter varies among the finished trials." : "No finished trial yet.";
   const args = (d) => [d.sample, d.note, d.varied, data.space, d.e.metric, d.e.mode];
+  const best = (d) =>
+    bestSoFarFigure(d.done, d.e.metric, d.e.mode, d.now, overlayCurves(overlays), {
+      primary: severalObjectives(d.e),
+    });
   const parts = {
     best: part(page.best, (d) =>
-      d.done.length || overlays.size
-        ? [bestSoFarFigure(d.done, d.e.metric, d.e.mode, d.now, overlayCurves(overlays))]
-        : [null, "No finished trial yet."],
+      d.done.length || overlays.size ? [best(d)] : [null, "No finished trial yet."],
     ),
     timeline: part(page.timeline, (d) =>
       data.trials.some((t) => t.started !== null && t.started !== undefined)
@@ -279,6 +275,13 @@ function figureParts(Plotly, page, data, overlays) {
     }),
     efficiency: efficiencyPart(Plotly, page, data),
   };
+  if (page.pareto) {
+    parts.pareto = part(page.pareto, () =>
+      data.trials.some((t) => t.status === "done")
+        ? [paretoFigure(data.trials, data.front, data.experiment, chosenPair(page.pareto))]
+        : [null, "No finished trial yet."],
+    );
+  }
   return { parts, fresh };
 }
 
@@ -324,19 +327,23 @@ export async function experimentPage({ main, alive, navigate, crumbs, plotly }) 
     return;
   }
   if (!alive()) return;
-  const page = layoutPage(main);
+  const page = layoutPage(main, data.experiment);
   page.openTrial = (id) => navigate(`/trial/${seg(name)}/${id}`);
   const table = trialsTable(page.table, name);
   const drawTable = () =>
     table.setData(
       data.trials,
-      trialColumns(data.experiment.metric, data.params, [...data.metricNames]),
+      trialColumns(
+        data.experiment.metric,
+        data.params,
+        [...data.metricNames],
+        flagColumns(data.experiment, data),
+      ),
     );
   drawHeadline(page, data);
   drawTable();
   main.dataset.tableAt = performance.now().toFixed(1);
   drawSpace(page, data);
-  fill(page.pareto, paretoFrontSection(data.experiment));
   const { parts, fresh } = figureParts(await plotly(), page, data, overlays);
   const figures = drawWhileInView(Object.values(parts), alive, (all) => {
     if (all && !main.dataset.allDrawnAt) main.dataset.allDrawnAt = performance.now().toFixed(1);
@@ -344,6 +351,7 @@ export async function experimentPage({ main, alive, navigate, crumbs, plotly }) 
   await figures.now();
   main.dataset.drawnAt = performance.now().toFixed(1);
   page.curvesMetric.addEventListener("change", () => figures.redraw(parts.curves));
+  page.pareto?.pair.addEventListener("change", () => figures.redraw(parts.pareto));
   drawOverlayChoices(page, name, overlays, () => {
     fresh();
     figures.redraw(parts.best);

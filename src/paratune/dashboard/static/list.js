@@ -2,6 +2,7 @@
 // refreshed about once a second.
 
 import { api, el, fill, fmt, fmtDate, fmtSeconds, poll, seg } from "./dom.js";
+import { objectivesText, severalObjectives } from "./pareto.js";
 import {
   bestText,
   busyWorkers,
@@ -17,7 +18,7 @@ const HEADINGS = [
   ["state", "text"],
   ["progress", "text"],
   ["trials", "text"],
-  ["best", ""],
+  ["best (or Pareto front)", ""],
   ["workers", ""],
   ["busy workers", ""],
   ["utilisation", ""],
@@ -25,16 +26,24 @@ const HEADINGS = [
   ["created", "text"],
 ];
 
-function row(e) {
-  const href = `/experiment/${seg(e.name)}`;
-  const best =
-    e.best_trial_id === null || e.best_trial_id === undefined
+/** The best value (a link to its trial), or for several metrics the front's size; then the
+ * metrics with their modes (and constraints). */
+function bestCell(e) {
+  const best = severalObjectives(e)
+    ? el("span", { "data-role": "front-size" }, `${fmt(e.front_size ?? 0)} on the front`)
+    : e.best_trial_id === null || e.best_trial_id === undefined
       ? bestText(e)
       : el(
           "a",
           { href: `/trial/${seg(e.name)}/${e.best_trial_id}`, title: `trial ${e.best_trial_id}` },
           bestText(e),
         );
+  const goals = objectivesText(e);
+  return el("td", { title: goals }, best, el("span", { class: "muted" }, ` ${goals}`));
+}
+
+function row(e) {
+  const href = `/experiment/${seg(e.name)}`;
   const busy = busyWorkers(e);
   return el(
     "tr",
@@ -48,12 +57,7 @@ function row(e) {
     ),
     el("td", { class: "text" }, progressBar(e)),
     el("td", { class: "text" }, `${fmt(e.trials)}: ${statusCounts(e)}`),
-    el(
-      "td",
-      { title: `${e.metric} (${e.mode})` },
-      best,
-      el("span", { class: "muted" }, ` ${e.metric} (${e.mode})`),
-    ),
+    bestCell(e),
     el("td", {}, fmt(e.workers)),
     el("td", { title: "busy worker-time over wall time" }, busy === null ? "" : busy.toFixed(2)),
     el(

@@ -108,9 +108,17 @@ export function samplePoints(done) {
 /**
  * Finished trials' values against when they finished (past 2,500, a sample of 2,000 of
  * them, as the HTML report draws them), the best so far (exact: through every trial that
- * improved it), and the overlaid experiments' best so far.
+ * improved it), and the overlaid experiments' best so far. `primary`: the metric is the
+ * first of several (the title says so).
  */
-export function bestSoFarFigure(done, metric, mode, until, overlays = []) {
+export function bestSoFarFigure(
+  done,
+  metric,
+  mode,
+  until,
+  overlays = [],
+  { primary = false } = {},
+) {
   const curve = bestCurve(done, mode, until);
   const { points, note } = samplePoints(done);
   const data = [
@@ -144,7 +152,9 @@ export function bestSoFarFigure(done, metric, mode, until, overlays = []) {
   return {
     data,
     layout: layout({
-      title: title(`${plain(metric)} (${mode}) against wall time${note}`),
+      title: title(
+        `${primary ? "primary metric " : ""}${plain(metric)} (${mode}) against wall time${note}`,
+      ),
       xaxis: { title: { text: "wall time (s)" } },
       yaxis: { title: { text: plain(metric) } },
     }),

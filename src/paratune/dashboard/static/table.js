@@ -7,14 +7,22 @@ import { el, fmt, fmtSeconds, seg } from "./dom.js";
 const ROW = 26; // px: the row height of app.css (--row)
 const OVERSCAN = 8; // rows drawn above and below the view
 
-/** The table's columns for an experiment: id, status, the metric, parameters, other metrics, and the rest. */
-export function trialColumns(metric, params, metricNames) {
+/**
+ * The table's columns for an experiment: id, status, the metric, parameters, other metrics,
+ * and the rest. `flags`: the columns an experiment with several metrics or constraints adds
+ * after the status (`flagColumns` of pareto.js); such an experiment's primary metric is
+ * shown as measured, also for a trial that broke a constraint (whose value is none).
+ */
+export function trialColumns(metric, params, metricNames, flags = null) {
   const number = (key, label, get, width = 100) => ({ key, label, get, numeric: true, width });
   const text = (key, label, get, width = 110) => ({ key, label, get, numeric: false, width });
   return [
     number("trial_id", "trial", (t) => t.trial_id, 70),
     text("status", "status", (t) => t.status, 95),
-    number("value", metric, (t) => t.value, 110),
+    ...(flags || []),
+    flags
+      ? number("value", metric, (t) => t.metrics?.[metric] ?? t.value, 110)
+      : number("value", metric, (t) => t.value, 110),
     ...params.map((p) => ({
       key: p,
       label: p,
@@ -152,7 +160,9 @@ export function trialsTable(container, experimentName) {
   return {
     setData(trials, columns) {
       state.trials = trials;
-      const signature = columns.map((c) => c.key + c.label).join("|");
+      // A column's version changes when its values do without the trials changing (the
+      // Pareto front): the rows' texts are made again.
+      const signature = columns.map((c) => c.key + c.label + (c.version ?? "")).join("|");
       if (signature !== state.columnsSignature) {
         state.columns = columns;
         state.columnsSignature = signature;
@@ -351,6 +361,7 @@ function drawRows(state, body, scroller, experimentName) {
         cellText(column, trial),
       );
       if (column.key === "status") cell.className = `st ${trial.status}`;
+      if (column.flag && value === column.flag) cell.className = `flag ${value}`;
       if (column.key === "error" && value) cell.title = value;
       row.append(cell);
     }
