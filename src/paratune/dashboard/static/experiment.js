@@ -309,6 +309,21 @@ async function drawOverlayChoices(page, name, overlays, redraw) {
   );
 }
 
+/** The trials table of the page: a function that draws it again from `data`. */
+function tableDrawer(page, data) {
+  const table = trialsTable(page.table, data.name);
+  return () => {
+    const e = data.experiment;
+    const columns = trialColumns(
+      e.metric,
+      data.params,
+      [...data.metricNames],
+      flagColumns(e, data),
+    );
+    table.setData(data.trials, columns);
+  };
+}
+
 /** Show experiment `name` in `main` and keep it live while `alive()`. */
 export async function experimentPage({ main, alive, navigate, crumbs, plotly }) {
   const name = decodeURIComponent(location.pathname.split("/")[2] || "");
@@ -329,17 +344,7 @@ export async function experimentPage({ main, alive, navigate, crumbs, plotly }) 
   if (!alive()) return;
   const page = layoutPage(main, data.experiment);
   page.openTrial = (id) => navigate(`/trial/${seg(name)}/${id}`);
-  const table = trialsTable(page.table, name);
-  const drawTable = () =>
-    table.setData(
-      data.trials,
-      trialColumns(
-        data.experiment.metric,
-        data.params,
-        [...data.metricNames],
-        flagColumns(data.experiment, data),
-      ),
-    );
+  const drawTable = tableDrawer(page, data);
   drawHeadline(page, data);
   drawTable();
   main.dataset.tableAt = performance.now().toFixed(1);
