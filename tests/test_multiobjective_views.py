@@ -205,6 +205,15 @@ def test_the_parameters_figure_marks_the_front(result: TuneResult) -> None:
     assert len(labels(axes)["Pareto front"].get_offsets()) == 2
 
 
+def test_parallel_coordinates_leave_out_the_trials_with_no_value(result: TuneResult) -> None:
+    from matplotlib.collections import LineCollection
+
+    figure = plots.plot_parallel_coordinates(result)
+    (lines,) = [c for c in figure.axes[0].collections if isinstance(c, LineCollection)][:1]
+    assert len(lines.get_segments()) == 3  # trials 0, 1 and 4: 2 broke a bound, 3 failed
+    assert np.isfinite(np.asarray(lines.get_colors())).all()
+
+
 def test_the_report_of_several_metrics_shows_the_front(result: TuneResult) -> None:
     page = report_html(result)
     assert "<h2>Pareto front</h2>" in page and "<figcaption>The Pareto front</figcaption>" in page

@@ -227,9 +227,11 @@ def _marked(result: TuneResult) -> tuple[set[int], str]:
 
 def plot_parallel_coordinates(result: TuneResult) -> Figure:
     """One line per finished trial across every parameter that varies (each scaled to its
-    range; choices evenly spaced) and the metric, coloured by the metric."""
+    range; choices evenly spaced) and the metric, coloured by the metric. A trial that
+    broke a constraint has no value to colour it by and is left out."""
     trials = result.trials
-    done, sampled = _sampling.best_and_sampled(trials[trials["status"] == "done"], result.mode)
+    valued = (trials["status"] == "done") & trials["value"].notna()
+    done, sampled = _sampling.best_and_sampled(trials[valued], result.mode)
     columns = _columns.config_columns(trials)
     figure = _figure(max(6.0, 1.6 * (len(columns) + 1)), 4.2)
     axes = figure.add_subplot()

@@ -1,6 +1,7 @@
 """One self-contained HTML page for a run: its figures (embedded PNG), the best
-configurations, how well it used its workers, and how it was set up. The page loads nothing
-from anywhere else, so it opens offline and can be mailed or archived as one file.
+configurations (or, with several metrics, the Pareto front and its hypervolume), how well
+it used its workers, and how it was set up. The page loads nothing from anywhere else, so
+it opens offline and can be mailed or archived as one file.
 
 >>> import paratune as pt
 >>> from paratune.report import report_html
@@ -217,7 +218,7 @@ def _trials(count: int, kind: str = "") -> str:
     return f"{count:,} {kind + ' ' if kind else ''}trial{'' if count == 1 else 's'}"
 
 
-FRONT_ROWS = 100
+FRONT_ROWS = 20
 """The most trials of the Pareto front the report's table lists."""
 
 
@@ -344,7 +345,9 @@ def write_report(
     what_if_workers: Iterable[int] | None = None,
 ) -> Path:
     """Write one self-contained HTML page about ``result``: summary cards, the best
-    configurations, how busy the workers were (where their time went, and the worker
+    configurations and the best so far (with several metrics: the Pareto front's figure
+    and trials, and the hypervolume against wall time; with constraints, how many trials
+    broke one), how busy the workers were (where their time went, and the worker
     timeline), resources, a what-if replay on other worker counts (predicted time, speedup
     and efficiency), the parameter figures, learning curves (when trials reported
     intermediate results) and the spec. Figures are embedded as PNG; nothing is
