@@ -104,10 +104,21 @@ def test_the_summary_counts_infeasible_trials_never_best(store: Path, reader: Re
     assert listed["three"]["infeasible"] is None
 
 
+def test_a_trial_says_which_constraints_it_broke(store: Path, reader: Reader) -> None:
+    trials = pt.load(store, "two").trials.set_index("trial_id")
+    broken = trials[trials["metric.memory"] > 6].index[0]
+    kept = trials[trials["metric.memory"] <= 6].index[0]
+    found = json.loads(reader.trial("two", int(broken)))
+    assert found["broken"] == ["memory <= 6"] and found["value"] is None
+    assert json.loads(reader.trial("two", int(kept)))["broken"] == []
+    assert "broken" not in json.loads(reader.trial("three", 0))  # no constraint
+
+
 def test_a_single_metric_has_no_front(run_store: Path) -> None:
     reader = Reader(run_store, refresh_every=0, cpu_share=None)
     try:
         assert "front" not in answer(reader, "quadratic")
+        assert "broken" not in json.loads(reader.trial("quadratic", 0))
     finally:
         reader.close()
 

@@ -140,6 +140,10 @@ def test_the_table_says_which_trials_are_on_the_front_and_feasible(
     )
     wait_until(lambda: page.count(".vt-row") == len(on_front), 10, "the front's rows")
     assert page.count(".vt-row .flag.yes") == len(on_front)
+    # An infeasible trial's page says which constraint it broke.
+    broken = int(memory[memory > 6].index[0])
+    show(page, board.url + f"trial/two/{broken}")
+    assert "value\nnone: breaks memory <= 6" in page.text("main")
     assert page.console_errors() == []
 
 

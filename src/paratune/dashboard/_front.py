@@ -261,6 +261,20 @@ def beaten(points: NDArray[np.float64], by: NDArray[np.float64]) -> NDArray[np.b
     return found
 
 
+def with_breaches(trial: str, goals: Objectives) -> str:
+    """A trial's JSON (the trial page's) with ``"broken"``: the constraints it breaks, as
+    text (``"memory_mb <= 2048"``), for a trial that ended DONE with every constrained
+    metric (null for another; none without constraints)."""
+    if not goals.constraints:
+        return trial
+    found = json.loads(trial)
+    metrics = found.get("metrics") or {}
+    broken: list[str] | None = None
+    if found.get("status") == "done" and goals.violation(metrics) is not None:
+        broken = [str(c) for c in goals.constraints if c.violation(metrics[c.metric]) > 0]
+    return f'{trial[:-1]},"broken":{json.dumps(broken)}}}'
+
+
 def front_counts(db: sqlite3.Connection, name: str, goals: Objectives) -> tuple[int, int]:
     """How many trials of experiment ``name`` are on its front, and how many DONE trials
     break a constraint, read from the store."""

@@ -24,7 +24,7 @@ from ..store import SQLiteStore
 from ..store._integrity import connect_reader, store_error
 from ..store._lease import Owner, read_owner
 from ..store._location import file_id, store_file
-from ._front import front_counts, goals_of
+from ._front import front_counts, goals_of, with_breaches
 from ._mirror import Mirror
 from ._queries import (
     ExperimentRow,
@@ -146,11 +146,12 @@ class Reader:
             NotFound: no such experiment or trial.
         """
         with self._lock:
-            self._experiment(name, self._data_version())
+            row, _ = self._experiment(name, self._data_version())
             found = trial_detail(self._db, name, trial_id)
         if found is None:
             raise NotFound(f"experiment {name!r} has no trial {trial_id}")
-        return found
+        goals = goals_of(row.settings)
+        return found if goals is None else with_breaches(found, goals)
 
     def efficiency(self, name: str) -> str:
         """``GET /api/experiments/{name}/efficiency``: kept until the store changes; while

@@ -105,7 +105,8 @@ function headline(name, t) {
     el("h1", {}, `Trial ${t.trial_id} `, badge(t.status)),
     el("p", {}, el("a", { href: `/experiment/${seg(name)}` }, `← ${name}`)),
     cards([
-      ["value", orElse(t.value, "–")],
+      // A trial that broke a constraint ended with no value: say which it broke.
+      ["value", t.broken?.length ? `none: breaks ${t.broken.join(", ")}` : orElse(t.value, "–")],
       ["budget", orElse(t.budget, "–")],
       ["attempts", fmt(t.attempts)],
       ["worker", orElse(t.worker, "–", idText)],
