@@ -87,7 +87,7 @@ export function flagColumns(experiment, data) {
   }
   if ((experiment.constraints || []).length) {
     const said = { true: "yes", false: "no", null: "" };
-    columns.push(column("feasible", "feasible", (t) => said[feasibility(experiment, t)], "no", 75));
+    columns.push(column("feasible", "feasible", (t) => said[feasibility(experiment, t)], "no", 85));
   }
   return columns.length ? columns : null;
 }
@@ -99,21 +99,25 @@ export function metricPairs(count) {
   return pairs;
 }
 
-/** Done trials with both metrics of the pair, split into feasible ones off the front and
- * infeasible ones (each past 2,500 a seeded sample of 2,000, as the other figures). */
+/** Done trials off the front with both metrics of the pair, as points flagged infeasible
+ * where they broke a constraint; past 2,500, a seeded sample of 2,000 of them (as the other
+ * figures draw), taken from both kinds together so that the figure keeps their proportion. */
 function trialPoints(trials, experiment, onFront, names) {
   const primary = experiment.metric;
-  const feasible = [];
-  const infeasible = [];
+  const points = [];
   for (const t of trials) {
     if (t.status !== "done" || onFront.has(t.trial_id)) continue;
     const x = metricOf(t, names[0], primary);
     const y = metricOf(t, names[1], primary);
     if (x === null || y === null) continue;
-    const point = { trial_id: t.trial_id, x, y };
-    (feasibility(experiment, t) === false ? infeasible : feasible).push(point);
+    points.push({ trial_id: t.trial_id, x, y, broken: feasibility(experiment, t) === false });
   }
-  return { feasible: samplePoints(feasible), infeasible: samplePoints(infeasible) };
+  const { points: drawn, note } = samplePoints(points);
+  return {
+    feasible: drawn.filter((p) => !p.broken),
+    infeasible: drawn.filter((p) => p.broken),
+    note,
+  };
 }
 
 function markers(name, points, marker) {
@@ -140,12 +144,13 @@ export function paretoFigure(trials, front, experiment, pair) {
   const objectives = objectivesOf(experiment);
   const [a, b] = pair.map((k) => objectives[k]);
   const onFront = new Set(front.map((p) => p[0]));
-  const { feasible, infeasible } = trialPoints(trials, experiment, onFront, [a.metric, b.metric]);
+  const names = [a.metric, b.metric];
+  const { feasible, infeasible, note } = trialPoints(trials, experiment, onFront, names);
   const points = front.map((p) => ({ trial_id: p[0], x: p[pair[0] + 1], y: p[pair[1] + 1] }));
   const name = `Pareto front (${front.length.toLocaleString("en")} trials)`;
   const data = [
-    markers("feasible trials", feasible.points, { size: 5, color: "rgba(73, 80, 87, 0.45)" }),
-    markers("infeasible trials", infeasible.points, {
+    markers("feasible trials", feasible, { size: 5, color: "rgba(73, 80, 87, 0.45)" }),
+    markers("infeasible trials", infeasible, {
       size: 7,
       symbol: "x",
       color: "rgba(201, 42, 42, 0.7)",
@@ -164,7 +169,6 @@ export function paretoFigure(trials, front, experiment, pair) {
       hoverinfo: "skip",
     });
   }
-  const note = feasible.note || infeasible.note;
   const what = objectives.length > 2 ? ` of all ${objectives.length} metrics` : "";
   return {
     data,
