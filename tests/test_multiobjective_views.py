@@ -264,6 +264,42 @@ def test_the_live_display_shows_the_front_in_place_of_the_best() -> None:
     assert "best: 0.2" in shown(SNAPSHOT)
 
 
+def test_the_running_front_is_the_front_of_the_trials_ended_so_far() -> None:
+    from paratune._front import front_rows
+    from paratune._running_front import RunningFront
+
+    goals = Objectives.of(["a", "b"], ["min", "max"], {"c": ("<=", 0.8)})
+    rng = np.random.default_rng(5)
+    running, trials = RunningFront(goals), []
+    for i in range(300):
+        a, b, c = (round(float(v), 1) for v in rng.random(3))  # ties and repeats too
+        status = Status.FAILED if i % 17 == 0 else Status.DONE
+        metrics = {} if status is Status.FAILED else {"a": a, "b": b, "c": c}
+        trial = Trial(trial_id=i, config={}, seed=i, status=status, metrics=metrics)
+        running.add(trial)
+        trials.append(trial)
+        if i % 50 == 49:
+            ended = TuneResult(trial_list=trials, metric="a", mode="min", workers=1,
+                               wall_time=1.0, busy_time=1.0, cancelled_time=0.0,
+                               stop_reason=StopReason.MAX_TRIALS, objectives=goals)  # fmt: skip
+            expected = front_rows(ended.trials, goals)["trial_id"].tolist()
+            assert sorted(running.trial_ids) == expected and running.size == len(expected)
+
+
+def test_a_trial_that_ends_again_counts_with_its_latest_result() -> None:
+    from paratune._running_front import RunningFront
+
+    running = RunningFront(Objectives.of(["a", "b"], "min"))
+    first = Trial(trial_id=0, config={}, seed=0, status=Status.DONE, metrics={"a": 2, "b": 2})
+    running.add(first)
+    running.add(first._replace(trial_id=1, metrics={"a": 1, "b": 3}))
+    assert running.trial_ids == [0, 1]
+    running.add(first._replace(metrics={"a": 1, "b": 1}))  # at a higher budget: beats 1
+    assert running.trial_ids == [0]
+    running.add(first._replace(status=Status.FAILED, metrics={}))
+    assert running.size == 0
+
+
 def test_exports_carry_every_metric_and_the_trace_the_objectives(
     result: TuneResult, tmp_path: Path
 ) -> None:
