@@ -43,9 +43,12 @@ class NSGA2:
        `paratune.pareto.pareto_order`: front first (non-dominated sorting; with
        constraints, Deb's rule: a feasible trial before every infeasible one, of two
        infeasible ones the smaller violation), then the larger crowding distance, then the
-       earlier trial. Only the fronts that can still hold a survivor are kept (`Archive`),
-       so a suggestion costs the same after 100 trials and after 100,000; a resumed
-       experiment, whose trials are observed again in id order, rebuilds them.
+       earlier trial. The ordering keeps the best ``3 * population`` trials for the next
+       one, so a suggestion costs the same after 100 trials and after 100,000; the
+       survivors are those of all the trials observed, in whatever order they ended, while
+       the front holds fewer than that (beyond, the crowding distance is measured among
+       the kept trials). A resumed experiment, whose trials are observed again in id
+       order, rebuilds them.
     3. **A child.** Two parents, each the winner of a binary tournament among the survivors
        (the earlier in that order wins), are crossed by simulated binary crossover
        (``eta`` 15, probability 0.9) and mutated by polynomial mutation (``eta`` 20, each
