@@ -231,6 +231,23 @@ def test_front_configs_lists_the_front_by_the_first_metric(result: TuneResult) -
     assert front_configs(result, top=1)["trial_id"].tolist() in ([1], [4])
 
 
+def test_a_run_where_every_trial_failed_draws_and_lists_nothing() -> None:
+    def fails(config: dict[str, Any], ctx: pt.Context) -> float:
+        ctx.elapse(1.0)
+        raise RuntimeError("fails on purpose")
+
+    failed = pt.tune(fails, {"x": pt.Float(0, 1)}, metric=["error", "accuracy"], max_trials=2,
+                     executor="simulated", store=None)  # fmt: skip
+    table = front_configs(failed)
+    assert table.empty
+    assert table.columns.tolist() == ["trial_id", "error", "accuracy", "x", "duration"]
+    note = plots.plot_pareto_front(failed).axes[0].texts[0].get_text()
+    assert note == "no trial ended with every metric"
+    curve = analysis.hypervolume_curve(failed)
+    assert curve["hypervolume"].tolist() == [0.0, 0.0]
+    assert plots.plot_hypervolume(failed).axes[0].lines[0].get_label() == "hypervolume"
+
+
 def test_the_report_of_one_metric_with_a_constraint_counts_the_infeasible() -> None:
     single = run_tiny(metric="error", mode="min")
     page = report_html(single)

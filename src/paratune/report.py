@@ -235,8 +235,9 @@ def front_configs(result: TuneResult, top: int = FRONT_ROWS) -> pd.DataFrame:
     kept = pareto_order(losses)[:top] if len(front) > top else range(len(front))
     rows = front.iloc[sorted(kept, key=lambda at: (losses[at, 0], int(front["trial_id"][at])))]
     metrics = [f"metric.{name}" for name in goals.metrics]
-    if metrics[0] not in rows:  # one metric, returned as a number: it is the value
-        rows = rows.assign(**{metrics[0]: rows["value"]})
+    for column in metrics:  # one metric returned as a number is the value; none, no column
+        if column not in rows:
+            rows = rows.assign(**{column: rows["value"] if column == metrics[0] else None})
     configs = [c for c in rows.columns if c.startswith("config.")]
     table: pd.DataFrame = rows[["trial_id", *metrics, *configs, "duration"]]
     return table.rename(columns={c: c.split(".", 1)[1] for c in [*metrics, *configs]})
