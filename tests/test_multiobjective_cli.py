@@ -107,6 +107,9 @@ def store(tmp_path: Path) -> str:
     pt.tune(two, space, searcher="grid", metric=["error", "accuracy"], mode=["min", "max"],
             constraints={"memory": ("<=", 7)}, store=path, name="double",
             executor="serial")  # fmt: skip
+    pt.tune(two, space, searcher="grid", metric="accuracy", mode="max",
+            constraints={"memory": ("<=", 7)}, store=path, name="bounded",
+            executor="serial")  # fmt: skip
     return path
 
 
@@ -132,6 +135,18 @@ def test_status_of_a_run_of_several_metrics(store: str) -> None:
     assert detail["hypervolume"] == pytest.approx(0.05088)
     single = invoke("status", "single", "--store", store).output
     assert "front" not in single and "best       0.2" in single
+
+
+def test_status_of_one_metric_with_a_constraint(store: str) -> None:
+    text = invoke("status", "bounded", "--store", store).output
+    assert "(max accuracy)" in text and "front" not in text
+    assert "infeasible 1 finished trial broke a constraint (memory <= 7)" in text
+    assert 'best       0.36  {"x": 0.6}' in text  # 0.8 would be best, but breaks the bound
+    detail = json.loads(invoke("status", "bounded", "--store", store, "--json").output)
+    assert detail["infeasible"] == 1 and detail["best_value"] == pytest.approx(0.36)
+    assert "front_size" not in detail
+    listing = invoke("status", "--store", store).output.splitlines()
+    assert listing[3].split()[0] == "bounded" and listing[3].endswith("0.36 (max)")
 
 
 def test_report_and_its_figures_for_a_run_of_several_metrics(store: str, tmp_path: Path) -> None:
