@@ -89,8 +89,9 @@ def tune(
             breaks one is kept, with its metrics, but is never best nor on the Pareto front,
             and searchers steer away from it.
         searcher: ``"random"``, ``"grid"``, ``"sobol"``, ``"lhs"``, ``"gp"`` (a Gaussian-process
-            surrogate), ``"cmaes"``, ``"tpe"`` (a tree-structured Parzen estimator) or a
-            searcher object.
+            surrogate), ``"cmaes"``, ``"tpe"`` (a tree-structured Parzen estimator),
+            ``"nsga2"`` (a steady-state genetic algorithm for several metrics) or a searcher
+            object.
         scheduler: ``"fifo"`` (each configuration once, at full budget), ``"asha"``,
             ``"successive_halving"``, ``"hyperband"`` (their defaults), a dict with a
             ``"type"`` and the scheduler's options, or a scheduler object
@@ -177,9 +178,7 @@ def tune(
         True
     """
     options = _options(locals())  # every option checked before anything is built
-    if not callable(objective):
-        raise SpecError(f"objective must be callable, got {type(objective).__name__}")
-    name = options.name or _new_name(objective)
+    name = _new_name(objective, options.name)
     checkpoints, temporary = _checkpoint_folder(options.checkpoint_dir, options.store, name)
     parts = build_parts(space, options)
     experiment = _experiment(options, name, objective, parts)  # checked before any file
@@ -199,15 +198,14 @@ def tune(
     try:
         prepare_checkpoints(checkpoints, name, temporary=temporary)
         outcome = tuner.run()
-        reports = the_store.reports()
+        return TuneResult.from_outcome(
+            outcome, objectives=options.objectives, name=name, reports=the_store.reports()
+        )
     finally:
         if the_store is not store:
             the_store.close()  # a store paratune opened, paratune closes
         if temporary:
             shutil.rmtree(checkpoints.parent, ignore_errors=True)
-    return TuneResult.from_outcome(
-        outcome, objectives=options.objectives, name=name, reports=reports
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,9 +364,14 @@ def _module_folder(objective: Callable[..., Any]) -> str | None:
     return str(Path(file).resolve().parent) if file else None
 
 
-def _new_name(objective: Callable[..., Any]) -> str:
-    """A new experiment name: the objective's name in plain characters, the time, and four
-    random hex digits (``objective-20240131-120000-3f2a``)."""
+def _new_name(objective: Callable[..., Any], given: str | None = None) -> str:
+    """The experiment's name: ``given``, else a new one from the objective's name in plain
+    characters, the time, and four random hex digits (``objective-20240131-120000-3f2a``).
+    An objective that cannot be called is refused here, before anything is built."""
+    if not callable(objective):
+        raise SpecError(f"objective must be callable, got {type(objective).__name__}")
+    if given is not None:
+        return given
     given = getattr(objective, "__name__", None)
     base = re.sub(r"[^A-Za-z0-9_-]", "", given)[:64] if isinstance(given, str) else ""
     return f"{base or 'objective'}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
