@@ -125,3 +125,17 @@ def test_bad_shapes_are_named() -> None:
         pareto_ranks([[1, 2], [2, 1]], [0.0])
     with pytest.raises(ValueError, match=r"\(n, m\) array"):
         pareto_ranks(np.zeros((2, 2, 2)))
+
+
+def test_a_large_front_in_many_objectives_gets_a_close_estimate_quickly() -> None:
+    rng = np.random.default_rng(5)
+    points = rng.random((40, 5))
+    points /= np.linalg.norm(points, axis=1, keepdims=True)  # all on one front
+    reference = np.full(5, 1.1)
+    from paratune.pareto import _volume  # the exact slices, for comparison
+
+    estimate = hypervolume(points, reference)
+    assert estimate == hypervolume(points, reference)  # seeded: the same every time
+    assert estimate == pytest.approx(_volume(points, reference), rel=0.005)
+    small = points[:8]  # a small front: exact
+    assert hypervolume(small, reference) == _volume(small, reference)

@@ -97,7 +97,7 @@ def hypervolume_curve(result: TuneResult, reference: Reference | None = None) ->
     ids = trials["trial_id"].to_numpy()
     order = np.flatnonzero(ended)
     order = order[np.lexsort((ids[order], finished[order]))]
-    counts = _counts(len(order))
+    counts = _counts(len(order), POINTS if len(goals.metrics) <= 3 else POINTS // 10)
     volumes = _volumes(order, counts, losses, feasible, bound)
     frame = pd.DataFrame(
         {
@@ -222,11 +222,12 @@ def feasible_losses(
     return losses, feasible
 
 
-def _counts(ended: int) -> NDArray[np.int64]:
-    """The counts of ended trials the curve is taken at: each, or `POINTS` of them."""
-    if ended <= POINTS:
+def _counts(ended: int, most: int) -> NDArray[np.int64]:
+    """The counts of ended trials the curve is taken at: each, or ``most`` of them (fewer
+    in four objectives or more, where a hypervolume may take a second)."""
+    if ended <= most:
         return np.arange(1, ended + 1, dtype=np.int64)
-    return np.unique(np.linspace(1, ended, POINTS).round().astype(np.int64))
+    return np.unique(np.linspace(1, ended, most).round().astype(np.int64))
 
 
 def _volumes(

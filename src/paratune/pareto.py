@@ -176,13 +176,42 @@ def pareto_order(losses: ArrayLike, violations: ArrayLike | None = None) -> NDAr
 def hypervolume(losses: ArrayLike, reference: Sequence[float] | ArrayLike) -> float:
     """The volume the points dominate, bounded by ``reference`` (a point every objective of
     interest beats). Points that do not beat the reference in every objective add nothing.
-    Exact: a sweep in two objectives, slices along the last objective beyond."""
+
+    Exact (a sweep in two objectives, slices along the last objective beyond) for up to
+    three objectives, and beyond while the front is small enough for slices to be quick.
+    An exact volume's cost grows as the front's size to the power of the objectives less
+    two, so a larger front in four or more objectives gets an estimate instead: the share
+    of 131,072 quasi-random points of the box between the front and the reference that it
+    dominates (seeded: the same points give the same estimate), within about 0.5%."""
     points = _matrix(losses)
     bound = np.asarray(reference, dtype=np.float64).reshape(-1)
     if points.shape[1] != len(bound):
         raise ValueError(f"reference has {len(bound)} objectives, the points {points.shape[1]}")
     inside = points[np.all(points < bound, axis=1)]
+    if len(inside) and inside.shape[1] > 3:
+        inside = inside[_front_of(inside)]
+        if float(len(inside)) ** (inside.shape[1] - 2) > _EXACT_SLICES:
+            return _estimated_volume(inside, bound)
     return _volume(inside, bound)
+
+
+_EXACT_SLICES = 20_000  # the most slices an exact volume may take: about a second
+
+
+def _estimated_volume(front: _Floats, bound: _Floats) -> float:
+    """The volume ``front`` dominates below ``bound``, by quasi-Monte Carlo."""
+    from scipy.stats import qmc
+
+    low = front.min(axis=0)
+    samples = low + qmc.Sobol(len(bound), seed=0).random_base2(17) * (bound - low)
+    dominated = 0
+    for start in range(0, len(samples), 4096):
+        chunk = samples[start : start + 4096]
+        covers = np.zeros(len(chunk), dtype=bool)
+        for point in front:  # one pass per front point: memory stays at one chunk
+            covers |= np.all(point <= chunk, axis=1)
+        dominated += int(covers.sum())
+    return float(np.prod(bound - low)) * dominated / len(samples)
 
 
 def _volume(points: _Floats, bound: _Floats) -> float:
