@@ -247,3 +247,22 @@ def test_the_same_seed_gives_the_same_front() -> None:
         return result.pareto_front["trial_id"].tolist()
 
     assert run() == run()
+
+
+def test_the_live_display_counts_the_front_instead_of_a_best() -> None:
+    seen: list[pt.Progress] = []
+    result = pt.tune(
+        two,
+        SPACE,
+        metric=["error", "speed"],
+        mode=["min", "max"],
+        max_trials=30,
+        store=None,
+        progress=seen.append,
+    )
+    last = seen[-1]
+    assert last.finished and last.best_value is None and last.best_config is None
+    assert last.front == len(result.pareto_front)
+    single: list[pt.Progress] = []
+    pt.tune(two, SPACE, metric="error", max_trials=5, store=None, progress=single.append)
+    assert single[-1].front is None and single[-1].best_value is not None

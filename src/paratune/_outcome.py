@@ -56,6 +56,9 @@ class Progress:
             free worker, or waiting to run again (a retry).
         lost: of ``workers``, those the executor has lost and not replaced yet (a Dask
             worker gone: see `paratune.executors.LosesWorkers`); 0 on other executors.
+        front: with several metrics, how many trials are on the Pareto front so far (then
+            ``best_value`` and ``best_config`` are None: no one trial is best); None with
+            one metric.
     """
 
     elapsed: float
@@ -72,6 +75,7 @@ class Progress:
     interrupted: int = 0
     queued: int = 0
     lost: int = 0
+    front: int | None = None
 
 
 ProgressCallback = Callable[[Progress], None]

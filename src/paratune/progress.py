@@ -31,9 +31,8 @@ def _summary(p: Progress, *, time_left: float | None = None) -> list[tuple[str, 
     if not p.finished and (left := _estimate(p, ended, time_left)) is not None:
         rows.append(("left (estimate)", f"{left:.1f} s"))
     # With several metrics no one trial is best: the snapshot's front size stands in.
-    front: int | None = getattr(p, "front", None)
-    if front is not None:
-        rows.append(("Pareto front", f"{front} trial{'' if front == 1 else 's'}"))
+    if p.front is not None:
+        rows.append(("Pareto front", f"{p.front} trial{'' if p.front == 1 else 's'}"))
     elif p.best_value is not None:
         rows.append(("best", f"{p.best_value:.6g}  {p.best_config}"))
     return rows

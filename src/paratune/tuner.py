@@ -18,6 +18,7 @@ from ._outcome import Progress as Progress
 from ._outcome import ProgressCallback as ProgressCallback
 from ._outcome import RunOutcome as RunOutcome
 from ._outcome import StopReason as StopReason
+from ._running_front import RunningFront
 from ._signals import signals_held, user_stops, winding_down
 from .executors import Executor, Objective, present_workers
 from .schedulers import Scheduler, Suggest
@@ -81,6 +82,8 @@ class Tuner:
         goals = options.objectives
         self._primary = goals.metrics[0]  # what a report is judged by
         self._plain = goals.plain
+        # With several metrics the live display shows the front's size, kept as trials end.
+        self._front = RunningFront(goals) if goals.several else None
         self._ledger = Ledger(
             metric=self._primary,
             mode=goals.modes[0],
@@ -343,6 +346,8 @@ class Tuner:
         """Tell the scheduler and the searcher that a job of ``trial`` ended. Everything
         inside minimises: with mode="max" they see the value negated (the store keeps it as
         is)."""
+        if self._front is not None:
+            self._front.add(trial)
         if self._ledger.sign < 0 and trial.value is not None:
             trial = trial._replace(value=-trial.value)
         self.scheduler.on_result(trial)
@@ -406,6 +411,8 @@ class Tuner:
         ledger, workers = self._ledger, self.executor.workers
         present = present_workers(self.executor)
         best, counts = ledger.best, ledger.counts
+        front = None if self._front is None else self._front.size
+        best = None if front is not None else best  # several metrics: no one trial is best
         # The executor may hold jobs ahead of a free worker: at most one per worker runs.
         running = min(ledger.running - ledger.waiting, present)
         self.progress(
@@ -424,6 +431,7 @@ class Tuner:
                 interrupted=counts[Status.INTERRUPTED],
                 queued=ledger.running - running,
                 lost=workers - present,
+                front=front,
             )
         )
 
