@@ -55,8 +55,8 @@ def arguments(**options: Any) -> dict[str, Any]:
     experiment = Experiment(
         name=NAME,
         space=SPACE.to_dict(),
-        metric=checked.metric,
-        mode=checked.mode,
+        metric=checked.objectives.metrics[0],
+        mode=checked.objectives.modes[0],
         seed=checked.seed,
         objective="tests.test_tuner:objective",
         settings=checked.stored(),
