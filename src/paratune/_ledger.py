@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from ._results import read_result_safely
+from ._rung_reports import RungReports
 from ._storable import as_float, as_text, unstorable
 from .objectives import Objectives
 from .seeding import trial_seed
@@ -99,6 +100,7 @@ class Ledger:
         # Where each trial stood before the job now running continued it (a promotion).
         self._before: dict[int, Trial] = {}
         self._reported: dict[int, int] = {}  # trial id -> its latest reported step
+        self._rungs = RungReports(objectives)  # what keeps rung results whole on resume
         # Trials whose report the store cannot hold, and why: they fail when their job ends.
         self._poisoned: dict[int, str] = {}
         self._created = 0
@@ -203,15 +205,8 @@ class Ledger:
         if proposal.trial_id is None:
             trial_id = self._created
             self._created += 1
-            return Job(
-                trial_id=trial_id,
-                attempt=1,
-                config=proposal.config,
-                seed=trial_seed(self.seed, trial_id),
-                budget=proposal.budget,
-                start_step=proposal.start_step,
-                checkpoint=self._checkpoint(trial_id),
-            )
+            seed = trial_seed(self.seed, trial_id)
+            return self._job(trial_id, proposal.config, seed, proposal.budget, proposal.start_step)
         before = self._find(proposal.trial_id)
         if before is None or proposal.trial_id in self._running:
             state = "unknown" if before is None else "still running"
@@ -219,6 +214,7 @@ class Ledger:
                 f"the scheduler asked to continue trial {proposal.trial_id}, which is {state}"
             )
         self._before[before.trial_id] = before
+        self._rungs.resumes(before.trial_id, before.budget)
         self._counts[before.status] -= 1  # counted again when this job ends
         return self._job(
             before.trial_id, before.config, before.seed, proposal.budget, proposal.start_step
@@ -268,6 +264,7 @@ class Ledger:
         spent = event.finished - event.started
         self.busy += spent
         outcome = self._outcome(event, stopping=stopping, by_user=by_user)
+        latest = self._rungs.ended(event.trial_id, again=outcome.status is Status.RUNNING)
         if outcome.status is Status.CANCELLED:
             self.cancelled_time += spent
         budget = running.budget
@@ -289,7 +286,7 @@ class Ledger:
                 checkpoint_step=trial.checkpoint_step,
             )
         elif outcome.status is Status.DONE and budget is not None:
-            self._report_end(trial, event.attempt, budget)
+            self._report_end(trial, event.attempt, budget, latest)
         self._keep(trial)
         self._count(trial)
         return trial
@@ -309,8 +306,10 @@ class Ledger:
             )
             return Heard.POISONED
         when = report.time - self.origin
-        self._unsaved_reports.append(report._replace(metrics=dict(report.metrics), time=when))
-        self._reported[report.trial_id] = report.step
+        metrics = dict(report.metrics)
+        if self._rungs.stores(report.trial_id, report.step, metrics):
+            self._unsaved_reports.append(report._replace(metrics=metrics, time=when))
+            self._reported[report.trial_id] = report.step
         return Heard.KEPT
 
     def replay(self, trial: Trial, last_step: int | None = None) -> Trial:
@@ -330,6 +329,7 @@ class Ledger:
             self._count(trial)
             return trial
         trial = trial._replace(status=Status.RUNNING)
+        self._rungs.resumes(trial.trial_id, last_step)
         self._running[trial.trial_id] = trial
         self._queued.append(self._again(trial, trial.attempts))
         return trial
@@ -382,23 +382,23 @@ class Ledger:
             return _Outcome(Status.FAILED, value, metrics, error, event.traceback)
         return _Outcome(Status.PRUNED if event.pruned else Status.DONE, value, metrics)
 
-    def _report_end(self, trial: Trial, attempt: int, budget: float) -> None:
+    def _report_end(
+        self, trial: Trial, attempt: int, budget: float, latest: Mapping[str, Any] | None
+    ) -> None:
         """Record a job's result at its budget as a report (a rung result), unless the
-        objective reported that step itself."""
+        objective reported that step itself. With several objectives or constraints, its
+        report there (``latest``) gets the result's metrics too: a resumed run ranks each
+        rung by every metric, and the objective's report may carry the primary one alone."""
         step = int(budget)
-        if step != budget or self._reported.get(trial.trial_id) == step:
+        own = self._reported.get(trial.trial_id) == step
+        if step != budget or (own and not self._rungs.active):
             return
-        metrics = dict(trial.metrics) or {self.metric: trial.value}
+        metrics = {**(latest if own and latest else {}), **trial.metrics}
         self._reported[trial.trial_id] = step
+        metrics = metrics or {self.metric: trial.value}
         assert trial.finished is not None
-        report = Report(
-            trial_id=trial.trial_id,
-            attempt=attempt,
-            step=step,
-            metrics=metrics,
-            time=trial.finished,
-        )
-        self._unsaved_reports.append(report)
+        when = trial.finished
+        self._unsaved_reports.append(Report(trial.trial_id, attempt, step, metrics, when))
 
     def _count(self, trial: Trial) -> None:
         """Count an ended trial, and keep the best."""

@@ -1,0 +1,247 @@
+"""Runs with several metrics or constraints treated as a hostile user would: drivers killed
+in the middle of multi-fidelity and NSGA-II runs and resumed, garbage results, odd metric
+names, degenerate runs, and a second driver on the same experiment. Real processes and real
+SQLite files throughout."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+import paratune as pt
+from paratune.pareto import dominates
+
+from ._wait import wait_until
+from .faults.harness import DEADLINE, env, marked
+from .faults.store_view import count_lines, snapshot
+
+OBJECTIVE = '''
+"""Two metrics in tension and a constrained one; a job above budget 1, or a trial from id
+HOLD_FROM on, waits while the file "hold" exists."""
+
+import os
+
+from tests._wait import wait_until
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+HOLD_FROM = 12
+
+
+def metrics(config, budget):
+    """The result at ``budget`` epochs: every metric depends on the budget."""
+    x, w = config["x"], config["w"]
+    return {
+        "error": (x - 0.3) ** 2 + 1 / budget + 0.3 / w,
+        "latency": 10 * w + x * budget,
+        "memory": 100 * x,
+    }
+
+
+def _hold(ctx):
+    hold = os.path.join(HERE, "hold")
+    if os.path.exists(hold):
+        fd = os.open(os.path.join(HERE, "held.log"), os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        os.write(fd, f"{ctx.trial_id},{ctx.budget}\\n".encode())
+        os.close(fd)
+        wait_until(lambda: not os.path.exists(hold), 60, "the hold file to go")
+
+
+def train(config, ctx):
+    """Reports the error alone each epoch, as training loops do; returns every metric."""
+    if ctx.budget > 1:
+        _hold(ctx)
+    for epoch in range(ctx.start_step, int(ctx.budget)):
+        ctx.report(epoch + 1, error=metrics(config, epoch + 1)["error"])
+    return metrics(config, int(ctx.budget))
+
+
+def fit(config, ctx):
+    """One evaluation at the full budget."""
+    if ctx.trial_id >= HOLD_FROM:
+        _hold(ctx)
+    return metrics(config, 9)
+'''
+
+DRIVE = '''
+"""Runs multi-objective ASHA whose every promotion is checked against the rule, worked out
+from scratch from the true results of the trials the scheduler was told of."""
+
+import sys
+
+import paratune as pt
+from paratune.objectives import Objectives
+from paratune.pareto import pareto_order
+from paratune.schedulers import ASHA
+
+from mo_objective import metrics, train
+
+GOALS = Objectives.of(["error", "latency"], "min", {"memory": ("<=", 80)})
+
+
+class CheckedASHA(ASHA):
+    def __init__(self):
+        super().__init__(budget="epochs", min_budget=1, max_budget=9, eta=3)
+        self.at, self.configs = {}, {}
+
+    def on_result(self, trial):
+        if trial.status is pt.Status.DONE and trial.budget in (1, 3, 9):
+            self.at.setdefault(trial.budget, set()).add(trial.trial_id)
+            self.configs[trial.trial_id] = trial.config
+        super().on_result(trial)
+
+    def next_job(self, suggest):
+        job = super().next_job(suggest)
+        if job is not None and job.trial_id is not None:
+            below = job.budget // 3
+            ids = sorted(self.at[below])
+            results = [metrics(self.configs[i], below) for i in ids]
+            losses = [GOALS.losses(r) for r in results]
+            order = [ids[k] for k in pareto_order(losses, [GOALS.violation(r) for r in results])]
+            if job.trial_id not in order[: len(ids) // 3]:
+                with open("violations.log", "a") as out:
+                    out.write(f"{job.trial_id} to {job.budget}: top {order[: len(ids) // 3]}\\n")
+        return job
+
+
+pt.tune(train, {"x": pt.Float(0, 1), "w": pt.Int(1, 8)}, metric=list(GOALS.metrics),
+        constraints={"memory": ("<=", 80)}, scheduler=CheckedASHA(), executor="processes",
+        workers=2, max_trials=18, seed=3, store="sqlite:///runs.db", name="mo",
+        resume=sys.argv[1] == "resume", progress=False)
+'''
+
+SPEC = """\
+name: mo
+objective: mo_objective:fit
+space: {x: {type: float, low: 0, high: 1}, w: {type: int, low: 1, high: 8}}
+metric: [error, latency]
+constraints: {memory: ["<=", 80]}
+searcher: {type: nsga2, population: 8}
+executor: processes
+workers: 2
+max_trials: 24
+seed: 5
+"""
+
+GOALS = pt.objectives.Objectives.of(["error", "latency"], "min", {"memory": ("<=", 80)})
+
+
+@contextlib.contextmanager
+def driver(folder: Path, args: Sequence[str]) -> Iterator[subprocess.Popen[bytes]]:
+    """``python ARGS`` in ``folder``, in a session of its own; whatever of it is left is
+    killed on the way out."""
+    token = os.urandom(8).hex()
+    environment = env(token)
+    environment["PYTHONPATH"] = os.pathsep.join([str(folder), environment["PYTHONPATH"]])
+    with (folder / "driver.err").open("a") as err:
+        process = subprocess.Popen(
+            [sys.executable, *args], cwd=folder, env=environment, stderr=err,
+            stdout=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        for pid in marked(token):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: not marked(token), DEADLINE, "the driver's workers to go")
+
+
+def kill_once_held(folder: Path, args: Sequence[str]) -> None:
+    """Run a driver until a job waits on the hold file, SIGKILL it, and take the file away."""
+    (folder / "hold").touch()
+    with driver(folder, args) as process:
+        wait_until(
+            lambda: count_lines(folder / "held.log") >= 1 or process.poll() is not None,
+            DEADLINE,
+            "a job held, or the driver's exit",
+        )
+        assert process.poll() is None, (folder / "driver.err").read_text()
+        process.send_signal(signal.SIGKILL)
+    (folder / "hold").unlink()
+
+
+def finish(folder: Path, args: Sequence[str]) -> None:
+    """Run a driver to its end; it must succeed."""
+    with driver(folder, args) as process:
+        assert process.wait(timeout=DEADLINE) == 0, (folder / "driver.err").read_text()
+
+
+def front_by_definition(trials: list[pt.Trial]) -> set[int]:
+    """The DONE feasible trials that no other such trial dominates, pair by pair."""
+    feasible = {
+        t.trial_id: GOALS.losses(t.metrics)
+        for t in trials
+        if t.status is pt.Status.DONE and GOALS.violation(t.metrics) == 0
+    }
+    return {
+        i
+        for i, mine in feasible.items()
+        if mine is not None and not any(dominates(o, mine) for o in feasible.values() if o)
+    }
+
+
+def objective_module(folder: Path) -> None:
+    (folder / "mo_objective.py").write_text(textwrap.dedent(OBJECTIVE))
+
+
+def test_asha_killed_with_promotions_in_flight_resumes_by_the_rule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    objective_module(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "drive.py").write_text(textwrap.dedent(DRIVE))
+    kill_once_held(tmp_path, ["drive.py", "run"])
+    killed = snapshot(tmp_path / "runs.db", "mo")
+    assert any(row.status == "running" and row.budget == 3 for row in killed.trials.values())
+    finish(tmp_path, ["drive.py", "resume"])
+    assert not (tmp_path / "violations.log").exists(), (tmp_path / "violations.log").read_text()
+    result = pt.load(str(tmp_path / "runs.db"), "mo")
+    trials = result.trial_list
+    assert [t.trial_id for t in trials] == list(range(18))
+    assert all(t.status is pt.Status.DONE for t in trials)
+    assert set(result.pareto_front["trial_id"]) == front_by_definition(trials)
+    # Each rung result keeps every metric as it was at that rung, though the objective
+    # reported the error alone and promotions retrained from the first epoch.
+    metrics = importlib.import_module("mo_objective").metrics
+    reports = snapshot(tmp_path / "runs.db", "mo").reports
+    for trial in trials:
+        assert trial.budget is not None
+        for rung in (1, 3, 9):
+            if rung <= trial.budget:
+                assert reports[(trial.trial_id, rung)] == metrics(trial.config, rung)
+
+
+def reports_error_alone(config: dict[str, float], ctx: pt.Context) -> dict[str, float]:
+    """The error each epoch (reported alone), and at the end every metric at the budget."""
+    budget = int(ctx.budget or 1)
+    for epoch in range(ctx.start_step, budget):
+        ctx.report(epoch + 1, error=(config["x"] - 0.1) ** 2 + 1 / (epoch + 1))
+    return {"error": (config["x"] - 0.1) ** 2 + 1 / budget, "latency": config["w"] * budget}
+
+
+def test_resuming_a_finished_asha_run_promotes_nothing_more(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'runs.db'}"
+    run = dict(
+        metric=["error", "latency"],
+        scheduler={"type": "asha", "budget": "epochs", "min_budget": 1, "max_budget": 9},
+        executor="simulated", workers=3, max_trials=20, seed=0, store=store, name="done",
+    )  # fmt: skip
+    space = {"x": pt.Float(0, 1), "w": pt.Int(8, 64)}
+    first = pt.tune(reports_error_alone, space, **run)  # type: ignore[arg-type]
+    again = pt.tune(reports_error_alone, space, resume=True, **run)  # type: ignore[arg-type]
+    assert {t.trial_id: t.budget for t in again.trial_list} == {
+        t.trial_id: t.budget for t in first.trial_list
+    }
+    assert max(t.budget or 0 for t in first.trial_list) == 9  # promotions happened
