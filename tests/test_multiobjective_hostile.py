@@ -6,8 +6,8 @@ SQLite files throughout."""
 from __future__ import annotations
 
 import contextlib
-import runpy
 import os
+import runpy
 import signal
 import subprocess
 import sys
