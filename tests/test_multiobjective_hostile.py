@@ -31,7 +31,7 @@ import os
 from tests._wait import wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-HOLD_FROM = 12
+HOLD_FROM = 45
 
 
 def metrics(config, budget):
@@ -122,10 +122,10 @@ objective: mo_objective:fit
 space: {x: {type: float, low: 0, high: 1}, w: {type: int, low: 1, high: 8}}
 metric: [error, latency]
 constraints: {memory: ["<=", 80]}
-searcher: {type: nsga2, population: 8}
+searcher: nsga2
 executor: processes
 workers: 2
-max_trials: 24
+max_trials: 56
 seed: 5
 """
 
@@ -156,14 +156,23 @@ def driver(folder: Path, args: Sequence[str]) -> Iterator[subprocess.Popen[bytes
         wait_until(lambda: not marked(token), DEADLINE, "the driver's workers to go")
 
 
-def kill_once_held(folder: Path, args: Sequence[str]) -> None:
-    """Run a driver until a job waits on the hold file, SIGKILL it, and take the file away."""
+def done(folder: Path) -> int:
+    """How many trials of experiment "mo" the store holds as done."""
+    return sum(row.status == "done" for row in snapshot(folder / "runs.db", "mo").trials.values())
+
+
+def kill_once_held(folder: Path, args: Sequence[str], committed: int = 0) -> None:
+    """Run a driver until a job waits on the hold file and ``committed`` trials are stored
+    as done, SIGKILL it, and take the file away."""
     (folder / "hold").touch()
     with driver(folder, args) as process:
         wait_until(
-            lambda: count_lines(folder / "held.log") >= 1 or process.poll() is not None,
+            lambda: (
+                (count_lines(folder / "held.log") >= 1 and done(folder) >= committed)
+                or process.poll() is not None
+            ),
             DEADLINE,
-            "a job held, or the driver's exit",
+            f"a job held and {committed} trials done, or the driver's exit",
         )
         assert process.poll() is None, (folder / "driver.err").read_text()
         process.send_signal(signal.SIGKILL)
@@ -240,3 +249,19 @@ def test_resuming_a_finished_asha_run_promotes_nothing_more(tmp_path: Path) -> N
         t.trial_id: t.budget for t in first.trial_list
     }
     assert max(t.budget or 0 for t in first.trial_list) == 9  # promotions happened
+
+
+def test_nsga2_killed_and_resumed_on_the_command_line_loses_no_trial(tmp_path: Path) -> None:
+    objective_module(tmp_path)
+    (tmp_path / "mo.yaml").write_text(SPEC)
+    run = ["-m", "paratune", "run", "mo.yaml", "--store", "runs.db", "-q"]
+    kill_once_held(tmp_path, run, committed=26)  # past the first population: bred children
+    killed = snapshot(tmp_path / "runs.db", "mo")
+    assert any(row.status == "running" for row in killed.trials.values())
+    finish(tmp_path, ["-m", "paratune", "resume", "mo", "--store", "runs.db", "-q"])
+    result = pt.load(str(tmp_path / "runs.db"), "mo")
+    trials = result.trial_list
+    assert [t.trial_id for t in trials] == list(range(56))
+    assert all(t.status is pt.Status.DONE for t in trials)
+    assert set(result.pareto_front["trial_id"]) == front_by_definition(trials)
+    assert {t.trial_id for t in result.best_trials} == front_by_definition(trials)
