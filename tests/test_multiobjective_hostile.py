@@ -12,30 +12,37 @@ import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+from click.testing import CliRunner
 
 import paratune as pt
+from paratune import analysis, plots
+from paratune.cli import cli
 from paratune.pareto import dominates
 
 from ._wait import wait_until
 from .faults.harness import DEADLINE, env, marked
-from .faults.store_view import count_lines, snapshot
+from .faults.store_view import Snapshot, count_lines, snapshot
 
-OBJECTIVE = '''
-"""Two metrics in tension and a constrained one; a job above budget 1, or a trial from id
-HOLD_FROM on, waits while the file "hold" exists."""
+OBJECTIVE = """
+\"\"\"Two metrics in tension and a constrained one. While the file "hold" exists, a job above
+budget 1 (train), or any job once HOLD_AFTER have ended (fit), waits for it to go.\"\"\"
 
 import os
+import time
 
 from tests._wait import wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-HOLD_FROM = 45
+HOLD_AFTER = 26
 
 
 def metrics(config, budget):
-    """The result at ``budget`` epochs: every metric depends on the budget."""
+    \"\"\"The result at ``budget`` epochs: every metric depends on the budget.\"\"\"
     x, w = config["x"], config["w"]
     return {
         "error": (x - 0.3) ** 2 + 1 / budget + 0.3 / w,
@@ -44,17 +51,29 @@ def metrics(config, budget):
     }
 
 
+def _append(name, line):
+    fd = os.open(os.path.join(HERE, name), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    os.write(fd, (line + "\\n").encode())
+    os.close(fd)
+
+
+def _ended():
+    try:
+        with open(os.path.join(HERE, "ended.log"), "rb") as log:
+            return log.read().count(b"\\n")
+    except FileNotFoundError:
+        return 0
+
+
 def _hold(ctx):
     hold = os.path.join(HERE, "hold")
     if os.path.exists(hold):
-        fd = os.open(os.path.join(HERE, "held.log"), os.O_WRONLY | os.O_APPEND | os.O_CREAT)
-        os.write(fd, f"{ctx.trial_id},{ctx.budget}\\n".encode())
-        os.close(fd)
+        _append("held.log", f"{ctx.trial_id},{ctx.budget}")
         wait_until(lambda: not os.path.exists(hold), 60, "the hold file to go")
 
 
 def train(config, ctx):
-    """Reports the error alone each epoch, as training loops do; returns every metric."""
+    \"\"\"Reports the error alone each epoch, as training loops do; returns every metric.\"\"\"
     if ctx.budget > 1:
         _hold(ctx)
     for epoch in range(ctx.start_step, int(ctx.budget)):
@@ -63,11 +82,14 @@ def train(config, ctx):
 
 
 def fit(config, ctx):
-    """One evaluation at the full budget."""
-    if ctx.trial_id >= HOLD_FROM:
+    \"\"\"One evaluation at the full budget, of 20 ms: long enough that the process executor
+    sends each job alone, and so hands each result back as soon as it ends.\"\"\"
+    time.sleep(0.02)
+    if _ended() >= HOLD_AFTER:
         _hold(ctx)
+    _append("ended.log", str(ctx.trial_id))
     return metrics(config, 9)
-'''
+"""
 
 DRIVE = '''
 """Runs multi-objective ASHA whose every promotion is checked against the rule, worked out
@@ -125,7 +147,7 @@ constraints: {memory: ["<=", 80]}
 searcher: nsga2
 executor: processes
 workers: 2
-max_trials: 56
+max_trials: 40
 seed: 5
 """
 
@@ -156,27 +178,28 @@ def driver(folder: Path, args: Sequence[str]) -> Iterator[subprocess.Popen[bytes
         wait_until(lambda: not marked(token), DEADLINE, "the driver's workers to go")
 
 
-def done(folder: Path) -> int:
-    """How many trials of experiment "mo" the store holds as done."""
-    return sum(row.status == "done" for row in snapshot(folder / "runs.db", "mo").trials.values())
-
-
-def kill_once_held(folder: Path, args: Sequence[str], committed: int = 0) -> None:
-    """Run a driver until a job waits on the hold file and ``committed`` trials are stored
-    as done, SIGKILL it, and take the file away."""
+def kill_once_held(
+    folder: Path, args: Sequence[str], ready: Callable[[Snapshot], bool], what: str
+) -> Snapshot:
+    """Run a driver until a job waits on the hold file and the store is ``ready``, SIGKILL
+    it, and take the file away; returns what the store held when it was killed."""
     (folder / "hold").touch()
     with driver(folder, args) as process:
         wait_until(
             lambda: (
-                (count_lines(folder / "held.log") >= 1 and done(folder) >= committed)
+                (
+                    count_lines(folder / "held.log") >= 1
+                    and ready(snapshot(folder / "runs.db", "mo"))
+                )
                 or process.poll() is not None
             ),
             DEADLINE,
-            f"a job held and {committed} trials done, or the driver's exit",
+            f"a job held and {what}, or the driver's exit",
         )
         assert process.poll() is None, (folder / "driver.err").read_text()
         process.send_signal(signal.SIGKILL)
     (folder / "hold").unlink()
+    return snapshot(folder / "runs.db", "mo")
 
 
 def finish(folder: Path, args: Sequence[str]) -> None:
@@ -206,9 +229,12 @@ def objective_module(folder: Path) -> None:
 def test_asha_killed_with_promotions_in_flight_resumes_by_the_rule(tmp_path: Path) -> None:
     objective_module(tmp_path)
     (tmp_path / "drive.py").write_text(textwrap.dedent(DRIVE))
-    kill_once_held(tmp_path, ["drive.py", "run"])
-    killed = snapshot(tmp_path / "runs.db", "mo")
-    assert any(row.status == "running" and row.budget == 3 for row in killed.trials.values())
+    kill_once_held(
+        tmp_path,
+        ["drive.py", "run"],
+        lambda store: any(t.status == "running" and t.budget == 3 for t in store.trials.values()),
+        "a promotion stored as running",
+    )
     finish(tmp_path, ["drive.py", "resume"])
     assert not (tmp_path / "violations.log").exists(), (tmp_path / "violations.log").read_text()
     result = pt.load(str(tmp_path / "runs.db"), "mo")
@@ -255,13 +281,87 @@ def test_nsga2_killed_and_resumed_on_the_command_line_loses_no_trial(tmp_path: P
     objective_module(tmp_path)
     (tmp_path / "mo.yaml").write_text(SPEC)
     run = ["-m", "paratune", "run", "mo.yaml", "--store", "runs.db", "-q"]
-    kill_once_held(tmp_path, run, committed=26)  # past the first population: bred children
-    killed = snapshot(tmp_path / "runs.db", "mo")
+    # Killed past the first population (24), while children bred from it run.
+    killed = kill_once_held(
+        tmp_path,
+        run,
+        lambda store: sum(t.status == "done" for t in store.trials.values()) >= 26,
+        "26 trials done",
+    )
     assert any(row.status == "running" for row in killed.trials.values())
     finish(tmp_path, ["-m", "paratune", "resume", "mo", "--store", "runs.db", "-q"])
     result = pt.load(str(tmp_path / "runs.db"), "mo")
     trials = result.trial_list
-    assert [t.trial_id for t in trials] == list(range(56))
+    assert [t.trial_id for t in trials] == list(range(40))
     assert all(t.status is pt.Status.DONE for t in trials)
     assert set(result.pareto_front["trial_id"]) == front_by_definition(trials)
     assert {t.trial_id for t in result.best_trials} == front_by_definition(trials)
+
+
+GARBAGE: list[dict[str, Any]] = [
+    {"latency": 10**400},
+    {"memory": 10**400},
+    {"latency": np.array(2.0)},
+    {"latency": float("nan")},
+    {"memory": float("inf")},
+    {"latency": "fast"},
+    {"latency": True},
+    {"latency": None},
+    {"latency": [1, 2]},
+    {"latency": "y" * 10_000},
+]
+"""What trials 0 to 9 return in place of a tuned or constrained metric; trial 10 returns
+no latency at all."""
+
+
+def garbage(config: dict[str, Any], ctx: pt.Context) -> dict[str, Any]:
+    """Every metric, but garbage in one of them for the first trials; NumPy scalars and
+    extra metrics for the rest."""
+    x = config["x"]
+    result: dict[str, Any] = {
+        "error": np.float32(x),
+        "latency": np.float64((1 - x) ** 2),
+        "memory": np.int64(round(100 * x)),
+        "note": "text",
+        "curve": [1.0, 2.0],
+    }
+    if ctx.trial_id < len(GARBAGE):
+        result.update(GARBAGE[ctx.trial_id])
+    elif ctx.trial_id == len(GARBAGE):
+        del result["latency"]
+    return result
+
+
+def invoke(*args: str) -> str:
+    """Run the command line in this process; it must succeed."""
+    done = CliRunner().invoke(cli, list(args))
+    assert done.exit_code == 0 and done.exception is None, done.output
+    return done.output
+
+
+def test_garbage_in_a_metric_fails_its_trial_alone_and_every_view_still_works(
+    tmp_path: Path,
+) -> None:
+    store = str(tmp_path / "runs.db")
+    result = pt.tune(garbage, {"x": pt.Float(0, 1)}, metric=["error", "latency"],
+                     constraints={"memory": ("<=", 80)}, executor="serial", max_trials=30,
+                     store=store, name="g", seed=0, progress=False)  # fmt: skip
+    for loaded in (result, pt.load(store, "g")):
+        trials = loaded.trial_list
+        broken = trials[: len(GARBAGE) + 1]
+        assert all(t.status is pt.Status.FAILED and t.value is None for t in broken)
+        assert all(len(t.error or "") < 200 for t in broken)
+        assert "'latency'" in (broken[0].error or "") and "too large" in (broken[0].error or "")
+        assert all(t.status is pt.Status.DONE for t in trials[len(GARBAGE) + 1 :])
+        assert set(loaded.pareto_front["trial_id"]) == front_by_definition(trials)
+        curve = analysis.hypervolume_curve(loaded)  # one point per ended trial
+        assert len(curve) == 30 and curve["hypervolume"].iloc[-1] > 0
+        assert set(analysis.reference_point(loaded)) == {"error", "latency"}
+        assert plots.plot_pareto_front(loaded).axes and plots.plot_hypervolume(loaded).axes
+    front = len(front_by_definition(result.trial_list))
+    assert f"front {front} (min error, min latency)" in invoke("status", "--store", store)
+    assert f"front      {front} trials" in invoke("status", "g", "--store", store)
+    invoke("report", "g", "--store", store, "--out", str(tmp_path / "report"))
+    for kind in ("csv", "json", "parquet", "trace"):
+        invoke("export", "g", "--format", kind, "--store", store, "--out", str(tmp_path / kind))
+        assert (tmp_path / kind).stat().st_size > 0

@@ -3,12 +3,15 @@ with: what `TuneResult.pareto_front` and `paratune.load` read."""
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from ._storable import as_float
 from .objectives import Objectives
 from .pareto import non_dominated
 
@@ -60,8 +63,20 @@ def metric_column(trials: pd.DataFrame, name: str, goals: Objectives) -> NDArray
 
     column = f"metric.{name}"
     if column in trials:
-        numbers = pd.to_numeric(trials[column], errors="coerce")
+        try:
+            numbers = pd.to_numeric(trials[column], errors="coerce")
+        except (OverflowError, TypeError, ValueError):
+            # A failed trial may keep what pandas cannot coerce: an int too large for a
+            # float, an array. Such a value is no number here, as `Objectives` reads it.
+            numbers = trials[column].map(_float_or_nan)
         return np.asarray(numbers, dtype=np.float64)
     if name == goals.metrics[0] and "value" in trials:
         return np.asarray(trials["value"], dtype=np.float64)
     return np.full(len(trials), np.nan)
+
+
+def _float_or_nan(raw: Any) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, numbers.Real):
+        return math.nan
+    value = as_float(raw)
+    return math.nan if value is None else value

@@ -27,8 +27,8 @@ def read_result_safely(
         if error or objectives is None or objectives.plain:
             return value, metrics, error
         error = objectives.problem(metrics or {metric: value})
-        if not error and objectives.violation(metrics):
-            value = None  # infeasible
+        if error or objectives.violation(metrics):
+            value = None  # failed (as with one metric), or infeasible
         return value, metrics, error
     except Exception as exc:
         kind = type(result).__name__

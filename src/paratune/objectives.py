@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import reprlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -142,7 +143,8 @@ class Objectives:
                 role = "tuned" if name in self.metrics else "constrained"
                 return f"the objective's result has no {name!r}, a {role} metric (keys: {keys})"
             if _number(metrics[name]) is None:
-                return f"the objective returned {metrics[name]!r} for {name!r}; expected a number"
+                shown = _briefly(metrics[name])
+                return f"the objective returned {shown} for {name!r}; expected a number"
         return None
 
     def of_trials(
@@ -252,6 +254,17 @@ def _number(raw: Any) -> float | None:
         return None
     value = as_float(raw)
     return value if value is not None and math.isfinite(value) else None
+
+
+def _briefly(raw: Any) -> str:
+    """``raw`` as an error message shows it: short, whatever its size."""
+    if isinstance(raw, int) and not isinstance(raw, bool) and as_float(raw) is None:
+        return "an int too large for a float"  # whose repr may even raise
+    return _REPR.repr(raw)
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 60
 
 
 @runtime_checkable
