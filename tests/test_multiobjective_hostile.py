@@ -6,6 +6,7 @@ SQLite files throughout."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import runpy
 import signal
@@ -17,12 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 import paratune as pt
-from paratune import analysis, plots
+from paratune import _coverage, analysis, plots
 from paratune.cli import cli
-from paratune.pareto import dominates
+from paratune.dashboard._reader import Reader
+from paratune.pareto import dominates, hypervolume
 
 from ._wait import wait_until
 from .faults.harness import DEADLINE, env, marked
@@ -365,3 +368,48 @@ def test_garbage_in_a_metric_fails_its_trial_alone_and_every_view_still_works(
     for kind in ("csv", "json", "parquet", "trace"):
         invoke("export", "g", "--format", kind, "--store", store, "--out", str(tmp_path / kind))
         assert (tmp_path / kind).stat().st_size > 0
+
+
+def ten_metrics(config: dict[str, float]) -> dict[str, float]:
+    """Ten metrics at odds: most trials of a run are on its front."""
+    x, y = config["x"], config["y"]
+    return {f"m{i}": ((i + 1) * x + (10 - i) * y) % 1.0 for i in range(10)}
+
+
+def test_ten_metrics_give_a_curve_and_views_at_the_cost_of_one_estimate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = str(tmp_path / "runs.db")
+    metrics = [f"m{i}" for i in range(10)]
+    result = pt.tune(ten_metrics, {"x": pt.Float(0, 1), "y": pt.Float(0, 1)}, metric=metrics,
+                     mode=["min", "max"] * 5, executor="serial", max_trials=200, seed=1,
+                     store=store, name="ten", progress=False)  # fmt: skip
+    assert len(result.pareto_front) > 60  # past exact volumes: 60 ** 8 slices
+    boxes: list[int] = []
+    made = _coverage.Coverage.__init__
+
+    def counted(box: _coverage.Coverage, *args: Any) -> None:
+        boxes.append(1)
+        made(box, *args)
+
+    monkeypatch.setattr(_coverage.Coverage, "__init__", counted)
+    frame = analysis.hypervolume_curve(result)
+    assert len(boxes) == 2  # the curve's one box, and the whole front's volume at its end
+    curve = frame["hypervolume"].to_numpy()
+    assert np.all(np.diff(curve) >= 0)
+    summary = json.loads(invoke("status", "ten", "--store", store, "--json"))
+    assert curve[-1] == summary["hypervolume"] and summary["front_size"] == len(
+        result.pareto_front
+    )
+    # Halfway, the curve's estimate is the volume of the front then, within the estimates'
+    # error (each about 0.5%).
+    half = len(curve) // 2
+    _, losses, _ = result.goals.of_trials(result.trial_list[: frame["trials"][half]])
+    bound = np.array(list(analysis.reference_point(result).values())) * result.goals.signs
+    assert curve[half] == pytest.approx(hypervolume(losses, bound), rel=0.02)
+    assert f"front {len(result.pareto_front)} (min m0" in invoke("status", "--store", store)
+    reader = Reader(Path(store), refresh_every=0, cpu_share=None)
+    try:
+        assert len(json.loads(reader.experiment("ten", None))["front"]) == summary["front_size"]
+    finally:
+        reader.close()

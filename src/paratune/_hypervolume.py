@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ._coverage import EXACT_SLICES, Coverage
 from ._front import frame_losses, front_rows
 from .objectives import Objectives
 from .pareto import hypervolume, non_dominated
@@ -66,7 +67,10 @@ def reference_point(result: TuneResult) -> dict[str, float]:
 
 def hypervolume_curve(result: TuneResult, reference: Reference | None = None) -> pd.DataFrame:
     """The hypervolume of the feasible DONE trials against wall time, with one reference
-    point for the whole curve (default: `reference_point`), so its values compare.
+    point for the whole curve (default: `reference_point`), so its values compare. In four
+    objectives or more, where exact volumes at every point would take over a second, the
+    curve is estimated as `paratune.pareto.hypervolume` estimates one volume, from one set
+    of quasi-random points for the whole curve; its last point is the run's hypervolume.
 
     Args:
         result: the run (a run of one metric too: its hypervolume is the distance from the
@@ -238,20 +242,54 @@ def _volumes(
     bound: NDArray[np.float64] | None,
 ) -> NDArray[np.float64]:
     """The hypervolume after each count of ``order`` (rows in the order they ended): the
-    front so far is kept, so each step sorts only the trials it adds to it."""
+    front so far is kept, so each step sorts only the trials it adds to it.
+
+    In four objectives or more, once exact volumes at every point of the curve would take
+    over a second (`_Estimate`), the curve goes on from an estimate that each new point of
+    the front adds to; its last point is the run's hypervolume, as `hypervolume` gives it."""
     volumes = np.zeros(len(counts))
     if bound is None:
         return volumes
+    inside = feasible & np.all(losses < bound, axis=1)  # beyond the reference: adds nothing
+    estimate = _Estimate(losses[inside], bound, len(counts))
     front = np.empty((0, losses.shape[1]))
     volume, start = 0.0, 0
     for index, count in enumerate(counts.tolist()):
         rows = order[start:count]
         start = count
-        added = losses[rows[feasible[rows]]]
-        added = added[np.all(added < bound, axis=1)]  # beyond the reference: adds nothing
+        added = losses[rows[inside[rows]]]
         if len(added):
-            front = np.concatenate([front, added])
-            front = front[non_dominated(front)]
-            volume = hypervolume(front, bound)
+            joined = np.concatenate([front, added])
+            kept = non_dominated(joined)
+            new = joined[len(front) :][kept[len(front) :]]
+            front = joined[kept]
+            volume = estimate.volume(front, new)
         volumes[index] = volume
+    if estimate.coverage is not None and len(front):
+        volumes[-1] = hypervolume(front, bound)  # the same, unless small enough to be exact
     return volumes
+
+
+class _Estimate:
+    """How `_volumes` measures each front: exactly, until the fronts grow so large that
+    exact volumes at every point of the curve would take over a second in all; from then
+    on by the `Coverage` of one set of quasi-random points over the box of every feasible
+    loss (which `hypervolume` also takes for the whole front), each new point of the front
+    added to it once."""
+
+    def __init__(self, kept: NDArray[np.float64], bound: NDArray[np.float64], points: int):
+        self.bound, self.points = bound, points
+        self.low = kept.min(axis=0) if len(kept) else bound
+        self.coverage: Coverage | None = None
+
+    def volume(self, front: NDArray[np.float64], new: NDArray[np.float64]) -> float:
+        """The volume ``front`` dominates; ``new``: its points added since the last call."""
+        objectives = front.shape[1]
+        slices = self.points * float(len(front)) ** (objectives - 2)  # at every point
+        if self.coverage is None and objectives > 3 and slices > EXACT_SLICES:
+            self.coverage, new = Coverage(self.low, self.bound), front
+        if self.coverage is None:
+            return hypervolume(front, self.bound)
+        for point in new:
+            self.coverage.add(point)
+        return self.coverage.volume

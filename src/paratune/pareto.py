@@ -23,6 +23,8 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ._coverage import EXACT_SLICES, estimated_volume
+
 __all__ = [
     "crowding_distance",
     "dominates",
@@ -190,28 +192,9 @@ def hypervolume(losses: ArrayLike, reference: Sequence[float] | ArrayLike) -> fl
     inside = points[np.all(points < bound, axis=1)]
     if len(inside) and inside.shape[1] > 3:
         inside = inside[_front_of(inside)]
-        if float(len(inside)) ** (inside.shape[1] - 2) > _EXACT_SLICES:
-            return _estimated_volume(inside, bound)
+        if float(len(inside)) ** (inside.shape[1] - 2) > EXACT_SLICES:
+            return estimated_volume(inside, bound)
     return _volume(inside, bound)
-
-
-_EXACT_SLICES = 20_000  # the most slices an exact volume may take: about a second
-
-
-def _estimated_volume(front: _Floats, bound: _Floats) -> float:
-    """The volume ``front`` dominates below ``bound``, by quasi-Monte Carlo."""
-    from scipy.stats import qmc
-
-    low = front.min(axis=0)
-    samples = low + qmc.Sobol(len(bound), seed=0).random_base2(17) * (bound - low)
-    dominated = 0
-    for start in range(0, len(samples), 4096):
-        chunk = samples[start : start + 4096]
-        covers = np.zeros(len(chunk), dtype=bool)
-        for point in front:  # one pass per front point: memory stays at one chunk
-            covers |= np.all(point <= chunk, axis=1)
-        dominated += int(covers.sum())
-    return float(np.prod(bound - low)) * dominated / len(samples)
 
 
 def _volume(points: _Floats, bound: _Floats) -> float:
