@@ -24,7 +24,8 @@ from click.testing import CliRunner
 import paratune as pt
 from paratune import _coverage, analysis, plots
 from paratune.cli import cli
-from paratune.dashboard._reader import Reader
+from paratune.dashboard._reader import NotFound, Reader
+from paratune.errors import StoreError
 from paratune.pareto import dominates, hypervolume
 
 from ._wait import wait_until
@@ -413,3 +414,48 @@ def test_ten_metrics_give_a_curve_and_views_at_the_cost_of_one_estimate(
         assert len(json.loads(reader.experiment("ten", None))["front"]) == summary["front_size"]
     finally:
         reader.close()
+
+
+def opened(store: Path) -> Reader | None:
+    """A dashboard's reader of ``store``, or None while the driver has not made it whole
+    (no file yet, or an empty one)."""
+    try:
+        return Reader(store, refresh_every=0, cpu_share=None)
+    except StoreError:
+        return None
+
+
+def test_the_dashboard_follows_a_run_of_several_metrics_as_it_writes(tmp_path: Path) -> None:
+    objective_module(tmp_path)
+    (tmp_path / "mo.yaml").write_text(SPEC)
+    store = tmp_path / "runs.db"
+    (tmp_path / "hold").touch()  # every job waits once 26 have ended
+    seen: dict[str, Any] = {"cursor": None}
+
+    def look(reader: Reader) -> dict[str, Any]:
+        """Poll as a page does: what changed since the cursor, the front when it changed
+        (nothing while the experiment is not in the store yet)."""
+        try:
+            answer: dict[str, Any] = json.loads(reader.experiment("mo", seen["cursor"]))
+        except NotFound:
+            return {"experiment": {"done": 0, "state": "new"}}
+        seen["cursor"] = answer["cursor"]
+        seen.update(front=answer.get("front", seen.get("front")), state=answer["experiment"])
+        return answer
+
+    def done_by_definition() -> set[int]:
+        return front_by_definition(pt.load(str(store), "mo").trial_list)
+
+    with driver(tmp_path, ["-m", "paratune", "run", "mo.yaml", "--store", "runs.db", "-q"]):
+        reader = wait_until(lambda: opened(store), DEADLINE, "the store's schema")
+        assert reader is not None
+        try:
+            wait_until(lambda: look(reader)["experiment"]["done"] >= 26, DEADLINE, "26 done")
+            assert seen["state"]["state"] == "running"
+            assert {point[0] for point in seen["front"]} == done_by_definition()
+            (tmp_path / "hold").unlink()
+            wait_until(lambda: look(reader)["experiment"]["state"] == "ended", DEADLINE, "end")
+        finally:
+            reader.close()
+    assert seen["state"]["done"] == 40
+    assert {point[0] for point in seen["front"]} == done_by_definition()
