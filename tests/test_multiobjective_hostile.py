@@ -425,7 +425,9 @@ def opened(store: Path) -> Reader | None:
         return None
 
 
-def test_the_dashboard_follows_a_run_of_several_metrics_as_it_writes(tmp_path: Path) -> None:
+def test_the_dashboard_follows_a_run_of_several_metrics_and_a_second_driver_is_refused(
+    tmp_path: Path,
+) -> None:
     objective_module(tmp_path)
     (tmp_path / "mo.yaml").write_text(SPEC)
     store = tmp_path / "runs.db"
@@ -453,6 +455,14 @@ def test_the_dashboard_follows_a_run_of_several_metrics_as_it_writes(tmp_path: P
             wait_until(lambda: look(reader)["experiment"]["done"] >= 26, DEADLINE, "26 done")
             assert seen["state"]["state"] == "running"
             assert {point[0] for point in seen["front"]} == done_by_definition()
+            # A second driver on the experiment is refused, by name, and changes nothing.
+            for again in (["run", "mo.yaml"], ["resume", "mo"]):
+                second = subprocess.run(
+                    [sys.executable, "-m", "paratune", *again, "--store", "runs.db", "-q"],
+                    cwd=tmp_path, env=env("second"), capture_output=True, text=True,
+                    timeout=DEADLINE,
+                )  # fmt: skip
+                assert second.returncode == 1 and "being run by another driver" in second.stderr
             (tmp_path / "hold").unlink()
             wait_until(lambda: look(reader)["experiment"]["state"] == "ended", DEADLINE, "end")
         finally:
