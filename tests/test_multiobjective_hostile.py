@@ -469,3 +469,53 @@ def test_the_dashboard_follows_a_run_of_several_metrics_and_a_second_driver_is_r
             reader.close()
     assert seen["state"]["done"] == 40
     assert {point[0] for point in seen["front"]} == done_by_definition()
+
+
+def two_metrics(config: dict[str, float]) -> dict[str, float]:
+    """An error, a latency and a memory."""
+    return {"error": config["x"], "latency": 1 - config["x"], "memory": 3.0}
+
+
+@pytest.mark.parametrize(
+    ("changed", "named"),
+    [
+        ({"mode": ["min", "min"]}, "modes ['min', 'min'] (stored: ['min', 'max'])"),
+        ({"constraints": {"memory": ("<=", 6)}}, "constraints {'memory': ['<=', 6.0]} (stored"),
+        ({"constraints": {"memory": (">=", 5)}}, "constraints {'memory': ['>=', 5.0]} (stored"),
+        ({"constraints": None}, "constraints {} (stored: {'memory': ['<=', 5.0]})"),
+        ({"metric": ["latency", "error"], "mode": ["max", "min"]}, "metrics ['latency', 'error']"),
+        ({"metric": "error", "mode": "min"}, "metrics ['error'] (stored: ['error', 'latency'])"),
+    ],
+)
+def test_resuming_with_other_objectives_is_refused_naming_the_difference(
+    tmp_path: Path, changed: dict[str, Any], named: str
+) -> None:
+    setup: dict[str, Any] = dict(
+        metric=["error", "latency"], mode=["min", "max"], constraints={"memory": ("<=", 5)},
+        executor="serial", max_trials=3, store=str(tmp_path / "runs.db"), name="e", seed=0,
+        progress=False,
+    )  # fmt: skip
+    pt.tune(two_metrics, {"x": pt.Float(0, 1)}, **setup)
+    with pytest.raises(StoreError, match="another setup") as refused:
+        pt.tune(two_metrics, {"x": pt.Float(0, 1)}, resume=True, **{**setup, **changed})
+    assert named in str(refused.value)
+    same = {**setup, "max_trials": 5, "constraints": {"memory": ("<=", 5.0)}}  # 5 is 5.0
+    assert len(pt.tune(two_metrics, {"x": pt.Float(0, 1)}, resume=True, **same).trial_list) == 5
+
+
+def test_an_experiment_of_one_metric_resumes_and_refuses_several(tmp_path: Path) -> None:
+    setup: dict[str, Any] = dict(
+        executor="serial", store=str(tmp_path / "runs.db"), name="old", seed=0, progress=False
+    )
+    space = {"x": pt.Float(0, 1)}
+    pt.tune(lambda config: config["x"], space, max_trials=3, **setup)
+    setup["max_trials"] = 5
+    resumed = pt.tune(lambda config: config["x"], space, resume=True, **setup)
+    assert len(resumed.trial_list) == 5 and resumed.best_value is not None
+    with pytest.raises(StoreError, match=r"metrics \['error', 'latency'\] \(stored: \['value'\]"):
+        pt.tune(two_metrics, space, metric=["error", "latency"], resume=True, **setup)
+    with pytest.raises(
+        StoreError, match=r"constraints \{'memory': \['<=', 5.0\]\} \(stored: \{\}"
+    ):
+        pt.tune(lambda config: config["x"], space, constraints={"memory": ("<=", 5)},
+                resume=True, **setup)  # fmt: skip

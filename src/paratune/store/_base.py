@@ -41,10 +41,23 @@ class Experiment:
             if mine != theirs:
                 found.append(f"{name} {theirs!r} (stored: {mine!r})")
         # Several metrics or constraints: the primary metric is a field, the rest settings.
-        mine, theirs = self.settings.get("objectives"), other.settings.get("objectives")
-        if mine != theirs:
-            found.append(f"objectives {theirs!r} (stored: {mine!r})")
+        mine, theirs = self._objectives(), other._objectives()
+        parts = [
+            f"{name} {theirs.get(name)!r} (stored: {mine.get(name)!r})"
+            for name in ("metrics", "modes", "constraints")
+            if mine.get(name) != theirs.get(name)
+        ]
+        if parts:
+            found.append(f"objectives: {', '.join(parts)}")
         return found
+
+    def _objectives(self) -> dict[str, Any]:
+        """The metrics, modes and constraints, as the settings keep them for several
+        metrics or constraints (`Objectives.to_dict`); for one metric, from its fields."""
+        kept = self.settings.get("objectives")
+        if isinstance(kept, dict):
+            return kept
+        return {"metrics": [self.metric], "modes": [self.mode], "constraints": {}}
 
 
 @dataclass(frozen=True, slots=True)
