@@ -519,3 +519,18 @@ def test_an_experiment_of_one_metric_resumes_and_refuses_several(tmp_path: Path)
     ):
         pt.tune(lambda config: config["x"], space, constraints={"memory": ("<=", 5)},
                 resume=True, **setup)  # fmt: skip
+
+
+def near_the_largest_float(config: dict[str, float]) -> dict[str, float]:
+    """Finite metrics whose front dominates more than the largest float."""
+    return {"error": 1e308 * config["x"], "latency": 1e308 * config["x"] ** 2}
+
+
+def test_a_volume_past_the_largest_float_is_inf_without_a_warning(tmp_path: Path) -> None:
+    store = str(tmp_path / "runs.db")
+    result = pt.tune(near_the_largest_float, {"x": pt.Float(0, 1)}, metric=["error", "latency"],
+                     mode=["min", "max"], executor="serial", max_trials=8, store=store,
+                     name="huge", seed=0, progress=False)  # fmt: skip
+    assert len(result.pareto_front) == 8  # each trial trades one metric for the other
+    assert analysis.hypervolume_curve(result)["hypervolume"].iloc[-1] == np.inf
+    assert "hypervolume inf" in invoke("status", "huge", "--store", store)

@@ -190,11 +190,12 @@ def hypervolume(losses: ArrayLike, reference: Sequence[float] | ArrayLike) -> fl
     if points.shape[1] != len(bound):
         raise ValueError(f"reference has {len(bound)} objectives, the points {points.shape[1]}")
     inside = points[np.all(points < bound, axis=1)]
-    if len(inside) and inside.shape[1] > 3:
-        inside = inside[_front_of(inside)]
-        if float(len(inside)) ** (inside.shape[1] - 2) > EXACT_SLICES:
-            return estimated_volume(inside, bound)
-    return _volume(inside, bound)
+    with np.errstate(over="ignore"):  # a volume past the largest float is inf, quietly
+        if len(inside) and inside.shape[1] > 3:
+            inside = inside[_front_of(inside)]
+            if float(len(inside)) ** (inside.shape[1] - 2) > EXACT_SLICES:
+                return estimated_volume(inside, bound)
+        return _volume(inside, bound)
 
 
 def _volume(points: _Floats, bound: _Floats) -> float:
