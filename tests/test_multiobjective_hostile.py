@@ -534,3 +534,36 @@ def test_a_volume_past_the_largest_float_is_inf_without_a_warning(tmp_path: Path
     assert len(result.pareto_front) == 8  # each trial trades one metric for the other
     assert analysis.hypervolume_curve(result)["hypervolume"].iloc[-1] == np.inf
     assert "hypervolume inf" in invoke("status", "huge", "--store", store)
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ("mode: [min]", "mode must have one entry per metric: 2 metrics (error, latency), 1"),
+        ("mode: [min, max, min]", "2 metrics (error, latency), 3 modes"),
+        ("mode: {error: min}", "mode must give a mode for each metric"),
+        ("mode: MIN", "mode must be 'min' or 'max', got 'MIN'"),
+        ('constraints: {memory: ["<=", "50"]}', "a finite number, got ['<=', '50']"),
+        ('constraints: {memory: "<= 50"}', "got '<= 50'"),
+        ('constraints: {memory: ["<", 50]}', "the operator '<=' or '>='"),
+        ('constraints: {memory: ["<=", .inf]}', "a finite number, got ['<=', inf]"),
+        ("metric: [error, error]", "metric names a metric twice"),
+    ],
+)
+def test_a_spec_with_bad_objectives_is_refused_by_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, line: str, says: str
+) -> None:
+    objective_module(tmp_path)
+    key = line.partition(":")[0] + ":"
+    lines = [kept for kept in SPEC.splitlines() if not kept.startswith(key)] + [line]
+    (tmp_path / "mo.yaml").write_text("\n".join(lines))
+    asked = [
+        kept for kept in lines if not kept.startswith(("objective:", "executor:", "workers:"))
+    ]
+    (tmp_path / "ask.yaml").write_text("\n".join(asked))
+    monkeypatch.chdir(tmp_path)
+    store = ["--store", "runs.db"]
+    for command in (["run", "mo.yaml", *store, "-q"], ["ask", "ask.yaml", *store]):
+        done = CliRunner().invoke(cli, command)
+        assert done.exit_code == 1 and says in done.output, done.output
+        assert isinstance(done.exception, SystemExit)  # an error message, no traceback
