@@ -26,7 +26,7 @@ from paratune import _coverage, analysis, plots
 from paratune.cli import cli
 from paratune.dashboard._reader import NotFound, Reader
 from paratune.errors import StoreError
-from paratune.pareto import dominates, hypervolume
+from paratune.pareto import dominates, hypervolume, pareto_order
 
 from ._wait import wait_until
 from .faults.harness import DEADLINE, env, marked
@@ -69,19 +69,23 @@ def _ended():
         return 0
 
 
-def _hold(ctx):
-    hold = os.path.join(HERE, "hold")
+def _hold(ctx, name="hold"):
+    hold = os.path.join(HERE, name)
     if os.path.exists(hold):
         _append("held.log", f"{ctx.trial_id},{ctx.budget}")
         wait_until(lambda: not os.path.exists(hold), 60, "the hold file to go")
 
 
 def train(config, ctx):
-    \"\"\"Reports the error alone each epoch, as training loops do; returns every metric.\"\"\"
+    \"\"\"Reports the error alone each epoch, as training loops do; returns every metric. Above
+    budget 1, waits before training while "hold" exists, and after it while "hold-after"
+    does.\"\"\"
     if ctx.budget > 1:
         _hold(ctx)
     for epoch in range(ctx.start_step, int(ctx.budget)):
         ctx.report(epoch + 1, error=metrics(config, epoch + 1)["error"])
+    if ctx.budget > 1:
+        _hold(ctx, "hold-after")
     return metrics(config, int(ctx.budget))
 
 
@@ -240,21 +244,56 @@ def test_asha_killed_with_promotions_in_flight_resumes_by_the_rule(tmp_path: Pat
         "a promotion stored as running",
     )
     finish(tmp_path, ["drive.py", "resume"])
-    assert not (tmp_path / "violations.log").exists(), (tmp_path / "violations.log").read_text()
-    result = pt.load(str(tmp_path / "runs.db"), "mo")
+    assert_asha_kept_its_rule(tmp_path)
+
+
+def assert_asha_kept_its_rule(folder: Path) -> None:
+    """The checked ASHA run of ``folder``, ended: no promotion broke the rule; every trial
+    is done; the front is the front by definition; each rung result holds every metric as
+    it was at that rung (though the objective reported the error alone, and promotions
+    retrained from the first epoch); and the first third of each rung's results, in the
+    rule's order, went up from it, as a run that promotes while it can leaves them."""
+    assert not (folder / "violations.log").exists(), (folder / "violations.log").read_text()
+    result = pt.load(str(folder / "runs.db"), "mo")
     trials = result.trial_list
     assert [t.trial_id for t in trials] == list(range(18))
-    assert all(t.status is pt.Status.DONE for t in trials)
+    assert all(t.status is pt.Status.DONE and t.budget is not None for t in trials)
     assert set(result.pareto_front["trial_id"]) == front_by_definition(trials)
-    # Each rung result keeps every metric as it was at that rung, though the objective
-    # reported the error alone and promotions retrained from the first epoch.
-    metrics = runpy.run_path(str(tmp_path / "mo_objective.py"))["metrics"]
-    reports = snapshot(tmp_path / "runs.db", "mo").reports
-    for trial in trials:
-        assert trial.budget is not None
-        for rung in (1, 3, 9):
-            if rung <= trial.budget:
-                assert reports[(trial.trial_id, rung)] == metrics(trial.config, rung)
+    metrics = runpy.run_path(str(folder / "mo_objective.py"))["metrics"]
+    reports = snapshot(folder / "runs.db", "mo").reports
+    for rung in (1, 3):
+        reached = [t for t in trials if (t.budget or 0) >= rung]
+        for trial in reached:
+            assert reports[(trial.trial_id, rung)] == metrics(trial.config, rung)
+        results = [metrics(t.config, rung) for t in reached]
+        losses = np.array([GOALS.losses(r) for r in results], dtype=np.float64)
+        order = pareto_order(losses, np.array([GOALS.violation(r) for r in results]))
+        assert all((reached[k].budget or 0) > rung for k in order[: len(reached) // 3])
+
+
+def test_asha_interrupted_in_a_promotion_promotes_that_trial_again_on_resume(
+    tmp_path: Path,
+) -> None:
+    objective_module(tmp_path)
+    (tmp_path / "drive.py").write_text(textwrap.dedent(DRIVE))
+    (tmp_path / "hold-after").touch()  # a promotion waits once it has reported every epoch
+    with driver(tmp_path, ["drive.py", "run"]) as process:
+        wait_until(
+            lambda: (
+                count_lines(tmp_path / "held.log") >= 1
+                and any(step == 3 for _, step in snapshot(tmp_path / "runs.db", "mo").reports)
+            ),
+            DEADLINE,
+            "a promotion held after it reported epoch 3",
+        )
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=DEADLINE) == 0, (tmp_path / "driver.err").read_text()
+    (tmp_path / "hold-after").unlink()
+    stopped = snapshot(tmp_path / "runs.db", "mo")
+    held = int((tmp_path / "held.log").read_text().split(",")[0])
+    assert (stopped.trials[held].budget, (held, 3) in stopped.reports) == (1, True)
+    finish(tmp_path, ["drive.py", "resume"])
+    assert_asha_kept_its_rule(tmp_path)
 
 
 def reports_error_alone(config: dict[str, float], ctx: pt.Context) -> dict[str, float]:
