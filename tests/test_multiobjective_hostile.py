@@ -606,3 +606,45 @@ def test_a_spec_with_bad_objectives_is_refused_by_the_command_line(
         done = CliRunner().invoke(cli, command)
         assert done.exit_code == 1 and says in done.output, done.output
         assert isinstance(done.exception, SystemExit)  # an error message, no traceback
+
+
+def degenerate(config: dict[str, Any]) -> dict[str, float]:
+    """What ``kind`` asks for: every trial failed, every trial infeasible, or every trial
+    with the same results; else two metrics in tension."""
+    if config["kind"] == "failed":
+        raise RuntimeError("fails on purpose")
+    memory = 100.0 if config["kind"] == "infeasible" else 1.0
+    if config["kind"] == "identical":
+        return {"error": 0.5, "latency": 2.0, "memory": memory}
+    return {"error": config["x"], "latency": 1 - config["x"], "memory": memory}
+
+
+@pytest.mark.parametrize(
+    ("name", "trials", "front"),
+    [("failed", 4, 0), ("infeasible", 4, 0), ("identical", 4, 4), ("one", 1, 1)],
+)
+def test_degenerate_runs_have_a_front_a_status_and_figures(
+    tmp_path: Path, name: str, trials: int, front: int
+) -> None:
+    store = str(tmp_path / "runs.db")
+    space = {"x": pt.Float(0, 1), "kind": pt.Choice([name])}
+    result = pt.tune(degenerate, space, metric=["error", "latency"],
+                     mode=["min", "max"], constraints={"memory": ("<=", 50)}, searcher="nsga2",
+                     executor="serial", max_trials=trials, store=store, name=name, seed=0,
+                     progress=False)  # fmt: skip
+    assert len(result.pareto_front) == len(result.best_trials) == front
+    assert len(analysis.hypervolume_curve(result)) == trials
+    assert plots.plot_pareto_front(result).axes and plots.plot_hypervolume(result).axes
+    assert f"front {front} (min error, max latency)" in invoke("status", "--store", store)
+    detail = json.loads(invoke("status", name, "--store", store, "--json"))
+    assert detail["front_size"] == front and (detail["hypervolume"] is None) == (front == 0)
+
+
+def test_a_constraint_on_a_tuned_metric_keeps_the_front_within_it() -> None:
+    result = pt.tune(two_metrics, {"x": pt.Float(0, 1)}, metric=["error", "latency"],
+                     constraints={"error": ("<=", 0.5)}, executor="serial", max_trials=20,
+                     store=None, seed=0, progress=False)  # fmt: skip
+    front = result.pareto_front
+    assert len(front) and (front["metric.error"] <= 0.5).all()
+    broken = [t for t in result.trial_list if t.metrics["error"] > 0.5]
+    assert broken and all(t.status is pt.Status.DONE and t.value is None for t in broken)
