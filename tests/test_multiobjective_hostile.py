@@ -110,7 +110,7 @@ from paratune.objectives import Objectives
 from paratune.pareto import pareto_order
 from paratune.schedulers import ASHA
 
-from mo_objective import metrics, train
+from hostile_objective import metrics, train
 
 GOALS = Objectives.of(["error", "latency"], "min", {"memory": ("<=", 80)})
 
@@ -148,7 +148,7 @@ pt.tune(train, {"x": pt.Float(0, 1), "w": pt.Int(1, 8)}, metric=list(GOALS.metri
 
 SPEC = """\
 name: mo
-objective: mo_objective:fit
+objective: hostile_objective:fit
 space: {x: {type: float, low: 0, high: 1}, w: {type: int, low: 1, high: 8}}
 metric: [error, latency]
 constraints: {memory: ["<=", 80]}
@@ -231,7 +231,7 @@ def front_by_definition(trials: list[pt.Trial]) -> set[int]:
 
 
 def objective_module(folder: Path) -> None:
-    (folder / "mo_objective.py").write_text(textwrap.dedent(OBJECTIVE))
+    (folder / "hostile_objective.py").write_text(textwrap.dedent(OBJECTIVE))
 
 
 def test_asha_killed_with_promotions_in_flight_resumes_by_the_rule(tmp_path: Path) -> None:
@@ -259,7 +259,7 @@ def assert_asha_kept_its_rule(folder: Path) -> None:
     assert [t.trial_id for t in trials] == list(range(18))
     assert all(t.status is pt.Status.DONE and t.budget is not None for t in trials)
     assert set(result.pareto_front["trial_id"]) == front_by_definition(trials)
-    metrics = runpy.run_path(str(folder / "mo_objective.py"))["metrics"]
+    metrics = runpy.run_path(str(folder / "hostile_objective.py"))["metrics"]
     reports = snapshot(folder / "runs.db", "mo").reports
     for rung in (1, 3):
         reached = [t for t in trials if (t.budget or 0) >= rung]
