@@ -648,3 +648,36 @@ def test_a_constraint_on_a_tuned_metric_keeps_the_front_within_it() -> None:
     assert len(front) and (front["metric.error"] <= 0.5).all()
     broken = [t for t in result.trial_list if t.metrics["error"] > 0.5]
     assert broken and all(t.status is pt.Status.DONE and t.value is None for t in broken)
+
+
+NAMES = ["value", "lat ms", "ошибка.✓"]
+"""Metric names a view could trip on: the trials table's own column, a space, a dot and
+letters beyond ASCII."""
+
+
+def oddly_named(config: dict[str, float]) -> dict[str, float]:
+    """Three metrics in tension under odd names, and a constrained one named trial_id."""
+    x = config["x"]
+    return {NAMES[0]: x, NAMES[1]: (1 - x) ** 2, NAMES[2]: 3 * x % 1, "trial_id": 5.0}
+
+
+def test_odd_metric_names_go_through_every_view(tmp_path: Path) -> None:
+    store = str(tmp_path / "runs.db")
+    result = pt.tune(oddly_named, {"x": pt.Float(0, 1)}, metric=NAMES, mode=["min", "min", "max"],
+                     constraints={"trial_id": ("<=", 6)}, executor="serial", max_trials=12,
+                     store=store, name="n m.✓", seed=0, progress=False)  # fmt: skip
+    loaded = pt.load(store, "n m.✓")
+    assert [f"metric.{name}" for name in NAMES] == [
+        c for c in loaded.pareto_front.columns if c.startswith("metric.")
+    ][:3]
+    assert loaded.pareto_front["trial_id"].tolist() == result.pareto_front["trial_id"].tolist()
+    assert [t.value for t in loaded.trial_list] == [t.metrics["value"] for t in loaded.trial_list]
+    assert "(min value, min lat ms, max ошибка.✓)" in invoke("status", "n m.✓", "--store", store)
+    invoke("export", "n m.✓", "--format", "csv", "--store", store, "--out", str(tmp_path / "c"))
+    assert "metric.ошибка.✓" in (tmp_path / "c").read_text()
+    reader = Reader(Path(store), refresh_every=0, cpu_share=None)
+    try:
+        listed = json.loads(reader.experiments())["experiments"][0]
+        assert listed["metrics"] == NAMES and listed["front_size"] == len(result.pareto_front)
+    finally:
+        reader.close()
