@@ -16,7 +16,7 @@ from paratune.objectives import Objectives
 from paratune.pareto import hypervolume, pareto_order
 from paratune.schedulers import ASHA
 from paratune.searchers import TPE, Searcher, make_searcher
-from paratune.searchers._tpesplit import good_positions, pareto_best, scores
+from paratune.searchers._tpesplit import good_positions, good_weights, pareto_best, scores
 from paratune.space import Float, Space
 from paratune.trial import Config, Status, Trial
 
@@ -364,12 +364,12 @@ class _Fidelities(TPE):
 
     fitted: list[float]
 
-    def _split(self) -> tuple[Any, Any]:
+    def _weighed_split(self) -> tuple[Any, Any, Any]:
         results = self._results
         index = results.fidelity(self._enough)
         assert index is not None  # after start-up, some trial has a result
         self.fitted = [*getattr(self, "fitted", []), results.budgets[index]]
-        return super()._split()
+        return super()._weighed_split()
 
 
 def test_under_asha_the_models_move_up_to_the_top_budget() -> None:
@@ -394,3 +394,43 @@ def test_under_asha_the_models_move_up_to_the_top_budget() -> None:
     )
     assert {trial.budget for trial in result.trial_list} == {1, 3, 9}
     assert searcher.fitted[0] == 1.0 and searcher.fitted[-1] == 9.0
+
+
+def test_good_weights_by_hypervolume_contribution() -> None:
+    """A good trial's kernel weighs its share of the good front's volume over the largest
+    share; a dominated or infeasible good trial weighs next to nothing."""
+    results = np.array(
+        [
+            [0.0, 0.0, 1.0],  # on the front, at one end
+            [0.0, 1.0, 0.0],  # the other end
+            [0.0, 0.5, 0.5],  # the middle
+            [0.0, 0.6, 0.6],  # dominated by the middle
+            [2.0, 0.0, 0.0],  # infeasible
+        ]
+    )
+    weights = good_weights(results)
+    # Reference 1.1 times the worst losses of the feasible ones: (1.1, 1.1). The ends add
+    # 0.5 * 0.1 each, the middle 0.5 * 0.5.
+    assert weights[:3] == pytest.approx([0.2, 0.2, 1.0])
+    assert weights[3] < 1e-9 and weights[4] < 1e-9
+
+
+def test_good_model_follows_the_front_not_a_dominated_good_trial() -> None:
+    """Of two good trials, one on the front and one that it dominates, suggestions come
+    from the one on the front: the dominated one's kernel weighs next to nothing."""
+    space = Space({"x": Float(0.0, 1.0)})
+    near: list[float] = []
+    for seed in range(20):
+        tpe = TPE(startup=5)
+        tpe.aim(TWO)
+        tpe.setup(space, seed=seed, workers=1, max_trials=None)
+        # 18 bad trials in the middle; good ones at 0.05 (the front) and 0.95 (dominated).
+        xs = [*np.linspace(0.3, 0.7, 18), 0.05, 0.95]
+        for trial_id, x in enumerate(xs):
+            f = {"f1": 0.0, "f2": 0.0} if x == 0.05 else {"f1": 0.5, "f2": 0.5}
+            f = f if x in (0.05, 0.95) else {"f1": 2.0, "f2": 2.0}
+            tpe.observe(measured(trial_id, {"x": float(x)}, f, TWO))
+        config = tpe.suggest()
+        assert config is not None
+        near.append(config["x"])
+    assert sum(x < 0.5 for x in near) >= 17, near
