@@ -13,7 +13,7 @@ import pytest
 
 import paratune as pt
 from paratune.objectives import Objectives
-from paratune.pareto import hypervolume, pareto_order
+from paratune.pareto import hypervolume, pareto_order, pareto_ranks
 from paratune.schedulers import ASHA
 from paratune.searchers import TPE, Searcher, make_searcher
 from paratune.searchers._tpesplit import good_positions, good_weights, pareto_best, scores
@@ -132,8 +132,25 @@ def test_the_best_points_are_the_head_of_pareto_order(
     losses = rng.random((points, objectives)).round(1 if objectives < 3 else 2)
     violations = np.where(rng.random(points) < infeasible, rng.integers(1, 5, points) / 2, 0.0)
     order = pareto_order(losses, violations)
+    ranks = pareto_ranks(losses, violations)
     for count in (1, 5, 25):
-        assert pareto_best(losses, violations, count).tolist() == order[:count].tolist()
+        best = pareto_best(losses, violations, count)
+        if objectives < 3 or np.count_nonzero(violations == 0) < count:
+            assert best.tolist() == order[:count].tolist()
+        else:
+            # The same fronts; the last one cut by hypervolume contribution, not crowding.
+            assert sorted(ranks[best]) == sorted(ranks[order[:count]])
+
+
+def test_with_three_metrics_a_cut_front_keeps_the_largest_contributions() -> None:
+    """Of a front too large for the good trials, those kept add the most volume: not the
+    extremes that crowding keeps first, each far out on the other metrics."""
+    front = np.array(
+        [[0.0, 1.0, 1.0], [1.0, 0.0, 1.0], [1.0, 1.0, 0.0], [0.3, 0.3, 0.3], [0.35, 0.3, 0.25]]
+    )
+    kept = pareto_best(front, np.zeros(len(front)), 2).tolist()
+    assert sorted(kept) == [3, 4]
+    assert set(pareto_order(front)[:2].tolist()) <= {0, 1, 2}  # crowding: the extremes
 
 
 def test_the_good_trials_are_the_first_in_pareto_order_and_failed_ones_never() -> None:

@@ -105,12 +105,14 @@ class TPE:
     10. **Several metrics, constraints** (`aim`): MOTPE (Ozaki et al. 2020), as Optuna's
        `TPESampler` with several objectives and ``constraints_func``. A trial counts as its
        losses (a "max" metric negated) and its violation; the good ones are the first
-       ``min(ceil(gamma * n), 25)`` in `paratune.pareto.pareto_order`: feasible trials by
-       front, the last front they reach by crowding distance (Optuna breaks that tie by
-       hypervolume contribution, which did no better on ZDT1), and infeasible ones only
-       when too few are feasible, the least violating first (`_tpesplit`). Without
-       constraints, a good trial's kernel weighs its hypervolume contribution among the
-       good ones over the largest (Optuna's MOTPE weights; a dominated one next to nothing),
+       ``min(ceil(gamma * n), 25)`` in Pareto order (`paratune.pareto.pareto_order`): feasible
+       trials by front, the last front they reach by crowding distance in two metrics (hypervolume
+       contribution did no better on ZDT1), by hypervolume contribution in three or more
+       (as Optuna; crowding picked extremes far from the front: below random on DTLZ2),
+       and infeasible ones only when too few are feasible, the least violating first
+       (`_tpesplit`). Without constraints, a good trial's kernel weighs its hypervolume
+       contribution among the good ones over the largest (Optuna's MOTPE weights; a
+       dominated one next to nothing),
        not its age: equal weights put as much of the good model on the good trials off the
        front, and on DTLZ2 (three metrics) it did worse than random search. The rest is as
        above: pending and failed trials are bad, old trials weigh less, and under budgets

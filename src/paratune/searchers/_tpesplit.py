@@ -4,7 +4,8 @@ With one metric and no constraint, a trial counts as its value (a loss) and the 
 are those with the smallest values. With several metrics, or with constraints, a trial
 counts as its violation and its losses (``[violation, loss_1, ..., loss_m]``), and the good
 ones are the first in `paratune.pareto.pareto_order`: the feasible trials by Pareto front,
-then, within a front, the larger crowding distance first, then the earlier trial; an
+then, within a front, the larger crowding distance first (with three metrics or more,
+the larger hypervolume contribution, for the last front cut short), then the earlier trial; an
 infeasible trial is good only when too few trials are feasible, the least violating first
 (Deb's rule, as Optuna's ``constraints_func`` splits them). Either way, how many are good
 is Optuna's ``default_gamma``: ``min(ceil(gamma * n), 25)`` of the ``n`` trials with a
@@ -33,7 +34,7 @@ _Indices = NDArray[np.intp]
 
 MAX_GOOD = 25  # Optuna's default_gamma: min(ceil(0.1 n), 25)
 _TINY = 1e-12  # Optuna's EPS: the weight of a good trial that adds no volume
-_GRID_CELLS = 20_000  # cells of the grid that `_contributions` sums at most
+_GRID_CELLS = 2_000_000  # cells of the grid that `_contributions` sums at most
 
 
 def score(trial: Trial) -> float:
@@ -106,24 +107,34 @@ def good_weights(results: _Array) -> _Array:
 
 
 def _contributions(front: _Array, reference: _Array, whole: float) -> _Array:
-    """Each point's hypervolume contribution to ``front`` (mutually non-dominated, every
-    point below ``reference``): the volume only it dominates. On the grid of the points'
-    coordinates, a cell dominated by one point alone counts for that one, where the grid is
-    small (a few points or objectives: what the good trials are); else by leaving each point
-    out in turn."""
+    """Each point's hypervolume contribution to ``front`` (every point below
+    ``reference``): the volume only it dominates. On the grid of the points' coordinates,
+    prefix sums count the points that dominate each cell and add up their numbers, so a
+    cell dominated by one point alone names it (`_GRID_CELLS` cells at most); else by
+    leaving each point out in turn."""
     count, objectives = front.shape
     if (count + 1) ** objectives > _GRID_CELLS:
         return np.array(
             [whole - hypervolume(np.delete(front, i, axis=0), reference) for i in range(count)]
         )
     edges = [np.unique(np.append(front[:, j], reference[j])) for j in range(objectives)]
-    lows = np.meshgrid(*[edge[:-1] for edge in edges], indexing="ij")
-    sizes = np.meshgrid(*[np.diff(edge) for edge in edges], indexing="ij")
-    cells = np.stack([low.reshape(-1) for low in lows], axis=1)  # each cell's lowest corner
-    volumes = np.prod(np.stack([size.reshape(-1) for size in sizes], axis=1), axis=1)
-    covers = np.all(front[:, np.newaxis, :] <= cells[np.newaxis, :, :], axis=2)
-    alone = covers.sum(axis=0) == 1
-    return np.asarray(covers[:, alone] @ volumes[alone], dtype=np.float64)
+    # Each point's corner cell; it dominates every cell from there up on every axis.
+    corners = tuple(np.searchsorted(edges[j], front[:, j]) for j in range(objectives))
+    shape = tuple(len(edge) - 1 for edge in edges)
+    covering, named = np.zeros(shape), np.zeros(shape)
+    np.add.at(covering, corners, 1.0)
+    np.add.at(named, corners, np.arange(count, dtype=np.float64))
+    for axis in range(objectives):
+        covering, named = covering.cumsum(axis=axis), named.cumsum(axis=axis)
+    volumes = np.ones(shape)
+    for axis, edge in enumerate(edges):
+        volumes = volumes * np.diff(edge).reshape(
+            [-1 if j == axis else 1 for j in range(objectives)]
+        )
+    alone = covering == 1.0
+    return np.bincount(
+        named[alone].astype(np.intp), weights=volumes[alone], minlength=count
+    ).astype(np.float64)
 
 
 def good_count(valued: int, gamma: float) -> int:
@@ -151,12 +162,29 @@ def pareto_best(losses: _Array, violations: _Array, count: int) -> _Indices:
     points = losses[feasible]
     positions, ranks = _first_fronts(points, count)
     crowding = np.zeros(len(positions))
-    for rank in range(int(ranks.max()) + 1):
+    last = int(ranks.max())
+    for rank in range(last + 1):
         members = np.flatnonzero(ranks == rank)
-        crowding[members] = crowding_distance(points[positions[members]])
+        cut = rank == last and len(positions) > count  # only the last front is cut short
+        crowding[members] = _tie_break(points[positions[members]], cut)
     # pareto_order's keys: front, larger crowding distance, earlier position.
     order = np.lexsort((positions, -crowding, ranks))[:count]
     return np.asarray(feasible[positions[order]], dtype=np.intp)
+
+
+def _tie_break(front: _Array, cut: bool) -> _Array:
+    """What orders the points of one front, larger first: the crowding distance; with
+    three metrics or more, for a front cut short, the hypervolume contribution (against
+    1.1 times its worst losses). Crowding keeps each metric's extremes first, up to two
+    per metric, and then the loneliest points: in three metrics a front holds most
+    trials, and the good trials so chosen were far from the true front, which left TPE
+    below random search on DTLZ2; Optuna breaks this tie by hypervolume too."""
+    if not cut or front.shape[1] < 3 or (len(front) + 1) ** front.shape[1] > _GRID_CELLS:
+        return crowding_distance(front)
+    worst = front.max(axis=0)
+    reference = np.maximum(1.1 * worst, 0.9 * worst)
+    reference[reference == 0] = _TINY
+    return _contributions(front, reference, hypervolume(front, reference))
 
 
 def _first_fronts(losses: _Array, count: int) -> tuple[_Indices, _Indices]:
