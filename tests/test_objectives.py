@@ -115,3 +115,13 @@ def test_aim_tells_parts_with_the_hook_and_refuses_others_for_several_metrics() 
     with pytest.raises(pt.SpecError, match="with constraints use"):
         aim(object(), Objectives.of("a", "min", {"c": ("<=", 1)}), "scheduler")
     aim(Random(), several, "searcher")  # random judges nothing: it takes anything
+
+
+def test_a_column_of_values_has_the_same_violations_as_each_value() -> None:
+    import numpy as np
+
+    for constraint in (Constraint("m", "<=", 2.0), Constraint("m", ">=", 2.0)):
+        values = np.array([1.0, 2.0, 3.5])
+        expected = [constraint.violation(float(v)) for v in values]
+        assert constraint.violations(values).tolist() == expected
+        assert np.isnan(constraint.violations(np.array([np.nan]))[0])  # missing stays missing

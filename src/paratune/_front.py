@@ -48,11 +48,9 @@ def frame_losses(
     losses = np.column_stack(columns) * goals.signs if columns else np.empty((len(trials), 0))
     violations = np.zeros(len(trials))
     for constraint in goals.constraints:
-        value = metric_column(trials, constraint.metric, goals)
-        excess = (
-            value - constraint.bound if constraint.operator == "<=" else constraint.bound - value
+        violations = violations + constraint.violations(
+            metric_column(trials, constraint.metric, goals)
         )
-        violations = violations + np.where(np.isnan(excess), np.nan, np.maximum(excess, 0.0))
     return losses, violations
 
 

@@ -21,7 +21,7 @@ import numbers
 import reprlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,6 +33,7 @@ from .trial import Status, Trial
 __all__ = ["Aimed", "Constraint", "Objectives", "aim"]
 
 _OPERATORS = ("<=", ">=")
+_Values = TypeVar("_Values", float, NDArray[np.float64])  # one value, or a column of them
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +52,14 @@ class Constraint:
 
     def violation(self, value: float) -> float:
         """How far ``value`` is beyond the bound (0 when the constraint holds)."""
-        excess = value - self.bound if self.operator == "<=" else self.bound - value
-        return max(0.0, excess)
+        return max(0.0, self._excess(value))
+
+    def violations(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
+        """`violation` of each of ``values`` (NaN, a missing value, stays NaN)."""
+        return np.maximum(self._excess(values), 0.0)
+
+    def _excess(self, value: _Values) -> _Values:
+        return value - self.bound if self.operator == "<=" else self.bound - value
 
     def __str__(self) -> str:
         return f"{self.metric} {self.operator} {self.bound:g}"

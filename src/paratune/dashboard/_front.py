@@ -215,11 +215,7 @@ def usable(
     losses = columns[:, :m] * goals.signs
     violations = np.zeros(len(found))
     for j, constraint in enumerate(goals.constraints):
-        value = columns[:, m + j]
-        excess = (
-            value - constraint.bound if constraint.operator == "<=" else constraint.bound - value
-        )
-        violations = violations + np.maximum(excess, 0.0)  # NaN stays NaN: unusable
+        violations = violations + constraint.violations(columns[:, m + j])  # NaN: unusable
     keep = np.isfinite(losses).all(axis=1) & np.isfinite(violations)
     ids = np.array([int(r[0]) for r in done], dtype=np.int64)
     return ids[keep], losses[keep], violations[keep]
