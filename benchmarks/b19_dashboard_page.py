@@ -203,9 +203,10 @@ def tables(trials: int, repeats: int, found: dict[str, Any]) -> list[Table]:
         "ms from the start of navigation, read in the page: the trials table drawn, then the "
         "figures in view (a figure out of view is drawn when scrolled to), or every figure "
         "(a window tall enough to show the whole page). A fresh browser each time, its first "
-        "visit: nothing cached, plotly.min.js (4.8 MB) parsed and run (about 1.2 s of the "
-        f"load on this machine); visit {VISITS}: the same browser again, the files and "
-        "plotly's compiled code cached.",
+        "visit: nothing cached, plotly.min.js (4.8 MB) compiled (on a second thread, as "
+        "the server's hint asks) and run; "
+        f"visit {VISITS}: the same browser again, the files and plotly's compiled code "
+        "cached.",
         f"Not timed above: the server's first reading of the store, {server['read']:.2f} s "
         f"for the trials and {server['efficiency']:.2f} s for the efficiency analysis "
         "(what-if replay included); pages after the first get what it keeps.",

@@ -109,6 +109,22 @@ def test_an_asha_run_shows_its_budgets_and_learning_curves(page: Page, board: An
     assert page.console_errors() == [] and page.external_requests() == []
 
 
+def first_readings(page: Page, experiment: str, token: str = "") -> int:
+    """How many times the page has asked for everything of ``experiment`` (an empty
+    cursor), with ``token`` (already in the URL's encoding) when given."""
+    tail = f"/api/experiments/{experiment}?since=" + (f"&token={token}" if token else "")
+    return sum(url.endswith(tail) for url in page.requests())
+
+
+def test_an_experiment_page_opened_directly_asks_for_its_data_once(page: Page, board: Any) -> None:
+    # index.html asks before the page's modules have come; they take that answer.
+    before = first_readings(page, "asha")
+    show(page, board.url + "experiment/asha")
+    assert first_readings(page, "asha") == before + 1
+    assert page.evaluate("window.paratuneEarly === undefined")
+    assert page.count(".vt-row") > 0 and page.console_errors() == []
+
+
 def test_an_unknown_experiment_is_said_to_be_unknown(page: Page, board: Any) -> None:
     before = len(page.console_errors())
     page.goto(board.url + "experiment/no-such-run")
@@ -128,6 +144,9 @@ def test_the_pages_work_behind_a_token(run_store: Path, page: Page) -> None:
         show(page, guarded.url)  # with ?token=: the server sets its cookie
         page.click('[data-experiment="quadratic"] a')
         wait_until(lambda: page.count(".vt-row") == 12, 30, "the trials, behind the token")
+        before = first_readings(page, "quadratic", "a%20secret")
+        show(page, base + "experiment/quadratic?token=a%20secret")  # opened directly
+        assert first_readings(page, "quadratic", "a%20secret") == before + 1
         show(page, base + "trial/quadratic/2")  # no token in the URL: the cookie serves
         assert page.text("[data-role=error] .error-box") == "RuntimeError: fails on purpose"
         answer = page.evaluate("fetch('/api/experiments').then(r => r.status)")

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from paratune.dashboard._app import COMPILE_HINT, plotly_script
+
 from .conftest import base, fetch
 
 
@@ -26,6 +28,11 @@ def test_the_page_is_served_on_its_paths(dashboard: Any) -> None:
         assert reply.status == 200 and b"<!doctype html>" in reply.body.lower(), path
     script = fetch(f"{base(dashboard.url)}/static/plotly.min.js")
     assert script.status == 200 and b"plotly.js" in script.body[:200]
+    # Plotly's own file, after the hint that has Chromium compile it off the page's thread.
+    installed = plotly_script()
+    assert installed is not None
+    assert script.body == COMPILE_HINT + installed.read_bytes()
+    assert script.headers["content-type"].startswith("text/javascript")
     assert fetch(f"{base(dashboard.url)}/static/index.html").status == 200
 
 

@@ -10,14 +10,8 @@ import { trialPage } from "./trial.js";
 const main = document.getElementById("main");
 const crumbs = document.getElementById("crumbs");
 
-// plotly.min.js (4.8 MB) is fetched at once, beside the page's data, but run only when a
-// page first draws a figure: running it takes the browser's one thread for about a second,
-// and by then the data has come and the table is drawn. The list needs no figure.
 const PLOTLY = "/static/plotly.min.js";
 let plotlyLoading = null;
-if (location.pathname.startsWith("/experiment/") || location.pathname.startsWith("/trial/")) {
-  fetch(PLOTLY).catch(() => {}); // into the HTTP cache: the script below then loads from it
-}
 
 /** Plotly, once its script has run (loaded on the first call). */
 function plotly() {
@@ -72,3 +66,10 @@ document.addEventListener("click", (event) => {
 });
 window.addEventListener("popstate", route);
 route();
+// plotly.min.js (4.8 MB) starts loading at once, beside the page's data: the browser
+// compiles it on another thread as it arrives (the server sends it with the hint to) and
+// runs it once the page's thread is free, by when the data has mostly come and the table
+// is drawn. The list needs no figure.
+if (location.pathname.startsWith("/experiment/") || location.pathname.startsWith("/trial/")) {
+  plotly().catch(() => {});
+}

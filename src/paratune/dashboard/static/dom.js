@@ -74,9 +74,18 @@ export function withToken(path) {
   return `${path}${path.includes("?") ? "&" : "?"}token=${encodeURIComponent(TOKEN)}`;
 }
 
+/** The answer index.html asked for early for `url`, once (null if it asked for another). */
+function early(url) {
+  const asked = window.paratuneEarly;
+  if (!asked || asked.url !== url) return null;
+  delete window.paratuneEarly;
+  return asked.answer;
+}
+
 /** GET a JSON answer of the server's API; an error answer throws with its message. */
 export async function api(path) {
-  const answer = await fetch(withToken(path), { headers: { Accept: "application/json" } });
+  const url = withToken(path);
+  const answer = await (early(url) ?? fetch(url, { headers: { Accept: "application/json" } }));
   const body = await answer.json().catch(() => ({}));
   if (!answer.ok) {
     const error = new Error(body.error || `${answer.status} ${answer.statusText}`);

@@ -182,20 +182,35 @@ function curvesMetric(page, data) {
   return chosen;
 }
 
-/** What several figures draw from, worked out once per round of drawing. */
+/** What several figures draw from, worked out once per round of drawing. The parameter
+ * figures' sample is worked out when one of them first asks: ranking 100,000 trials for it
+ * would delay the figure in view (the best so far) on a first load. */
 function derived(data) {
   let made = null;
   return () => {
     if (made) return made;
     const e = data.experiment;
     const done = doneTrials(data.trials);
-    const { trials: sample, note } = sampleForPlots(done, e.mode);
+    let sampled = null;
+    const sampling = () => {
+      if (!sampled) {
+        const { trials, note } = sampleForPlots(done, e.mode);
+        sampled = { trials, note, varied: variedParams(data.params, trials) };
+      }
+      return sampled;
+    };
     made = {
       e,
       done,
-      sample,
-      note,
-      varied: variedParams(data.params, sample),
+      get sample() {
+        return sampling().trials;
+      },
+      get note() {
+        return sampling().note;
+      },
+      get varied() {
+        return sampling().varied;
+      },
       now: e.state === "running" ? e.elapsed : null,
     };
     return made;
