@@ -5,15 +5,13 @@ SQLite files throughout."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import runpy
 import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +27,8 @@ from paratune.errors import StoreError
 from paratune.pareto import dominates, hypervolume, pareto_order
 
 from ._wait import wait_until
-from .faults.harness import DEADLINE, env, marked
+from .faults.drivers import driver, finish
+from .faults.harness import DEADLINE, env
 from .faults.store_view import Snapshot, count_lines, snapshot
 
 OBJECTIVE = """
@@ -162,30 +161,6 @@ seed: 5
 GOALS = pt.objectives.Objectives.of(["error", "latency"], "min", {"memory": ("<=", 80)})
 
 
-@contextlib.contextmanager
-def driver(folder: Path, args: Sequence[str]) -> Iterator[subprocess.Popen[bytes]]:
-    """``python ARGS`` in ``folder``, in a session of its own; whatever of it is left is
-    killed on the way out."""
-    token = os.urandom(8).hex()
-    environment = env(token)
-    environment["PYTHONPATH"] = os.pathsep.join([str(folder), environment["PYTHONPATH"]])
-    with (folder / "driver.err").open("a") as err:
-        process = subprocess.Popen(
-            [sys.executable, *args], cwd=folder, env=environment, stderr=err,
-            stdout=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-        for pid in marked(token):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        wait_until(lambda: not marked(token), DEADLINE, "the driver's workers to go")
-
-
 def kill_once_held(
     folder: Path, args: Sequence[str], ready: Callable[[Snapshot], bool], what: str
 ) -> Snapshot:
@@ -208,12 +183,6 @@ def kill_once_held(
         process.send_signal(signal.SIGKILL)
     (folder / "hold").unlink()
     return snapshot(folder / "runs.db", "mo")
-
-
-def finish(folder: Path, args: Sequence[str]) -> None:
-    """Run a driver to its end; it must succeed."""
-    with driver(folder, args) as process:
-        assert process.wait(timeout=DEADLINE) == 0, (folder / "driver.err").read_text()
 
 
 def front_by_definition(trials: list[pt.Trial]) -> set[int]:

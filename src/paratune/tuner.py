@@ -237,12 +237,13 @@ class Tuner:
                 continue
             steps = reports.get(trial_id, [])
             for report in steps:
+                if trial.budget is not None and report.step > trial.budget:
+                    continue  # from a continuation a stop cut short: not a rung's result
                 value = self._ledger.loss(report.metrics)
                 if value is not None:
                     self.scheduler.on_report(trial_id, report.step, value)
                 if not self._plain and trial.budget is not None and report.step < trial.budget:
                     # A result at a lower rung: a report carries one loss, it all the metrics.
-                    # (One beyond the budget is from a continuation a stop cut short.)
                     earlier = trial._replace(status=Status.DONE, budget=report.step)
                     self.scheduler.on_result(earlier._replace(metrics=report.metrics, value=value))
             trial = self._ledger.replay(trial, steps[-1].step if steps else None)
