@@ -89,6 +89,7 @@ class Ledger:
         self.retries = retries
         self.target = target
         self.checkpoints = checkpoints
+        self._checkpoint_prefix = os.path.join(checkpoints or "", "trial-")
         self._recall = recall
         self.busy = 0.0
         self.cancelled_time = 0.0
@@ -443,8 +444,9 @@ class Ledger:
     def _checkpoint(self, trial_id: int) -> str | None:
         if self.checkpoints is None:
             return None
-        # Joined as text: a Path per job costs more than a trivial trial's whole run.
-        return os.path.join(self.checkpoints, f"trial-{trial_id}.pkl")
+        # Joined as text, the folder's part once: a Path per job, or even a join, costs a
+        # good part of what a trivial trial's whole run does.
+        return f"{self._checkpoint_prefix}{trial_id}.pkl"
 
 
 def _after(

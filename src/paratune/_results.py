@@ -42,6 +42,8 @@ def read_result_safely(
 def read_result(result: Any, metric: str) -> tuple[float | None, Mapping[str, Any], str | None]:
     """The tuned value, every metric, and an error if the result is not usable. A single
     number is the value alone: its trial keeps no metrics dict, which would only repeat it."""
+    if type(result) is float and math.isfinite(result):
+        return result, _NO_METRICS, None  # as usual: a plain number, read without ABC checks
     metrics: dict[str, Any] | None = None
     raw = result
     if isinstance(result, Mapping):

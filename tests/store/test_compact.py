@@ -214,6 +214,34 @@ def test_a_column_keeps_one_value_then_an_array_then_a_list_as_its_values_need()
     assert [type(v) for v in mixed.tolist()] == [int, int, bool]
 
 
+@pytest.mark.parametrize(
+    ("start", "rows", "values"),
+    [
+        ([0.5, 1.5, 2.5], [2, 0], [None, 7.5]),  # an array keeps both: one step
+        ([0.5, 1.5, 2.5], [1], [math.nan]),  # a NaN of its own: a list from then on
+        ([1, 2, 3], [0, 2], [None, 2**62]),
+        ([1, 2, 3], [1], [True]),  # equal to 1, not the same: a list
+        ([1, 2, 3], [2], [2**64]),  # too large for the array
+        (["a", "a", "a"], [0, 1], ["a", "a"]),  # the shared value: nothing to store
+        (["a", "a", "a"], [1], ["b"]),
+        ([None, None], [1], [0.25]),
+    ],
+)
+def test_setting_many_rows_at_once_is_setting_each(
+    start: list[Any], rows: list[int], values: list[Any]
+) -> None:
+    many, each = Column(), Column()
+    many.extend(start)
+    each.extend(start)
+    many.set_many(rows, values)
+    for row, value in zip(rows, values, strict=True):
+        each.set(row, value)
+    assert many.kind == each.kind
+    got, want = many.tolist(), each.tolist()
+    assert [type(v) for v in got] == [type(v) for v in want]
+    assert [repr(v) for v in got] == [repr(v) for v in want]  # NaN, -0.0 and types alike
+
+
 def test_a_memory_store_keeps_its_trials_in_columns_and_gives_them_read_only() -> None:
     store = MemoryStore()
     store.open(Experiment("demo", {}, "value", "min", 0), resume=False, overwrite=False)

@@ -191,12 +191,13 @@ class CompactTrials:
             self._append(trials[:cut])
             return
         following: list[Trial] = []
+        replacing: list[Trial] = []
         for trial_id in sorted(waiting):
             trial = waiting[trial_id]
             if 0 <= trial_id < self._rows:
                 if not everything and trial.status is Status.RUNNING:
                     continue  # continued: its end replaces the row, once is enough
-                self._replace(trial)
+                replacing.append(trial)
             elif trial_id == self._rows + len(following) and (
                 everything or trial.status is not Status.RUNNING
             ):
@@ -206,6 +207,7 @@ class CompactTrials:
             else:
                 continue
             del waiting[trial_id]
+        self._replace(replacing)
         self._append(following)
 
     def _append(self, trials: list[Trial]) -> None:
@@ -228,17 +230,24 @@ class CompactTrials:
         self._metrics.extend(metrics)
         self._rows += len(trials)
 
-    def _replace(self, trial: Trial) -> None:
-        row = trial.trial_id
-        if not _fits(trial):
-            self._whole[row] = trial
+    def _replace(self, trials: list[Trial]) -> None:
+        """Put ``trials`` (distinct ids, each of a row) in their rows, field by field."""
+        fitting = []
+        for trial in trials:
+            if _fits(trial):
+                self._whole.pop(trial.trial_id, None)
+                fitting.append(trial)
+            else:
+                self._whole[trial.trial_id] = trial
+        if not fitting:
             return
-        self._whole.pop(row, None)
-        for name, value in zip(Trial._fields, trial, strict=True):
+        rows = [trial.trial_id for trial in fitting]
+        for name, values in zip(Trial._fields, zip(*fitting, strict=True), strict=True):
             if name in self._fields:
-                self._fields[name].set(row, value)
-        self._config.set(row, trial.config)
-        self._metrics.set(row, trial.metrics)
+                self._fields[name].set_many(rows, values)
+        for row, trial in zip(rows, fitting, strict=True):
+            self._config.set(row, trial.config)
+            self._metrics.set(row, trial.metrics)
 
     def _own(self) -> None:
         """Copy the columns before changing them if another holds them too."""

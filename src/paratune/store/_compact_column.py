@@ -85,6 +85,22 @@ class Column:
             self._spread("list")
         self.data[row] = value
 
+    def set_many(self, rows: Sequence[int], values: Sequence[Any]) -> None:
+        """`set` each of ``rows`` (distinct, existing) to its value: in one step where
+        the column's array keeps every value as it is, or where they are all its shared
+        value (as a continued trial's seed, host or error mostly are)."""
+        if self.kind in ("d", "q"):
+            stored = [_typed(self.kind, value) for value in values]
+            if None not in stored:
+                dtype = np.float64 if self.kind == "d" else np.int64
+                np.frombuffer(self.data, dtype=dtype)[list(rows)] = np.array(stored, dtype=dtype)
+                return
+        elif self.kind == "same" and type(self.data) in _SHAREABLE:
+            if all(value is self.data for value in values):
+                return
+        for row, value in zip(rows, values, strict=True):
+            self.set(row, value)
+
     def _spread(self, kind: str) -> None:
         """Keep the rows in an array of ``kind`` ("d", "q") or a list, from now on."""
         if self.kind == "same":
