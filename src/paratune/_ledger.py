@@ -83,7 +83,7 @@ class Ledger:
         objectives: Objectives | None = None,
     ) -> None:
         self.metric = metric
-        self._goals = objectives
+        self._goals = None if objectives is None or objectives.plain else objectives
         self.sign = 1.0 if mode == "min" else -1.0
         self.seed = seed
         self.retries = retries
@@ -265,7 +265,8 @@ class Ledger:
         spent = event.finished - event.started
         self.busy += spent
         outcome = self._outcome(event, stopping=stopping, by_user=by_user)
-        latest = self._rungs.ended(event.trial_id, again=outcome.status is Status.RUNNING)
+        again = outcome.status is Status.RUNNING
+        latest = self._rungs.ended(event.trial_id, again=again) if self._rungs.active else None
         if outcome.status is Status.CANCELLED:
             self.cancelled_time += spent
         budget = running.budget

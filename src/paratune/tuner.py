@@ -108,6 +108,7 @@ class Tuner:
         self._offset = 0.0  # wall time of earlier sessions of a resumed experiment
         # Worker-seconds that lost workers were absent, and how many were as of when.
         self._lost_time, self._lost, self._lost_since = 0.0, 0, 0.0
+        self._may_lose = hasattr(executor, "present")  # only such an executor loses workers
         self._last_progress = 0.0
         self._callbacks = fanout(experiment, options.callbacks)  # None: there are none
 
@@ -285,6 +286,8 @@ class Tuner:
     def _count_absence(self) -> None:
         """Add the worker-time that lost workers were absent since the last call: capacity
         the run did not have, which is not idle time."""
+        if not self._may_lose:
+            return
         executor, present = self.executor, present_workers(self.executor)
         if self._lost or present < executor.workers:  # else none lost before or now
             now = executor.clock.now()
