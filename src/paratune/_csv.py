@@ -32,11 +32,12 @@ def write_csv(frame: pd.DataFrame, target: Path) -> None:
         return
     with open(target, "w", encoding="utf-8", newline="") as out:
         out.write(",".join(quote(str(column)) for column in frame.columns) + "\n")
+        floats = [i for i, format in enumerate(formats) if format is _float_column]
         for start in range(0, len(frame), ROWS):
             part = frame.iloc[start : start + ROWS]
-            done: list[tuple[Any, list[str]]] = []  # this part's float columns, formatted
+            formatted = dict(zip(floats, _floats([part.iloc[:, i] for i in floats]), strict=True))
             columns = [
-                _reused(part.iloc[:, i], done) if format is _floats else format(part.iloc[:, i])
+                formatted[i] if i in formatted else format(part.iloc[:, i])
                 for i, format in enumerate(formats)
                 if format is not None
             ]
@@ -72,7 +73,7 @@ def _fields_of(
 
     dtype = series.dtype
     if dtype == np.float64:
-        return _floats
+        return _float_column  # formatted with the part's other float columns (`_floats`)
     if dtype in (np.int64, np.bool_):
         return lambda part: list(map(str, part.to_numpy().tolist()))
     if isinstance(dtype, pd.Int64Dtype):  # digits need no quotes
@@ -96,31 +97,29 @@ def _texts(part: pd.Series[Any], field: Callable[[Any], str]) -> list[str]:
     return ["" if g else field(v) for v, g in zip(values.tolist(), gone, strict=True)]
 
 
-def _reused(part: pd.Series[Any], done: list[tuple[Any, list[str]]]) -> list[str]:
-    """The fields of a float column, taken from an earlier column of the same part that
-    holds the same bits (a value and the metric it was read from, a duration and the worker
-    time of a trial run once): a float's repr is most of what writing costs."""
+def _float_column(part: pd.Series[Any]) -> list[str]:
+    """The fields of one float column (see `_floats`)."""
+    return _floats([part])[0]
+
+
+def _floats(parts: list[pd.Series[Any]]) -> list[list[str]]:
+    """The fields of float columns (parts of the same rows): each float by its shortest repr
+    (what NumPy's ``astype(str)`` gives pandas), an empty field for NaN. A float's repr is
+    most of what writing costs, and the same bits recur across the columns (a trial's start
+    is another's end, a duration its worker time): each distinct value is formatted once."""
     import numpy as np
+    import pandas as pd
 
-    bits = np.ascontiguousarray(part.to_numpy()).view(np.int64)
-    for other, fields in done:
-        if np.array_equal(bits, other):
-            return fields
-    fields = _floats(part)
-    done.append((bits, fields))
-    return fields
-
-
-def _floats(part: pd.Series[Any]) -> list[str]:
-    """Floats by their shortest repr (what NumPy's ``astype(str)`` gives pandas), and an
-    empty field for NaN."""
-    import numpy as np
-
-    values = part.to_numpy()
-    missing = np.isnan(values)
-    if missing.all():
-        return [""] * len(values)
-    fields = list(map(repr, values.tolist()))
-    for index in np.flatnonzero(missing).tolist():
-        fields[index] = ""
-    return fields
+    if not parts:
+        return []
+    values = [np.ascontiguousarray(part.to_numpy(dtype=np.float64)) for part in parts]
+    codes, distinct = pd.factorize(np.concatenate([v.view(np.int64) for v in values]))
+    texts = np.array(list(map(repr, distinct.view(np.float64).tolist())), dtype=object)
+    fields = texts[codes]  # bits, not values, tell them apart: -0.0 is not 0.0
+    found, at = [], 0
+    for column in values:
+        mine = fields[at : at + len(column)]
+        mine[np.isnan(column)] = ""
+        found.append(mine.tolist())
+        at += len(column)
+    return found
