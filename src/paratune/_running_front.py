@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .objectives import Objectives
+from .pareto import _beaten
 from .trial import Status, Trial
 
 
@@ -49,11 +50,11 @@ class RunningFront:
         losses, violation = self._goals.losses(metrics), self._goals.violation(metrics)
         if losses is None or violation != 0:
             return
-        point = np.asarray(losses, dtype=np.float64)
+        point = np.asarray(losses, dtype=np.float64)[None, :]
         front = self._losses
-        if np.any(np.all(front <= point, axis=1) & np.any(front < point, axis=1)):
-            return  # beaten
-        kept = ~(np.all(point <= front, axis=1) & np.any(point < front, axis=1))
+        if _beaten(front, point)[0]:
+            return
+        kept = ~_beaten(point, front)
         self._ids = np.append(self._ids[kept], trial.trial_id)
         self._losses = np.vstack([front[kept], point])
 

@@ -127,9 +127,15 @@ def _blocked_front(unique: _Floats) -> NDArray[np.bool_]:
 
 
 def _beaten(front: _Floats, points: _Floats) -> NDArray[np.bool_]:
-    """Which of ``points`` some point of ``front`` dominates."""
-    no_worse = np.all(front[None, :, :] <= points[:, None, :], axis=2)
-    better = np.any(front[None, :, :] < points[:, None, :], axis=2)
+    """Which of ``points`` some point of ``front`` dominates, all pairs at once (also the
+    live fronts' test: `paratune._running_front`, the dashboard's)."""
+    # Objective by objective, on (points, front) tables: no third axis to hold in memory.
+    no_worse = np.ones((len(points), len(front)), dtype=bool)
+    better = np.zeros((len(points), len(front)), dtype=bool)
+    for column in range(points.shape[1]):
+        mine, theirs = points[:, column, None], front[None, :, column]
+        no_worse &= theirs <= mine
+        better |= theirs < mine
     beaten: NDArray[np.bool_] = np.any(no_worse & better, axis=1)
     return beaten
 

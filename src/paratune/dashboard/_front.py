@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 from .._front import stored_objectives
 from ..errors import SpecError
 from ..objectives import Objectives
-from ..pareto import non_dominated
+from ..pareto import _beaten, non_dominated
 
 _BIG = 1e308  # an int beyond a float's range is no usable number
 
@@ -155,9 +155,9 @@ class Front:
         """Put a feasible trial on the front unless a trial of it beats it; drop those it
         beats."""
         point = losses[None, :]
-        if beaten(point, self._front)[0]:
+        if _beaten(self._front, point)[0]:
             return
-        stays = np.flatnonzero(~beaten(self._front, point))
+        stays = np.flatnonzero(~_beaten(point, self._front))
         self._ids = [self._ids[i] for i in stays.tolist()] + [tid]
         self._front = np.vstack([self._front[stays], point])
         self.changed, self._json = True, None
@@ -177,7 +177,7 @@ class Front:
             return
         used = slice(0, self._used)
         feasible = self._violations[used] <= 0  # NaN: a row no longer in use
-        freed = feasible & beaten(self._losses[used], np.array(self._left))
+        freed = feasible & _beaten(np.array(self._left), self._losses[used])
         rows = np.union1d(np.flatnonzero(freed), np.array(self._pending, dtype=np.intp))
         rows = rows[self._violations[rows] <= 0]  # a trial pending may have changed again
         kept = np.array([self._slot[tid] for tid in self._ids], dtype=np.intp)
@@ -241,20 +241,6 @@ def front_positions(losses: NDArray[np.float64]) -> NDArray[np.intp]:
     lowest = np.minimum.accumulate(np.concatenate([[np.inf], second[:-1]]))
     candidates = np.sort(order[second <= lowest])  # the others: an earlier point beats them
     return candidates[non_dominated(losses[candidates])]
-
-
-def beaten(points: NDArray[np.float64], by: NDArray[np.float64]) -> NDArray[np.bool_]:
-    """Which of ``points`` a point of ``by`` beats (no worse in every objective, better in
-    one), all pairs at once."""
-    # Objective by objective, on (points, by) tables: no third axis to reduce over.
-    no_worse = np.ones((len(points), len(by)), dtype=bool)
-    better = np.zeros((len(points), len(by)), dtype=bool)
-    for column in range(points.shape[1]):
-        mine, theirs = points[:, column, None], by[None, :, column]
-        no_worse &= theirs <= mine
-        better |= theirs < mine
-    found: NDArray[np.bool_] = np.any(no_worse & better, axis=1)
-    return found
 
 
 def with_breaches(trial: str, goals: Objectives) -> str:
