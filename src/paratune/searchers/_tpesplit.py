@@ -92,9 +92,7 @@ def good_weights(results: _Array) -> _Array:
     if len(feasible) <= 1:
         return weights
     losses = results[feasible, 1:]
-    worst = losses.max(axis=0)
-    reference = np.maximum(1.1 * worst, 0.9 * worst)
-    reference[reference == 0] = _TINY
+    reference = _reference(losses)
     on_front = np.flatnonzero(non_dominated(losses))
     front = losses[on_front]
     whole = hypervolume(front, reference)
@@ -181,10 +179,17 @@ def _tie_break(front: _Array, cut: bool) -> _Array:
     below random search on DTLZ2; Optuna breaks this tie by hypervolume too."""
     if not cut or front.shape[1] < 3 or (len(front) + 1) ** front.shape[1] > _GRID_CELLS:
         return crowding_distance(front)
-    worst = front.max(axis=0)
-    reference = np.maximum(1.1 * worst, 0.9 * worst)
-    reference[reference == 0] = _TINY
+    reference = _reference(front)
     return _contributions(front, reference, hypervolume(front, reference))
+
+
+def _reference(losses: _Array) -> _Array:
+    """Optuna's MOTPE reference point for ``losses``: each objective's worst made 10%
+    worse (away from 0 either way), and a tiny positive value where the worst is 0."""
+    worst = losses.max(axis=0)
+    reference: _Array = np.maximum(1.1 * worst, 0.9 * worst)
+    reference[reference == 0] = _TINY
+    return reference
 
 
 def _first_fronts(losses: _Array, count: int) -> tuple[_Indices, _Indices]:
