@@ -265,8 +265,7 @@ class Ledger:
         spent = event.finished - event.started
         self.busy += spent
         outcome = self._outcome(event, stopping=stopping, by_user=by_user)
-        again = outcome.status is Status.RUNNING
-        latest = self._rungs.ended(event.trial_id, again=again) if self._rungs.active else None
+        latest = self._rungs.ended(event.trial_id, again=outcome.status is Status.RUNNING)
         if outcome.status is Status.CANCELLED:
             self.cancelled_time += spent
         budget = running.budget

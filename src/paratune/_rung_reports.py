@@ -52,6 +52,8 @@ class RungReports:
         """The metrics of the last report stored by the job of ``trial_id`` that ended
         (None if none); ``again``: the trial runs again (a retry), so the steps it reached
         before still hold."""
+        if not self.active:
+            return None  # nothing was kept: a call as cheap as the check
         if not again:
             self._reached.pop(trial_id, None)
         return self._latest.pop(trial_id, None)
