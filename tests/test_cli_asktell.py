@@ -157,6 +157,15 @@ def test_a_batch_of_asks_at_once_waits_its_turn_and_hands_out_each_trial_once(
     assert ids == list(range(6))
 
 
+def test_a_store_file_another_call_is_making_is_made_a_store_not_refused(
+    folder: Path,
+) -> None:
+    # What a call finds between another's creating the file and its writing the schema.
+    (folder / "paratune.db").touch()
+    assert [t["trial_id"] for t in asked(folder)] == [0]
+    assert pt.load(folder / "paratune.db", "spec").trials["trial_id"].tolist() == [0]
+
+
 def test_wait_takes_the_experiment_once_its_driver_lets_go(folder: Path) -> None:
     space = {"x": pt.Float(0, 1), "kind": pt.Choice(["a", "b"])}
     study = AskTell(space, seed=7, max_trials=4, store=folder / "paratune.db", name="spec")

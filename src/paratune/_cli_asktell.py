@@ -15,7 +15,7 @@ import click
 
 from ._api import DEFAULT_STORE
 from ._cli_scaling import STORE_HELP
-from .errors import ExperimentBusy, ParatuneError, SpecError, StoreError
+from .errors import ExperimentBusy, ParatuneError, SpecError
 
 # What "nothing to evaluate now" exits with, so a shell loop can end on it:
 # ``while trial=$(paratune ask spec.yaml); do ...; done``.
@@ -105,9 +105,11 @@ class _opened:
         try:
             kwargs = _arguments(spec, name, store)
             while True:
-                exists = _exists(kwargs)
                 try:
-                    self.study = AskTell(**kwargs, resume=exists, rerun=False)
+                    # resume=True starts the experiment when it is new: whether it is was
+                    # decided under the store's write lock, never from a look beforehand
+                    # (another call may be making the store or the experiment meanwhile).
+                    self.study = AskTell(**kwargs, resume=True, rerun=False)
                     return
                 except ExperimentBusy as exc:
                     if time.monotonic() >= deadline:
@@ -116,10 +118,6 @@ class _opened:
                         click.echo(f"{exc}; waiting up to {wait:g} s", err=True)
                         told = True
                     time.sleep(_RETRY)
-                except StoreError:
-                    if exists or not _exists(kwargs):
-                        raise
-                    # Another call made it between the look and the open: open it again.
         except ParatuneError as exc:
             raise click.ClickException(str(exc)) from exc
 
@@ -156,20 +154,6 @@ def _arguments(spec: Path, name: str | None, store: str | None) -> dict[str, Any
     kwargs["name"] = name or kwargs.get("name") or spec.stem
     kwargs["store"] = store or kwargs.get("store") or DEFAULT_STORE
     return kwargs
-
-
-def _exists(kwargs: dict[str, Any]) -> bool:
-    """Whether the spec's experiment is in its store already (then it is resumed)."""
-    from .store import SQLiteStore
-    from .store._location import store_file
-
-    if not Path(store_file(kwargs["store"])).exists():
-        return False
-    db = SQLiteStore(kwargs["store"], readonly=True)
-    try:
-        return str(kwargs["name"]) in db.names()
-    finally:
-        db.close()
 
 
 def _metrics(text: str) -> dict[str, Any]:
