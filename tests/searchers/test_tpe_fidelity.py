@@ -106,16 +106,17 @@ def test_start_up_counts_values_at_any_budget() -> None:
 # ----------------------------------------------------------------------------- flat runs
 
 # What TPE suggested before it modelled budgets (the last three configs of each run): runs
-# without budgets, or with one budget for all (FIFO's max_budget), must not change.
+# without budgets, or with one budget for all (FIFO's max_budget), must not change. TUNED
+# was taken again when pending trials took Optuna's age weights (the run has 4 workers).
 DRIVEN = [
     (0.005709420412, 0.367271884912, 11, "good"),
     (0.013596692961, 0.336959908657, 2, "good"),
     (0.052098951479, 0.468312524984, 2, "good"),
 ]
 TUNED = [
-    (4.138538548685, 2.879295102302),
-    (0.143762361581, 2.276903325851),
-    (1.720446399017, 3.326124714075),
+    (2.532552618948, 2.985089540734),
+    (-2.525868153061, 1.847996758828),
+    (3.86000742502, 3.27199878782),
 ]
 
 
@@ -147,7 +148,7 @@ def test_tuned_runs_without_budgets_are_as_before(budget: int | None) -> None:
     )
     trials = result.trial_list
     assert [(round(t.config["x1"], 12), round(t.config["x2"], 12)) for t in trials[-3:]] == TUNED
-    assert sum(t.status is pt.Status.FAILED for t in trials) == 5
+    assert sum(t.status is pt.Status.FAILED for t in trials) == 4
     assert {t.budget for t in trials} == {budget}
 
 

@@ -216,3 +216,53 @@ def test_draw_picks_indices_in_proportion_to_their_weights() -> None:
     assert draw(np.random.default_rng(2), np.array([1.0, 0.0, 3.0, 4.0]), 50).tolist() == (
         picked[:50].tolist()
     )
+
+
+@pytest.mark.parametrize(("count", "running"), [(20, 7), (30, 7), (60, 0), (60, 7), (190, 7)])
+def test_the_acquisition_is_optunas_with_running_trials_in(count: int, running: int) -> None:
+    """The whole of a suggestion's scoring against Optuna's TPESampler (multivariate,
+    constant liar) given the same trials: the split, the age weights (the running trials
+    the newest of the bad ones) and both densities."""
+    optuna = pytest.importorskip("optuna")
+    from optuna.samplers._tpe.sampler import _split_trials, default_gamma
+    from optuna.trial import TrialState, create_trial
+
+    names = ("a", "b", "c")
+    space = Space({name: Float(0, 1) for name in names})
+    rng = np.random.default_rng(count)
+    points = rng.random((count, 3))
+    values = ((points - 0.3) ** 2).sum(axis=1)
+    searcher = TPE(startup=1)
+    searcher.setup(space, seed=count, workers=8, max_trials=None)
+    configs = [dict(zip(names, point.tolist(), strict=True)) for point in points]
+    for trial_id, (config, value) in enumerate(zip(configs, values, strict=True)):
+        searcher.observe(done(trial_id, config, float(value)))
+    suggested = []  # pending, as on busy workers
+    for _ in range(running):
+        asked = searcher.suggest()
+        assert asked is not None
+        suggested.append(asked)
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    sampler = optuna.samplers.TPESampler(multivariate=True, constant_liar=True, seed=0)
+    study = optuna.create_study(sampler=sampler)
+    box = {name: optuna.distributions.FloatDistribution(0, 1) for name in names}
+    for config, value in zip(configs, values, strict=True):
+        study.add_trial(create_trial(params=config, distributions=box, value=float(value)))
+    for pending_config in suggested:
+        study.enqueue_trial(pending_config)
+        study.ask(box)  # running, with the suggested config
+    trials = study.get_trials(states=[TrialState.COMPLETE, TrialState.RUNNING])
+    below, above = _split_trials(study, trials, default_gamma(count))
+    good = sampler._build_parzen_estimator(study, box, below, handle_below=True)
+    bad = sampler._build_parzen_estimator(study, box, above, handle_below=False)
+    at = rng.random((200, 3))
+    theirs = good.log_pdf(dict(zip(names, at.T, strict=True)))
+    theirs -= bad.log_pdf(dict(zip(names, at.T, strict=True)))
+
+    mine_below, mine_above, weights = searcher._weighed_split()
+    pending = np.array([searcher._layout.row(c) for c in suggested]).reshape(-1, 3)
+    columns = np.arange(3)
+    mine = log_pdf(searcher._good_model(mine_below, weights, columns), at)
+    mine -= log_pdf(searcher._bad_model(mine_above, pending, columns), at)
+    np.testing.assert_allclose(mine, theirs, rtol=1e-9, atol=1e-9)

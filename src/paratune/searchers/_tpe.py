@@ -75,13 +75,14 @@ class TPE:
        groups that are active together in every trial seen (Optuna's ``group=True``); each
        group has its own joint model and its own candidates, and the suggestion, drawn for
        every parameter, is then cut down to its active ones (`Space.active`).
-    6. **Pending trials.** A config suggested but not yet observed is a bad trial (Optuna's
-       ``constant_liar=True``), so idle workers asking at once get distinct, spread
-       suggestions. Only the ``workers`` latest pending configs count, since the tuner never
-       runs more; a first result that matches no suggestion, observed right after the
-       latest one, takes that one's place (a resumed run replays each stored trial after a
-       suggestion). A trial observed again (a promotion to a higher budget under ASHA or
-       Hyperband) leaves every pending config alone.
+    6. **Pending trials.** A config suggested but not yet observed is a bad trial, newer
+       than every observed one in the age weights (Optuna's ``constant_liar=True``), so idle
+       workers asking at once get distinct, spread suggestions. Only the ``workers`` latest
+       pending configs count, since the tuner never runs more; a first result that matches
+       no suggestion, observed right after the latest one, takes that one's place (a
+       resumed run replays each stored trial after a suggestion). A trial observed again (a
+       promotion to a higher budget under ASHA or Hyperband) leaves every pending config
+       alone.
     7. **Failures.** A FAILED trial is a bad trial, never a good one; a CANCELLED one, or
        one PRUNED without a value, is left out of both models. No config suggested or
        observed, failed and cancelled ones included, is suggested again; once a discrete
@@ -399,7 +400,13 @@ class TPE:
 
     def _bad_model(self, above: _Indices, pending: _Array, columns: _Indices) -> Mixture:
         rows = self._active_rows(above, columns)
-        weights = _age_weights(len(rows))
+        liars = pending[:, columns]
+        liars = liars[~np.isnan(liars).any(axis=1)]
+        # Ages run over the bad trials and then the pending ones, the newest of all (as in
+        # Optuna's constant liar): the pending take their share of the latest 25's full
+        # weight, and older bad trials weigh less while many are pending.
+        ages = _age_weights(len(rows) + len(liars))
+        weights, liar_weights = ages[: len(rows)], ages[len(rows) :]
         observed = len(rows)
         if len(rows) > _MAX_BAD_KERNELS:
             total = weights.sum()
@@ -407,12 +414,9 @@ class TPE:
             picked, counts = np.unique(drawn, return_counts=True)
             rows, weights = rows[picked], counts * (total / _MAX_BAD_KERNELS)
         points = self._gather(rows, columns)
-        liars = pending[:, columns]
-        liars = liars[~np.isnan(liars).any(axis=1)]
         if len(liars):
-            # The newest trials of all: weight 1, as the latest observations.
             points = np.vstack([points, liars])
-            weights = np.concatenate([weights, np.ones(len(liars))])
+            weights = np.concatenate([weights, liar_weights])
         return self._fit(points, weights, columns, observed + len(liars))
 
     def _fit(self, points: _Array, weights: _Array, columns: _Indices, observed: int) -> Mixture:
