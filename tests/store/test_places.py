@@ -101,7 +101,8 @@ def test_a_read_only_folder_with_an_unreadable_log_is_refused_not_misread(
 
 def test_a_read_only_filesystem(folder: Path, tmp_path: Path) -> None:
     with tmpfs(tmp_path / "mnt", "4m") as mount:
-        shutil.copy(folder / "runs.db", mount / "runs.db")
+        for name in ("runs.db", "my_objective.py"):  # resuming imports the objective
+            shutil.copy(folder / name, mount / name)
         remounted = subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=False)
         assert remounted.returncode == 0
         assert cannot_write(mount)
