@@ -400,17 +400,18 @@ def _read_dense(
     count: int,
 ) -> dict[str, Any]:
     """The fields planned ``dense`` of the ``count`` trials, from one SELECT in id order,
-    chunk by chunk: each chunk's rows become one object array, whose columns are cast at
-    once into their place."""
+    chunk by chunk: each chunk's rows become one structured array (each field cast as it
+    is read, None to NaN), whose fields are copied into their place."""
     dense = [name for name, plan in plans.items() if plan[0] == "dense"]
-    selected, flagged = [], []
+    selected, fields = [], []
     for name in dense:
         kind = _KINDS[name]
+        fields.append((name, _DTYPES.get(kind, np.object_)))
         if kind == "status":
             selected.append(f"CASE {sql[name]} {_STATUS_CODE} ELSE -1 END")
-        elif kind == "int" and plans[name][1]:  # NULL as 0 and a flag: no None to test
+        elif kind == "int" and plans[name][1]:  # NULL as 0 and a flag: no None to cast
             selected += [f"coalesce({sql[name]}, 0)", f"{sql[name]} IS NULL"]
-            flagged.append(name)
+            fields.append((f"{name}.missing", np.bool_))
         else:
             selected.append(sql[name])
     readers = {name: _JsonReader() for name in dense if _KINDS[name] == "json"}
@@ -422,20 +423,18 @@ def _read_dense(
     )
     done = 0
     while dense and (rows := cursor.fetchmany(CHUNK)):
-        chunk = np.array(rows, dtype=object).reshape(len(rows), -1)
-        end, at = done + len(rows), 0
+        chunk = np.array(rows, dtype=fields)
+        end = done + len(rows)
         for name in dense:
             column: Any = found.get(name)
             if name in readers:
-                readers[name].add(chunk[:, at])
+                readers[name].add(chunk[name])
             elif isinstance(column, Ints):
-                column.values[done:end] = chunk[:, at]  # None would not fit: read as 0
-                if name in flagged:
-                    at += 1
-                    column.missing[done:end] = chunk[:, at]
+                column.values[done:end] = chunk[name]
+                if plans[name][1]:
+                    column.missing[done:end] = chunk[f"{name}.missing"]
             else:
-                column[done:end] = chunk[:, at]  # casts, None to NaN
-            at += 1
+                column[done:end] = chunk[name]
         done = end
     found.update((name, reader.done()) for name, reader in readers.items())
     if "status" in dense and (found["status"] < 0).any():
