@@ -334,7 +334,9 @@ def load(store: str | os.PathLike[str], name: str | None = None) -> TuneResult:
     Raises:
         StoreError: the file is not a paratune store, or has no such experiment.
     """
-    db = SQLiteStore(store, readonly=True)
+    # SQLite's check of the file runs beside the reading, on a second core where there is
+    # one; nothing read is handed back before it has passed.
+    db = SQLiteStore(store, readonly=True, check_meanwhile=True)
     try:
         names = db.names()
         if name is None:
@@ -343,7 +345,9 @@ def load(store: str | os.PathLike[str], name: str | None = None) -> TuneResult:
             name = names[-1]
         db.select(name)
         # Its trials as columns: its tables need no Trial per row (see TuneResult.from_store).
-        return TuneResult.from_store(db)
+        result = TuneResult.from_store(db)
+        db.checked()
+        return result
     finally:
         db.close()
 

@@ -82,6 +82,27 @@ def test_a_page_misread_silently_is_refused_by_readers_and_writers(folder: Path)
     assert files(folder) == before
 
 
+def test_a_reader_checking_meanwhile_refuses_at_checked_and_changes_nothing(
+    folder: Path,
+) -> None:
+    path = folder / "runs.db"
+    whole = SQLiteStore(path, readonly=True, check_meanwhile=True)
+    whole.select("spec")
+    assert len(whole.trial_columns()) == 300
+    whole.checked()
+    whole.close()
+    halve_a_page(path)
+    before = files(folder)
+    db = SQLiteStore(path, readonly=True, check_meanwhile=True)  # opens: the check runs on
+    db.select("spec")
+    assert 0 < len(db.trial_columns()) < 300  # SQLite's reading alone sees nothing wrong
+    for _ in range(2):  # and again: what it found stays found
+        with pytest.raises(pt.StoreError, match=r"runs\.db is damaged \(SQLite's quick_check"):
+            db.checked()
+    db.close()
+    assert files(folder) == before
+
+
 @pytest.mark.parametrize("damage", [random_middle, zero_pages])
 def test_bytes_or_zeros_in_the_middle_are_refused(folder: Path, damage: Any) -> None:
     path = folder / "runs.db"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from ._base import Experiment, RunTotals, Store
 from ._columns import TrialColumns
+from ._schema import SCHEMA_VERSION
 from .memory import MemoryStore
-from .sqlite import SCHEMA_VERSION, SQLiteStore
+from .sqlite import SQLiteStore
 
 __all__ = [
     "SCHEMA_VERSION",

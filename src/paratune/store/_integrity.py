@@ -18,6 +18,7 @@ import functools
 import inspect
 import os
 import sqlite3
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -284,6 +285,43 @@ def check_structure(db: sqlite3.Connection, path: Path) -> None:
     if problems != ["ok"]:
         first = _problem_lines(problems)[0]
         raise damaged(path, f"SQLite's quick_check: {first}")
+
+
+class StructureCheck:
+    """`check_structure` on a connection of its own, in a thread, while the caller reads the
+    store on another: SQLite runs quick_check without holding Python's lock, so on a second
+    core the check costs the reading no time. `wait` raises what the check found."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="paratune-check", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            db = connect_reader(self._path)
+            try:
+                check_structure(db, self._path)
+            finally:
+                db.close()  # never the last connection: the reader's stays open meanwhile
+        except BaseException as exc:  # raised again by wait(), in the caller's thread
+            self._failure = exc
+
+    def passed(self) -> bool:
+        """Wait for the check to end; whether it found nothing wrong."""
+        self._thread.join()
+        return self._failure is None
+
+    def wait(self) -> None:
+        """Wait for the check to end.
+
+        Raises:
+            StoreError: the file is damaged (or sqlite3.Error: SQLite could not check it).
+        """
+        self._thread.join()
+        if self._failure is not None:
+            raise self._failure
 
 
 def _problem_lines(rows: list[str]) -> list[str]:

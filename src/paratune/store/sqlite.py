@@ -28,87 +28,16 @@ from ._columns import trial_from_row as _trial
 from ._integrity import APPLICATION_ID, guard_sqlite_errors
 from ._lease import Heartbeat, Owner, hold, let_go, read_owner, token_of
 from ._location import file_id, store_file
-
-SCHEMA_VERSION = 4
-"""The schema this paratune writes; it reads this one and older."""
-
-_SCHEMA = """
-CREATE TABLE experiments (
-    name TEXT PRIMARY KEY,
-    space TEXT NOT NULL,            -- JSON, Space.to_dict()
-    metric TEXT NOT NULL,
-    mode TEXT NOT NULL,
-    seed INTEGER NOT NULL,
-    objective TEXT NOT NULL,
-    settings TEXT NOT NULL,         -- JSON
-    created REAL NOT NULL,          -- Unix time
-    session_started REAL NOT NULL,  -- Unix time the latest session started
-    finished REAL,                  -- Unix time the latest session ended; NULL while it runs
-    driver_host TEXT NOT NULL,
-    driver_pid INTEGER NOT NULL,
-    wall_time REAL NOT NULL DEFAULT 0,  -- seconds, over finished sessions
-    busy_time REAL NOT NULL DEFAULT 0,
-    cancelled_time REAL NOT NULL DEFAULT 0,
-    workers INTEGER NOT NULL DEFAULT 0,
-    stop_reason TEXT NOT NULL DEFAULT '',
-    lease TEXT,                     -- schema 3 on: the owning driver's token (see _lease.py)
-    heartbeat REAL,                 -- schema 3 on: Unix time the lease was last renewed
-    lost_time REAL NOT NULL DEFAULT 0  -- schema 4 on: worker-seconds of lost workers' absence
-);
-CREATE TABLE trials (
-    experiment TEXT NOT NULL,
-    trial_id INTEGER NOT NULL,
-    config TEXT NOT NULL,           -- JSON
-    seed INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    value REAL,
-    metrics TEXT NOT NULL,          -- JSON
-    attempts INTEGER NOT NULL,
-    budget REAL,
-    submitted REAL,                 -- seconds since the experiment started
-    started REAL,
-    finished REAL,
-    worker_time REAL NOT NULL,
-    worker INTEGER,
-    host TEXT,
-    pid INTEGER,
-    error TEXT,
-    traceback TEXT,
-    checkpoint_step INTEGER,        -- schema 2 on
-    cpu_time REAL,                  -- schema 2 on
-    peak_memory INTEGER,            -- schema 2 on
-    moved INTEGER NOT NULL DEFAULT 0,  -- schema 3 on: times moved off a lost worker
-    PRIMARY KEY (experiment, trial_id)
-) WITHOUT ROWID;
-CREATE TABLE reports (              -- intermediate results (ctx.report, rung results)
-    experiment TEXT NOT NULL,
-    trial_id INTEGER NOT NULL,
-    step INTEGER NOT NULL,
-    metrics TEXT NOT NULL,          -- JSON
-    time REAL,                      -- seconds since the experiment started
-    attempt INTEGER NOT NULL DEFAULT 0,  -- schema 2 on (0: not known)
-    PRIMARY KEY (experiment, trial_id, step)
-) WITHOUT ROWID;
-"""
-
-_TRIAL_COLUMNS = (
-    "trial_id, config, seed, status, value, metrics, attempts, budget, submitted, started, "
-    "finished, worker_time, worker, host, pid, error, traceback, checkpoint_step, cpu_time, "
-    "peak_memory, moved"
-)
-# What schema 2 added to schema 1, and how a read-only reader of a schema 1 file stands in.
-_ADDED_IN_2 = ("checkpoint_step INTEGER", "cpu_time REAL", "peak_memory INTEGER")
-_ADDED_IN_3 = ("lease TEXT", "heartbeat REAL")
-_TRIAL_COLUMNS_1 = _TRIAL_COLUMNS.replace(
-    "checkpoint_step, cpu_time, peak_memory, moved", "NULL, NULL, NULL, 0"
-)
-_TRIAL_COLUMNS_2 = _TRIAL_COLUMNS.replace("moved", "0")
-_SAVE_TRIAL = (
-    f"INSERT OR REPLACE INTO trials (experiment, {_TRIAL_COLUMNS}) VALUES ({', '.join('?' * 22)})"
-)
-_SAVE_REPORT = (
-    "INSERT OR REPLACE INTO reports (experiment, trial_id, step, metrics, time, attempt) "
-    "VALUES (?, ?, ?, ?, ?, ?)"
+from ._schema import (
+    ADDED_IN_2,
+    ADDED_IN_3,
+    SAVE_REPORT,
+    SAVE_TRIAL,
+    SCHEMA,
+    SCHEMA_VERSION,
+    TRIAL_COLUMNS,
+    TRIAL_COLUMNS_1,
+    TRIAL_COLUMNS_2,
 )
 
 
@@ -133,6 +62,8 @@ class SQLiteStore:
         path: the file, or ``sqlite:///FILE``; created (with its folder, mode 0600) when
             missing, unless ``readonly``. A reader also opens one in a read-only place.
         readonly: open for reading only, as ``paratune status`` and `paratune.load` do.
+        check_meanwhile: a reader's quick_check runs in a thread while it reads, and
+            `checked` waits for it (a reader that returns nothing before it has checked).
 
     Raises:
         StoreError: the path is a folder, the file is not SQLite, is an SQLite file of
@@ -141,9 +72,16 @@ class SQLiteStore:
             before these checks pass. Every method raises StoreError for SQLite's errors.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, readonly: bool = False) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        readonly: bool = False,
+        check_meanwhile: bool = False,
+    ) -> None:
         self.path = Path(store_file(path))
         self.readonly = readonly
+        self._check: integrity.StructureCheck | bool = readonly and check_meanwhile
         self._name: str | None = None
         self._token = ""  # this driver's lease, once it opens an experiment
         self._file: tuple[int, int] | None = None  # the file it opened: device and inode
@@ -162,9 +100,11 @@ class SQLiteStore:
 
     def _check_or_create(self) -> None:
         new, version = self._identity()
-        if not new:
+        if not new and self._check:
+            self._check = integrity.StructureCheck(self.path)  # waited for by checked()
+        elif not new:
             integrity.check_structure(self._db, self.path)  # before reading or writing it
-        self._columns = {1: _TRIAL_COLUMNS_1, 2: _TRIAL_COLUMNS_2}.get(version, _TRIAL_COLUMNS)
+        self._columns = {1: TRIAL_COLUMNS_1, 2: TRIAL_COLUMNS_2}.get(version, TRIAL_COLUMNS)
         self._lost_time = "lost_time" if new or version >= 4 else "0"  # read, not upgraded
         if self.readonly:
             return
@@ -178,7 +118,7 @@ class SQLiteStore:
         # WAL only once the store is whole (a no-op for a store already in WAL mode).
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = NORMAL")
-        self._columns, self._lost_time = _TRIAL_COLUMNS, "lost_time"
+        self._columns, self._lost_time = TRIAL_COLUMNS, "lost_time"
 
     def _identity(self) -> tuple[bool, int]:
         """Whether the file is still empty, and its schema version; a file that is not a
@@ -201,7 +141,7 @@ class SQLiteStore:
         """The statements that make an empty file a store, or upgrade an older store."""
         if new:
             return [
-                *integrity.statements(_SCHEMA),
+                *integrity.statements(SCHEMA),
                 f"PRAGMA application_id = {APPLICATION_ID}",
                 f"PRAGMA user_version = {SCHEMA_VERSION}",
             ]
@@ -209,10 +149,10 @@ class SQLiteStore:
             return []  # upgraded meanwhile by another driver
         added = []
         if version == 1:
-            added += [f"ALTER TABLE trials ADD COLUMN {c}" for c in _ADDED_IN_2]
+            added += [f"ALTER TABLE trials ADD COLUMN {c}" for c in ADDED_IN_2]
             added += ["ALTER TABLE reports ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0"]
         if version <= 2:
-            added += [f"ALTER TABLE experiments ADD COLUMN {c}" for c in _ADDED_IN_3]
+            added += [f"ALTER TABLE experiments ADD COLUMN {c}" for c in ADDED_IN_3]
             added += ["ALTER TABLE trials ADD COLUMN moved INTEGER NOT NULL DEFAULT 0"]
         added += ["ALTER TABLE experiments ADD COLUMN lost_time REAL NOT NULL DEFAULT 0"]
         return [*added, f"PRAGMA user_version = {SCHEMA_VERSION}"]
@@ -322,14 +262,14 @@ class SQLiteStore:
             self._db.execute("BEGIN IMMEDIATE")
             self._check_lease(name)
             if rows:
-                self._db.executemany(_SAVE_TRIAL, rows)
+                self._db.executemany(SAVE_TRIAL, rows)
             if steps:
-                self._db.executemany(_SAVE_REPORT, steps)
+                self._db.executemany(SAVE_REPORT, steps)
 
     def reports(self) -> list[Report]:
         """Every report of the open (or selected) experiment, by trial and step (the
         attempt reads 0 in a store written before schema 2)."""
-        attempt = "0" if self._columns is _TRIAL_COLUMNS_1 else "attempt"
+        attempt = "0" if self._columns is TRIAL_COLUMNS_1 else "attempt"
         rows = self._db.execute(
             f"SELECT trial_id, {attempt}, step, metrics, time FROM reports "
             "WHERE experiment = ? ORDER BY trial_id, step",
@@ -360,9 +300,17 @@ class SQLiteStore:
                 ),
             )
 
+    def checked(self) -> None:
+        """Wait for the quick_check ``check_meanwhile`` left running; raise as opening does."""
+        if isinstance(self._check, integrity.StructureCheck):
+            self._check.wait()
+
     def close(self) -> None:
         """Close the connection (the file stays). A lease not released by `finish` stays,
         for the next driver to take over once it sees this process gone."""
+        if isinstance(self._check, integrity.StructureCheck) and not self._check.passed():
+            integrity.close_unchanged(self._db, self.path)  # a damaged file stays as it is
+            return
         self._stop_heartbeat()
         self._db.close()
 
