@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import paratune as pt
-from paratune.store import MemoryStore, SQLiteStore, TrialColumns, _columns
+from paratune.store import MemoryStore, SQLiteStore, TrialColumns, _read_columns
 from paratune.store._columns import STATUS_CODES, STATUSES, trial_from_row
 from paratune.trial import Status, Trial
 
@@ -79,9 +79,9 @@ def test_a_snapshot_keeps_what_it_planned_for(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = varied_store(tmp_path / "s.db")
-    read_dense = _columns._read_dense
+    read_dense = _read_columns._read_dense
 
-    def commit_between(*args: Any) -> dict[str, Any]:
+    def commit_between(*args: Any) -> tuple[dict[str, Any], int]:
         # Another connection commits between the plan and the rows it plans for.
         other = sqlite3.connect(path, isolation_level=None)
         other.execute("UPDATE trials SET host = 'c', error = 'late' WHERE trial_id = 0")
@@ -90,12 +90,12 @@ def test_a_snapshot_keeps_what_it_planned_for(
         return read_dense(*args)
 
     store = reader(path)
-    monkeypatch.setattr(_columns, "_read_dense", commit_between)
+    monkeypatch.setattr(_read_columns, "_read_dense", commit_between)
     columns = store.trial_columns()
     assert repr(columns.trials()) == repr(
         as_stored(varied_trials())
     )  # as it was when the reading began
-    monkeypatch.setattr(_columns, "_read_dense", read_dense)
+    monkeypatch.setattr(_read_columns, "_read_dense", read_dense)
     after = store.trial_columns()
     store.close()
     assert len(after) == 8 and after.host[0] == "c" and after.error[0] == "late"
@@ -123,10 +123,10 @@ def test_columns_of_the_same_value_everywhere_are_filled_not_read(tmp_path: Path
     same = Trial(0, {"x": 1, "k": "a"}, 5, Status.DONE, 1.0, {}, host="h", pid=9, worker=0)
     store.save([same._replace(trial_id=i, started=i / 3) for i in range(3, 8)])
     sql = dict(zip(Trial._fields, store._columns.split(", "), strict=True))
-    plans, count = _columns._plans(store._db, sql, "experiment = ?", ["varied"])
+    plans, span = _read_columns._plans(store._db, sql, "experiment = ?", ["varied"])
     columns = store.trial_columns()
     store.close()
-    assert count == 5 and plans["trial_id"] == ("range", 3) and plans["host"] == ("same", "h")
+    assert span == 5 and plans["trial_id"] == ("range", 3) and plans["host"] == ("same", "h")
     assert plans["metrics"] == ("same", "{}") and plans["pid"] == ("same", 9)
     assert plans["started"] == ("dense", False) and plans["error"] == ("same", None)
     assert plans["config"] == ("dense", False)  # configs vary in any run: read, not planned
@@ -155,7 +155,7 @@ def test_a_field_that_differs_in_one_trial_is_read_wherever_that_trial_is(
     trials = [same._replace(trial_id=i, **changes.get(i, {})) for i in range(10)]
     store.save(trials)
     sql = dict(zip(Trial._fields, store._columns.split(", "), strict=True))
-    plans, _ = _columns._plans(store._db, sql, "experiment = ?", ["varied"])
+    plans, _ = _read_columns._plans(store._db, sql, "experiment = ?", ["varied"])
     columns = store.trial_columns()
     store.close()
     changed = {name for change in changes.values() for name in change}
@@ -218,3 +218,19 @@ def test_memory_reads_the_same_columns_as_a_file(tmp_path: Path) -> None:
         from_file = store.trial_columns(**bounds).trials()
         assert repr(memory.trial_columns(**bounds).trials()) == repr(from_file)
     store.close()
+
+
+def test_ids_with_gaps_are_read_with_their_rows(tmp_path: Path) -> None:
+    # The columns are sized by the span of the ids (a count would cost a scan): trials taken
+    # out of a store leave gaps, and the rows' ends must not be read as trials.
+    store = SQLiteStore(tmp_path / "s.db")
+    store.open(EXPERIMENT, resume=False, overwrite=False)
+    ids = [0, 1, 2, 5, 9]
+    store.save([Trial(i, {"x": i}, i, Status.DONE, i / 10, {}, started=i) for i in ids])
+    every, middle = store.trial_columns(), store.trial_columns(after=0, before=9)
+    records = store.trials()
+    store.close()
+    assert every.trial_id.tolist() == ids and every.config.values == {"x": ids}
+    assert every.value.tolist() == [i / 10 for i in ids] and len(every) == 5
+    assert middle.trial_id.tolist() == [1, 2, 5] and middle.seed.tolist() == [1, 2, 5]
+    assert repr(every.trials()) == repr(records)

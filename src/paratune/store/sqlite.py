@@ -23,11 +23,12 @@ from ..errors import ExperimentBusy, StoreError
 from ..trial import Report, Trial
 from . import _integrity as integrity
 from ._base import Experiment, RunTotals, refuse_reopening
-from ._columns import TrialColumns, read_trial_columns, status_counts
+from ._columns import TrialColumns
 from ._columns import trial_from_row as _trial
 from ._integrity import APPLICATION_ID, guard_sqlite_errors
 from ._lease import Heartbeat, Owner, hold, let_go, read_owner, token_of
 from ._location import file_id, store_file
+from ._read_columns import read_trial_columns, status_counts
 from ._schema import (
     ADDED_IN_2,
     ADDED_IN_3,
