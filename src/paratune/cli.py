@@ -220,7 +220,9 @@ def status(name: str | None, store: str, as_json: bool, check: bool) -> None:
         _check_store(Path(store_file(store)), as_json=as_json)
         return
     try:
-        db = SQLiteStore(store, readonly=True)
+        # SQLite's check of the file runs beside the reading; nothing is printed before it
+        # has passed.
+        db = SQLiteStore(store, readonly=True, check_meanwhile=True)
         try:
             counts = db.counts()
             if name is not None:
@@ -229,6 +231,7 @@ def status(name: str | None, store: str, as_json: bool, check: bool) -> None:
             else:  # several metrics: the front's size, not the first metric's best
                 for experiment, front in listed_fronts(db, list(counts)).items():
                     counts[experiment] |= {**front, "best_value": None}
+            db.checked()
         finally:
             db.close()
     except ParatuneError as exc:
