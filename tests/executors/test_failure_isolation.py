@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 import paratune as pt
-from paratune.executors import Executor, Processes, Threads
+from paratune.executors import Executor, Pacing, Processes, Threads
 from paratune.trial import Event, Job
 
 from ..conftest import wait_for_file
@@ -245,13 +245,12 @@ def test_a_trial_that_dies_fails_alone(how: str, retries: int, tmp_path: Path) -
     kills: contextlib.AbstractContextManager[None] = (
         _kills_from_outside(pid_file) if how == "sigkill" else contextlib.nullcontext()
     )
+    # One job a message: short trials otherwise go two or more to a message, and a death in
+    # one does not say which job it was (each then runs again alone: one death more).
+    timeout = TIMEOUT if how == "hang" else None
+    alone = Processes(2, trial_timeout=timeout, pacing=Pacing(max_chunk=1))
     with kills:
-        result = _tune(
-            misbehaving,
-            space,
-            retries=retries,
-            trial_timeout=TIMEOUT if how == "hang" else None,
-        )
+        result = _tune(misbehaving, space, retries=retries, executor=alone)
     trials = _by_x(result)
     _assert_the_others_are_done(trials)
     bad = trials[BAD]
