@@ -20,7 +20,7 @@ from ._outcome import RunOutcome as RunOutcome
 from ._outcome import StopReason as StopReason
 from ._running_front import RunningFront
 from ._signals import signals_held, user_stops, winding_down
-from .executors import Executor, Objective, present_workers
+from .executors import Executor, LosesWorkers, Objective, present_workers
 from .schedulers import Scheduler, Suggest
 from .searchers import Searcher, has_converged
 from .space import Space
@@ -108,7 +108,7 @@ class Tuner:
         self._offset = 0.0  # wall time of earlier sessions of a resumed experiment
         # Worker-seconds that lost workers were absent, and how many were as of when.
         self._lost_time, self._lost, self._lost_since = 0.0, 0, 0.0
-        self._may_lose = hasattr(executor, "present")  # only such an executor loses workers
+        self._may_lose = isinstance(executor, LosesWorkers)  # asked once: not per result
         self._last_progress = 0.0
         self._callbacks = fanout(experiment, options.callbacks)  # None: there are none
 

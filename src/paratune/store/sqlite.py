@@ -82,7 +82,8 @@ class SQLiteStore:
     ) -> None:
         self.path = Path(store_file(path))
         self.readonly = readonly
-        self._check: integrity.StructureCheck | bool = readonly and check_meanwhile
+        self._check_meanwhile = readonly and check_meanwhile
+        self._check: integrity.StructureCheck | None = None  # the check running beside
         self._name: str | None = None
         self._token = ""  # this driver's lease, once it opens an experiment
         self._file: tuple[int, int] | None = None  # the file it opened: device and inode
@@ -101,7 +102,7 @@ class SQLiteStore:
 
     def _check_or_create(self) -> None:
         new, version = self._identity()
-        if not new and self._check:
+        if not new and self._check_meanwhile:
             self._check = integrity.StructureCheck(self.path)  # waited for by checked()
         elif not new:
             integrity.check_structure(self._db, self.path)  # before reading or writing it
@@ -303,13 +304,13 @@ class SQLiteStore:
 
     def checked(self) -> None:
         """Wait for the quick_check ``check_meanwhile`` left running; raise as opening does."""
-        if isinstance(self._check, integrity.StructureCheck):
+        if self._check is not None:
             self._check.wait()
 
     def close(self) -> None:
         """Close the connection (the file stays). A lease not released by `finish` stays,
         for the next driver to take over once it sees this process gone."""
-        if isinstance(self._check, integrity.StructureCheck) and not self._check.passed():
+        if self._check is not None and not self._check.passed():
             integrity.close_unchanged(self._db, self.path)  # a damaged file stays as it is
             return
         self._stop_heartbeat()
