@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import random
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -137,3 +139,20 @@ def test_is_whole_takes_ints_at_or_above_the_floor_and_not_bools(
     value: object, low: int, expected: bool
 ) -> None:
     assert is_whole(value, low) is expected
+
+
+def test_importing_paratune_and_a_run_leave_scipy_and_pandas_unloaded() -> None:
+    """A driver's imports are forked into every worker process (and are the start-up cost
+    of every script and CLI call): SciPy and pandas load only where they are used."""
+    script = (
+        "import sys, paratune as pt\n"
+        "pt.tune(lambda c: c['x'], {'x': pt.Float(0, 1)}, searcher='tpe', max_trials=12,\n"
+        "        store=None, progress=False, seed=0)\n"
+        "print(sorted(m for m in ('scipy', 'pandas') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['scipy']"  # TPE's kernels, once it models (trial 11)
+    bare = script.replace("searcher='tpe'", "searcher='random'")
+    done = subprocess.run([sys.executable, "-c", bare], capture_output=True, text=True)
+    assert done.stdout.strip() == "[]", done.stderr

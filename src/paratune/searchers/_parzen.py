@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import ndtr, ndtri
 
 _Array = NDArray[np.float64]
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -104,6 +103,8 @@ def fit(
     narrowest = 1.0 / min(100.0, 1.0 + kernels)
     sigmas = np.clip(_neighbour_sigmas(points[:, numeric]), narrowest, 1.0)
     sigmas = np.vstack([sigmas, np.ones((1, len(numeric)))])
+    from scipy.special import ndtr  # here: importing scipy.special costs 0.2 s at start-up
+
     cdf_low, cdf_high = ndtr(-means / sigmas), ndtr((1.0 - means) / sigmas)
     masses = sigmas * (cdf_high - cdf_low)  # a kernel's normaliser on each coordinate
     log_norm = _log_row_products(masses) + len(numeric) * _HALF_LOG_2PI
@@ -183,6 +184,8 @@ def sample(mixture: Mixture, rng: np.random.Generator, size: int) -> _Array:
         # Inverse-CDF sampling of the truncated normal: the kernels' centres are inside
         # [0, 1] and their widths at least 0.01, so the CDF range is never vanishingly small.
         uniform = low + rng.random(low.shape) * (high - low)
+        from scipy.special import ndtri  # as in `fit`: not at start-up
+
         drawn = mixture.means[kernel] + mixture.sigmas[kernel] * ndtri(uniform)
         points[:, mixture.numeric] = np.clip(drawn, 0.0, 1.0)
     if len(mixture.categorical):
