@@ -128,6 +128,26 @@ def interleaved(jobs: Sequence[tuple[str, Callable[[], T], int]]) -> dict[str, l
     return results
 
 
+def in_fresh_interpreter(script: str, *args: str) -> dict[str, float]:
+    """Run ``python SCRIPT ARGS...`` (a measurement that must not share this process's
+    imports or memory) and read the figures it prints as JSON on its last line.
+
+    Raises:
+        RuntimeError: the child failed (the end of its stderr is in the message).
+    """
+    import json
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, script, *args], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        what = " ".join([os.path.basename(script), *args])
+        raise RuntimeError(f"{what} failed ({done.returncode}): {done.stderr[-2000:]}")
+    figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
+
+
 def median(values: Iterable[float]) -> float:
     """The median (NaN for no values)."""
     items = list(values)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from _common import (
     fmt_int,
     fmt_mb,
     fmt_s,
+    in_fresh_interpreter,
     installed,
     options_from,
     optuna_name,
@@ -132,16 +132,7 @@ def child(argv: list[str]) -> None:
 
 def spawn(*args: str) -> Figures:
     """Run a measurement in a fresh interpreter (its output discarded) and read its figures."""
-    done = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), "--child", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"{args[0]} child failed ({done.returncode}): {done.stderr[-2000:]}")
-    figures: Figures = json.loads(done.stdout.strip().splitlines()[-1])
-    return figures
+    return in_fresh_interpreter(os.path.abspath(__file__), "--child", *args)
 
 
 def stored_trials(store: str) -> int:

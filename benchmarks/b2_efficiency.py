@@ -9,6 +9,7 @@ start-up included: the same formula for every contender.
 from __future__ import annotations
 
 import functools
+import os
 import random
 import time
 from collections.abc import Callable
@@ -23,22 +24,21 @@ from _common import (
     fmt_eff,
     fmt_int,
     fmt_s,
+    in_fresh_interpreter,
     installed,
     interleaved,
     main_for,
     medians,
     optuna_name,
-    optuna_processes,
     quiet_optuna,
     ratio,
-    scratch_file,
-    status_mb,
     timed,
 )
 
 import paratune as pt
 
 TITLE = "B2 efficiency"
+CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_b2_processes.py")
 GOAL_THREADS = 0.99
 GOAL_PROCESSES = 0.97
 GOAL_WIDE = 0.95
@@ -56,24 +56,25 @@ def sleeper(seconds: float) -> Callable[[dict[str, Any], pt.Context], float]:
     return objective
 
 
-def paratune_run(
-    executor: str, workers: int, n: int, seconds: float, *, durable: bool = False
-) -> Figures:
-    """One run, trials in memory (``store=None``) or, with ``durable``, in paratune's default
-    SQLite store in a scratch folder (its creation included in the wall time)."""
-    with scratch_file("paratune.db") as path:
-        wall, result = timed(
-            lambda: pt.tune(
-                sleeper(seconds),
-                {"x": pt.Float(0, 1)},
-                executor=executor,
-                workers=workers,
-                max_trials=n,
-                seed=0,
-                store=path if durable else None,
-            )
+def paratune_run(executor: str, workers: int, n: int, seconds: float) -> Figures:
+    """One run in this process, trials in memory (``store=None``)."""
+    wall, result = timed(
+        lambda: pt.tune(
+            sleeper(seconds),
+            {"x": pt.Float(0, 1)},
+            executor=executor,
+            workers=workers,
+            max_trials=n,
+            seed=0,
+            store=None,
         )
+    )
     return {"wall": wall, "trials": len(result.trial_list), "self": result.utilisation}
+
+
+def forked(key: str, workers: int, n: int, seconds: float) -> Figures:
+    """One run of a process-pool contender in a fresh interpreter (`_b2_processes`)."""
+    return in_fresh_interpreter(CHILD, key, str(workers), str(n), str(seconds))
 
 
 def optuna_threads(workers: int, n: int, seconds: float) -> Figures:
@@ -92,11 +93,6 @@ def optuna_threads(workers: int, n: int, seconds: float) -> Figures:
         return len(study.trials)
 
     wall, trials = timed(go)
-    return {"wall": wall, "trials": trials}
-
-
-def optuna_procs(kind: str, workers: int, n: int, seconds: float) -> Figures:
-    wall, trials = optuna_processes(kind, workers, n, functools.partial(time.sleep, seconds))
     return {"wall": wall, "trials": trials}
 
 
@@ -144,149 +140,142 @@ def row(
     return result
 
 
-def run(options: Options) -> list[Table]:
-    columns = ["trials", "wall s", "efficiency", "paratune's own"]
-    have_optuna = installed("optuna")
-    failures: dict[str, str] = {}
+COLUMNS = ["trials", "wall s", "efficiency", "paratune's own"]
 
-    def guarded(key: str, fn: Callable[[], Figures]) -> Callable[[], Figures]:
-        """``fn``, recording a failure (Optuna's SQLite storage can fail under contention)
-        instead of raising."""
 
-        def call() -> Figures:
-            try:
-                return fn()
-            except RuntimeError as exc:
-                failures[key] = str(exc)
-                return {"wall": float("nan"), "trials": float("nan")}
+def guarded(
+    failures: dict[str, str], key: str, fn: Callable[[], Figures]
+) -> Callable[[], Figures]:
+    """``fn``, recording a failure in ``failures`` (Optuna's SQLite storage can fail under
+    contention) instead of raising."""
 
-        return call
+    def call() -> Figures:
+        try:
+            return fn()
+        except RuntimeError as exc:
+            failures[key] = str(exc)
+            return {"wall": float("nan"), "trials": float("nan")}
 
-    # 8 workers: every contender, repetitions going round them
+    return call
+
+
+def eight_workers(options: Options) -> Table:
+    """Every contender on 8 workers, repetitions going round them; the process pools each
+    in a fresh interpreter of their own."""
     n, seconds, workers = options.size(64, 16), 0.25, 8
     reps = options.reps(n * seconds / workers + 0.3)
-    table = Table(
-        f"{TITLE}: {n} trials of {seconds} s on {workers} workers; {options.describe()}",
-        columns,
-    )
+    have_optuna, durable = installed("optuna"), durable_store()
+    failures: dict[str, str] = {}
     plan: list[tuple[str, Callable[[], Figures], int]] = [
         ("threads", functools.partial(paratune_run, "threads", workers, n, seconds), reps),
-        ("processes", functools.partial(paratune_run, "processes", workers, n, seconds), reps),
+        ("processes", functools.partial(forked, "paratune", workers, n, seconds), reps),
         ("pool", functools.partial(thread_pool, workers, n, seconds), reps),
+        ("process pool", functools.partial(forked, "pool", workers, n, seconds), reps),
     ]
-    durable = durable_store()
     if durable:
-        job = functools.partial(paratune_run, "processes", workers, n, seconds, durable=True)
-        plan.append(("durable", job, reps))
+        plan.append(
+            ("durable", functools.partial(forked, "paratune-durable", workers, n, seconds), reps)
+        )
     if have_optuna:
         plan.append(("optuna", functools.partial(optuna_threads, workers, n, seconds), reps))
         for kind in ("journal", "sqlite"):
-            job = functools.partial(optuna_procs, kind, workers, n, seconds)
-            plan.append((kind, guarded(kind, job), reps))
+            job = functools.partial(forked, f"optuna-{kind}", workers, n, seconds)
+            plan.append((kind, guarded(failures, kind, job), reps))
     got = {key: medians(runs) for key, runs in interleaved(plan).items()}
-    rss = status_mb("VmRSS:")
-    eff_threads = efficiency(got["threads"], workers, seconds)
-    eff_processes = efficiency(got["processes"], workers, seconds)
+    table = Table(
+        f"{TITLE}: {n} trials of {seconds} s on {workers} workers; {options.describe()}", COLUMNS
+    )
+    eff = {key: efficiency(figures, workers, seconds) for key, figures in got.items()}
     table.add(row("paratune threads", got["threads"], workers, seconds, goal=GOAL_THREADS))
     table.add(row("paratune processes", got["processes"], workers, seconds, goal=GOAL_PROCESSES))
     if durable:
         table.add(
             row("paratune processes, SQLite store (default)", got["durable"], workers, seconds)
         )
-        eff_processes = efficiency(got["durable"], workers, seconds)
     if have_optuna:
         name = optuna_name()
-        table.add(
-            row(
-                f"{name} n_jobs={workers} (threads)",
-                got["optuna"],
-                workers,
-                seconds,
-                reference=eff_threads,
-            )
-        )
+        table.add(row(f"{name} n_jobs={workers} (threads)", got["optuna"], workers, seconds,
+                      reference=eff["threads"]))  # fmt: skip
         for kind, label in (("journal", "JournalFileBackend"), ("sqlite", "SQLite")):
             if kind in failures:
                 table.missing(f"{name} {workers} processes, {label}", "failed")
                 table.notes.append(failures[kind])
                 continue
-            table.add(
-                row(
-                    f"{name} {workers} processes, {label}",
-                    got[kind],
-                    workers,
-                    seconds,
-                    reference=eff_processes,
-                )
-            )
+            table.add(row(f"{name} {workers} processes, {label}", got[kind], workers, seconds,
+                          reference=eff["durable" if durable else "processes"]))  # fmt: skip
     else:
         table.missing("Optuna n_jobs (threads)")
         table.missing("Optuna processes, journal / SQLite storage")
-    table.add(
-        row(
-            f"ThreadPoolExecutor({workers}) loop",
-            got["pool"],
-            workers,
-            seconds,
-            reference=eff_threads,
-        )
-    )
+    table.add(row(f"ThreadPoolExecutor({workers}) loop", got["pool"], workers, seconds,
+                  reference=eff["threads"]))  # fmt: skip
+    table.add(row(f"ProcessPoolExecutor({workers}) loop", got["process pool"], workers, seconds,
+                  reference=eff["processes"]))  # fmt: skip
     table.heavy_peers()
-    table.notes += [
+    table.notes += eight_worker_notes(got, durable)
+    return table
+
+
+def eight_worker_notes(got: dict[str, Figures], durable: bool) -> list[str]:
+    drivers = ", ".join(
+        f"{label} {got[key]['driver_mb']:.0f} MB"
+        for key, label in (
+            ("processes", "paratune"),
+            ("journal", "Optuna"),
+            ("process pool", "bare"),
+        )
+        if key in got and got[key].get("driver_mb") == got[key].get("driver_mb")  # not NaN
+    )
+    return [
         "efficiency = trials run x nominal duration / (workers x wall); wall is measured "
         "around the whole call (pool start-up, and for Optuna the storage set-up, included).",
         "paratune's own = result.utilisation: measured busy time / (workers x its own wall).",
         "Optuna's processes each run study.optimize on the shared storage with "
         "MaxTrialsCallback(n, states=(COMPLETE, RUNNING)); they may run a trial or two more.",
         "paratune runs with store=None (trials in memory) unless the row says otherwise.",
-        "Process pools fork this driver, once per worker: the bigger the driver, the longer "
-        "the start-up" + (f" (this one holds {rss:.0f} MB now)." if rss else "."),
+        "Process pools fork their driver once per worker, and a bigger driver starts and ends "
+        "its workers more slowly: each process contender (paratune processes, Optuna's "
+        "processes, ProcessPoolExecutor) runs in a fresh interpreter that imports only its own "
+        f"library, as its user's script would (the driver when the call began: {drivers}); "
+        "the interpreter's start and imports are not timed.",
         "paratune / peer > 1 means paratune keeps its workers busier. Optuna's process rows "
         "(durable storage) compare with paratune processes "
         + ("on its SQLite store" if durable else "in memory")
-        + ", the others with paratune threads. Repetitions go round the contenders.",
+        + ", ProcessPoolExecutor with paratune processes in memory, the others with paratune "
+        "threads. Repetitions go round the contenders.",
     ]
 
-    # many thread workers, short trials
+
+def many_threads(options: Options) -> Table:
+    """Many thread workers, short trials."""
     n, seconds, workers = options.size(1024, 256), 0.05, 64
     reps = options.reps(n * seconds / workers + 0.3)
     wide = Table(
         f"{TITLE}: {n} trials of {seconds} s on {workers} thread workers; " + options.describe(),
-        columns,
+        COLUMNS,
     )
     plan = [
         ("threads", functools.partial(paratune_run, "threads", workers, n, seconds), reps),
         ("pool", functools.partial(thread_pool, workers, n, seconds), reps),
     ]
-    if have_optuna:
+    if installed("optuna"):
         plan.append(("optuna", functools.partial(optuna_threads, workers, n, seconds), reps))
     got = {key: medians(runs) for key, runs in interleaved(plan).items()}
     eff_threads = efficiency(got["threads"], workers, seconds)
     wide.add(row("paratune threads", got["threads"], workers, seconds, goal=GOAL_WIDE))
-    if have_optuna:
-        wide.add(
-            row(
-                f"{optuna_name()} n_jobs={workers} (threads)",
-                got["optuna"],
-                workers,
-                seconds,
-                reference=eff_threads,
-            )
-        )
+    if "optuna" in got:
+        wide.add(row(f"{optuna_name()} n_jobs={workers} (threads)", got["optuna"], workers,
+                     seconds, reference=eff_threads))  # fmt: skip
     else:
         wide.missing("Optuna n_jobs (threads)")
-    wide.add(
-        row(
-            f"ThreadPoolExecutor({workers}) loop",
-            got["pool"],
-            workers,
-            seconds,
-            reference=eff_threads,
-        )
-    )
+    wide.add(row(f"ThreadPoolExecutor({workers}) loop", got["pool"], workers, seconds,
+                 reference=eff_threads))  # fmt: skip
     wide.heavy_peers()
     wide.notes.append("Same formula as above; ideal wall time is trials x duration / workers.")
-    return [table, wide]
+    return wide
+
+
+def run(options: Options) -> list[Table]:
+    return [eight_workers(options), many_threads(options)]
 
 
 def main() -> None:

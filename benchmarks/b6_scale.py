@@ -14,7 +14,6 @@ import json
 import os
 import random
 import resource
-import subprocess
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +25,7 @@ from _common import (
     add_option_arguments,
     fmt_mb,
     fmt_s,
+    in_fresh_interpreter,
     installed,
     medians,
     options_from,
@@ -154,16 +154,7 @@ def child(name: str, n: int) -> None:
 
 def spawn(name: str, n: int) -> Figures:
     """Run a contender in a fresh interpreter and read its figures."""
-    done = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), "--child", name, str(n)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"{name} child failed ({done.returncode}): {done.stderr[-2000:]}")
-    figures: Figures = json.loads(done.stdout.strip().splitlines()[-1])
-    return figures
+    return in_fresh_interpreter(os.path.abspath(__file__), "--child", name, str(n))
 
 
 def run(options: Options) -> list[Table]:
