@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -217,13 +218,16 @@ def nap(config: dict[str, Any], ctx: Context) -> float:
     return float(config["x"])
 
 
+@pytest.mark.parametrize("kind", [Processes, Threads])
 @pytest.mark.parametrize(
     ("pacing", "after"),
     [(None, 4), (Pacing(queue_ahead_below=0.005), 2)],
     ids=["default", "10ms-is-long"],
 )
-def test_short_jobs_wait_in_line_behind_running_ones(pacing: Pacing | None, after: int) -> None:
-    ex = Processes(2, pacing=pacing)
+def test_short_jobs_wait_in_line_behind_running_ones(
+    kind: type[Processes | Threads], pacing: Pacing | None, after: int
+) -> None:
+    ex = kind(2, pacing=pacing)
     ex.start(nap)
     try:
         assert ex.free_slots() == 2  # job length unknown: one each
@@ -245,6 +249,36 @@ def test_present_workers_are_all_workers_unless_the_executor_loses_some() -> Non
     assert not isinstance(Processes(3), LosesWorkers)
     dask = Dask(workers=2)  # not started: no survey yet, so every worker counts
     assert isinstance(dask, LosesWorkers) and present_workers(dask) == 2
+
+
+def test_a_job_waiting_in_the_threads_queue_is_cancelled_without_running() -> None:
+    ran: list[float] = []
+    release = threading.Event()
+
+    def hold(config: dict[str, Any], ctx: Context) -> float:
+        ran.append(config["x"])
+        if config["x"] == 9.0:  # the one that runs while the last waits
+            release.wait(30)
+        else:
+            ctx.elapse(0.01)
+        return float(config["x"])
+
+    ex = Threads(1, grace=5.0)
+    ex.start(hold)
+    try:
+        drain(ex, jobs_for([{"x": 1.0}, {"x": 2.0}]))  # steady 10 ms jobs: one may wait
+        assert ex.free_slots() == 2
+        ex.submit(Job(7, 1, {"x": 9.0}, seed=7))
+        ex.submit(Job(8, 1, {"x": 10.0}, seed=8))
+        assert ex.free_slots() == 0
+        threading.Timer(0.2, release.set).start()  # the running one ends within the grace
+        events = ex.cancel()
+    finally:
+        release.set()
+        ex.close()
+    outcome = {event.trial_id: event.ok for event in events}
+    assert outcome == {7: True, 8: False}  # the waiting one came back cancelled
+    assert 10.0 not in ran
 
 
 def test_jobs_whose_run_times_vary_do_not_wait_behind_running_ones() -> None:

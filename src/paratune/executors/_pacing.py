@@ -1,5 +1,6 @@
 """How fast to feed the workers: one policy, fed the run time of each job that ends, shared by
-the process and the Dask executors.
+the process and the Dask executors (and the thread executor, for its queue ahead: a job
+waiting in the threads' shared queue is taken by the first thread to be free).
 
 Two figures follow from the jobs' run times:
 

@@ -21,6 +21,7 @@ from ._base import (
     run_job,
     takes_context,
 )
+from ._pacing import Pacing
 from ._setup import Setup, SetupFailed, call_setup, setup_error
 
 _STOP = None
@@ -48,9 +49,13 @@ class Threads:
     Args:
         workers: number of threads (default: the number of CPUs).
         grace: seconds `cancel` waits for running jobs to notice their cancellation.
+        pacing: when jobs wait in the threads' queue behind running ones (default:
+            `Pacing()`; only its queue ahead applies, as jobs need no messages here).
     """
 
-    def __init__(self, workers: int | None = None, *, grace: float = 1.0) -> None:
+    def __init__(
+        self, workers: int | None = None, *, grace: float = 1.0, pacing: Pacing | None = None
+    ) -> None:
         self.workers = workers if workers is not None else os.cpu_count() or 1
         if self.workers < 1:
             raise ValueError(f"workers must be >= 1, got {self.workers}")
@@ -65,6 +70,7 @@ class Threads:
         self._lock = threading.Lock()
         self._in_flight = 0
         self._on_report: ReportHandler | None = None
+        self._pacing = pacing if pacing is not None else Pacing()
 
     def start(
         self,
@@ -82,6 +88,7 @@ class Threads:
         """
         with_context = takes_context(objective)
         self._on_report = on_report
+        self._pacing.reset()
         ready: queue.SimpleQueue[tuple[int, SetupFailed | None]] = queue.SimpleQueue()
         self._threads = [
             threading.Thread(
@@ -157,11 +164,14 @@ class Threads:
             asked.answer.set()
 
     def free_slots(self) -> int:
-        """Idle threads."""
-        return self.workers - self._in_flight
+        """Idle threads; for jobs seen to take under 5 s with steady run times (`Pacing`),
+        also one job waiting in the threads' queue per thread, which the first thread to
+        end its job takes at once instead of waiting for the driver to hand it one (with
+        many threads, the driver's turn at the interpreter can take milliseconds)."""
+        return self.workers * (1 + self._pacing.ahead()) - self._in_flight
 
     def submit(self, job: Job) -> None:
-        """Hand the job to the next idle thread."""
+        """Hand the job to the next idle thread (or queue it for the first to be idle)."""
         self._in_flight += 1
         self._jobs.put(job)
 
@@ -185,6 +195,7 @@ class Threads:
                 self._answer(item)
             else:
                 events.append(item)
+                self._pacing.observe(item.finished - item.started)
         self._in_flight -= len(events)
         return events
 
