@@ -26,6 +26,7 @@ from paratune._trace import (
     stored_settings,
 )
 from paratune.cli import cli
+from paratune.executors import Pacing, Threads
 from paratune.export import export_trials
 from paratune.result import TuneResult
 from paratune.trial import Status, Trial
@@ -159,10 +160,11 @@ def test_retries_are_instants_at_the_later_attempt_and_failures_slices() -> None
 
 
 def test_each_worker_has_a_track_and_the_driver_a_dispatch_track() -> None:
+    # No job waits in the threads' queue, so that each worker waits for the driver's next.
+    threads = Threads(3, pacing=Pacing(queue_ahead_below=0.0))
     result = pt.tune(
-        lambda c: c["x"], {"x": pt.Float(0, 1)}, executor="threads", workers=3,
-        max_trials=12, store=None,
-    )  # fmt: skip
+        lambda c: c["x"], {"x": pt.Float(0, 1)}, executor=threads, max_trials=12, store=None
+    )
     trace = valid(build_trace(result))
     trials = result.trial_list
     assert_slices_match_the_store(trace, trials)
