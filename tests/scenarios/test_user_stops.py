@@ -98,10 +98,14 @@ def stop_after(driver: subprocess.Popen[str], folder: Path, count: int, how: str
     return err
 
 
-@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+@pytest.mark.parametrize(
+    ("how", "executor"), [("ctrl-c", "processes"), ("sigterm", "processes"), ("ctrl-c", "threads")]
+)
 def test_a_grid_stopped_by_the_user_then_resumed_runs_every_point_once(
-    folder: Path, how: str
+    folder: Path, how: str, executor: str
 ) -> None:
+    # Steady 50 ms trials: after two, a job waits behind each running one (queued ahead).
+    (folder / "grid.yaml").write_text(GRID_SPEC.replace("processes", executor))
     driver = start(folder, "run", "grid.yaml")
     err = stop_after(driver, folder, 6, how)
     assert driver.returncode == 130, err
