@@ -155,3 +155,18 @@ def test_the_pages_work_behind_a_token(run_store: Path, page: Page) -> None:
         assert requested and json.dumps(requested).count("token=a%20secret") >= 1
     finally:
         guarded.stop()
+
+
+def test_a_page_opened_without_console_agents_runs_and_says_it_cannot_see_errors(
+    board: Any,
+) -> None:
+    if find_chromium() is None:
+        pytest.skip("no Chromium on this machine: apt-get install chromium (.ci/run does)")
+    with browser_page(width=1280, height=900, console=False) as quiet:
+        show(quiet, f"{board.url}experiment/quadratic")
+        assert quiet.evaluate("document.querySelectorAll('.js-plotly-plot').length") > 0
+        # Errors thrown now would not be seen: the page says so rather than answer "none".
+        quiet.evaluate("setTimeout(() => { throw new Error('unseen') }); 1")
+        with pytest.raises(RuntimeError, match="does not watch its console"):
+            quiet.console_errors()
+        assert quiet.external_requests() == []
