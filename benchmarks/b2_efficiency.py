@@ -3,7 +3,10 @@
 64 trials of 0.25 s on 8 workers (ideal wall time 2.0 s), and 1,024 trials of 0.05 s on 64
 thread workers (ideal 0.8 s). Efficiency = work / (workers x wall), where work is the number
 of trials run times their nominal duration and wall is measured around the whole call, pool
-start-up included: the same formula for every contender.
+start-up included: the same formula for every contender. The process pools (paratune's,
+Optuna's, and a bare ``ProcessPoolExecutor``, their ceiling) each run in a fresh interpreter
+that imports only its own library (`_b2_processes`): a pool forks its driver, and a driver
+holding every contender's imports starts and ends its workers more slowly.
 """
 
 from __future__ import annotations
