@@ -28,6 +28,8 @@ from paratune.executors._base import CpuTime
 from paratune.testing.executors import ExecutorContract
 from paratune.trial import Event, Job
 
+from .._wait import wait_until
+
 # The contract, against every executor that runs without a cluster (test_dask.py has Dask's).
 
 
@@ -279,6 +281,31 @@ def test_a_job_waiting_in_the_threads_queue_is_cancelled_without_running() -> No
     outcome = {event.trial_id: event.ok for event in events}
     assert outcome == {7: True, 8: False}  # the waiting one came back cancelled
     assert 10.0 not in ran
+
+
+def test_a_job_waiting_in_the_threads_queue_never_starts_once_they_are_closed() -> None:
+    ran: list[float] = []
+    release = threading.Event()
+
+    def hold(config: dict[str, Any], ctx: Context) -> float:
+        ran.append(config["x"])
+        if config["x"] == 9.0:
+            release.wait(30)
+        else:
+            ctx.elapse(0.01)
+        return float(config["x"])
+
+    ex = Threads(1, grace=0.1)
+    ex.start(hold)
+    drain(ex, jobs_for([{"x": 1.0}, {"x": 2.0}]))  # steady 10 ms jobs: one may wait
+    ex.submit(Job(7, 1, {"x": 9.0}, seed=7))
+    ex.submit(Job(8, 1, {"x": 10.0}, seed=8))
+    wait_until(lambda: 9.0 in ran, 30, "the held job to start")
+    [thread] = ex._threads
+    ex.close()  # as when the driver fails: no cancel first
+    release.set()  # the held job ends now; its thread then takes what the queue holds
+    wait_until(lambda: not thread.is_alive(), 30, "the thread to end")
+    assert ran == [1.0, 2.0, 9.0]
 
 
 def test_jobs_whose_run_times_vary_do_not_wait_behind_running_ones() -> None:

@@ -230,7 +230,15 @@ class Threads:
         return events
 
     def close(self) -> None:
-        """Stop the threads; waits only for threads that are idle or about to be."""
+        """Stop the threads; waits only for threads that are idle or about to be. Jobs still
+        waiting in the queue (closed without `cancel`, as when the driver fails) never
+        start: the run they belonged to is over."""
+        while True:
+            try:
+                self._jobs.get_nowait()
+            except queue.Empty:
+                break
+        self._in_flight = 0
         for _ in self._threads:
             self._jobs.put(_STOP)
         deadline = time.monotonic() + self._grace
