@@ -253,37 +253,9 @@ def test_present_workers_are_all_workers_unless_the_executor_loses_some() -> Non
     assert isinstance(dask, LosesWorkers) and present_workers(dask) == 2
 
 
-def test_a_job_waiting_in_the_threads_queue_is_cancelled_without_running() -> None:
-    ran: list[float] = []
-    release = threading.Event()
-
-    def hold(config: dict[str, Any], ctx: Context) -> float:
-        ran.append(config["x"])
-        if config["x"] == 9.0:  # the one that runs while the last waits
-            release.wait(30)
-        else:
-            ctx.elapse(0.01)
-        return float(config["x"])
-
-    ex = Threads(1, grace=5.0)
-    ex.start(hold)
-    try:
-        drain(ex, jobs_for([{"x": 1.0}, {"x": 2.0}]))  # steady 10 ms jobs: one may wait
-        assert ex.free_slots() == 2
-        ex.submit(Job(7, 1, {"x": 9.0}, seed=7))
-        ex.submit(Job(8, 1, {"x": 10.0}, seed=8))
-        assert ex.free_slots() == 0
-        threading.Timer(0.2, release.set).start()  # the running one ends within the grace
-        events = ex.cancel()
-    finally:
-        release.set()
-        ex.close()
-    outcome = {event.trial_id: event.ok for event in events}
-    assert outcome == {7: True, 8: False}  # the waiting one came back cancelled
-    assert 10.0 not in ran
-
-
-def test_a_job_waiting_in_the_threads_queue_never_starts_once_they_are_closed() -> None:
+def one_running_one_waiting(grace: float) -> tuple[Threads, list[float], threading.Event]:
+    """One thread, after two steady 10 ms jobs (so one job may wait): job 7 running until
+    the event is set, and job 8 waiting in the queue; and the configs' x run so far."""
     ran: list[float] = []
     release = threading.Event()
 
@@ -295,15 +267,35 @@ def test_a_job_waiting_in_the_threads_queue_never_starts_once_they_are_closed() 
             ctx.elapse(0.01)
         return float(config["x"])
 
-    ex = Threads(1, grace=0.1)
+    ex = Threads(1, grace=grace)
     ex.start(hold)
-    drain(ex, jobs_for([{"x": 1.0}, {"x": 2.0}]))  # steady 10 ms jobs: one may wait
+    drain(ex, jobs_for([{"x": 1.0}, {"x": 2.0}]))
+    assert ex.free_slots() == 2
     ex.submit(Job(7, 1, {"x": 9.0}, seed=7))
     ex.submit(Job(8, 1, {"x": 10.0}, seed=8))
-    wait_until(lambda: 9.0 in ran, 30, "the held job to start")
+    assert ex.free_slots() == 0
+    wait_until(lambda: 9.0 in ran, 30, "job 7 to start")
+    return ex, ran, release
+
+
+def test_a_job_waiting_in_the_threads_queue_is_cancelled_without_running() -> None:
+    ex, ran, release = one_running_one_waiting(grace=30.0)
+    try:
+        threading.Timer(0.2, release.set).start()  # job 7 ends while cancel waits for it
+        events = ex.cancel()
+    finally:
+        release.set()
+        ex.close()
+    outcome = {event.trial_id: event.ok for event in events}
+    assert outcome == {7: True, 8: False}  # the waiting one came back cancelled
+    assert ran == [1.0, 2.0, 9.0]
+
+
+def test_a_job_waiting_in_the_threads_queue_never_starts_once_they_are_closed() -> None:
+    ex, ran, release = one_running_one_waiting(grace=0.1)
     [thread] = ex._threads
     ex.close()  # as when the driver fails: no cancel first
-    release.set()  # the held job ends now; its thread then takes what the queue holds
+    release.set()  # job 7 ends now; its thread then takes what the queue holds
     wait_until(lambda: not thread.is_alive(), 30, "the thread to end")
     assert ran == [1.0, 2.0, 9.0]
 
