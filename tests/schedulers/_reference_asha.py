@@ -8,7 +8,7 @@ import bisect
 import math
 
 from paratune.schedulers import Suggest
-from paratune.schedulers._ladder import rung_budgets, start_step
+from paratune.schedulers._ladder import rung_budgets
 from paratune.trial import Proposal, Status, Trial
 
 
@@ -84,7 +84,9 @@ class ReferenceRule:
                     self.running.add(trial_id)
                     trial = self.trials[trial_id]
                     up = self.ladders[bracket][rung + 1]
-                    return Proposal(trial.config, up, trial_id, start_step(trial, up))
+                    step = trial.checkpoint_step  # resumed from below the next rung, else anew
+                    start = step if step is not None and 0 < step < up else 0
+                    return Proposal(trial.config, up, trial_id, start)
         trial_id = suggest.trial_id
         config = suggest()
         if config is None:

@@ -129,8 +129,7 @@ class PromotesRunning(ASHA):
     def next_job(self, suggest: Suggest) -> Proposal | None:
         if self._running and len(self._running) % 3 == 0:
             trial_id = max(self._running)
-            return Proposal(self._trials.get(trial_id, Trial(0, {}, 0, Status.DONE)).config,
-                            2, trial_id)  # fmt: skip
+            return Proposal({}, 2, trial_id)  # a continuation's config is its trial's
         return super().next_job(suggest)
 
 

@@ -13,8 +13,8 @@ import pytest
 
 import paratune as pt
 from paratune.schedulers import ASHA, FIFO, Hyperband, Suggestions, make_scheduler
-from paratune.schedulers._ladder import rung_budgets
-from paratune.trial import Status
+from paratune.schedulers._ladder import Continuations, rung_budgets
+from paratune.trial import Proposal, Status, Trial
 
 SPACE = {"q": pt.Float(0, 1)}
 
@@ -63,6 +63,15 @@ def test_hyperbands_brackets_follow_the_ladder() -> None:
     assert hyperband._weights == [81, 34, 15, 8]
     first = [hyperband.bracket_of(trial_id) for trial_id in range(138)]
     assert Counter(first) == {0: 81, 1: 34, 2: 15, 3: 8}
+
+
+def test_a_continuation_resumes_from_the_latest_checkpoint_below_its_budget() -> None:
+    kept = Continuations()
+    kept.keep(Trial(7, {"q": 0.5}, 1, Status.DONE, budget=4, checkpoint_step=4))
+    assert kept.proposal(7, 8) == Proposal({"q": 0.5}, 8, 7, 4)
+    assert kept.proposal(7, 4) == Proposal({"q": 0.5}, 4, 7, 0)  # not below: retrains
+    kept.keep(Trial(7, {"q": 0.5}, 1, Status.DONE, budget=8, checkpoint_step=None))
+    assert kept.proposal(7, 16) == Proposal({"q": 0.5}, 16, 7, 0)  # saved none since
 
 
 def whole_epochs(config: dict[str, Any], ctx: pt.Context) -> float:

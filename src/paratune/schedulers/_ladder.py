@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..trial import Trial
+from ..trial import Config, Proposal, Trial
 from ._rung_results import RungResults
 
 MAX_RUNGS = 100
@@ -205,8 +205,26 @@ class Ladder:
         return threshold is not None and not threshold < (loss, -1)
 
 
-def start_step(trial: Trial, budget: float) -> int:
-    """Where a promotion of ``trial`` to ``budget`` starts: its checkpoint, when it saved
-    one below that budget, else 0 (it retrains)."""
-    step = trial.checkpoint_step
-    return step if step is not None and 0 < step < budget else 0
+class Continuations:
+    """What continuing an ended trial takes: its config, and the step of its checkpoint
+    where it saved one. Kept instead of the trial's record, which is several times the
+    size, and a long run has one per trial."""
+
+    def __init__(self) -> None:
+        self._configs: dict[int, Config] = {}
+        self._checkpoints: dict[int, int] = {}
+
+    def keep(self, trial: Trial) -> None:
+        """Keep what continuing ``trial`` takes, as its latest state has it."""
+        self._configs[trial.trial_id] = trial.config
+        if trial.checkpoint_step is None:
+            self._checkpoints.pop(trial.trial_id, None)
+        else:
+            self._checkpoints[trial.trial_id] = trial.checkpoint_step
+
+    def proposal(self, trial_id: int, budget: float) -> Proposal:
+        """Continue ``trial_id`` to ``budget``: from its checkpoint, when it saved one below
+        that budget, else from the start (it retrains)."""
+        step = self._checkpoints.get(trial_id)
+        start = step if step is not None and 0 < step < budget else 0
+        return Proposal(self._configs[trial_id], budget, trial_id, start)

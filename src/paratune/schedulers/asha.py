@@ -12,7 +12,7 @@ from ..objectives import Objectives
 from ..trial import Proposal, Status, Trial
 from ._base import Suggest
 from ._candidates import Candidates
-from ._ladder import Ladder, check_label, rung_budgets, start_step
+from ._ladder import Continuations, Ladder, check_label, rung_budgets
 from ._pareto_rungs import ParetoCandidates
 
 
@@ -64,7 +64,7 @@ class _Asynchronous:
         ]
         self._credit = [0.0] * brackets
         self._deal: list[int] = []  # the bracket of the k-th new trial
-        self._trials: dict[int, Trial] = {}
+        self._continuations = Continuations()
         self._running: set[int] = set()
         # Where to look for promotions, most advanced (highest budget) first, and each
         # place's bit in _awake: set while the place may have a promotion (a result came,
@@ -85,6 +85,8 @@ class _Asynchronous:
     def bracket_of(self, trial_id: int) -> int:
         """The bracket of the trial created ``trial_id``-th: a smooth weighted round robin
         over the brackets, so the deal is the same on every run and after a resume."""
+        if len(self._weights) == 1:  # ASHA: one bracket
+            return 0
         if trial_id < len(self._deal):
             return self._deal[trial_id]
         total = sum(self._weights)
@@ -122,9 +124,7 @@ class _Asynchronous:
         ladder = self.ladders[index]
         ladder.promoted[rung].add(trial_id)
         self._running.add(trial_id)
-        trial = self._trials[trial_id]
-        up = ladder.budgets[rung + 1]
-        return Proposal(trial.config, up, trial_id, start_step(trial, up))
+        return self._continuations.proposal(trial_id, ladder.budgets[rung + 1])
 
     def _record(self, index: int, rung: int, trial_id: int, loss: float) -> None:
         """Keep a result at a rung of ladder ``index``; in the promotion variant, a new one
@@ -137,7 +137,7 @@ class _Asynchronous:
         """Record a job's result at its rung; a resumed running trial counts as promoted to
         the rung it runs at."""
         trial_id = trial.trial_id
-        self._trials[trial_id] = trial
+        self._continuations.keep(trial)
         index = self.bracket_of(trial_id)
         ladder = self.ladders[index]
         rung = ladder.rung_of(trial.budget)

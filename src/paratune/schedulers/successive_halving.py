@@ -8,7 +8,7 @@ from .._checks import is_whole
 from ..objectives import Objectives
 from ..trial import Proposal, Status, Trial
 from ._base import Suggest
-from ._ladder import Ladder, check_label, rung_budgets, start_step
+from ._ladder import Continuations, Ladder, check_label, rung_budgets
 from ._pareto_rungs import ParetoRung
 
 
@@ -53,7 +53,7 @@ class SuccessiveHalving:
         if candidates is not None and not is_whole(candidates, 1):
             raise ValueError(f"candidates must be an integer >= 1, got {candidates!r}")
         self.candidates = candidates
-        self._trials: dict[int, Trial] = {}
+        self._continuations = Continuations()
         self._objectives: Objectives | None = None  # set by aim unless plain
         self._new_round()
 
@@ -91,9 +91,7 @@ class SuccessiveHalving:
                 return self.next_job(suggest)
         trial_id = self._queue.popleft()
         self._waiting.add(trial_id)
-        trial = self._trials[trial_id]
-        budget = self.budgets[self._rung]
-        return Proposal(trial.config, budget, trial_id, start_step(trial, budget))
+        return self._continuations.proposal(trial_id, self.budgets[self._rung])
 
     def _climb(self) -> None:
         """The current rung has finished: promote its best 1/eta to the next rung."""
@@ -121,7 +119,7 @@ class SuccessiveHalving:
     def on_result(self, trial: Trial) -> None:
         """Record a job's result at its rung."""
         trial_id = trial.trial_id
-        self._trials[trial_id] = trial
+        self._continuations.keep(trial)
         rung = self._ladder.rung_of(trial.budget)
         if trial.status is Status.RUNNING:  # a resumed trial, running again
             self._members.add(trial_id)
