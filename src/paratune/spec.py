@@ -115,6 +115,7 @@ def import_objective(
     folder_name = str(folder.resolve())
     if folder_name not in sys.path:
         sys.path.insert(0, folder_name)
+    _forget_if_elsewhere(module_name.partition(".")[0], folder.resolve())
     try:
         module = importlib.import_module(module_name)
     except Exception as exc:
@@ -128,6 +129,24 @@ def import_objective(
     if not callable(function):
         raise SpecError(f"{source}: key {key!r}: {reference!r} is not callable")
     return function  # type: ignore[no-any-return]
+
+
+def _forget_if_elsewhere(top: str, folder: Path) -> None:
+    """Forget module (or package) ``top`` and its submodules when this process imported it
+    from another place than ``folder``, which has its own: a spec's module is the one beside
+    it. Two specs in one process (a notebook, say) may each have an ``objective.py``; the
+    second would otherwise run the first one's functions."""
+    own = next((p for p in (folder / f"{top}.py", folder / top) if p.exists()), None)
+    loaded = sys.modules.get(top)
+    if own is None or loaded is None:
+        return
+    where = getattr(loaded, "__file__", None) or ""
+    if where and own in (Path(where).resolve(), Path(where).resolve().parent):
+        return
+    for name in [n for n in sys.modules if n == top or n.startswith(f"{top}.")]:
+        del sys.modules[name]
+    sys.path.remove(str(folder))
+    sys.path.insert(0, str(folder))  # looked in first, whatever was added since
 
 
 def resume_arguments(experiment: Experiment, *, source: str) -> dict[str, Any]:
