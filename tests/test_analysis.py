@@ -82,6 +82,18 @@ def test_a_worker_that_never_ran_waited_the_whole_run() -> None:
     assert summary.utilisation == pytest.approx(1 / 3)
 
 
+@pytest.mark.parametrize(("lost", "kept"), [(2.0, 2.0), (3.0, 3.0), (5.0, 3.0), (20.0, 3.0)])
+def test_absence_counts_only_what_busy_time_leaves(lost: float, kept: float) -> None:
+    # Busy 9 of a capacity of 12 (run_batches). A departing worker may end its last job
+    # after the run counted it absent: those seconds are busy, never also absent.
+    result = dataclasses.replace(run_batches(), lost_time=lost)
+    summary = analysis.efficiency_summary(result)
+    assert (summary.busy_time, summary.capacity) == (9.0, 12.0)
+    assert summary.lost_time == kept
+    assert summary.idle_time == 12.0 - 9.0 - summary.lost_time
+    assert summary.breakdown()["seconds"].sum() == pytest.approx(summary.capacity)
+
+
 def test_busy_worker_time_is_named_concurrency_and_utilisation_not_speedup() -> None:
     result = run_mixed()
     summary = analysis.efficiency_summary(result)

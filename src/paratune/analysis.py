@@ -150,7 +150,9 @@ class EfficiencySummary:
         tail_idle: idle worker-seconds after each worker's last trial: no work left for it
             while the other workers finish (waiting for work), and shutting down.
         lost_time: worker-seconds during which lost workers were absent (capacity asked
-            for that the run did not have: neither busy nor idle).
+            for that the run did not have: neither busy nor idle), at most what busy time
+            leaves of the capacity (a departing worker may end its last job after the run
+            counted it absent: that time is busy).
     """
 
     workers: int
@@ -219,7 +221,8 @@ def efficiency_summary(result: TuneResult) -> EfficiencySummary:
     useful, failed, retried, cancelled = _busy_parts(result.trial_list)
     workers, wall = result.workers, result.wall_time
     capacity = workers * wall
-    busy, lost = result.busy_time, min(result.lost_time, capacity)
+    busy = result.busy_time
+    lost = max(0.0, min(result.lost_time, capacity - busy))  # busy or absent: busy wins
     idle = max(0.0, capacity - busy - lost)
     startup, tail = _idle_ends(result.trial_list, workers, wall, idle)
     return EfficiencySummary(

@@ -290,12 +290,13 @@ def test_progress_counts_a_worker_lost_and_not_replaced(tmp_path: Path) -> None:
     assert 0 < result.lost_time < result.wall_time
     assert pt.load(tmp_path / "runs.db", "lost").lost_time == result.lost_time
     summary = efficiency_summary(result)
-    assert summary.lost_time == result.lost_time
+    # A retired worker may end its job after the run counted it gone: that time is busy.
+    assert summary.lost_time == min(result.lost_time, summary.capacity - summary.busy_time)
     assert summary.idle_time == pytest.approx(
-        summary.capacity - summary.busy_time - result.lost_time
+        summary.capacity - summary.busy_time - summary.lost_time
     )
     table = summary.breakdown().set_index("part")["seconds"]
-    assert table["lost workers (absent)"] == result.lost_time
+    assert table["lost workers (absent)"] == summary.lost_time
     assert table.sum() == pytest.approx(summary.capacity)
     assert seen[0].lost == 0 and seen[0].workers == 2
     lost = [p for p in seen if p.lost]
