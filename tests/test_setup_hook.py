@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 import os
-import sys
 import threading
 import time
 import uuid
@@ -21,6 +20,7 @@ from paratune.executors import Objective, ReportHandler, Serial, takes_setup
 from paratune.spec import load_run_spec, resume_arguments
 from paratune.store import SQLiteStore
 
+from .conftest import imports_undone
 from .executors.test_public import ThreadPerJob
 
 SPACE = {"x": pt.Float(0, 1)}
@@ -138,13 +138,8 @@ NOT_CALLABLE = 3
 
 @pytest.fixture(autouse=True)
 def _imports_undone() -> Iterator[None]:
-    """The spec's folder goes on sys.path, and its module into sys.modules: undone after."""
-    path, modules = list(sys.path), set(sys.modules)
-    yield
-    sys.path[:] = path
-    for name in set(sys.modules) - modules:
-        if name.startswith("setup_objective"):
-            del sys.modules[name]
+    with imports_undone("setup_objective"):
+        yield
 
 
 def _spec(folder: Path, setup: str, name: str = "setup_objective") -> Path:

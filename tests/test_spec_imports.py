@@ -3,7 +3,6 @@ imported a module of the same name from elsewhere before (two specs in one noteb
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,18 +11,15 @@ import pytest
 import paratune as pt
 from paratune.spec import load_run_spec
 
+from .conftest import imports_undone
+
 SPEC = "objective: {module}:objective\nspace:\n  x: {{type: float, low: 0.0, high: 1.0}}\n"
 
 
 @pytest.fixture(autouse=True)
-def imports_undone() -> Iterator[None]:
-    """The specs' folders go on sys.path, and their modules into sys.modules: undone after."""
-    path, modules = list(sys.path), set(sys.modules)
-    yield
-    sys.path[:] = path
-    for name in set(sys.modules) - modules:
-        if name.startswith("twin_"):
-            del sys.modules[name]
+def _imports_undone() -> Iterator[None]:
+    with imports_undone("twin_"):
+        yield
 
 
 def spec_returning(folder: Path, value: float, module: str = "twin_objective") -> Path:
