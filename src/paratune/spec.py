@@ -136,12 +136,13 @@ def _forget_if_elsewhere(top: str, folder: Path) -> None:
     from another place than ``folder``, which has its own: a spec's module is the one beside
     it. Two specs in one process (a notebook, say) may each have an ``objective.py``; the
     second would otherwise run the first one's functions."""
-    own = next((p for p in (folder / f"{top}.py", folder / top) if p.exists()), None)
+    files = (folder / f"{top}.py", folder / top / "__init__.py")
+    own = next((file for file in files if file.is_file()), None)
     loaded = sys.modules.get(top)
     if own is None or loaded is None:
         return
-    where = getattr(loaded, "__file__", None) or ""
-    if where and own in (Path(where).resolve(), Path(where).resolve().parent):
+    where = getattr(loaded, "__file__", None)
+    if where is not None and Path(where).resolve() == own.resolve():
         return
     for name in [n for n in sys.modules if n == top or n.startswith(f"{top}.")]:
         del sys.modules[name]
