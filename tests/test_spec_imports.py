@@ -3,6 +3,7 @@ imported a module of the same name from elsewhere before (two specs in one noteb
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -52,6 +53,30 @@ def test_two_specs_whose_modules_share_a_name_each_run_their_own(
     assert values(first) == {1.0}
     assert values(second) == {2.0}
     assert values(first) == {1.0}  # and back
+
+
+def test_a_helper_module_beside_each_spec_is_its_own(tmp_path: Path) -> None:
+    specs = []
+    for name, value in (("first", 1.0), ("second", 2.0)):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "twin_helper.py").write_text(f"VALUE = {value}\n")
+        (folder / "twin_main.py").write_text(
+            "import twin_helper\n\ndef objective(config):\n"
+            "    return twin_helper.VALUE + 0 * config['x']\n"
+        )
+        (folder / "spec.yaml").write_text(SPEC.format(module="twin_main"))
+        specs.append(folder / "spec.yaml")
+    assert [values(spec) for spec in specs] == [{1.0}, {2.0}]
+
+
+def test_a_library_module_a_spec_folder_shadows_is_left_alone(tmp_path: Path) -> None:
+    import json
+
+    spec = spec_returning(tmp_path / "only", 1.0)
+    (tmp_path / "only" / "json.py").write_text("BROKEN = True\n")
+    assert values(spec) == {1.0}
+    assert sys.modules["json"] is json
 
 
 def test_a_spec_read_twice_imports_its_module_once(tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 import importlib
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from ._files import MAX_SPEC_VALUES as MAX_SPEC_VALUES
 from ._files import load_mapping
 from ._folders import check_name
 from ._options import resumed_options, spec_types
+from ._spec_imports import prefer_folder
 from .errors import SpaceError, SpecError
 from .executors import parse_resources
 from .space import Space
@@ -112,10 +112,7 @@ def import_objective(
     module_name, _, attribute = reference.partition(":")
     if not module_name or not attribute:
         raise SpecError(f"{source}: key {key!r} must be 'module:function', got {reference!r}")
-    folder_name = str(folder.resolve())
-    if folder_name not in sys.path:
-        sys.path.insert(0, folder_name)
-    _forget_if_elsewhere(module_name.partition(".")[0], folder.resolve())
+    prefer_folder(folder, module_name.partition(".")[0])
     try:
         module = importlib.import_module(module_name)
     except Exception as exc:
@@ -129,25 +126,6 @@ def import_objective(
     if not callable(function):
         raise SpecError(f"{source}: key {key!r}: {reference!r} is not callable")
     return function  # type: ignore[no-any-return]
-
-
-def _forget_if_elsewhere(top: str, folder: Path) -> None:
-    """Forget module (or package) ``top`` and its submodules when this process imported it
-    from another place than ``folder``, which has its own: a spec's module is the one beside
-    it. Two specs in one process (a notebook, say) may each have an ``objective.py``; the
-    second would otherwise run the first one's functions."""
-    files = (folder / f"{top}.py", folder / top / "__init__.py")
-    own = next((file for file in files if file.is_file()), None)
-    loaded = sys.modules.get(top)
-    if own is None or loaded is None:
-        return
-    where = getattr(loaded, "__file__", None)
-    if where is not None and Path(where).resolve() == own.resolve():
-        return
-    for name in [n for n in sys.modules if n == top or n.startswith(f"{top}.")]:
-        del sys.modules[name]
-    sys.path.remove(str(folder))
-    sys.path.insert(0, str(folder))  # looked in first, whatever was added since
 
 
 def resume_arguments(experiment: Experiment, *, source: str) -> dict[str, Any]:
