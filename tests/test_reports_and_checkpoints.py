@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import paratune as pt
@@ -47,6 +48,25 @@ def test_checkpoints_round_trip_and_set_the_start_step(tmp_path: Path) -> None:
     again.save_checkpoint("later")  # no report: the step is the budget
     assert again.checkpoint_step == 8
     assert sorted(p.name for p in (tmp_path / "deep").iterdir()) == ["trial-0.pkl"]
+
+
+def test_a_checkpoint_step_is_a_whole_number_kept_as_an_int(tmp_path: Path) -> None:
+    ctx = Context(trial_id=0, seed=0, checkpoint=str(tmp_path / "trial-0.pkl"))
+    for step in (-1, 2.5, True, "3", 2**63, None.__class__):
+        with pytest.raises(ValueError, match=r"needs a whole number step in \[0, 2\*\*63\)"):
+            ctx.save_checkpoint("state", step=step)  # type: ignore[arg-type]
+    assert not (tmp_path / "trial-0.pkl").exists()  # nothing written for a bad step
+
+    def objective(config: dict[str, Any], ctx: pt.Context) -> float:
+        ctx.save_checkpoint(config, step=np.int64(2))  # an epoch from np.arange, say
+        return float(config["x"])
+
+    # Stored as an int, SQLite would have kept NumPy's as 8 bytes, which no reader takes.
+    store = tmp_path / "runs.db"
+    pt.tune(objective, {"x": pt.Float(0, 1)}, max_trials=2, store=store, name="np",
+            checkpoint_dir=tmp_path / "checkpoints")  # fmt: skip
+    loaded = pt.load(store, "np")
+    assert [type(t.checkpoint_step) for t in loaded.trial_list] == [int, int]
 
 
 def test_saving_a_checkpoint_needs_a_checkpoint_folder() -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import operator
 import os
 import pickle
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, SupportsIndex
 
 from ._checks import is_whole
 from ._storable import MAX_STEP
@@ -150,7 +151,7 @@ class Context:
         """The latest ``(step, metrics)`` reported, or None."""
         return self._last_report
 
-    def save_checkpoint(self, obj: Any, step: int | None = None) -> None:
+    def save_checkpoint(self, obj: Any, step: SupportsIndex | None = None) -> None:
         """Keep ``obj`` (anything picklable: a model, its optimizer state, ...) as this
         trial's checkpoint, reached at ``step`` (default: the latest reported step, else the
         budget). A promotion to a higher budget then resumes from it instead of retraining.
@@ -162,22 +163,23 @@ class Context:
         """
         if self._checkpoint is None:
             raise ParatuneError("this run keeps no checkpoints (no checkpoint_dir)")
-        if step is None:
-            if self._last_report is not None:
-                step = self._last_report[0]
-            elif self.budget is not None:
-                step = int(self.budget)
-            else:
-                step = 0
+        if step is not None:
+            reached = _whole_step(step)
+        elif self._last_report is not None:
+            reached = self._last_report[0]
+        elif self.budget is not None:
+            reached = int(self.budget)
+        else:
+            reached = 0
         path = Path(self._checkpoint)
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
         # Private (0600) like the store: a checkpoint may hold data and model weights.
         descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with open(descriptor, "wb") as file:
-            pickle.dump((step, obj), file, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump((reached, obj), file, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(partial, path)
-        self._checkpoint_step = step
+        self._checkpoint_step = reached
 
     def load_checkpoint(self) -> Any:
         """The trial's latest checkpoint, or None on a fresh start (or when it saved none).
@@ -231,3 +233,17 @@ class Context:
     def virtual_time(self) -> float:
         """Virtual seconds elapsed so far (0.0 in a real run)."""
         return self._virtual or 0.0
+
+
+def _whole_step(step: Any) -> int:
+    """``step`` as a plain int (a NumPy integer is one too: an epoch counter from
+    ``np.arange``), or a ValueError: the store keeps the step as a whole number."""
+    try:
+        whole = operator.index(step)
+    except TypeError:
+        whole = -1
+    if isinstance(step, bool) or not 0 <= whole <= MAX_STEP:
+        raise ValueError(
+            f"save_checkpoint(obj, step) needs a whole number step in [0, 2**63), got {step!r}"
+        )
+    return whole
