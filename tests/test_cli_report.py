@@ -4,6 +4,7 @@ subprocesses."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import subprocess
@@ -14,6 +15,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
+import paratune as pt
+from paratune.export import export_trials
 from paratune.scaling import WARM_UP
 
 from ._wait import wait_until
@@ -137,6 +140,28 @@ def test_export_round_trip(folder: Path, file_format: str) -> None:
     assert (frame["metric.half"] * 2 - frame["config.x"]).abs().max() < 1e-12
     best = json.loads(run_cli("status", "spec", "--json", cwd=folder).stdout)["best_value"]
     assert frame["value"].min() == pytest.approx(best)
+
+
+def test_export_that_cannot_write_its_file_says_so(folder: Path) -> None:
+    assert run_cli("run", "spec.yaml", "-q", cwd=folder).returncode == 0
+    done = run_cli(
+        "export", "spec", "--format", "csv", "--out", "spec.yaml/trials.csv", cwd=folder
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("Error: cannot write spec.yaml/trials.csv: ")
+    assert "Traceback" not in done.stderr
+
+
+def test_json_export_writes_infinities_as_text(tmp_path: Path) -> None:
+    def objective(config: dict[str, Any]) -> dict[str, float]:
+        ratio = math.inf if config["x"] > 0.5 else -math.inf if config["x"] < 0.2 else 0.5
+        return {"loss": config["x"], "ratio": ratio}
+
+    result = pt.tune(objective, {"x": pt.Choice([0.1, 0.3, 0.9])}, searcher="grid",
+                     store=None, metric="loss")  # fmt: skip
+    written = export_trials(result, tmp_path / "trials.json", "json")
+    rows = json.loads(written.read_text())  # strict JSON: no Infinity
+    assert [row["metric.ratio"] for row in rows] == ["-inf", 0.5, "inf"]
 
 
 def test_scaling_real_and_simulated(folder: Path) -> None:

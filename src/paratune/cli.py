@@ -394,7 +394,10 @@ def export(name: str, file_format: str, out: Path | None, store: str) -> None:
     try:
         result = load(store, name)
         settings = stored_settings(store, name) if file_format == "trace" else None
-        written = export_trials(result, target, file_format, settings=settings)
+        try:
+            written = export_trials(result, target, file_format, settings=settings)
+        except OSError as exc:  # a full disk, a file where a folder must be, ...
+            raise ParatuneError(f"cannot write {target}: {exc.strerror or exc}") from exc
     except (ParatuneError, ImportError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(written)

@@ -69,7 +69,8 @@ def _keep_integers(frame: pd.DataFrame, result: TuneResult) -> None:
 
 def _write_json(frame: pd.DataFrame, target: Path) -> None:
     """One object per trial, floats written exactly (pandas' own writer rounds them to 15
-    digits) and missing values as null."""
+    digits), missing values as null and infinities as the text "inf" or "-inf" (strict
+    JSON has no number for them)."""
     import numpy as np
     import pandas as pd
 
@@ -78,7 +79,9 @@ def _write_json(frame: pd.DataFrame, target: Path) -> None:
             return None
         if isinstance(value, np.generic):
             value = value.item()
-        return None if isinstance(value, float) and math.isnan(value) else value
+        if isinstance(value, float) and not math.isfinite(value):
+            return None if math.isnan(value) else str(value)
+        return value
 
     rows = [
         {column: plain(value) for column, value in zip(frame.columns, row, strict=True)}
