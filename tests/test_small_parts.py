@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import io
+import pickle
 import random
 import re
 import subprocess
@@ -156,3 +158,16 @@ def test_importing_paratune_and_a_run_leave_scipy_and_pandas_unloaded() -> None:
     bare = script.replace("searcher='tpe'", "searcher='random'")
     done = subprocess.run([sys.executable, "-c", bare], capture_output=True, text=True)
     assert done.stdout.strip() == "[]", done.stderr
+
+
+def test_a_result_in_memory_and_its_trials_pickle_and_copy() -> None:
+    result = pt.tune(lambda c: c["x"], {"x": pt.Float(0, 1)}, max_trials=3, store=None, seed=0)
+    trial = result.trial_list[0]
+    assert trial.metrics == {} and not isinstance(trial.metrics, dict)  # the shared empty one
+    for again in (pickle.loads(pickle.dumps(trial)), copy.deepcopy(trial)):
+        assert again == trial and again.metrics is trial.metrics
+    with pytest.raises(TypeError):
+        trial.metrics["loss"] = 1.0  # type: ignore[index]
+    restored = pickle.loads(pickle.dumps(result))
+    assert restored.trial_list == result.trial_list
+    assert copy.deepcopy(result).best_value == result.best_value

@@ -8,12 +8,35 @@ of the per-trial cost for a cheap objective."""
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Any, NamedTuple
 
-_NO_METRICS: Mapping[str, Any] = MappingProxyType({})
+
+class _NoMetrics(Mapping[str, Any]):
+    """The metrics of a trial that has none besides its value: empty, read-only, shared by
+    every such trial (no dict per trial), and pickled or copied as that one object (a trial
+    is pickled to a worker, or with a user's results)."""
+
+    __slots__ = ()
+
+    def __getitem__(self, key: str) -> Any:
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __repr__(self) -> str:
+        return "{}"
+
+    def __reduce__(self) -> str:
+        return "_NO_METRICS"  # the module's global of that name: the same object
+
+
+_NO_METRICS: Mapping[str, Any] = _NoMetrics()
 
 Config = dict[str, Any]
 """A configuration: parameter name to value."""
