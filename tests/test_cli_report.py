@@ -164,6 +164,17 @@ def test_json_export_writes_infinities_as_text(tmp_path: Path) -> None:
     assert [row["metric.ratio"] for row in rows] == ["-inf", 0.5, "inf"]
 
 
+def test_parquet_export_of_an_integer_beyond_64_bits_says_so(tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    result = pt.tune(lambda c: {"loss": c["x"], "count": 2**64}, {"x": pt.Float(0, 1)},
+                     max_trials=2, store=None, metric="loss")  # fmt: skip
+    (tmp_path / "trials.parquet").write_text("kept")
+    with pytest.raises(pt.ParatuneError, match=r"as Parquet: .*export as csv or json"):
+        export_trials(result, tmp_path / "trials.parquet", "parquet")
+    assert (tmp_path / "trials.parquet").read_text() == "kept"  # a file there stays as it was
+    assert export_trials(result, tmp_path / "trials.csv", "csv").exists()
+
+
 def test_scaling_real_and_simulated(folder: Path) -> None:
     real = run_cli("scaling", "spec.yaml", "--workers", "1,2", "--max-trials", "6",
                    "--json", "--plot", "real.svg", cwd=folder)  # fmt: skip

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._csv import write_csv
+from .errors import ParatuneError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -111,6 +112,7 @@ def export_trials(
     Raises:
         ValueError: the format is not one of these.
         ImportError: Parquet was asked and pyarrow is not installed.
+        ParatuneError: a value Parquet cannot hold (an integer beyond 64 bits).
     """
     target = Path(path)
     chosen = format or target.suffix.lstrip(".").lower()
@@ -136,7 +138,20 @@ def export_trials(
     writers: dict[str, Any] = {
         "csv": lambda: write_csv(frame, target),  # as frame.to_csv writes it, faster
         "json": lambda: _write_json(frame, target),
-        "parquet": lambda: frame.to_parquet(target, index=False),
+        "parquet": lambda: _write_parquet(frame, target),
     }
     writers[chosen]()
     return target
+
+
+def _write_parquet(frame: pd.DataFrame, target: Path) -> None:
+    """The table as Parquet, or a `ParatuneError` for a value Parquet has no type for (an
+    integer beyond 64 bits, which the store keeps: CSV and JSON write it)."""
+    import pyarrow
+
+    try:
+        frame.to_parquet(target, index=False)
+    except (OverflowError, pyarrow.ArrowException) as exc:
+        raise ParatuneError(
+            f"cannot write {target} as Parquet: {exc}; export as csv or json instead"
+        ) from exc
