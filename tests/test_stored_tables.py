@@ -246,3 +246,20 @@ def test_csv_leaves_other_column_types_to_pandas(tmp_path: Path) -> None:
     ours, theirs = csv_of(frame, tmp_path)
     assert ours == theirs == b"when,kind\n2024-01-01,a\n2024-01-02,b\n"
     assert io.StringIO(ours.decode()).readline() == "when,kind\n"
+
+
+@pytest.mark.parametrize("store", ["runs.db", None])
+def test_changing_the_trials_table_changes_nothing_else(tmp_path: Path, store: str | None) -> None:
+    space = {"x": pt.Float(0, 1), "k": pt.Int(0, 9)}
+    where = None if store is None else tmp_path / store
+    ran = pt.tune(lambda c: c["x"], space, max_trials=5, store=where, name="e", seed=0)
+    result = ran if where is None else pt.load(where, "e")
+    best, trials = result.best_trial, list(result.trial_list)
+    result.__dict__.pop("best_trial", None)  # read again below, from what the result keeps
+    result.__dict__.pop("_trial_list", None)
+    table = result.trials
+    table.loc[3, "value"] = -1e9
+    table.loc[0, "trial_id"] = 777
+    table.loc[1, ["config.x", "config.k", "seed", "worker"]] = [-5.0, 99, 1, 42]
+    assert result.best_trial == best
+    assert result.trial_list == trials

@@ -377,8 +377,10 @@ def columns_frame(columns: TrialColumns) -> pd.DataFrame:
 
 
 def _writable(columns: TrialColumns) -> TrialColumns:
-    """``columns`` with a copy of each read-only array (a view of the columns a store keeps,
-    or one value broadcast), so that the table they make can be changed like any other."""
+    """``columns`` with a copy of each array (a view of the columns a store keeps, one
+    value broadcast, or the arrays the result itself reads its best trial and its trials
+    from), so that the table they make can be changed like any other, and changing it
+    changes nothing else."""
     import dataclasses
 
     import numpy as np
@@ -386,7 +388,7 @@ def _writable(columns: TrialColumns) -> TrialColumns:
     copies: dict[str, Any] = {
         name: value.copy()
         for name, value in vars(columns).items()
-        if isinstance(value, np.ndarray) and not value.flags.writeable
+        if isinstance(value, np.ndarray)
     }
     return dataclasses.replace(columns, **copies) if copies else columns
 
