@@ -155,6 +155,8 @@ class Context:
         """Keep ``obj`` (anything picklable: a model, its optimizer state, ...) as this
         trial's checkpoint, reached at ``step`` (default: the latest reported step, else the
         budget). A promotion to a higher budget then resumes from it instead of retraining.
+        ``step`` is a whole number in [0, 2**63) (a NumPy integer too); anything else is a
+        ValueError, and nothing is written.
 
         The checkpoint is one file per trial, under a folder beside the store (see
         `paratune.tune`'s ``checkpoint_dir``); written whole and then renamed, so a crash
