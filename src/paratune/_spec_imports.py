@@ -21,15 +21,11 @@ def prefer_folder(folder: Path, top: str) -> None:
     library's module that a file in ``folder`` merely shares a name with)."""
     folder = folder.resolve()
     others = _SPEC_FOLDERS - {folder}
-    names = {top} | {
-        name
-        for name, module in list(sys.modules.items())
-        if "." not in name and _top_folder(module) in others
-    }
-    for name in names:
-        own = _own_file(folder, name)
+    for name, own in _own_modules(folder).items():  # the folder's files, not all modules
         loaded = sys.modules.get(name)
-        if own is not None and loaded is not None and _file(loaded) != own:
+        if loaded is None or _file(loaded) == own:
+            continue
+        if name == top or _top_folder(loaded) in others:
             for gone in [n for n in sys.modules if n == name or n.startswith(f"{name}.")]:
                 del sys.modules[gone]
     _SPEC_FOLDERS.add(folder)
@@ -38,11 +34,18 @@ def prefer_folder(folder: Path, top: str) -> None:
     sys.path.insert(0, str(folder))
 
 
-def _own_file(folder: Path, name: str) -> Path | None:
-    """The file of ``folder``'s own module ``name``: ``name.py``, or a package's
-    ``__init__.py``; None when it has none."""
-    files = (folder / f"{name}.py", folder / name / "__init__.py")
-    return next((file.resolve() for file in files if file.is_file()), None)
+def _own_modules(folder: Path) -> dict[str, Path]:
+    """The top-level modules ``folder`` has, by name: each ``name.py``, and each package's
+    ``name/__init__.py`` (none when the folder cannot be read)."""
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return {}
+    found = {entry.stem: entry for entry in entries if entry.suffix == ".py" and entry.is_file()}
+    for entry in entries:  # a package before a module of its name, as Python finds them
+        if (entry / "__init__.py").is_file():
+            found[entry.name] = entry / "__init__.py"
+    return {name: file.resolve() for name, file in found.items()}
 
 
 def _file(module: ModuleType) -> Path | None:
