@@ -390,7 +390,7 @@ def _writable(columns: TrialColumns) -> TrialColumns:
         for name, value in vars(columns).items()
         if isinstance(value, np.ndarray)
     }
-    return dataclasses.replace(columns, **copies) if copies else columns
+    return dataclasses.replace(columns, **copies)
 
 
 def config_values(result: TuneResult, name: str) -> list[Any]:
